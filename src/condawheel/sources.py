@@ -1,0 +1,390 @@
+"""Read conda packages as a stream of members: ``.conda``, ``.tar.bz2`` or a directory.
+
+This is the only module that knows about tar, zip and zstd. Archives are streamed with
+conda-package-streaming and never extracted to disk; every member path is checked before
+anyone sees it, and every library error becomes one :class:`InvalidPackage` naming the
+file and the reason.
+"""
+
+from __future__ import annotations
+
+import bz2
+import json
+import os
+import stat
+import tarfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Literal, Protocol, TypeAlias
+
+from conda_package_streaming import package_streaming
+
+from condawheel.condameta import check_relative_path
+from condawheel.errors import InvalidPackage
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "Member",
+    "MemberKind",
+    "MemberReader",
+    "PackageSource",
+    "open_package",
+    "package_kind",
+]
+
+MemberKind: TypeAlias = Literal["file", "symlink", "hardlink", "directory"]
+ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
+
+# What the underlying readers raise on corrupt or truncated input: tarfile, bz2 and zstd
+# streams (OSError / EOFError), zipfile, and conda-package-streaming's LookupError /
+# ValueError for missing components and unknown extensions.
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    zipfile.BadZipFile,
+    LookupError,
+    ValueError,
+)
+try:  # pragma: no cover - which zstd binding exists depends on the Python version
+    from compression import zstd as _zstd  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover
+    try:
+        from backports import zstd as _zstd  # type: ignore[import-not-found,no-redef,unused-ignore]
+    except ImportError:
+        _zstd = None
+if _zstd is not None:  # pragma: no branch
+    _READ_ERRORS = (*_READ_ERRORS, _zstd.ZstdError)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry of a package, with a checked, ``/``-separated relative path."""
+
+    path: str
+    kind: MemberKind
+    size: int
+    mode: int
+    # symlink: the link text as stored; hardlink: the path of the member it repeats.
+    link_target: str | None = None
+
+
+class MemberReader(Protocol):
+    """The readable body of a ``file`` member."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read up to ``size`` bytes (all when negative)."""
+        ...
+
+
+class PackageSource(Protocol):
+    """A conda package that can be read member by member, ``info/`` first when possible."""
+
+    @property
+    def location(self) -> Path:
+        """The file or directory this source reads."""
+        ...
+
+    @property
+    def format(self) -> Literal["conda", "tar.bz2", "directory"]:
+        """Which of the three package forms this is."""
+        ...
+
+    def members(self) -> Iterator[tuple[Member, MemberReader | None]]:
+        """Yield every member once, with a reader for ``file`` members.
+
+        A reader is valid only until the next member is requested (archives stream).
+
+        :raises InvalidPackage: on corrupt, truncated or hostile input.
+        """
+        ...
+
+
+def package_kind(path: Path) -> Literal["conda", "tar.bz2", "directory"] | None:
+    """Return which package form ``path`` is by its name, or ``None`` if it is none."""
+    if path.name.endswith(".conda"):
+        return "conda"
+    if path.name.endswith(".tar.bz2"):
+        return "tar.bz2"
+    if path.is_dir():
+        return "directory"
+    return None
+
+
+def open_package(path: Path) -> PackageSource:
+    """Return the source for a ``.conda``, ``.tar.bz2`` or extracted package directory.
+
+    :raises InvalidPackage: if ``path`` is none of those or cannot be opened.
+    """
+    kind = package_kind(path)
+    if kind == "directory":
+        if not (path / "info" / "index.json").is_file():
+            raise InvalidPackage(str(path), "not an extracted conda package (no info/index.json)")
+        return DirectorySource(path)
+    if kind is None:
+        raise InvalidPackage(
+            str(path), "not a conda package: expected .conda, .tar.bz2 or a package directory"
+        )
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            magic = handle.read(512)
+    except OSError as error:
+        raise InvalidPackage(str(path), f"cannot read: {error.strerror or error}") from None
+    if size == 0:
+        raise InvalidPackage(str(path), "empty file")
+    if kind == "conda":
+        if not magic.startswith(b"PK"):
+            raise InvalidPackage(str(path), f"not a .conda (ZIP) archive{_sniff(magic)}")
+        return CondaArchiveSource(path)
+    if not magic.startswith(b"BZh"):
+        raise InvalidPackage(str(path), f"not a bzip2-compressed tar{_sniff(magic)}")
+    return TarBz2Source(path)
+
+
+def _sniff(magic: bytes) -> str:
+    if magic.startswith(b"\x1f\x8b"):
+        return " (it is gzip-compressed: a mislabelled .tar.gz?)"
+    if magic[257:262] == b"ustar":
+        return " (it is an uncompressed tar)"
+    if magic.startswith(b"PK"):
+        return " (it is a ZIP archive: a .conda with the wrong extension?)"
+    if magic.startswith(b"BZh"):
+        return " (it is bzip2-compressed: a .tar.bz2 with the wrong extension?)"
+    if magic.startswith(b"(\xb5/\xfd"):
+        return " (it is a bare zstd stream)"
+    return ""
+
+
+class _GuardedReader:
+    """A member body whose read errors become :class:`InvalidPackage`."""
+
+    def __init__(self, subject: str, path: str, raw: IO[bytes]) -> None:
+        self._subject = subject
+        self._path = path
+        self._raw = raw
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._raw.read(size)
+        except _READ_ERRORS as error:
+            raise InvalidPackage(self._subject, _describe(error, self._path)) from None
+
+
+def _describe(error: BaseException, path: str | None = None) -> str:
+    where = f" while reading {path!r}" if path else ""
+    if isinstance(error, EOFError) or "unexpected end of data" in str(error):
+        return f"truncated archive{where} (unexpected end of data)"
+    if isinstance(error, zipfile.BadZipFile):
+        return f"corrupt ZIP container{where} ({error})"
+    text = str(error) or type(error).__name__
+    return f"corrupt archive{where} ({text})"
+
+
+@contextmanager
+def _translated_errors(subject: str) -> Iterator[None]:
+    try:
+        yield
+    except InvalidPackage:
+        raise
+    except _READ_ERRORS as error:
+        raise InvalidPackage(subject, _describe(error)) from None
+
+
+def _tar_member(subject: str, info: tarfile.TarInfo) -> Member:
+    name = (
+        info.name.removeprefix("./").rstrip("/") if info.isdir() else info.name.removeprefix("./")
+    )
+    unsafe = check_relative_path(name)
+    if unsafe is not None:
+        raise InvalidPackage(subject, f"unsafe archive member: {unsafe}")
+    mode = info.mode & 0o7777
+    if info.isreg():
+        return Member(name, "file", info.size, mode)
+    if info.issym():
+        return Member(name, "symlink", 0, mode, info.linkname)
+    if info.islnk():
+        target = info.linkname.removeprefix("./")
+        unsafe = check_relative_path(target)
+        if unsafe is not None:
+            raise InvalidPackage(
+                subject, f"hard link {name!r} points outside the package: {unsafe}"
+            )
+        return Member(name, "hardlink", 0, mode, target)
+    if info.isdir():
+        return Member(name, "directory", 0, mode)
+    raise InvalidPackage(
+        subject, f"archive member {name!r} is a device, FIFO or other special file"
+    )
+
+
+def _stream_tar(
+    subject: str, stream: Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]
+) -> Iterator[tuple[Member, MemberReader | None]]:
+    with _translated_errors(subject):
+        for tar, info in stream:
+            member = _tar_member(subject, info)
+            if member.kind != "file":
+                yield member, None
+                continue
+            body = tar.extractfile(info)
+            if body is None:  # pragma: no cover - tarfile returns None only for non-files
+                raise InvalidPackage(subject, f"cannot read archive member {member.path!r}")
+            yield member, _GuardedReader(subject, member.path, body)
+
+
+class TarBz2Source:
+    """A v1 ``.tar.bz2`` package: one bzip2 tarball, ``info/`` interleaved with the payload."""
+
+    format: Literal["tar.bz2"] = "tar.bz2"
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+
+    def members(self) -> Iterator[tuple[Member, MemberReader | None]]:
+        subject = str(self.location)
+        with _translated_errors(subject), self.location.open("rb") as raw:
+            reader = bz2.BZ2File(raw, mode="rb")
+            stream = package_streaming.tar_generator(reader, closefd=False)
+            try:
+                yield from _stream_tar(subject, stream)
+            finally:
+                stream.close()
+                reader.close()
+
+
+class CondaArchiveSource:
+    """A v2 ``.conda`` package: a ZIP holding ``info-*.tar.zst`` and ``pkg-*.tar.zst``."""
+
+    format: Literal["conda"] = "conda"
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+
+    def members(self) -> Iterator[tuple[Member, MemberReader | None]]:
+        subject = str(self.location)
+        if _zstd is None:  # pragma: no cover - conda-package-handling requires a binding
+            raise InvalidPackage(subject, "cannot read .conda: no zstd module is installed")
+        with _translated_errors(subject), zipfile.ZipFile(self.location) as archive:
+            components = _conda_components(subject, archive)
+            for component in ("info", "pkg"):
+                # Components are found by their "info-"/"pkg-" prefix, not by the file name:
+                # renamed copies (hash-prefixed downloads) keep the original stem inside.
+                with archive.open(f"{component}-{components[component]}.tar.zst") as raw:
+                    stream = package_streaming.tar_generator(_zstd.open(raw), closefd=True)
+                    try:
+                        yield from _stream_tar(subject, stream)
+                    finally:
+                        stream.close()
+
+
+def _conda_components(subject: str, archive: zipfile.ZipFile) -> dict[str, str]:
+    """Find the ``info``/``pkg`` component stems of a ``.conda`` (CEP 35), by prefix."""
+    names = archive.namelist()
+    found: dict[str, list[str]] = {"info": [], "pkg": []}
+    nested: list[str] = []
+    for name in names:
+        base = name.rsplit("/", 1)[-1]
+        for component, bucket in found.items():
+            if base.startswith(f"{component}-") and base.endswith(".tar.zst"):
+                if "/" in name:
+                    nested.append(name)
+                else:
+                    bucket.append(base.removeprefix(f"{component}-").removesuffix(".tar.zst"))
+    if nested and not (found["info"] and found["pkg"]):
+        raise InvalidPackage(
+            subject,
+            f"malformed .conda: its components sit in a sub-directory ({nested[0]!r}), "
+            "not at the top of the ZIP",
+        )
+    problems = []
+    for component, stems in found.items():
+        if not stems:
+            problems.append(f"malformed .conda: no {component}-*.tar.zst component")
+        elif len(stems) > 1:
+            problems.append(f"malformed .conda: several {component} components {sorted(stems)}")
+    if problems:
+        raise InvalidPackage(subject, problems)
+    if "metadata.json" in names:
+        # CEP 35: {"conda_pkg_format_version": 2}. conda-package-handling ignores this file
+        # (early writers left it empty), so only a different declared version is refused.
+        try:
+            declared = json.loads(archive.read("metadata.json") or b"{}")
+        except ValueError:
+            declared = {}
+        version = declared.get("conda_pkg_format_version", 2) if isinstance(declared, dict) else 2
+        if version != 2:  # noqa: PLR2004
+            raise InvalidPackage(
+                subject, f"unsupported .conda format: metadata.json says version {version!r}"
+            )
+    return {component: stems[0] for component, stems in found.items()}
+
+
+class DirectorySource:
+    """An extracted package (a package-cache folder): ``info/`` plus the payload on disk."""
+
+    format: Literal["directory"] = "directory"
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+
+    def members(self) -> Iterator[tuple[Member, MemberReader | None]]:
+        subject = str(self.location)
+        # info/ first, like a .conda, so that its metadata is known before the payload.
+        info = sorted(self._walk("info"), key=lambda pair: pair[0])
+        payload = sorted(
+            (
+                pair
+                for pair in self._walk("")
+                if not pair[0].startswith("info/") and pair[0] != "info"
+            ),
+            key=lambda pair: pair[0],
+        )
+        for relative, entry in (*info, *payload):
+            member = self._member(subject, relative, entry)
+            if member.kind != "file":
+                yield member, None
+                continue
+            try:
+                handle = Path(entry).open("rb")  # noqa: SIM115 - closed right after use
+            except OSError as error:
+                raise InvalidPackage(
+                    subject, f"cannot read {relative!r}: {error.strerror}"
+                ) from None
+            with handle:
+                yield member, _GuardedReader(subject, relative, handle)
+
+    def _walk(self, start: str) -> Iterator[tuple[str, str]]:
+        root = self.location / start if start else self.location
+        pending = [(start, str(root))]
+        while pending:
+            relative_dir, directory = pending.pop()
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
+                    yield relative, entry.path
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((relative, entry.path))
+
+    @staticmethod
+    def _member(subject: str, relative: str, path: str) -> Member:
+        unsafe = check_relative_path(relative)
+        if unsafe is not None:  # pragma: no cover - scandir names never contain '/'
+            raise InvalidPackage(subject, unsafe)
+        try:
+            info = os.lstat(path)
+        except OSError as error:
+            raise InvalidPackage(subject, f"cannot stat {relative!r}: {error.strerror}") from None
+        mode = stat.S_IMODE(info.st_mode)
+        if stat.S_ISLNK(info.st_mode):
+            return Member(relative, "symlink", 0, mode, str(Path(path).readlink()))
+        if stat.S_ISDIR(info.st_mode):
+            return Member(relative, "directory", 0, mode)
+        if stat.S_ISREG(info.st_mode):
+            return Member(relative, "file", info.st_size, mode)
+        raise InvalidPackage(subject, f"{relative!r} is a device, FIFO or other special file")
