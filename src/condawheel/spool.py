@@ -26,8 +26,10 @@ __all__ = ["DEFLATED", "STORED", "Blob", "CompressedBody", "Spool", "compress_bo
 STORED: Literal[0] = 0  # zip compression methods (APPNOTE.TXT 4.4.5)
 DEFLATED: Literal[8] = 8
 CHUNK = 1 << 20
-# A body whose first MiB does not shrink below this ratio is stored, not deflated again:
-# already-compressed files (.gz, .png, .zst, most .so sections) gain nothing.
+# A body that does not shrink below this ratio is stored, not deflated again: already
+# compressed files (.gz, .png, .zst) gain nothing. Bodies held in memory are judged
+# whole; bodies too large for memory by their first MiB (the choice depends only on the
+# bytes, so output stays reproducible).
 _STORE_RATIO = 0.97
 
 
@@ -65,10 +67,7 @@ def compress_body(data: bytes, level: int) -> CompressedBody:
     crc = zlib.crc32(data)
     deflater = _deflater(level)
     packed = deflater.compress(data) + deflater.flush()
-    sample = min(len(data), CHUNK)
-    if len(packed) >= len(data) * _STORE_RATIO or (
-        len(data) > CHUNK and _incompressible(data[:sample], level)
-    ):
+    if len(packed) >= len(data) * _STORE_RATIO:
         return CompressedBody(data, len(data), crc, STORED, digest)
     return CompressedBody(packed, len(data), crc, DEFLATED, digest)
 

@@ -1,0 +1,227 @@
+"""Convert one conda package: read it once, plan, write (the orchestration of the stages)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from condawheel.binaries import LinkageAnalyzer
+from condawheel.condameta import parse_package
+from condawheel.errors import InvalidPackage
+from condawheel.ingest import Inventory, Limits, default_threads, ingest
+from condawheel.plan import PlanOptions, WheelPlan, plan_wheel
+from condawheel.sidecar import SourceArtifact
+from condawheel.sources import open_package
+from condawheel.spool import Spool
+from condawheel.writer import write_wheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from condawheel.binaries import SonameProviders
+    from condawheel.condameta import CondaPackage
+    from condawheel.names import NameMapping
+    from condawheel.sources import PackageSource
+
+__all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package"]
+
+
+@dataclass(frozen=True)
+class ArtifactHints:
+    """What a caller already knows about an artifact (a channel's repodata record)."""
+
+    channel: str | None = None
+    subdir: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    md5: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """One converted package."""
+
+    source: Path
+    wheel: Path
+    status: Literal["written", "unchanged"]
+    sha256: str
+    size: int
+    plan: WheelPlan = field(repr=False)
+
+
+class _Digests(threading.Thread):
+    """Hash the artifact file (sha256, md5) while the archive is being decompressed."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="condawheel-digest", daemon=True)
+        self.path = path
+        self.sha256: str | None = None
+        self.md5: str | None = None
+        self.size: int | None = None
+
+    def run(self) -> None:
+        sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's own checksum
+        size = 0
+        try:
+            with self.path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    sha256.update(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+        except OSError:
+            return
+        self.sha256, self.md5, self.size = sha256.hexdigest(), md5.hexdigest(), size
+
+
+def _artifact(
+    source: PackageSource, inventory: Inventory, digests: _Digests | None, hints: ArtifactHints
+) -> SourceArtifact:
+    if digests is not None:
+        digests.join()
+        return SourceArtifact(
+            filename=source.location.name,
+            format=source.format,
+            sha256=digests.sha256,
+            md5=digests.md5,
+            size=digests.size,
+            channel=hints.channel,
+            subdir=hints.subdir,
+            url=hints.url,
+        )
+    # An extracted package-cache folder: conda left the artifact's record behind.
+    record: dict[str, object] = {}
+    raw = inventory.info_files.get("repodata_record.json")
+    if raw is not None:
+        try:
+            loaded = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            loaded = {}
+        record = loaded if isinstance(loaded, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = record.get(key)
+        return value if isinstance(value, str) and value else None
+
+    size = record.get("size")
+    return SourceArtifact(
+        filename=text("fn") or source.location.name,
+        format=source.format,
+        sha256=hints.sha256 or text("sha256"),
+        md5=hints.md5 or text("md5"),
+        size=size if isinstance(size, int) else None,
+        channel=hints.channel or text("channel"),
+        subdir=hints.subdir or text("subdir"),
+        url=hints.url or text("url"),
+    )
+
+
+def _read(
+    path: Path,
+    *,
+    spool: Spool | None,
+    threads: int,
+    limits: Limits | None,
+    hints: ArtifactHints,
+) -> tuple[CondaPackage, Inventory, SourceArtifact]:
+    source = open_package(path)
+    digests = None if source.format == "directory" else _Digests(path)
+    if digests is not None:
+        digests.start()
+    try:
+        inventory = ingest(
+            source, spool=spool, threads=threads, limits=limits, analyzer=LinkageAnalyzer()
+        )
+    finally:
+        if digests is not None:
+            digests.join()
+    if "index.json" not in inventory.info_files:
+        raise InvalidPackage(str(path), _not_a_package(inventory))
+    package = parse_package(str(path), inventory.info_files)
+    return package, inventory, _artifact(source, inventory, digests, hints)
+
+
+def _not_a_package(inventory: Inventory) -> str:
+    """Say why an archive without ``info/index.json`` is not a conda package."""
+    files = [item for item in inventory.payload if item.kind != "directory"]
+    tops = {item.path.split("/", 1)[0] for item in files}
+    if not files:
+        return "not a conda package: no info/index.json (the archive holds no files)"
+    if len(tops) == 1 and all("/" in item.path for item in files):
+        return (
+            "not a conda package: no info/index.json "
+            f"(every member sits under {next(iter(tops)) + '/'!r}; a package starts at its root)"
+        )
+    if any(item.path.endswith(".dist-info/WHEEL") for item in inventory.payload):
+        return "not a conda package: no info/index.json (it looks like an unpacked wheel)"
+    return "not a conda package: no info/index.json"
+
+
+def plan_package(
+    path: Path,
+    *,
+    mapping: NameMapping,
+    options: PlanOptions | None = None,
+    hints: ArtifactHints | None = None,
+    limits: Limits | None = None,
+    providers: SonameProviders | None = None,
+) -> WheelPlan:
+    """Read a package and return its plan without writing anything (``inspect``).
+
+    :raises CondawheelError: for unreadable or unconvertible packages.
+    """
+    package, inventory, artifact = _read(
+        path, spool=None, threads=1, limits=limits, hints=hints or ArtifactHints()
+    )
+    return plan_wheel(
+        package,
+        inventory,
+        source=artifact,
+        mapping=mapping,
+        options=options,
+        providers=providers,
+        subject=str(path),
+    )
+
+
+def convert(
+    path: Path,
+    out_dir: Path,
+    *,
+    mapping: NameMapping,
+    options: PlanOptions | None = None,
+    hints: ArtifactHints | None = None,
+    threads: int | None = None,
+    level: int = 6,
+    limits: Limits | None = None,
+    providers: SonameProviders | None = None,
+) -> ConversionResult:
+    """Convert the conda package at ``path`` into a wheel in ``out_dir``.
+
+    :param threads: worker threads for hashing/compressing (default: the usable cores).
+    :raises CondawheelError: for unreadable or unconvertible packages, or when a different
+        wheel of the same name already exists. Nothing is left behind on failure.
+    """
+    with Spool(out_dir, level=level) as spool:
+        package, inventory, artifact = _read(
+            path,
+            spool=spool,
+            threads=threads or default_threads(),
+            limits=limits,
+            hints=hints or ArtifactHints(),
+        )
+        plan = plan_wheel(
+            package,
+            inventory,
+            source=artifact,
+            mapping=mapping,
+            options=options,
+            providers=providers,
+            subject=str(path),
+        )
+        written = write_wheel(
+            plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
+        )
+    return ConversionResult(path, written.path, written.status, written.sha256, written.size, plan)

@@ -1,0 +1,121 @@
+"""Render a :class:`WheelPlan` for people (``inspect``) and for machines (``inspect --json``)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from condawheel.plan import FromPayload, Generated, RewrittenScript
+
+if TYPE_CHECKING:
+    from condawheel.condameta import JSONObject
+    from condawheel.plan import WheelEntry, WheelPlan
+
+__all__ = ["plan_as_json", "plan_as_text"]
+
+
+def _entry_json(entry: WheelEntry) -> JSONObject:
+    source = entry.source
+    if isinstance(source, Generated):
+        origin: JSONObject = {"generated": True, "size": len(source.data)}
+    elif isinstance(source, RewrittenScript):
+        origin = {"from": source.path, "rewrite": "shebang -> #!python"}
+    else:
+        assert isinstance(source, FromPayload)  # noqa: S101 - exhaustive over EntrySource
+        origin = {"from": source.path}
+    return {"path": entry.arcname, "executable": entry.executable, **origin}
+
+
+def plan_as_json(plan: WheelPlan) -> JSONObject:
+    """Return the plan as a JSON object (stable keys; the wheel's bytes are not included)."""
+    return {
+        "filename": plan.filename,
+        "name": plan.display_name,
+        "normalized_name": plan.name,
+        "version": str(plan.version),
+        "build_tag": plan.build_tag,
+        "tags": str(plan.tags),
+        "tags_reason": plan.tags.reason,
+        "kind": plan.kind,
+        "dist_info": plan.dist_info,
+        "metadata": plan.metadata.decode("utf-8"),
+        "entries": [_entry_json(entry) for entry in plan.entries],
+        "skipped": [{"path": item.path, "reason": item.reason} for item in plan.skipped],
+        "warnings": list(plan.warnings),
+        "sidecar": plan.sidecar,
+    }
+
+
+def _scheme(arcname: str, plan: WheelPlan) -> str:
+    if arcname.startswith(plan.dist_info + "/"):
+        return ".dist-info"
+    first, _, rest = arcname.partition("/")
+    if first.endswith(".data"):
+        return ".data/" + rest.partition("/")[0]
+    return "root (site-packages)"
+
+
+def libraries_as_text(plan: WheelPlan) -> list[str]:
+    """Return the external-library analysis as lines: each binary, each needed library."""
+    report = plan.sidecar.get("libraries")
+    if not isinstance(report, dict):
+        return []
+    lines = ["", "external libraries:"]
+    binaries = report.get("binaries")
+    for binary in binaries if isinstance(binaries, list) else []:
+        if not isinstance(binary, dict):
+            continue
+        lines.append(f"  {binary.get('path')} ({binary.get('format')})")
+        libraries = binary.get("libraries")
+        for library in libraries if isinstance(libraries, list) else []:
+            if not isinstance(library, dict):
+                continue
+            where = library.get("package") or library.get("location") or library.get("reason")
+            lines.append(f"    {library.get('name')!s:32} {library.get('kind')!s:11} {where}")
+    for key in ("under_declared", "over_declared", "unjudged_dependencies"):
+        values = report.get(key)
+        if isinstance(values, list) and values:
+            lines.append(f"  {key.replace('_', '-')}: {', '.join(str(v) for v in values)}")
+    if not report.get("providers_given"):
+        lines.append("  (no --libs-from given: dependencies were not judged)")
+    return lines
+
+
+def plan_as_text(plan: WheelPlan, *, libraries: bool = False) -> str:
+    """Return a human summary of the plan (with the library analysis if asked)."""
+    lines = [
+        f"wheel:    {plan.filename}",
+        f"name:     {plan.display_name} {plan.version} ({plan.kind})",
+        f"tags:     {plan.tags}  ({plan.tags.reason})",
+        f"build:    {plan.build_tag}",
+        "",
+        "files:",
+    ]
+    by_scheme = Counter(_scheme(entry.arcname, plan) for entry in plan.entries)
+    lines += [f"  {count:6d}  {scheme}" for scheme, count in sorted(by_scheme.items())]
+    rewritten = [e.arcname for e in plan.entries if isinstance(e.source, RewrittenScript)]
+    if rewritten:
+        lines.append(f"  shebangs rewritten to #!python: {', '.join(rewritten)}")
+    if plan.skipped:
+        lines += ["", "not shipped:"]
+        reasons = Counter(item.reason for item in plan.skipped)
+        lines += [f"  {count:6d}  {reason}" for reason, count in sorted(reasons.items())]
+    lines += ["", "METADATA:"]
+    lines += [
+        f"  {line}" for line in plan.metadata.decode("utf-8").split("\n\n", 1)[0].splitlines()
+    ]
+    sidecar = plan.sidecar
+    for key in ("prefix_placeholders", "symlinks", "link_scripts", "menu_files", "directories"):
+        value = sidecar.get(key)
+        if isinstance(value, list) and value:
+            lines += ["", f"{key} ({len(value)}):"]
+            lines += [f"  {json.dumps(item, sort_keys=True)}" for item in value[:20]]
+            if len(value) > 20:  # noqa: PLR2004
+                lines.append(f"  ... {len(value) - 20} more (inspect --json shows all)")
+    if libraries:
+        lines += libraries_as_text(plan)
+    if plan.warnings:
+        lines += ["", "warnings:"]
+        lines += [f"  {warning}" for warning in plan.warnings]
+    return "\n".join(lines)

@@ -1,0 +1,219 @@
+"""Write a :class:`WheelPlan` to disk: deterministic, hashed, atomic, never clobbering.
+
+The writer executes the plan and makes no decisions: entries in the plan's order, bodies
+copied compressed from the spool, RECORD (PEP 376 / PEP 427: sha256, urlsafe base64
+without padding) computed from what was written and placed last. The wheel is written to a
+temporary file in the output directory and linked into place only when complete; an
+existing file with the same name is never replaced by different bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import errno
+import hashlib
+import io
+import os
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+from condawheel.errors import WheelExistsError
+from condawheel.plan import FromPayload, Generated, RewrittenScript
+from condawheel.spool import compress_body
+from condawheel.zipwriter import ZipWriter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+
+    from condawheel.ingest import PayloadFile
+    from condawheel.plan import WheelEntry, WheelPlan
+    from condawheel.spool import Blob, Spool
+
+__all__ = ["TEMP_PREFIX", "WriteResult", "publish", "write_wheel"]
+
+TEMP_PREFIX = ".condawheel-tmp-"
+_EXECUTABLE = 0o755
+_REGULAR = 0o644
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Where the wheel is, and whether this call wrote it or found it already there."""
+
+    path: Path
+    status: Literal["written", "unchanged"]
+    sha256: str
+    size: int
+
+
+def _record_hash(hex_digest: str) -> str:
+    raw = base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).rstrip(b"=")
+    return f"sha256={raw.decode('ascii')}"
+
+
+def write_wheel(
+    plan: WheelPlan,
+    *,
+    spool: Spool,
+    payload: Mapping[str, PayloadFile],
+    out_dir: Path,
+    level: int = 6,
+) -> WriteResult:
+    """Write ``plan`` into ``out_dir`` and return where it landed.
+
+    :param spool: the compressed bodies gathered while reading the package.
+    :param payload: the payload facts by path (for the bodies' blobs).
+    :param level: the zlib level for bodies the plan generated or rewrote.
+    :raises WheelExistsError: if a different wheel of the same name is already there.
+    """
+    temp = out_dir / f"{TEMP_PREFIX}{secrets.token_hex(8)}-{plan.filename}"
+    try:
+        with temp.open("xb") as out:
+            _write_zip(plan, spool, payload, out, level)
+            out.flush()
+            os.fsync(out.fileno())
+        return publish(temp, out_dir / plan.filename)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _write_zip(
+    plan: WheelPlan,
+    spool: Spool,
+    payload: Mapping[str, PayloadFile],
+    out: BinaryIO,
+    level: int,
+) -> None:
+    archive = ZipWriter(out)
+    records = [_add_entry(archive, entry, plan, spool, payload, level) for entry in plan.entries]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([*records, (plan.record_path, "", "")])
+    _add_bytes(archive, plan.record_path, buffer.getvalue().encode("utf-8"), plan, _REGULAR, level)
+    archive.close()
+
+
+def _add_entry(
+    archive: ZipWriter,
+    entry: WheelEntry,
+    plan: WheelPlan,
+    spool: Spool,
+    payload: Mapping[str, PayloadFile],
+    level: int,
+) -> tuple[str, str, str]:
+    mode = _EXECUTABLE if entry.executable else _REGULAR
+    source = entry.source
+    if isinstance(source, Generated):
+        return _add_bytes(archive, entry.arcname, source.data, plan, mode, level)
+    blob = _blob(payload, source.path)
+    if isinstance(source, RewrittenScript):
+        body = spool.read(blob)
+        rewritten = source.new_first_line + body[source.first_line_length :]
+        return _add_bytes(archive, entry.arcname, rewritten, plan, mode, level)
+    assert isinstance(source, FromPayload)  # noqa: S101 - exhaustive over EntrySource
+    archive.add(
+        entry.arcname,
+        method=blob.method,
+        crc32=blob.crc32,
+        size=blob.size,
+        compressed_size=blob.compressed_size,
+        date_time=plan.date_time,
+        mode=mode,
+        write_body=_copier(spool, blob),
+    )
+    return entry.arcname, _record_hash(blob.sha256), str(blob.size)
+
+
+def _copier(spool: Spool, blob: Blob) -> Callable[[BinaryIO], None]:
+    def copy(out: BinaryIO) -> None:
+        spool.copy_into(blob, out)
+
+    return copy
+
+
+def _writer_of(data: bytes) -> Callable[[BinaryIO], None]:
+    def write(out: BinaryIO) -> None:
+        out.write(data)
+
+    return write
+
+
+def _blob(payload: Mapping[str, PayloadFile], path: str) -> Blob:
+    item = payload[path]
+    if item.blob is None:  # pragma: no cover - the plan only names spooled bodies
+        msg = f"plan names {path!r}, whose body was not kept"
+        raise AssertionError(msg)
+    return item.blob
+
+
+def _add_bytes(
+    archive: ZipWriter, name: str, data: bytes, plan: WheelPlan, mode: int, level: int
+) -> tuple[str, str, str]:
+    body = compress_body(data, level)
+    archive.add(
+        name,
+        method=body.method,
+        crc32=body.crc32,
+        size=body.size,
+        compressed_size=len(body.data),
+        date_time=plan.date_time,
+        mode=mode,
+        write_body=_writer_of(body.data),
+    )
+    return name, _record_hash(body.sha256), str(body.size)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def publish(temp: Path, target: Path) -> WriteResult:
+    """Move a complete file into place without ever replacing different bytes.
+
+    A hard link is atomic and fails if the name exists, so two writers racing for one
+    name cannot overwrite each other; file systems without hard links fall back to an
+    existence check and a rename.
+
+    :raises WheelExistsError: if ``target`` exists with other content.
+    """
+    digest = _file_sha256(temp)
+    size = temp.stat().st_size
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        existing = _file_sha256(target)
+        if existing != digest:
+            raise WheelExistsError(
+                str(target),
+                f"a different wheel with this name already exists (sha256 {existing[:12]}..., "
+                f"new {digest[:12]}...); not overwritten",
+            ) from None
+        return WriteResult(target, "unchanged", digest, size)
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        if target.exists():
+            return publish_existing(target, digest, size)
+        temp.replace(target)
+        return WriteResult(target, "written", digest, size)
+    temp.unlink()
+    return WriteResult(target, "written", digest, size)
+
+
+def publish_existing(target: Path, digest: str, size: int) -> WriteResult:
+    """Compare an existing file against new content's digest (see :func:`publish`)."""
+    existing = _file_sha256(target)
+    if existing != digest:
+        raise WheelExistsError(
+            str(target),
+            f"a different wheel with this name already exists (sha256 {existing[:12]}..., "
+            f"new {digest[:12]}...); not overwritten",
+        )
+    return WriteResult(target, "unchanged", digest, size)

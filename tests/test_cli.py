@@ -1,0 +1,130 @@
+"""The command line, run as users run it: a real process, real streams, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
+from conftest import corpus_root
+
+
+def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "condawheel", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture
+def packages(tmp_path: Path) -> dict[str, Path]:
+    src = tmp_path / "src"
+    src.mkdir()
+    broken = src / "broken-1.0-0.conda"
+    broken.write_bytes(b"")
+    return {
+        "python": build_conda(python_package(), src),
+        "library": build_tar_bz2(
+            CondaSpec(name="zlibish", files=[FileSpec("lib/libz.so.1", b"\x7fELF")]), src
+        ),
+        "broken": broken,
+    }
+
+
+def test_convert_batch_keeps_going_and_exits_1(packages: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = _run("convert", packages["python"], packages["broken"], packages["library"], "-o", out)
+    assert run.returncode == 1
+    # stdout: one result per converted input, nothing else
+    assert run.stdout.splitlines() == [
+        str(out / "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl"),
+        str(out / "conda_pkg_zlibish-1.0-0_py312_0-py3-none-conda_linux_64.whl"),
+    ]
+    # stderr: the failure in one line naming the input, and the summary
+    assert f"error: {packages['broken']}: empty file" in run.stderr
+    assert "2 written, 0 unchanged, 1 failed" in run.stderr
+
+
+def test_convert_json_records(packages: dict[str, Path], tmp_path: Path) -> None:
+    run = _run("convert", "--json", packages["python"], packages["broken"], "-o", tmp_path / "out")
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [(r["input"], r["status"]) for r in records] == [
+        (str(packages["python"]), "written"),
+        (str(packages["broken"]), "failed"),
+    ]
+    assert records[0]["tags"] == "cp312-cp312-conda_linux_64"
+    assert (
+        records[0]["sha256"]
+        == __import__("hashlib").sha256(Path(records[0]["wheel"]).read_bytes()).hexdigest()
+    )
+    assert records[1]["error"] == "empty file"
+    # Converting again is a no-op: identical bytes are "unchanged", exit 0.
+    again = _run("convert", "--json", packages["python"], "-o", tmp_path / "out")
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["status"] == "unchanged"
+
+
+def test_inspect_writes_nothing(packages: dict[str, Path], tmp_path: Path) -> None:
+    run = _run("inspect", packages["python"], cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "wheel:    demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl" in run.stdout
+    assert "entry-point wrapper for 'demo-cli': installers regenerate it" in run.stdout
+    plan = json.loads(_run("inspect", "--json", packages["python"]).stdout)
+    assert plan["filename"] == "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl"
+    assert plan["sidecar"]["package"]["name"] == "demo"
+    assert {e["path"] for e in plan["entries"]} >= {
+        "demo/__init__.py",
+        "demo-1.0.dist-info/METADATA",
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"] or sorted(
+        p.name for p in tmp_path.iterdir()
+    ) == ["src"]
+
+
+def test_inspect_error_exit_code(packages: dict[str, Path]) -> None:
+    run = _run("inspect", packages["broken"])
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert run.stderr.strip() == f"error: {packages['broken']}: empty file"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["convert"], ["convert", "x.conda", "--platform-prefix", "conda-forge"], ["no-such-command"]],
+    ids=["missing-argument", "bad-prefix", "unknown-command"],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert _run(*args).returncode == 2
+
+
+def test_version() -> None:
+    run = _run("--version")
+    assert run.returncode == 0
+    assert run.stdout.startswith("condawheel ")
+
+
+@pytest.mark.corpus
+def test_inspect_libs_with_providers() -> None:
+    channel = corpus_root() / "channel"
+    run = _run(
+        "inspect",
+        "--libs",
+        "--libs-from",
+        channel,
+        channel / "linux-64" / "zstandard-0.23.0-py312hef9b889_1.conda",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "libzstd.so.1" in run.stdout
+    assert "dependency  zstd" in run.stdout
+    assert "unresolved" not in run.stdout
