@@ -26,11 +26,14 @@ __all__ = ["DEFLATED", "STORED", "Blob", "CompressedBody", "Spool", "compress_bo
 STORED: Literal[0] = 0  # zip compression methods (APPNOTE.TXT 4.4.5)
 DEFLATED: Literal[8] = 8
 CHUNK = 1 << 20
-# A body that does not shrink below this ratio is stored, not deflated again: already
-# compressed files (.gz, .png, .zst) gain nothing. Bodies held in memory are judged
-# whole; bodies too large for memory by their first MiB (the choice depends only on the
-# bytes, so output stays reproducible).
+# Already-compressed bodies (.gz, .png, .zst, packed data) gain nothing from deflate, and
+# deflating them is its slowest case (~60 MB/s against ~500 MB/s for text). A cheap probe
+# of the first 64 KiB at level 1 decides: a body whose probe does not shrink below the
+# ratio is stored as is. A body held in memory and deflated anyway is also stored when
+# the whole result does not shrink below it. Both choices depend only on the bytes, so
+# output stays reproducible.
 _STORE_RATIO = 0.97
+_PROBE = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,21 @@ def compress_body(data: bytes, level: int) -> CompressedBody:
     """Hash and compress one whole body (thread-safe; the work releases the GIL)."""
     digest = hashlib.sha256(data).hexdigest()
     crc = zlib.crc32(data)
-    deflater = _deflater(level)
-    packed = deflater.compress(data) + deflater.flush()
-    if len(packed) >= len(data) * _STORE_RATIO:
-        return CompressedBody(data, len(data), crc, STORED, digest)
-    return CompressedBody(packed, len(data), crc, DEFLATED, digest)
+    # Small bodies are cheaper to deflate whole than to probe first.
+    if len(data) <= 2 * _PROBE or not incompressible(data[:_PROBE]):
+        deflater = _deflater(level)
+        packed = deflater.compress(data) + deflater.flush()
+        if len(packed) < len(data) * _STORE_RATIO:
+            return CompressedBody(packed, len(data), crc, DEFLATED, digest)
+    return CompressedBody(data, len(data), crc, STORED, digest)
 
 
-def _incompressible(sample: bytes, level: int) -> bool:
-    deflater = _deflater(level)
-    return len(deflater.compress(sample) + deflater.flush()) >= len(sample) * _STORE_RATIO
+def incompressible(probe: bytes) -> bool:
+    """Return whether a body starting with ``probe`` is not worth deflating."""
+    if len(probe) < 256:  # noqa: PLR2004 - tiny bodies are judged by the whole deflate
+        return False
+    deflater = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return len(deflater.compress(probe) + deflater.flush()) >= len(probe) * _STORE_RATIO
 
 
 class Spool:
@@ -122,7 +130,7 @@ class Spool:
         self._file.seek(offset)
         digest = hashlib.sha256()
         crc = 0
-        stored = _incompressible(first, self.level)
+        stored = incompressible(first[:_PROBE])
         deflater = None if stored else _deflater(self.level)
         written = 0
         remaining = size

@@ -71,10 +71,11 @@ def write_wheel(
     """
     temp = out_dir / f"{TEMP_PREFIX}{secrets.token_hex(8)}-{plan.filename}"
     try:
+        # No fsync: the rename makes the wheel appear whole or not at all to readers and
+        # after a killed process; surviving power loss is the file system's business (as
+        # for pip and conda), and an fsync per wheel would cost more than compressing it.
         with temp.open("xb") as out:
             _write_zip(plan, spool, payload, out, level)
-            out.flush()
-            os.fsync(out.fileno())
         return publish(temp, out_dir / plan.filename)
     finally:
         temp.unlink(missing_ok=True)
