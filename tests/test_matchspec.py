@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from rattler import Version as RattlerVersion
@@ -20,6 +22,7 @@ from condawheel.matchspec import (
     pep440_agrees,
     to_requirement,
     translate_version_spec,
+    version_matches,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -582,3 +585,49 @@ def test_to_requirement(name: str, conda: str | None, requirement: str) -> None:
 def test_to_requirement_rejects_bad_names(name: str) -> None:
     with pytest.raises(InvalidMapping, match="not a PEP 508 project name"):
         to_requirement(name, translate_version_spec(None))
+
+
+# Matching on the conda side: version_matches agrees with rattler.
+
+# The version specs rattler reads; regex and mid-version globs are conda-only (below).
+SPECS = [
+    "*", "1.2", "==1.2", "!=1.2", "<1.2", "<=1.2", ">1.2", ">=1.2", "1.2.*", "=1.2", "1.2*",
+    "!=1.2.*", ">=1.2,<2", ">=1.2,<2|>=3", "(>=1,<1.5)|2.*", "~=1.2", "~=1.2.3", ">1.2.*",
+    ">=1.2.*", "<2.*", "==1.2.*", "1.1.1k", ">=1.1.1", "<1.2a0", ">=1!1.0",
+]  # fmt: skip
+VERSIONS = [
+    "1", "1.2", "1.2.0", "1.2.3", "1.2a1", "1.2.dev0", "1.2.post1", "1.20", "1.3", "1.5",
+    "2.0", "2.1", "3.0", "1.1.1k", "1.1.1", "1.1.1l", "0.9", "1!1.0", "1.2+local", "1.2_1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_version_matching_agrees_with_rattler(spec: str) -> None:
+    rattler_spec = VersionSpec(spec)
+    for version in VERSIONS:
+        expected = rattler_spec.matches(RattlerVersion(version))
+        assert version_matches(version, spec) == expected, (version, spec)
+
+
+@given(
+    st.lists(st.sampled_from(["0", "1", "2", "3", "10"]), min_size=1, max_size=3).map(".".join),
+    st.sampled_from(SPECS),
+)
+def test_version_matching_agrees_with_rattler_on_releases(version: str, spec: str) -> None:
+    assert version_matches(version, spec) == VersionSpec(spec).matches(RattlerVersion(version))
+
+
+@pytest.mark.parametrize(
+    ("spec", "version", "expected"),
+    [
+        ("^1\\.2\\..*$", "1.2.3", True),
+        ("^1\\.2\\..*$", "1.20", False),
+        ("1.*.3", "1.2.3", True),
+        ("1.*.3", "1.2.4", False),
+        ("*", "not a version!", True),
+        (">=1", "not a version!", False),
+    ],
+    ids=["regex", "regex-no", "glob", "glob-no", "any-invalid", "invalid"],
+)
+def test_conda_only_version_forms(spec: str, version: str, *, expected: bool) -> None:
+    assert version_matches(version, spec) is expected

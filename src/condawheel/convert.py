@@ -38,6 +38,9 @@ class ArtifactHints:
     url: str | None = None
     sha256: str | None = None
     md5: str | None = None
+    # For an extracted directory: the archive it came from (a folder has no file name).
+    filename: str | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def _artifact(
     if digests is not None:
         digests.join()
         return SourceArtifact(
-            filename=source.location.name,
+            filename=hints.filename or source.location.name,
             format=source.format,
             sha256=digests.sha256,
             md5=digests.md5,
@@ -105,9 +108,9 @@ def _artifact(
         value = record.get(key)
         return value if isinstance(value, str) and value else None
 
-    size = record.get("size")
+    size = hints.size if hints.size is not None else record.get("size")
     return SourceArtifact(
-        filename=text("fn") or source.location.name,
+        filename=hints.filename or text("fn") or source.location.name,
         format=source.format,
         sha256=hints.sha256 or text("sha256"),
         md5=hints.md5 or text("md5"),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from packaging.requirements import Requirement
@@ -43,10 +44,12 @@ __all__ = [
     "VersionTranslation",
     "compare_conda_versions",
     "conda_version_to_pep440",
+    "is_conda_version",
     "parse_matchspec",
     "pep440_agrees",
     "to_requirement",
     "translate_version_spec",
+    "version_matches",
 ]
 
 Fidelity: TypeAlias = Literal["exact", "widened", "untranslatable"]
@@ -186,6 +189,11 @@ def _require_conda_version(text: str) -> _CondaVersion:
     if parsed is None:
         raise InvalidMatchSpec(text, f"{text!r} is not a conda version (CEP 33)")
     return parsed
+
+
+def is_conda_version(text: str) -> bool:
+    """Return whether ``text`` is a version conda can order (CEP 33)."""
+    return _parse_conda_version(text) is not None
 
 
 def compare_conda_versions(left: str, right: str) -> int:
@@ -977,3 +985,82 @@ def to_requirement(pypi_name: str, translation: VersionTranslation) -> Requireme
     if not _PROJECT_NAME.fullmatch(pypi_name):
         raise InvalidMapping(pypi_name, f"{pypi_name!r} is not a PEP 508 project name")
     return Requirement(f"{pypi_name}{translation.specifier}")
+
+
+# Matching on the conda side (CEP 29, as conda and rattler do it): deciding whether a conda
+# version satisfies a version spec without going through PEP 440.
+
+
+def _glob_matches(pattern: str, text: str) -> bool:
+    if pattern.startswith("^") and pattern.endswith("$"):
+        # conda: a build or version written ^...$ is a regular expression.
+        return re.match(pattern, text) is not None
+    return fnmatchcase(text, pattern)
+
+
+def _compatible_prefix(literal: str) -> _CondaVersion | None:
+    # rattler: ~=V means >=V and "starts with V without its last segment"; for a
+    # one-segment V only the epoch must match (parse_matchspec validated the literal).
+    epoch, bang, main = _normalise(literal).rpartition("!")
+    segments = main.split("+", 1)[0].split(".")
+    if len(segments) == 1:
+        return None
+    return _parse_conda_version(f"{epoch}{bang}{'.'.join(segments[:-1])}")
+
+
+def _clause_matches(clause: _Clause, text: str, version: _CondaVersion) -> bool:
+    operator = clause.operator
+    if operator == "*":
+        return True
+    if operator in {"regex", "glob"}:
+        return _glob_matches(
+            clause.literal if operator == "regex" else clause.literal.replace(".*", "*"), text
+        )
+    literal = _parse_conda_version(clause.literal)
+    if literal is None:  # pragma: no cover - parse_matchspec refused it already
+        return False
+    if operator == "=" or (operator in {"", "!="} and clause.starred):
+        return _starts_with(version, literal) != (operator == "!=")
+    if clause.starred and operator == ">":
+        operator = ">="  # rattler reads >1.2.* as >=1.2 (conda as >1.2); see matchspec
+    order = _compare(version, literal)
+    if operator == "~=":
+        prefix = _compatible_prefix(clause.literal)
+        if order < 0:
+            return False
+        return version.epoch == literal.epoch if prefix is None else _starts_with(version, prefix)
+    results = {
+        "": order == 0,
+        "==": order == 0,
+        "!=": order != 0,
+        "<": order < 0,
+        "<=": order <= 0,
+        ">": order > 0,
+        ">=": order >= 0,
+    }
+    return results[operator]
+
+
+def _node_matches(node: _Clause | _Group, text: str, version: _CondaVersion) -> bool:
+    if isinstance(node, _Clause):
+        return _clause_matches(node, text, version)
+    members = (_node_matches(member, text, version) for member in node.members)
+    return all(members) if node.joiner == "," else any(members)
+
+
+def version_matches(version: str, version_spec: str) -> bool:
+    """Return whether the conda ``version`` satisfies ``version_spec`` (CEP 29).
+
+    ``,`` binds tighter than ``|``; ``1.2.*`` and ``=1.2`` match by prefix, segment by
+    segment (so ``1.20`` is not in ``1.2.*``); ``~=`` and starred comparisons follow
+    rattler, like :mod:`condawheel.matchspec`; ``^...$`` versions are regular expressions
+    and other globs are matched as conda does. A version that is not a conda version
+    matches nothing but ``*``.
+
+    :raises InvalidMatchSpec: if ``version_spec`` cannot be read.
+    """
+    tree = _parse_version_spec(version_spec, version_spec)
+    parsed = _parse_conda_version(version)
+    if parsed is None:
+        return isinstance(tree, _Clause) and tree.operator == "*"
+    return _node_matches(tree, version.strip().lower(), parsed)
