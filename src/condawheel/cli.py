@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from condawheel import __version__
 from condawheel.errors import CondawheelError
@@ -28,6 +35,8 @@ if TYPE_CHECKING:
 
     from condawheel.binaries import SonameProviders
     from condawheel.convert import ConversionResult
+    from condawheel.wheelhouse.index import IndexUpdate
+    from condawheel.wheelhouse.outcomes import Outcome, SyncEvent, SyncReport
 
 app = typer.Typer(
     name="condawheel",
@@ -252,10 +261,279 @@ def inspect(
         typer.echo(plan_as_text(plan, libraries=libs))
 
 
-# Wheelhouse commands (sync, index) go below this line.
+# Wheelhouse commands: sync, index.
 
 
-# Environment commands (tags, install, uninstall, hook) go below this line.
+class _SyncDisplay:
+    """Progress bar (counts, sizes, time left) and diagnostics of a sync, on stderr.
+
+    The bar shows only when stderr is a terminal; failures are printed as they happen.
+    """
+
+    def __init__(self, *, quiet: bool, show_bar: bool) -> None:
+        self.quiet = quiet
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[done]}/{task.fields[count]}"),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=_err,
+            transient=True,
+            disable=not show_bar,
+        )
+        self.task = self.progress.add_task("listing", total=None, done=0, count=0)
+        self.done = 0
+        self.reported: set[tuple[str, str]] = set()
+
+    def __call__(self, event: SyncEvent) -> None:
+        from condawheel.wheelhouse.outcomes import (  # noqa: PLC0415
+            ArtifactFinished,
+            Phase,
+            Waiting,
+            WorkPlanned,
+        )
+
+        if isinstance(event, Phase):
+            # Phases change rarely: show each at once, even between the bar's refreshes.
+            self.progress.update(self.task, description=event.name, refresh=True)
+        elif isinstance(event, Waiting):
+            who = f"process {event.holder}" if event.holder is not None else "another process"
+            if not self.quiet:
+                _err.print(f"waiting for the wheelhouse lock held by {who}...", markup=False)
+        elif isinstance(event, WorkPlanned):
+            total = max(event.size, 1)
+            self.progress.update(self.task, total=total, count=event.artifacts, refresh=True)
+        elif isinstance(event, ArtifactFinished):
+            self.done += 1
+            self.progress.update(self.task, advance=event.size, done=self.done)
+            outcome = event.outcome
+            if outcome.status in {"failed", "conflict"}:
+                self.reported.add((outcome.source, outcome.location))
+                _print_problem(outcome, console=self.progress.console)
+
+
+def _print_problem(outcome: Outcome, *, console: Console = _err) -> None:
+    label = "conflict" if outcome.status == "conflict" else "error"
+    console.print(f"[red]{label}:[/red] {outcome.location}: {outcome.reason}", markup=True)
+
+
+def _write_report(path: Path, report: SyncReport) -> None:
+    text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        temp.replace(path)  # readers of the report never see half of it
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        _fail(f"{path}: cannot write the report: {error.strerror or error}")
+
+
+def _print_sync_results(report: SyncReport, display: _SyncDisplay) -> None:
+    for outcome in report.outcomes:
+        if outcome.status == "converted" and outcome.wheel:
+            typer.echo(f"converted {report.wheelhouse / outcome.wheel}")
+        elif outcome.status == "would-convert":
+            typer.echo(f"would-convert {outcome.location}")
+        elif (
+            outcome.status in {"failed", "conflict"}
+            and (outcome.source, outcome.location) not in display.reported
+        ):
+            _print_problem(outcome)  # listing problems are not shown while converting
+        if not display.quiet:
+            for warning in outcome.warnings:
+                _err.print(f"[yellow]warning:[/yellow] {outcome.filename}: {warning}", markup=True)
+    for pruned in report.pruned:
+        verb = "pruned" if pruned.done else "would-prune"
+        typer.echo(f"{verb} {report.wheelhouse / pruned.wheel}")
+    if report.index is not None and not display.quiet:
+        for skipped in report.index.skipped:
+            _err.print(f"[yellow]warning:[/yellow] not indexed: {skipped}", markup=True)
+
+
+@app.command("sync")
+def sync_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Channel folders, channel URLs (http/https), conda environment prefixes, "
+            "or .conda / .tar.bz2 files.",
+            show_default=False,
+        ),
+    ],
+    wheelhouse: Annotated[
+        Path,
+        typer.Option(
+            "--wheelhouse",
+            "-w",
+            help="The wheelhouse (created if missing); default: $CONDAWHEEL_WHEELHOUSE, which "
+            "`condawheel hook install` sets in an activated environment.",
+            envvar="CONDAWHEEL_WHEELHOUSE",
+            file_okay=False,
+        ),
+    ],
+    subdir: Annotated[
+        list[str] | None,
+        typer.Option("--subdir", help="Channel subdir to sync (default: all found); repeatable."),
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            help="Only packages matching this name, glob or MatchSpec ('numpy >=2', "
+            "'py*', 'openssl 3.*'); repeatable, any may match.",
+        ),
+    ] = None,
+    newest: Annotated[
+        int | None,
+        typer.Option("--newest", min=1, help="Only the newest N versions of each package."),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Parallel conversions (default: cores)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")
+    ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Remove wheels whose source is gone from the SOURCEs."),
+    ] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Fail at once if another run holds the wheelhouse."),
+    ] = False,
+    report_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Write a JSON report of every artifact and its fate.", dir_okay=False
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help="Download cache (default: $CONDAWHEEL_CACHE_DIR or ~/.cache/condawheel).",
+            file_okay=False,
+        ),
+    ] = None,
+    pkgs_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pkgs-dir",
+            help="Package cache holding an environment's packages; repeatable.",
+            file_okay=False,
+        ),
+    ] = None,
+    mapping: MappingOption = None,
+    platform_prefix: PrefixOption = "conda",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report (JSON) instead of lines.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary and no warnings on stderr.")
+    ] = False,
+) -> None:
+    """Convert channels, environments or packages into a shared, indexed wheelhouse.
+
+    Exit status: 0 all synced; 1 some artifact failed or conflicted (the others were
+    synced); 2 usage error.
+    """
+    from condawheel.errors import InvalidMatchSpec  # noqa: PLC0415 - keep --help fast
+    from condawheel.ingest import default_threads  # noqa: PLC0415
+    from condawheel.wheelhouse.selection import parse_selection  # noqa: PLC0415
+    from condawheel.wheelhouse.sync import SyncOptions, sync  # noqa: PLC0415
+
+    plan_options = _options(platform_prefix)
+    try:
+        selection = parse_selection(select or (), newest=newest)
+    except InvalidMatchSpec as error:
+        raise typer.BadParameter(str(error), param_hint="--select") from None
+    options = SyncOptions(
+        subdirs=tuple(subdir or ()),
+        selection=selection,
+        jobs=jobs or default_threads(),
+        dry_run=dry_run,
+        prune=prune,
+        wait=not no_wait,
+        plan_options=plan_options,
+        mapping_files=tuple(mapping or ()),
+        cache_dir=cache_dir,
+        pkgs_dirs=tuple(pkgs_dir or ()),
+    )
+    display = _SyncDisplay(quiet=quiet, show_bar=sys.stderr.isatty() and not quiet)
+    with _errors_exit(), display.progress:
+        report = sync(sources, wheelhouse, options, on_event=display)
+    if report_file is not None:
+        _write_report(report_file, report)
+    if json_output:
+        typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        _print_sync_results(report, display)
+    if not quiet:
+        _err.print(report.summary(), markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _index_json(update: IndexUpdate) -> str:
+    return json.dumps(
+        {
+            "written": list(update.written),
+            "removed": list(update.removed),
+            "skipped": [{"filename": s.filename, "reason": s.reason} for s in update.skipped],
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+@app.command("index")
+def index_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(help="The wheelhouse folder.", exists=True, file_okay=False),
+    ],
+    rehash: Annotated[
+        bool, typer.Option("--rehash", help="Hash every wheel again; trust no cache.")
+    ] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Fail at once if another run holds the wheelhouse."),
+    ] = False,
+    json_output: JsonOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+) -> None:
+    """Write the PEP 503/691 index and PEP 658 metadata of every wheel in DIRECTORY.
+
+    Ordinary wheels dropped into the folder are indexed too. Exit status 1 if some
+    wheel file could not be indexed (each is named on stderr).
+    """
+    from condawheel.wheelhouse.index import index_wheelhouse  # noqa: PLC0415
+    from condawheel.wheelhouse.lock import WheelhouseLock  # noqa: PLC0415
+
+    def waiting(holder: int | None) -> None:
+        if not quiet:
+            who = f"process {holder}" if holder is not None else "another process"
+            _err.print(f"waiting for the wheelhouse lock held by {who}...", markup=False)
+
+    with _errors_exit(), WheelhouseLock(directory, wait=not no_wait, on_wait=waiting):
+        update = index_wheelhouse(directory, rehash=rehash)
+    if json_output:
+        typer.echo(_index_json(update))
+    else:
+        for path in (*update.written, *update.removed):
+            typer.echo(str(directory / path))
+    for skipped in update.skipped:
+        _err.print(f"[yellow]warning:[/yellow] not indexed: {skipped}", markup=True)
+    if not quiet:
+        _err.print(
+            f"{len(update.written)} written, {len(update.removed)} removed, "
+            f"{len(update.skipped)} wheels not indexed",
+            markup=False,
+        )
+    if update.skipped:
+        raise typer.Exit(1)
 
 
 def main() -> None:

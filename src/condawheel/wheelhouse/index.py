@@ -71,7 +71,7 @@ from packaging.version import InvalidVersion, Version
 from condawheel.errors import WheelhouseError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
     from pathlib import Path
 
     from packaging.utils import NormalizedName
@@ -639,19 +639,25 @@ def write_cache(path: Path, cache: Mapping[FileStamp, IndexedWheel]) -> bool:
     return _write_if_changed(path, _json({"format": _CACHE_FORMAT, "wheels": entries}), path.parent)
 
 
-def index_wheelhouse(directory: Path, *, rehash: bool = False) -> IndexUpdate:
+def index_wheelhouse(
+    directory: Path, *, rehash: bool = False, exclude: Collection[str] = ()
+) -> IndexUpdate:
     """Scan ``directory`` and bring its index up to date, using ``simple/.cache.json``.
 
     This is ``condawheel index DIR``. A caller with its own cache (the wheelhouse state
     database) calls :func:`scan_wheelhouse` and :func:`write_index` itself instead.
 
     :param rehash: ignore the cache and hash every wheel again (the cache is then rewritten).
+    :param exclude: wheel file names to leave out although present (about to be pruned:
+        the index stops listing a wheel before its file goes).
     :raises WheelhouseError: if the wheelhouse cannot be listed or the index written.
     """
     cache_path = directory / CACHE_PATH
     scan = scan_wheelhouse(directory, {} if rehash else read_cache(cache_path))
-    update = write_index(directory, scan.wheels)
-    write_cache(cache_path, scan.cache)
+    update = write_index(directory, [w for w in scan.wheels if w.filename not in exclude])
+    write_cache(
+        cache_path, {stamp: w for stamp, w in scan.cache.items() if stamp.filename not in exclude}
+    )
     return IndexUpdate(
         written=(*scan.written, *update.written),
         removed=update.removed,

@@ -1,0 +1,118 @@
+"""What a sync source offers: one model for channel files, downloads and installed packages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal, TypeAlias
+
+__all__ = [
+    "ARCHIVE_SUFFIXES",
+    "Artifact",
+    "ArtifactFormat",
+    "ArtifactKind",
+    "ListingProblem",
+    "PackageName",
+    "artifact_format",
+    "parse_artifact_filename",
+]
+
+ArtifactFormat: TypeAlias = Literal["conda", "tar.bz2"]
+ArtifactKind: TypeAlias = Literal["file", "url", "installed"]
+"""Where the bytes are: a local file, a URL to download, or a conda environment's record."""
+
+# Longest suffix first: "x.tar.bz2" must not be read as a ".bz2" file.
+ARCHIVE_SUFFIXES: Final[tuple[tuple[str, ArtifactFormat], ...]] = (
+    (".tar.bz2", "tar.bz2"),
+    (".conda", "conda"),
+)
+# conda's file names are "<name>-<version>-<build>.<ext>"; version and build hold no '-'
+# (CEP 26 / conda-build), so the last two dashes split the three fields.
+_STEM = re.compile(r"(?P<name>[^/\\]+)-(?P<version>[^-/\\]+)-(?P<build>[^-/\\]+)")
+
+
+@dataclass(frozen=True)
+class PackageName:
+    """The ``name-version-build`` triple a conda file name (or repodata record) carries."""
+
+    name: str
+    version: str
+    build: str
+
+
+def artifact_format(filename: str) -> ArtifactFormat | None:
+    """Return the archive format of a file name (``.conda`` or ``.tar.bz2``), if any."""
+    for suffix, kind in ARCHIVE_SUFFIXES:
+        if filename.endswith(suffix):
+            return kind
+    return None
+
+
+def parse_artifact_filename(filename: str) -> PackageName | None:
+    """Split ``cffi-1.17.1-py312h06ac9bb_0.conda`` into name, version and build.
+
+    Return None for a name that is not ``<name>-<version>-<build>.conda|.tar.bz2``.
+    """
+    for suffix, _ in ARCHIVE_SUFFIXES:
+        if filename.endswith(suffix):
+            match = _STEM.fullmatch(filename[: -len(suffix)])
+            if match is None:
+                return None
+            return PackageName(match["name"], match["version"], match["build"])
+    return None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One conda artifact a source offers, with everything known before opening it.
+
+    ``sha256``, ``md5`` and ``size`` are what the source *claims* (repodata, a conda-meta
+    record); a local file's real digest is computed by the sync engine and compared.
+    """
+
+    source: str
+    """The SOURCE it was listed from, in canonical form (absolute path or URL)."""
+    kind: ArtifactKind
+    location: str
+    """The file's path, the URL to download, or the conda-meta record of an installed one."""
+    filename: str
+    subdir: str
+    name: str
+    version: str
+    build: str
+    build_number: int | None = None
+    channel: str | None = None
+    url: str | None = None
+    """The artifact's URL where known (repodata, conda-meta); recorded in the sidecar."""
+    sha256: str | None = None
+    md5: str | None = None
+    size: int | None = None
+    alternatives: tuple[str, ...] = ()
+    """Installed packages: the archives, then the extracted folders, that may hold it."""
+
+    @property
+    def format(self) -> ArtifactFormat | None:
+        """The archive format its file name says."""
+        return artifact_format(self.filename)
+
+    @property
+    def stem(self) -> str:
+        """``name-version-build``: the same package in either archive format."""
+        return f"{self.name}-{self.version}-{self.build}"
+
+    @property
+    def display(self) -> str:
+        """How messages name it: ``<subdir>/<filename>``."""
+        return f"{self.subdir}/{self.filename}" if self.subdir else self.filename
+
+
+@dataclass(frozen=True)
+class ListingProblem:
+    """Something a source offers that cannot be synced, found while listing it."""
+
+    source: str
+    location: str
+    filename: str
+    subdir: str
+    reason: str
+    status: Literal["failed", "skipped"] = "failed"

@@ -1,0 +1,157 @@
+"""The SOURCE arguments of a sync: tell what each one is, and list what it offers."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from condawheel.errors import SourceError
+from condawheel.wheelhouse.artifacts import (
+    Artifact,
+    ListingProblem,
+    artifact_format,
+    parse_artifact_filename,
+)
+from condawheel.wheelhouse.channels import (
+    KNOWN_SUBDIRS,
+    ChannelListing,
+    file_url_to_path,
+    list_folder_channel,
+    list_http_channel,
+)
+from condawheel.wheelhouse.environments import (
+    EnvironmentListing,
+    is_environment,
+    list_environment,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from condawheel.wheelhouse.downloads import RetryPolicy
+
+__all__ = ["SourceKind", "SyncSource", "classify_source", "list_source"]
+
+SourceKind: TypeAlias = Literal["channel", "http-channel", "environment", "packages"]
+
+
+@dataclass(frozen=True)
+class SyncSource:
+    """A SOURCE argument, classified."""
+
+    kind: SourceKind
+    location: str
+    """An absolute path, or the URL without a trailing slash."""
+
+
+def classify_source(text: str) -> SyncSource:
+    """Tell what a SOURCE argument is.
+
+    An ``http(s)://`` URL is an HTTP channel; a ``file:`` URL or a path is an environment
+    (it has ``conda-meta/``), a channel folder (``<subdir>/`` folders), a folder of
+    package files, or one ``.conda`` / ``.tar.bz2`` file.
+
+    :raises SourceError: if it is none of those.
+    """
+    if text.startswith(("http://", "https://")):
+        return SyncSource("http-channel", text.rstrip("/"))
+    path = file_url_to_path(text) if text.startswith("file:") else Path(text)
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise SourceError(text, f"cannot be read: {error.strerror or error}") from None
+    resolved = str(path.resolve())
+    if stat.S_ISDIR(info.st_mode):
+        if is_environment(path):
+            return SyncSource("environment", resolved)
+        with os.scandir(path) as entries:
+            loose = any(artifact_format(entry.name) and entry.is_file() for entry in entries)
+        return SyncSource("packages" if loose else "channel", resolved)
+    if artifact_format(path.name) is None:
+        raise SourceError(text, "not a .conda or .tar.bz2 file, a channel, or a conda environment")
+    return SyncSource("packages", resolved)
+
+
+def _list_packages(location: str, subdirs: Sequence[str]) -> ChannelListing:
+    """List one package file, or the package files of one folder."""
+    path = Path(location)
+    if path.is_dir():
+        with os.scandir(path) as entries:
+            files = sorted(
+                Path(entry.path)
+                for entry in entries
+                if artifact_format(entry.name) and entry.is_file()
+            )
+    else:
+        files = [path]
+    artifacts: list[Artifact] = []
+    problems: list[ListingProblem] = []
+    for file in files:
+        # A file in a "linux-64/" folder is a linux-64 package; elsewhere the subdir is
+        # only known from inside the package (the converter reads it there).
+        subdir = file.parent.name if file.parent.name in KNOWN_SUBDIRS else ""
+        parsed = parse_artifact_filename(file.name)
+        if parsed is None:
+            why = "not a conda package file name (<name>-<version>-<build>.conda|.tar.bz2)"
+            problems.append(ListingProblem(location, str(file), file.name, subdir, why))
+            continue
+        if subdirs and subdir and subdir not in subdirs:
+            why = f"subdir {subdir!r} is not among --subdir"
+            problems.append(ListingProblem(location, str(file), file.name, subdir, why, "skipped"))
+            continue
+        artifacts.append(
+            Artifact(
+                source=location,
+                kind="file",
+                location=str(file),
+                filename=file.name,
+                subdir=subdir,
+                name=parsed.name,
+                version=parsed.version,
+                build=parsed.build,
+            )
+        )
+    scopes = tuple(sorted({artifact.subdir for artifact in artifacts}))
+    return ChannelListing(location, tuple(artifacts), tuple(problems), scopes)
+
+
+def list_source(
+    source: SyncSource,
+    *,
+    subdirs: Sequence[str] = (),
+    pkgs_dirs: Sequence[Path] = (),
+    retry: RetryPolicy | None = None,
+) -> ChannelListing | EnvironmentListing:
+    """List what ``source`` offers.
+
+    :param subdirs: the subdirs to list (``--subdir``); empty: all.
+    :param pkgs_dirs: package caches to search for an environment's artifacts.
+    :raises SourceError: if the source cannot be listed at all.
+    """
+    if source.kind == "http-channel":
+        return list_http_channel(source.location, subdirs, policy=retry)
+    if source.kind == "channel":
+        return list_folder_channel(Path(source.location), subdirs)
+    if source.kind == "environment":
+        listing = list_environment(Path(source.location), pkgs_dirs)
+        if not subdirs:
+            return listing
+        # An environment holds its platform's subdir and noarch; --subdir filters them.
+        wanted = [a for a in listing.artifacts if a.subdir in subdirs]
+        left_out = [
+            ListingProblem(
+                a.source, a.location, a.filename, a.subdir, "subdir not among --subdir", "skipped"
+            )
+            for a in listing.artifacts
+            if a.subdir not in subdirs
+        ]
+        return type(listing)(
+            listing.source,
+            tuple(wanted),
+            (*listing.problems, *left_out),
+            listing.complete_scopes,
+        )
+    return _list_packages(source.location, subdirs)

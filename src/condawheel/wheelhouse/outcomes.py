@@ -1,0 +1,232 @@
+"""What a sync did: per-artifact outcomes, the report, and the progress events.
+
+The report (``--report FILE``, ``--json``) lists every source artifact with its status:
+
+* ``converted``: a new wheel landed in the wheelhouse;
+* ``unchanged``: its wheel was already there (also when adopted, or identical);
+* ``skipped``: left out on purpose, with the reason (``--select``, a ``.conda`` twin...);
+* ``failed``: it could not be synced, with the reason (the rest of the run went on);
+* ``conflict``: its wheel would replace a different wheel of the same name; both sources
+  are named, and nothing was overwritten;
+* ``would-convert``: ``--dry-run`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from condawheel import __version__
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from condawheel.wheelhouse.index import IndexUpdate
+
+__all__ = [
+    "ArtifactFinished",
+    "ConflictParty",
+    "Outcome",
+    "Phase",
+    "Pruned",
+    "Status",
+    "SyncEvent",
+    "SyncReport",
+    "Waiting",
+    "WorkPlanned",
+]
+
+Status: TypeAlias = Literal[
+    "converted", "unchanged", "skipped", "failed", "conflict", "would-convert"
+]
+
+
+@dataclass(frozen=True)
+class ConflictParty:
+    """The other side of a conflict: what made the wheel that is already there."""
+
+    wheel: str
+    source: str | None = None
+    location: str | None = None
+    filename: str | None = None
+    sha256: str | None = None
+    note: str | None = None
+
+    def describe(self) -> str:
+        """Return a one-line description for messages."""
+        if self.location or self.filename:
+            where = self.location or self.filename
+            digest = f" (sha256 {self.sha256[:12]}...)" if self.sha256 else ""
+            return f"{where}{digest}"
+        return self.note or "a wheel condawheel did not make"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one source artifact (or of a whole source that failed)."""
+
+    source: str
+    location: str
+    filename: str
+    subdir: str
+    status: Status
+    reason: str | None = None
+    wheel: str | None = None
+    sha256: str | None = None
+    """The artifact's identity: its sha256, or ``md5:<hex>`` when nothing better is known."""
+    size: int | None = None
+    conflict_with: ConflictParty | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """Return the report entry."""
+        entry: dict[str, object] = {
+            "source": self.source,
+            "location": self.location,
+            "filename": self.filename,
+            "subdir": self.subdir,
+            "status": self.status,
+            "sha256": self.sha256,
+            "size": self.size,
+            "wheel": self.wheel,
+        }
+        if self.reason is not None:
+            entry["reason"] = self.reason
+        if self.conflict_with is not None:
+            other = self.conflict_with
+            entry["conflict_with"] = {
+                "wheel": other.wheel,
+                "source": other.source,
+                "location": other.location,
+                "filename": other.filename,
+                "sha256": other.sha256,
+                "note": other.note,
+            }
+        if self.warnings:
+            entry["warnings"] = list(self.warnings)
+        return entry
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """A wheel removed (or, in a dry run, to be removed) because its source is gone."""
+
+    wheel: str
+    source: str
+    location: str
+    filename: str
+    sha256: str
+    done: bool
+
+    def to_json(self) -> dict[str, object]:
+        """Return the report entry."""
+        return {
+            "wheel": self.wheel,
+            "source": self.source,
+            "location": self.location,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "status": "pruned" if self.done else "would-prune",
+        }
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """Everything a sync run did, for the summary, ``--report`` and ``--json``."""
+
+    wheelhouse: Path
+    dry_run: bool
+    outcomes: tuple[Outcome, ...]
+    pruned: tuple[Pruned, ...] = ()
+    index: IndexUpdate | None = None
+    seconds: float = 0.0
+    state_set_aside: Path | None = None
+
+    def count(self, status: Status) -> int:
+        """Return how many artifacts ended with ``status``."""
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed or conflicted."""
+        return not any(outcome.status in {"failed", "conflict"} for outcome in self.outcomes)
+
+    def summary(self) -> str:
+        """Return the one-line summary."""
+        parts = [
+            f"{self.count('would-convert')} to convert"
+            if self.dry_run
+            else f"{self.count('converted')} converted",
+            f"{self.count('unchanged')} unchanged",
+            f"{self.count('skipped')} skipped",
+            f"{self.count('failed')} failed",
+            f"{self.count('conflict')} conflicts",
+        ]
+        if self.pruned:
+            verb = "to prune" if self.dry_run else "pruned"
+            parts.append(f"{len(self.pruned)} {verb}")
+        return f"{', '.join(parts)} in {self.seconds:.1f}s"
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ``--report`` document."""
+        statuses: tuple[Status, ...] = (
+            "converted",
+            "unchanged",
+            "skipped",
+            "failed",
+            "conflict",
+            "would-convert",
+        )
+        document: dict[str, object] = {
+            "condawheel_version": __version__,
+            "wheelhouse": str(self.wheelhouse),
+            "dry_run": self.dry_run,
+            "seconds": round(self.seconds, 3),
+            "counts": {status: self.count(status) for status in statuses},
+            "artifacts": [outcome.to_json() for outcome in self.outcomes],
+            "pruned": [item.to_json() for item in self.pruned],
+        }
+        if self.index is not None:
+            document["index"] = {
+                "written": list(self.index.written),
+                "removed": list(self.index.removed),
+                "skipped": [
+                    {"filename": s.filename, "reason": s.reason} for s in self.index.skipped
+                ],
+            }
+        if self.state_set_aside is not None:
+            document["state_set_aside"] = str(self.state_set_aside)
+        return document
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The run entered a phase: listing, hashing, converting, indexing, pruning."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Another process holds the wheelhouse lock; this run waits for it."""
+
+    holder: int | None
+
+
+@dataclass(frozen=True)
+class WorkPlanned:
+    """How many artifacts the run converts, and their total size."""
+
+    artifacts: int
+    size: int
+
+
+@dataclass(frozen=True)
+class ArtifactFinished:
+    """One planned conversion finished (converted, failed or conflicting)."""
+
+    outcome: Outcome
+    size: int
+
+
+SyncEvent: TypeAlias = Phase | Waiting | WorkPlanned | ArtifactFinished

@@ -1,0 +1,303 @@
+"""Decide what a sync does: convert, keep, adopt, skip, fail, prune (pure).
+
+Everything here is a function of its arguments: the artifacts the sources offer (with
+their identity, the sha256 key), a view of the state and of the wheels present, and the
+options. :mod:`condawheel.wheelhouse.sync` gathers those with I/O and executes the plan.
+
+The rules, in order, for each artifact:
+
+1. a problem found while identifying it (unreadable, not what repodata promised) fails it;
+2. a ``.tar.bz2`` whose ``.conda`` twin (same source, subdir, name-version-build) is
+   offered too is skipped: both would make a wheel of the same name from different
+   source files, and conda itself prefers ``.conda``;
+3. an artifact whose key was already planned in this run (the same bytes offered twice)
+   is skipped;
+4. a key converted before with the same options whose wheel is still present (same size)
+   is kept: nothing to do;
+5. a key that an untracked wheel's sidecar names, with the platform tag these options
+   give, is adopted (the wheel landed, then the run that made it died);
+6. anything else is converted; an installed package found in no package cache fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from condawheel.tags import platform_tag
+from condawheel.wheelhouse.state import Offer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from condawheel.plan import PlanOptions
+    from condawheel.wheelhouse.artifacts import Artifact
+    from condawheel.wheelhouse.state import ConversionRecord
+
+__all__ = [
+    "Action",
+    "Adopt",
+    "Convert",
+    "Fail",
+    "Identified",
+    "Keep",
+    "PruneWheel",
+    "Skip",
+    "StateView",
+    "SyncPlan",
+    "offers_of",
+    "options_fingerprint",
+    "plan_prune",
+    "plan_sync",
+    "prefer_conda_format",
+    "refreshed_offers",
+    "scope_of",
+]
+
+_ActionT = TypeVar("_ActionT")
+NOT_FOUND_INSTALLED: Final = (
+    "installed, but neither its archive nor its extracted folder is in any package cache "
+    "(give the cache with --pkgs-dir)"
+)
+
+
+@dataclass(frozen=True)
+class Identified:
+    """An artifact with its identity: ``key`` is its sha256 (``md5:<hex>`` at worst)."""
+
+    artifact: Artifact
+    key: str | None
+    size: int | None = None
+    """Its size in bytes, when known (for progress)."""
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class StateView:
+    """What the state and the wheelhouse say, as far as planning needs it."""
+
+    conversions: Mapping[str, ConversionRecord] = field(default_factory=dict)
+    """Artifact key -> record, for the options of this run."""
+    wheels: Mapping[str, int] = field(default_factory=dict)
+    """Every ``*.whl`` in the wheelhouse -> its size."""
+    adoptable: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Artifact key -> untracked wheels whose sidecar names it as their source."""
+
+
+@dataclass(frozen=True)
+class Convert:
+    """Convert the artifact."""
+
+    item: Identified
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Keep:
+    """The artifact's wheel is there: nothing to do."""
+
+    item: Identified
+    key: str
+    wheel: str
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """Record an untracked wheel as the artifact's conversion."""
+
+    item: Identified
+    key: str
+    wheel: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Leave the artifact out, and say why."""
+
+    item: Identified
+    reason: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    """The artifact cannot be synced."""
+
+    item: Identified
+    reason: str
+
+
+Action = Convert | Keep | Adopt | Skip | Fail
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """The actions, one per artifact, in the order the sources listed them."""
+
+    actions: tuple[Action, ...]
+
+    def of(self, kind: type[_ActionT]) -> tuple[_ActionT, ...]:
+        """Return the actions of one kind."""
+        return tuple(action for action in self.actions if isinstance(action, kind))
+
+    @property
+    def needs_adoption_view(self) -> bool:
+        """Whether untracked wheels might save a conversion (so they are worth reading)."""
+        return any(isinstance(action, Convert) for action in self.actions)
+
+
+@dataclass(frozen=True)
+class PruneWheel:
+    """A wheel whose source artifact no source offers any more."""
+
+    wheel: str
+    record: ConversionRecord
+
+
+def options_fingerprint(options: PlanOptions, mapping_digests: Sequence[str]) -> tuple[str, str]:
+    """Return ``(key, json)`` for the options that change a conversion's output.
+
+    The key is what the state compares; the JSON is what it records. The compression
+    level and condawheel's version are not in the key: a new condawheel does not rewrite
+    wheels it made before (a published wheel is immutable, like on PyPI).
+    """
+    document = {
+        "platform_prefix": options.platform_prefix,
+        "platform_tag": options.platform_tag,
+        "source_date_epoch": options.source_date_epoch,
+        "mappings": list(mapping_digests),
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16], text
+
+
+def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], list[Skip]]:
+    """Skip each ``.tar.bz2`` whose ``.conda`` twin the same source offers (rule 2)."""
+    conda = {
+        (item.artifact.source, item.artifact.subdir, item.artifact.stem): item.artifact
+        for item in items
+        if item.artifact.format == "conda"
+    }
+    kept: list[Identified] = []
+    skipped: list[Skip] = []
+    for item in items:
+        artifact = item.artifact
+        twin = conda.get((artifact.source, artifact.subdir, artifact.stem))
+        if artifact.format == "tar.bz2" and twin is not None:
+            skipped.append(Skip(item, f"same package as {twin.filename} (.conda preferred)"))
+        else:
+            kept.append(item)
+    return kept, skipped
+
+
+def _platform_matches(wheel: str, subdir: str, options: PlanOptions) -> bool:
+    if not subdir:  # a package file outside a subdir folder: the sidecar's sha256 decides
+        return True
+    expected = options.platform_tag or platform_tag(subdir, prefix=options.platform_prefix)
+    try:
+        _, _, _, tags = parse_wheel_filename(wheel)
+    except InvalidWheelFilename:
+        return False
+    return any(tag.platform == expected for tag in tags)
+
+
+def plan_sync(items: Sequence[Identified], state: StateView, *, options: PlanOptions) -> SyncPlan:
+    """Decide, for every artifact, what this run does with it (see the module docstring)."""
+    _, skipped = prefer_conda_format(items)
+    twins = {id(skip.item): skip for skip in skipped}
+    planned: dict[str, Identified] = {}
+    # One action per item, in the order the sources listed them.
+    actions = [twins.get(id(item)) or _decide(item, state, planned, options) for item in items]
+    return SyncPlan(tuple(actions))
+
+
+def _decide(
+    item: Identified, state: StateView, planned: dict[str, Identified], options: PlanOptions
+) -> Action:
+    artifact = item.artifact
+    if item.problem is not None or item.key is None:
+        return Fail(item, item.problem or "its identity (sha256) is unknown")
+    key = item.key
+    first = planned.get(key)
+    if first is not None:
+        return Skip(item, f"same artifact as {first.artifact.location} (sha256 {key[:12]}...)")
+    planned[key] = item
+    record = state.conversions.get(key)
+    if record is not None and state.wheels.get(record.wheel) == record.wheel_size:
+        return Keep(item, key, record.wheel)
+    for wheel in state.adoptable.get(key, ()):
+        if wheel in state.wheels and _platform_matches(wheel, artifact.subdir, options):
+            return Adopt(item, key, wheel)
+    if artifact.kind == "installed" and not artifact.alternatives:
+        return Fail(item, NOT_FOUND_INSTALLED)
+    if record is None:
+        return Convert(item, key, "new")
+    if record.wheel not in state.wheels:
+        return Convert(item, key, f"its wheel {record.wheel} is missing")
+    return Convert(item, key, f"its wheel {record.wheel} changed size")
+
+
+def refreshed_offers(
+    before: Iterable[Offer],
+    listings: Mapping[str, tuple[Sequence[str], Sequence[Offer]]],
+) -> list[Offer]:
+    """Return the offers after complete listings replaced theirs.
+
+    :param listings: source -> (the scopes listed completely, the offers found there).
+    """
+    replaced = {(source, scope) for source, (scopes, _) in listings.items() for scope in scopes}
+    kept = [offer for offer in before if (offer.source, offer.scope) not in replaced]
+    return kept + [offer for _, offers in listings.values() for offer in offers]
+
+
+def plan_prune(
+    before: Sequence[Offer],
+    after: Sequence[Offer],
+    conversions: Sequence[ConversionRecord],
+    *,
+    refreshed: Iterable[tuple[str, str]],
+    keep_wheels: Iterable[str] = (),
+) -> tuple[PruneWheel, ...]:
+    """Return the wheels ``--prune`` removes: made from artifacts no source offers now.
+
+    A key is gone when a complete listing (``refreshed``: ``(source, scope)`` pairs) no
+    longer offers it, as an offer or as the record's own source, and no other source
+    offers it either. A wheel that another live record (or this run) still claims stays.
+    """
+    scopes = set(refreshed)
+    offered_now = {offer.artifact_key for offer in after}
+    listed_before = {
+        offer.artifact_key for offer in before if (offer.source, offer.scope) in scopes
+    }
+    listed_before.update(
+        record.artifact_key
+        for record in conversions
+        if (record.artifact_source, record.artifact_scope) in scopes
+    )
+    gone = listed_before - offered_now
+    alive = {record.wheel for record in conversions if record.artifact_key not in gone}
+    alive.update(keep_wheels)
+    pruned: dict[str, PruneWheel] = {}
+    for record in conversions:
+        if record.artifact_key in gone and record.wheel not in alive:
+            pruned.setdefault(record.wheel, PruneWheel(record.wheel, record))
+    return tuple(sorted(pruned.values(), key=lambda item: item.wheel))
+
+
+def offers_of(items: Iterable[Identified], scopes: Iterable[str]) -> list[Offer]:
+    """Return the offers of identified artifacts listed in ``scopes``."""
+    wanted = set(scopes)
+    return [
+        Offer(item.artifact.source, scope_of(item.artifact), item.artifact.location, item.key)
+        for item in items
+        if item.key is not None and scope_of(item.artifact) in wanted
+    ]
+
+
+def scope_of(artifact: Artifact) -> str:
+    """Return the unit a source is listed in: a channel's subdir; an environment is one."""
+    return "" if artifact.kind == "installed" else artifact.subdir

@@ -1,0 +1,794 @@
+"""The sync engine: conda sources in, an indexed, shared wheelhouse out.
+
+One run, under the wheelhouse lock:
+
+1. recover: remove what killed runs left (staging folders, partial downloads);
+2. list every SOURCE (:mod:`~condawheel.wheelhouse.listing`);
+3. select (``--select``, ``--newest``) and identify: a local file's sha256 comes from the
+   state's digest cache when its stamp is unchanged, else from hashing it; repodata and
+   conda-meta records give the others';
+4. plan (:mod:`~condawheel.wheelhouse.planning`, pure);
+5. prune (``--prune``): the index first forgets the wheels, then they are removed;
+6. convert in worker processes into a staging folder, and move each wheel into place
+   here (hard link: atomic, never over different bytes); record it in the state;
+7. bring the index up to date (skipped when no wheel changed since the last run);
+8. record what each source offers, for the next ``--prune``.
+
+Every file a reader can see appears complete or not at all; the state lags behind the
+wheels at worst (a wheel that landed just before a crash is adopted by the next run).
+A dry run lists, identifies and plans, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import shutil
+import stat
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from condawheel import __version__
+from condawheel.errors import CondawheelError, SourceError, WheelExistsError, WheelhouseError
+from condawheel.ingest import default_threads
+from condawheel.plan import PlanOptions
+from condawheel.sidecar import SIDECAR_NAME, load_sidecar
+from condawheel.wheelhouse.downloads import RetryPolicy, clean_partial_downloads, default_cache_dir
+from condawheel.wheelhouse.index import (
+    SIMPLE_DIR,
+    IndexUpdate,
+    index_wheelhouse,
+)
+from condawheel.wheelhouse.listing import classify_source, list_source
+from condawheel.wheelhouse.lock import WheelhouseLock
+from condawheel.wheelhouse.outcomes import (
+    ArtifactFinished,
+    ConflictParty,
+    Outcome,
+    Phase,
+    Pruned,
+    Status,
+    SyncEvent,
+    SyncReport,
+    Waiting,
+    WorkPlanned,
+)
+from condawheel.wheelhouse.planning import (
+    Adopt,
+    Convert,
+    Fail,
+    Identified,
+    Keep,
+    PruneWheel,
+    Skip,
+    StateView,
+    SyncPlan,
+    offers_of,
+    options_fingerprint,
+    plan_prune,
+    plan_sync,
+    refreshed_offers,
+    scope_of,
+)
+from condawheel.wheelhouse.selection import Selection, select_artifacts
+from condawheel.wheelhouse.state import (
+    STATE_NAME,
+    ConversionRecord,
+    FileDigest,
+    SidecarKey,
+    WheelhouseState,
+)
+from condawheel.wheelhouse.workers import (
+    ConversionJob,
+    JobResult,
+    in_sync_worker,
+    load_names,
+    run_jobs,
+)
+from condawheel.writer import TEMP_PREFIX, publish
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from condawheel.wheelhouse.artifacts import (
+        Artifact,
+        ListingProblem,
+    )
+    from condawheel.wheelhouse.state import Offer
+    from condawheel.writer import WriteResult
+
+__all__ = ["STAGING_PREFIX", "SyncOptions", "recover_wheelhouse", "sync"]
+
+STAGING_PREFIX: Final = f"{TEMP_PREFIX}stage-"
+_HASH_CHUNK: Final = 1 << 20
+# Landed wheels are recorded in batches: a crash between a wheel and its row is repaired by
+# adoption, so one transaction (and fsync) per wheel would buy nothing.
+_BATCH_ROWS: Final = 64
+_BATCH_SECONDS: Final = 1.0
+ADOPTED: Final = "adopted the wheel already in the wheelhouse (its conda.json names this artifact)"
+INDEX_SIGNATURE: Final = "index_signature"
+IDENTICAL: Final = "an identical wheel was already in the wheelhouse"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Everything a sync run can be told."""
+
+    subdirs: tuple[str, ...] = ()
+    """Channel subdirs to list; empty: every one found."""
+    selection: Selection = field(default_factory=Selection)
+    jobs: int = field(default_factory=default_threads)
+    dry_run: bool = False
+    prune: bool = False
+    wait: bool = True
+    plan_options: PlanOptions = field(default_factory=PlanOptions)
+    mapping_files: tuple[Path, ...] = ()
+    cache_dir: Path | None = None
+    """Where downloads are kept; None: :func:`downloads.default_cache_dir`."""
+    pkgs_dirs: tuple[Path, ...] = ()
+    """Package caches to search for environments' artifacts, before the default ones."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+# =========================================================================== identify
+
+
+def _hash_file(path: str) -> tuple[str, str]:
+    sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's own checksum
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            sha256.update(chunk)
+            md5.update(chunk)
+    return sha256.hexdigest(), md5.hexdigest()
+
+
+def _claimed_key(artifact: Artifact) -> str | None:
+    if artifact.sha256:
+        return artifact.sha256
+    return f"md5:{artifact.md5}" if artifact.md5 else None
+
+
+def _mismatch(artifact: Artifact, size: int, sha256: str, md5: str) -> str | None:
+    problems = []
+    if artifact.size is not None and size != artifact.size:
+        problems.append(f"size {size} is not the {artifact.size} that repodata.json promises")
+    if artifact.sha256 and sha256 != artifact.sha256:
+        problems.append(f"sha256 {sha256} does not match repodata.json's {artifact.sha256}")
+    if artifact.md5 and md5 != artifact.md5:
+        problems.append(f"md5 {md5} does not match repodata.json's {artifact.md5}")
+    return "; ".join(problems) or None
+
+
+@dataclass(frozen=True)
+class _Identification:
+    items: list[Identified]
+    new_digests: list[FileDigest]
+
+
+def _identify(
+    artifacts: Sequence[Artifact],
+    digests: Mapping[str, FileDigest],
+    *,
+    jobs: int,
+) -> _Identification:
+    """Give every artifact its key; hash only local files whose stamp changed."""
+    stamps: dict[int, tuple[int, int, int]] = {}
+    known: dict[int, tuple[str, str]] = {}
+    problems: dict[int, str] = {}
+    to_hash: list[int] = []
+    for number, artifact in enumerate(artifacts):
+        if artifact.kind != "file":
+            continue
+        try:
+            info = os.stat(artifact.location)  # noqa: PTH116 - the stamp, one syscall
+        except OSError as error:
+            problems[number] = f"cannot be read: {error.strerror or error}"
+            continue
+        stamps[number] = (info.st_size, info.st_mtime_ns, info.st_ino)
+        cached = digests.get(artifact.location)
+        if cached is not None and cached.still_valid(*stamps[number]):
+            known[number] = (cached.sha256, cached.md5)
+        else:
+            to_hash.append(number)
+    new_digests: list[FileDigest] = []
+    if to_hash:
+        hashed_ns = time.time_ns()
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {n: pool.submit(_hash_file, artifacts[n].location) for n in to_hash}
+        for number, future in futures.items():
+            try:
+                known[number] = future.result()
+            except OSError as error:
+                problems[number] = f"cannot be read: {error.strerror or error}"
+                continue
+            size, mtime_ns, inode = stamps[number]
+            sha256, md5 = known[number]
+            location = artifacts[number].location
+            new_digests.append(FileDigest(location, size, mtime_ns, inode, sha256, md5, hashed_ns))
+    items = []
+    for number, artifact in enumerate(artifacts):
+        if number in problems:
+            items.append(Identified(artifact, None, artifact.size, problems[number]))
+        elif artifact.kind == "file":
+            sha256, md5 = known[number]
+            size = stamps[number][0]
+            items.append(Identified(artifact, sha256, size, _mismatch(artifact, size, sha256, md5)))
+        else:
+            key = _claimed_key(artifact)
+            why = None if key else "its record gives no sha256 or md5: it cannot be verified"
+            items.append(Identified(artifact, key, artifact.size, why))
+    return _Identification(items, new_digests)
+
+
+# =========================================================================== wheelhouse
+
+
+def recover_wheelhouse(wheelhouse: Path) -> list[str]:
+    """Remove what killed runs left in ``wheelhouse``; return the names removed.
+
+    The converter's temporary wheels and the engine's staging folders start with
+    ``.condawheel-tmp-``; the index removes its own leftovers when it runs. The caller
+    holds the wheelhouse lock, so nothing listed here is being written.
+    """
+    removed = []
+    with os.scandir(wheelhouse) as entries:
+        leftovers = [entry for entry in entries if entry.name.startswith(TEMP_PREFIX)]
+    for entry in leftovers:
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise WheelhouseError(
+                str(path), f"cannot remove a leftover of a killed run: {error.strerror}"
+            ) from None
+        removed.append(entry.name)
+    return removed
+
+
+def _wheels_present(wheelhouse: Path) -> dict[str, os.stat_result]:
+    found = {}
+    with os.scandir(wheelhouse) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.name.endswith(".whl"):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat()
+                if stat.S_ISREG(info.st_mode):
+                    found[entry.name] = info
+    return found
+
+
+def _sidecar_source(path: Path) -> tuple[str | None, str | None]:
+    """Return ``(filename, sha256)`` of the source a wheel's ``conda.json`` names."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [
+                name
+                for name in archive.namelist()
+                if name.count("/") == 1
+                and name.split("/")[0].endswith(".dist-info")
+                and name.endswith("/" + SIDECAR_NAME)
+            ]
+            if len(names) != 1:
+                return None, None
+            data = archive.read(names[0])
+        sidecar = load_sidecar(path.name, data)
+    except (OSError, zipfile.BadZipFile, CondawheelError, ValueError, KeyError):
+        return None, None
+    return sidecar.source.filename, sidecar.source.sha256
+
+
+def _adoption_keys(
+    wheelhouse: Path,
+    untracked: Mapping[str, os.stat_result],
+    cached: Mapping[str, SidecarKey],
+) -> list[SidecarKey]:
+    keys = []
+    for wheel, info in sorted(untracked.items()):
+        known = cached.get(wheel)
+        if known is not None and (known.size, known.mtime_ns) == (info.st_size, info.st_mtime_ns):
+            keys.append(known)
+            continue
+        _, sha256 = _sidecar_source(wheelhouse / wheel)
+        keys.append(SidecarKey(wheel, info.st_size, info.st_mtime_ns, sha256))
+    return keys
+
+
+def _wheels_signature(wheelhouse: Path) -> str:
+    """Digest every wheel's stamp (and this condawheel's version, which writes the index)."""
+    digest = hashlib.sha256(__version__.encode())
+    for name, info in sorted(_wheels_present(wheelhouse).items()):
+        digest.update(f"\0{name}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _index_if_changed(wheelhouse: Path, state: WheelhouseState) -> IndexUpdate:
+    """Bring the index up to date, unless no wheel changed since this engine last did.
+
+    Rendering the pages of 10,000 projects to compare them with the disk costs most of
+    a no-op sync, so the wheels' stamps after each index run are remembered; a wheel
+    added, removed or replaced (by anyone) changes them. ``condawheel index`` rewrites
+    the index unconditionally, for pages edited or removed by hand.
+    """
+    simple = wheelhouse / SIMPLE_DIR
+    pages_exist = all((simple / page).is_file() for page in ("index.html", "index.json"))
+    if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(wheelhouse):
+        return IndexUpdate()
+    update = index_wheelhouse(wheelhouse)
+    # The signature is taken after the index run, so nothing it did is mistaken for news.
+    with state.transaction():
+        state.set_meta({INDEX_SIGNATURE: _wheels_signature(wheelhouse)})
+    return update
+
+
+# =========================================================================== the run
+
+
+def _outcome(
+    item: Identified, status: Status, *, reason: str | None = None, wheel: str | None = None
+) -> Outcome:
+    artifact = item.artifact
+    return Outcome(
+        source=artifact.source,
+        location=artifact.location,
+        filename=artifact.filename,
+        subdir=artifact.subdir,
+        status=status,
+        reason=reason,
+        wheel=wheel,
+        sha256=item.key,
+        size=item.size,
+    )
+
+
+def _problem_outcome(problem: ListingProblem) -> Outcome:
+    return Outcome(
+        source=problem.source,
+        location=problem.location,
+        filename=problem.filename,
+        subdir=problem.subdir,
+        status=problem.status,
+        reason=problem.reason,
+    )
+
+
+class _Batch:
+    """Conversion records waiting for one transaction (see ``_BATCH_ROWS``)."""
+
+    def __init__(self, state: WheelhouseState) -> None:
+        self.state = state
+        self.pending: list[ConversionRecord] = []
+        self.since = time.monotonic()
+
+    def add(self, record: ConversionRecord) -> None:
+        self.pending.append(record)
+        if len(self.pending) >= _BATCH_ROWS or time.monotonic() - self.since > _BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            with self.state.transaction():
+                for record in self.pending:
+                    self.state.record_conversion(record)
+        self.pending.clear()
+        self.since = time.monotonic()
+
+
+@dataclass
+class _Run:
+    """The bookkeeping of one run (the engine's, never the planner's)."""
+
+    wheelhouse: Path
+    options: SyncOptions
+    options_key: str
+    options_json: str
+    emit: Callable[[SyncEvent], None]
+    state: WheelhouseState | None = None
+    records: Sequence[ConversionRecord] = ()
+    """The state's records when the run started."""
+    landed: dict[str, Outcome] = field(default_factory=dict)
+    """Wheel file name -> the outcome that landed it in this run (for conflicts)."""
+
+    def conversion(
+        self, item: Identified, key: str, wheel: str, size: int, sha256: str | None
+    ) -> ConversionRecord:
+        artifact = item.artifact
+        return ConversionRecord(
+            artifact_key=key,
+            options_key=self.options_key,
+            wheel=wheel,
+            wheel_size=size,
+            wheel_sha256=sha256,
+            artifact_filename=artifact.filename,
+            artifact_source=artifact.source,
+            artifact_scope=scope_of(artifact),
+            artifact_location=artifact.location,
+            condawheel_version=__version__,
+            options_json=self.options_json,
+            converted_at=time.time(),
+        )
+
+
+@dataclass(frozen=True)
+class _Gathered:
+    """The sources listed, selected and identified."""
+
+    outcomes: list[Outcome]
+    """Listing problems and artifacts left out by the selection."""
+    selected: list[Identified]
+    offers: dict[str, tuple[tuple[str, ...], list[Offer]]]
+    """Source -> (scopes listed completely, the offers found there)."""
+    new_digests: list[FileDigest]
+
+
+def _gather(sources: Sequence[str], run: _Run, digests: Mapping[str, FileDigest]) -> _Gathered:
+    options = run.options
+    run.emit(Phase("listing"))
+    outcomes: list[Outcome] = []
+    artifacts: list[Artifact] = []
+    complete: dict[str, tuple[str, ...]] = {}
+    for text in sources:
+        try:
+            listing = list_source(
+                classify_source(text),
+                subdirs=options.subdirs,
+                pkgs_dirs=options.pkgs_dirs,
+                retry=options.retry,
+            )
+        except SourceError as error:
+            outcomes.append(Outcome(text, error.subject, "", "", "failed", reason=error.reason))
+            continue
+        outcomes.extend(_problem_outcome(problem) for problem in listing.problems)
+        artifacts.extend(listing.artifacts)
+        complete[listing.source] = listing.complete_scopes
+    selection = select_artifacts(artifacts, options.selection)
+    chosen = {id(artifact) for artifact in selection.selected}
+    # --prune must know every listed artifact's key to tell "gone" from "not selected".
+    wanted = artifacts if options.prune else list(selection.selected)
+    run.emit(Phase("identifying"))
+    identification = _identify(wanted, digests, jobs=options.jobs)
+    by_artifact = {id(item.artifact): item for item in identification.items}
+    for artifact, reason in selection.skipped:
+        item = by_artifact.get(id(artifact)) or Identified(artifact, None, artifact.size)
+        outcomes.append(_outcome(item, "skipped", reason=reason))
+    offers = {
+        source: (
+            scopes,
+            offers_of(
+                (item for item in identification.items if item.artifact.source == source),
+                scopes,
+            ),
+        )
+        for source, scopes in complete.items()
+    }
+    selected = [item for item in identification.items if id(item.artifact) in chosen]
+    return _Gathered(outcomes, selected, offers, identification.new_digests)
+
+
+def _conflict_party(run: _Run, wheel: str) -> ConflictParty:
+    landed = run.landed.get(wheel)
+    if landed is not None:
+        return ConflictParty(wheel, landed.source, landed.location, landed.filename, landed.sha256)
+    for record in run.records:
+        if record.wheel == wheel:
+            return ConflictParty(
+                wheel,
+                record.artifact_source,
+                record.artifact_location,
+                record.artifact_filename,
+                None if record.artifact_key.startswith("md5:") else record.artifact_key,
+            )
+    filename, sha256 = _sidecar_source(run.wheelhouse / wheel)
+    if filename is None:
+        return ConflictParty(
+            wheel, note="an ordinary wheel of the same name (not made by condawheel)"
+        )
+    return ConflictParty(wheel, filename=filename, sha256=sha256, note="named by its conda.json")
+
+
+def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, ConversionRecord | None]:
+    item = action.item
+    if result.error is not None or result.staged is None:
+        return _outcome(item, "failed", reason=result.error or "no wheel was made"), None
+    staged = result.staged
+    wheel = staged.name
+    try:
+        if (
+            not action.key.startswith("md5:")
+            and result.source_sha256 is not None
+            and result.source_sha256 != action.key
+        ):
+            reason = (
+                f"it changed while being synced (sha256 {result.source_sha256} when "
+                f"converted, {action.key} when listed); not landed, the next sync redoes it"
+            )
+            return _outcome(item, "failed", reason=reason), None
+        try:
+            written: WriteResult = publish(staged, run.wheelhouse / wheel)
+        except WheelExistsError:
+            other = _conflict_party(run, wheel)
+            reason = (
+                f"it makes {wheel}, but a different wheel of that name is already in the "
+                f"wheelhouse, made from {other.describe()}; not overwritten"
+            )
+            if other.sha256 == action.key:
+                reason += (
+                    " (the same artifact, converted with other options or mappings: remove "
+                    "the wheel to rebuild it)"
+                )
+            elif other.location == item.artifact.location:
+                reason += " (the artifact changed in place: --prune replaces its wheel)"
+            outcome = _outcome(item, "conflict", reason=reason, wheel=wheel)
+            return replace(outcome, conflict_with=other), None
+        except OSError as error:
+            reason = f"cannot move {wheel} into the wheelhouse: {error.strerror or error}"
+            return _outcome(item, "failed", reason=reason), None
+    finally:
+        shutil.rmtree(staged.parent, ignore_errors=True)
+    status: Status = "converted" if written.status == "written" else "unchanged"
+    note = None if status == "converted" else IDENTICAL
+    outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=result.warnings)
+    run.landed[wheel] = outcome
+    return outcome, run.conversion(item, action.key, wheel, written.size, written.sha256)
+
+
+def _convert_all(
+    run: _Run, converts: Sequence[tuple[int, Convert]], batch: _Batch | None
+) -> dict[int, Outcome]:
+    options = run.options
+    staging = run.wheelhouse / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
+    staging.mkdir()
+    cache_dir = options.cache_dir or default_cache_dir()
+    workers = max(1, options.jobs)
+    jobs = [
+        ConversionJob(
+            number=position,
+            artifact=action.item.artifact,
+            key=action.key,
+            staging=staging,
+            cache_dir=cache_dir,
+            options=options.plan_options,
+            retry=options.retry,
+            # Processes are the parallelism; one process alone may use every core.
+            threads=1 if workers > 1 and len(converts) > 1 else None,
+        )
+        for position, action in converts
+    ]
+    actions = dict(converts)
+    outcomes: dict[int, Outcome] = {}
+    try:
+        for result in run_jobs(
+            jobs,
+            workers=workers,
+            mapping_files=options.mapping_files,
+            names=lambda: load_names(options.mapping_files),
+        ):
+            action = actions[result.number]
+            outcome, record = _land(run, action, result)
+            if record is not None and batch is not None:
+                batch.add(record)
+            outcomes[result.number] = outcome
+            run.emit(ArtifactFinished(outcome, action.item.size or 0))
+    finally:
+        if batch is not None:
+            batch.flush()
+        shutil.rmtree(staging, ignore_errors=True)
+    return outcomes
+
+
+def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -> list[Outcome]:
+    dry_run = run.options.dry_run
+    batch = None if dry_run or run.state is None else _Batch(run.state)
+    outcomes: dict[int, Outcome] = {}
+    converts: list[tuple[int, Convert]] = []
+    for position, action in enumerate(plan.actions):
+        if isinstance(action, Keep):
+            outcomes[position] = _outcome(action.item, "unchanged", wheel=action.wheel)
+        elif isinstance(action, Skip):
+            outcomes[position] = _outcome(action.item, "skipped", reason=action.reason)
+        elif isinstance(action, Fail):
+            outcomes[position] = _outcome(action.item, "failed", reason=action.reason)
+        elif isinstance(action, Adopt):
+            outcomes[position] = _outcome(
+                action.item, "unchanged", reason=ADOPTED, wheel=action.wheel
+            )
+            if batch is not None:
+                size = present[action.wheel].st_size
+                batch.add(run.conversion(action.item, action.key, action.wheel, size, None))
+        elif dry_run:
+            outcomes[position] = _outcome(action.item, "would-convert", reason=action.reason)
+        else:
+            converts.append((position, action))
+    run.emit(WorkPlanned(len(converts), sum(action.item.size or 0 for _, action in converts)))
+    if converts:
+        run.emit(Phase("converting"))
+        outcomes.update(_convert_all(run, converts, batch))
+    elif batch is not None:
+        batch.flush()
+    return [outcomes[position] for position in range(len(plan.actions))]
+
+
+def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result]) -> SyncPlan:
+    view = StateView(
+        conversions={
+            record.artifact_key: record
+            for record in run.records
+            if record.options_key == run.options_key
+        },
+        wheels={name: info.st_size for name, info in present.items()},
+    )
+    plan = plan_sync(gathered.selected, view, options=run.options.plan_options)
+    if not plan.needs_adoption_view or run.state is None:
+        return plan
+    # Something must be converted: first look whether a killed run already made it.
+    tracked = {record.wheel for record in run.records}
+    untracked = {name: info for name, info in present.items() if name not in tracked}
+    keys = _adoption_keys(run.wheelhouse, untracked, run.state.sidecar_keys())
+    if not run.options.dry_run:
+        with run.state.transaction():
+            run.state.forget_sidecar_keys(set(run.state.sidecar_keys()) - set(untracked))
+            run.state.record_sidecar_keys(keys)
+    adoptable: dict[str, tuple[str, ...]] = {}
+    for key in keys:
+        if key.artifact_key is not None:
+            adoptable[key.artifact_key] = (*adoptable.get(key.artifact_key, ()), key.wheel)
+    view = StateView(view.conversions, view.wheels, adoptable)
+    return plan_sync(gathered.selected, view, options=run.options.plan_options)
+
+
+def _remove_wheel(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        raise WheelhouseError(str(path), f"cannot prune: {error.strerror}") from None
+
+
+def _pruned(items: Iterable[PruneWheel], *, done: bool) -> tuple[Pruned, ...]:
+    return tuple(
+        Pruned(
+            wheel=item.wheel,
+            source=item.record.artifact_source,
+            location=item.record.artifact_location,
+            filename=item.record.artifact_filename,
+            sha256=item.record.artifact_key,
+            done=done,
+        )
+        for item in items
+    )
+
+
+def _plan_prune(run: _Run, gathered: _Gathered, plan: SyncPlan) -> tuple[PruneWheel, ...]:
+    if not run.options.prune or run.state is None:
+        return ()
+    before = run.state.offers()
+    staying = {action.wheel for action in plan.actions if isinstance(action, Keep | Adopt)}
+    return plan_prune(
+        before,
+        refreshed_offers(before, gathered.offers),
+        run.records,
+        refreshed=[(s, scope) for s, (scopes, _) in gathered.offers.items() for scope in scopes],
+        keep_wheels=staying,
+    )
+
+
+def _prune(run: _Run, state: WheelhouseState, prune: Sequence[PruneWheel]) -> None:
+    """Remove wheels whose source is gone: from the index, then the files, then the state.
+
+    In that order a crash leaves nothing the index still lists, and a state row whose
+    wheel is missing is pruned again by the next run. Pruning comes before converting, so
+    that an artifact replaced by other bytes under the same name can land its new wheel.
+    """
+    run.emit(Phase("pruning"))
+    index_wheelhouse(run.wheelhouse, exclude={item.wheel for item in prune})
+    for item in prune:
+        _remove_wheel(run.wheelhouse / item.wheel)
+    with state.transaction():
+        for item in prune:
+            state.forget_wheel(item.wheel)
+    gone = {item.wheel for item in prune}
+    run.records = [record for record in run.records if record.wheel not in gone]
+
+
+def _run_with_state(
+    sources: Sequence[str], run: _Run
+) -> tuple[list[Outcome], tuple[Pruned, ...], IndexUpdate | None]:
+    state, options = run.state, run.options
+    gathered = _gather(sources, run, state.file_digests() if state is not None else {})
+    if state is not None and not options.dry_run and gathered.new_digests:
+        with state.transaction():
+            state.record_file_digests(gathered.new_digests)
+    run.records = state.conversions() if state is not None else []
+    present = _wheels_present(run.wheelhouse) if run.wheelhouse.is_dir() else {}
+    plan = _plan(run, gathered, present)
+    prune = _plan_prune(run, gathered, plan)
+    if state is None or options.dry_run:
+        outcomes = gathered.outcomes + _execute(run, plan, present)
+        return outcomes, _pruned(prune, done=False), None
+    if prune:
+        _prune(run, state, prune)
+    outcomes = gathered.outcomes + _execute(run, plan, present)
+    run.emit(Phase("indexing"))
+    index = _index_if_changed(run.wheelhouse, state)
+    with state.transaction():
+        for source, (scopes, offers) in gathered.offers.items():
+            if options.prune:
+                state.replace_offers(source, scopes, offers)
+            else:
+                state.add_offers(offers)
+    return outcomes, _pruned(prune, done=True), index
+
+
+def sync(
+    sources: Sequence[str],
+    wheelhouse: Path,
+    options: SyncOptions | None = None,
+    *,
+    on_event: Callable[[SyncEvent], None] | None = None,
+) -> SyncReport:
+    """Sync ``sources`` into ``wheelhouse`` (see the module docstring).
+
+    A source or an artifact that fails is reported in the result, and the others are
+    still synced; :attr:`SyncReport.ok` says whether all went well. A dry run writes
+    nothing (it reads the state if there is one).
+
+    :raises WheelhouseError: if the wheelhouse cannot be created, locked (``wait=False``
+        and another run holds it), or its state or index cannot be written.
+    :raises InvalidMapping: if one of ``mapping_files`` is invalid.
+    """
+    if in_sync_worker():
+        raise WheelhouseError(
+            "sync()",
+            "called again while a worker process of a sync starts: guard the script that "
+            'calls it with `if __name__ == "__main__":` (worker processes import it)',
+        )
+    options = options or SyncOptions()
+    started = time.monotonic()
+    emit = on_event or _ignore
+    try:
+        digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in options.mapping_files]
+    except OSError as error:
+        raise WheelhouseError(str(error.filename), f"cannot read: {error.strerror}") from None
+    if options.mapping_files:
+        load_names(options.mapping_files)  # an invalid mapping is an error before any work
+    options_key, options_json = options_fingerprint(options.plan_options, digests)
+    run = _Run(wheelhouse, options, options_key, options_json, emit)
+    set_aside = None
+    if options.dry_run and not (wheelhouse / STATE_NAME).is_file():
+        outcomes, pruned, index = _run_with_state(sources, run)
+    else:
+        try:
+            wheelhouse.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise WheelhouseError(str(wheelhouse), f"cannot create: {error.strerror}") from None
+        with WheelhouseLock(wheelhouse, wait=options.wait, on_wait=lambda pid: emit(Waiting(pid))):
+            if not options.dry_run:
+                recover_wheelhouse(wheelhouse)
+                clean_partial_downloads(options.cache_dir or default_cache_dir())
+            with WheelhouseState.open(wheelhouse) as state:
+                run.state = state
+                set_aside = state.set_aside
+                outcomes, pruned, index = _run_with_state(sources, run)
+    return SyncReport(
+        wheelhouse,
+        dry_run=options.dry_run,
+        outcomes=tuple(outcomes),
+        pruned=pruned,
+        index=index,
+        seconds=time.monotonic() - started,
+        state_set_aside=set_aside,
+    )
+
+
+def _ignore(_event: SyncEvent) -> None:
+    """Drop an event (no listener)."""

@@ -1,0 +1,308 @@
+"""Convert artifacts in worker processes, into a staging folder the sync engine owns.
+
+A worker finds the artifact's bytes (downloads and verifies it, or picks the installed
+package's archive or extracted folder), converts it with ``threads=1`` (the processes
+are the parallelism), and leaves the wheel in ``<staging>/<n>/``. It never writes into
+the wheelhouse: the engine, which holds the wheelhouse lock, moves each wheel into place.
+So a worker that outlives a killed engine cannot land anything in a wheelhouse that a
+newer run now owns; on Linux it is killed with its parent anyway (``PR_SET_PDEATHSIG``).
+
+Workers are started with the ``spawn`` method on every platform: no locks, threads or
+open files of the engine leak into them, and the behaviour is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from condawheel.convert import ArtifactHints, convert
+from condawheel.errors import CondawheelError, SourceError
+from condawheel.names import NameMapping, default_mapping, load_mapping
+from condawheel.wheelhouse.downloads import Expected, RetryPolicy, download_artifact
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from condawheel.plan import PlanOptions
+    from condawheel.wheelhouse.artifacts import Artifact
+
+__all__ = [
+    "ConversionJob",
+    "JobResult",
+    "in_sync_worker",
+    "load_names",
+    "run_job",
+    "run_jobs",
+]
+
+_PR_SET_PDEATHSIG: Final = 1
+# Set in the engine's environment while its pool lives, so its workers inherit it.
+_WORKER_MARKER: Final = "CONDAWHEEL_SYNC_ENGINE_PID"
+_CHUNK: Final = 1 << 20
+_ATTEMPTS: Final = 2
+WORKER_DIED: Final = "the worker process converting it died (killed, or out of memory)"
+
+
+@dataclass(frozen=True)
+class ConversionJob:
+    """One artifact to convert, and where to leave the wheel."""
+
+    number: int
+    artifact: Artifact
+    key: str
+    staging: Path
+    cache_dir: Path
+    options: PlanOptions
+    retry: RetryPolicy
+    threads: int | None = 1
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A staged wheel, or why there is none."""
+
+    number: int
+    staged: Path | None = None
+    source_sha256: str | None = None
+    """The sha256 the converter computed (or was given) for the source: the sidecar's."""
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def load_names(mapping_files: Sequence[Path]) -> NameMapping:
+    """Return the default conda->PyPI mapping with ``mapping_files`` on top."""
+    names = default_mapping()
+    for path in mapping_files:
+        names = names.merged(load_mapping(path))
+    return names
+
+
+def _digests(path: Path) -> tuple[str, str]:
+    sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's own checksum
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            sha256.update(chunk)
+            md5.update(chunk)
+    return sha256.hexdigest(), md5.hexdigest()
+
+
+def _is_installed_folder(path: Path, artifact: Artifact) -> bool:
+    try:
+        index = json.loads((path / "info" / "index.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(index, dict) and (
+        index.get("name"),
+        index.get("version"),
+        index.get("build"),
+    ) == (artifact.name, artifact.version, artifact.build)
+
+
+def _installed_bytes(artifact: Artifact) -> Path:
+    """Pick the first archive with the record's digest, else a matching extracted folder."""
+    looked = []
+    for location in artifact.alternatives:
+        path = Path(location)
+        looked.append(location)
+        if path.is_dir():
+            if _is_installed_folder(path, artifact):
+                return path
+            continue
+        try:
+            sha256, md5 = _digests(path)
+        except OSError:
+            continue
+        if artifact.sha256 and sha256 != artifact.sha256:
+            continue
+        if not artifact.sha256 and artifact.md5 and md5 != artifact.md5:
+            continue
+        return path
+    raise SourceError(
+        artifact.location,
+        f"no package cache holds the installed {artifact.filename} "
+        f"(looked at {', '.join(looked) or 'nothing'}); give the cache with --pkgs-dir",
+    )
+
+
+def _local_bytes(job: ConversionJob) -> Path:
+    artifact = job.artifact
+    if artifact.kind == "file":
+        return Path(artifact.location)
+    if artifact.kind == "url":
+        expected = Expected(artifact.sha256, artifact.md5, artifact.size)
+        return download_artifact(
+            artifact.location, job.cache_dir, artifact.filename, expected, policy=job.retry
+        )
+    return _installed_bytes(artifact)
+
+
+def _source_sha256(sidecar: object) -> str | None:
+    source = sidecar.get("source") if isinstance(sidecar, dict) else None
+    value = source.get("sha256") if isinstance(source, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
+    """Convert one artifact into ``<staging>/<number>/``; never raises for bad input."""
+    artifact = job.artifact
+    try:
+        out_dir = job.staging / str(job.number)
+        # No parents: if a newer run removed the staging folder, this worker is an orphan
+        # of a killed engine and must not recreate it.
+        out_dir.mkdir()
+        path = _local_bytes(job)
+        hints = ArtifactHints(
+            channel=artifact.channel,
+            subdir=artifact.subdir or None,
+            url=artifact.url,
+            sha256=artifact.sha256,
+            md5=artifact.md5,
+            filename=artifact.filename,
+            size=artifact.size,
+        )
+        result = convert(
+            path, out_dir, mapping=names, options=job.options, hints=hints, threads=job.threads
+        )
+    except CondawheelError as error:
+        return JobResult(
+            job.number, error=error.reason if error.subject in _own(job) else str(error)
+        )
+    except OSError as error:
+        what = error.strerror or str(error)
+        return JobResult(job.number, error=f"{error.filename}: {what}" if error.filename else what)
+    except Exception as error:  # noqa: BLE001 - one broken artifact must not end the sync
+        return JobResult(job.number, error=f"internal error: {type(error).__name__}: {error}")
+    return JobResult(
+        job.number,
+        staged=result.wheel,
+        source_sha256=_source_sha256(result.plan.sidecar),
+        warnings=result.plan.warnings,
+    )
+
+
+def _own(job: ConversionJob) -> set[str]:
+    # Errors about the artifact itself read better without repeating its location.
+    return {job.artifact.location, *job.artifact.alternatives}
+
+
+# --------------------------------------------------------------------------- processes
+
+_worker_names: NameMapping | None = None
+
+
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _init_worker(parent: int, mapping_files: tuple[Path, ...]) -> None:
+    global _worker_names  # noqa: PLW0603 - the per-process state of a pool worker
+    _die_with(parent)
+    # The engine handles Ctrl-C; a worker interrupted mid-write would only add noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_names = load_names(mapping_files)
+
+
+def _run_in_worker(job: ConversionJob) -> JobResult:
+    if _worker_names is None:  # pragma: no cover - the initializer always ran
+        return JobResult(job.number, error="internal error: worker not initialised")
+    return run_job(job, _worker_names)
+
+
+def in_sync_worker() -> bool:
+    """Return whether this process is a worker that a sync engine started.
+
+    ``spawn`` runs the engine's main module again in each worker before the worker does
+    anything else; a script that calls :func:`~condawheel.wheelhouse.sync.sync` without an
+    ``if __name__ == "__main__":`` guard would start a second sync there, which would wait
+    forever for the lock its own engine holds. The engine refuses instead.
+    """
+    return os.environ.get(_WORKER_MARKER) == str(os.getppid())
+
+
+@contextlib.contextmanager
+def _marking_workers() -> Iterator[None]:
+    previous = os.environ.get(_WORKER_MARKER)
+    os.environ[_WORKER_MARKER] = str(os.getpid())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(_WORKER_MARKER, None)
+        else:
+            os.environ[_WORKER_MARKER] = previous
+
+
+def run_jobs(
+    jobs: Sequence[ConversionJob],
+    *,
+    workers: int,
+    mapping_files: tuple[Path, ...],
+    names: Callable[[], NameMapping],
+) -> Iterator[JobResult]:
+    """Run ``jobs`` and yield each result as it comes (in completion order).
+
+    One worker, or one job, runs in this process; otherwise a process pool runs them,
+    with at most two jobs per worker queued so that memory stays flat for long runs. When
+    a worker dies, the pool is replaced and the jobs it had are tried once more.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        mapping = names()
+        for job in jobs:
+            yield run_job(job, mapping)
+        return
+    with _marking_workers():
+        yield from _run_in_pool(jobs, workers=workers, mapping_files=mapping_files)
+
+
+def _run_in_pool(
+    jobs: Sequence[ConversionJob], *, workers: int, mapping_files: tuple[Path, ...]
+) -> Iterator[JobResult]:
+    pending = list(reversed(jobs))
+    attempts: dict[int, int] = {}
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(pending)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(os.getpid(), mapping_files),
+        ) as pool:
+            running: dict[Future[JobResult], ConversionJob] = {}
+            try:
+                while pending or running:
+                    while pending and len(running) < 2 * workers:
+                        job = pending.pop()
+                        attempts[job.number] = attempts.get(job.number, 0) + 1
+                        running[pool.submit(_run_in_worker, job)] = job
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        result = future.result()
+                        del running[future]
+                        yield result
+            except BrokenProcessPool:
+                # Which job killed its worker is unknown: each job that was in flight
+                # gets one more try in a new pool; a job that breaks it twice fails.
+                for job in running.values():
+                    if attempts[job.number] < _ATTEMPTS:
+                        pending.append(job)
+                    else:
+                        yield JobResult(job.number, error=WORKER_DIED)
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,155 @@
+"""Tests for condawheel.wheelhouse.downloads: verified, retried, cached HTTP downloads."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+from condawheel.errors import SourceError
+from condawheel.wheelhouse.downloads import (
+    PART_PREFIX,
+    Expected,
+    RetryPolicy,
+    clean_partial_downloads,
+    default_cache_dir,
+    download_artifact,
+    fetch,
+)
+from syncing import ChannelServer, serve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+BODY = b"conda package bytes " * 1000
+FILENAME = "demo-1.0-0.conda"
+EXPECTED = Expected(
+    sha256=hashlib.sha256(BODY).hexdigest(),
+    md5=hashlib.md5(BODY).hexdigest(),  # noqa: S324 - conda's checksum
+    size=len(BODY),
+)
+FAST = RetryPolicy(attempts=3, backoff=0.0, timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ChannelServer]:
+    root = tmp_path / "served"
+    (root / "noarch").mkdir(parents=True)
+    (root / "noarch" / FILENAME).write_bytes(BODY)
+    yield from serve(root)
+
+
+def url_of(server: ChannelServer) -> str:
+    return f"{server.url}/noarch/{FILENAME}"
+
+
+def test_a_download_is_verified_and_cached_by_its_sha256(
+    server: ChannelServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+
+    path = download_artifact(url_of(server), cache, FILENAME, EXPECTED, policy=FAST)
+
+    assert path == cache / "pkgs" / EXPECTED.sha256 / FILENAME  # type: ignore[operator]
+    assert path.read_bytes() == BODY
+    again = download_artifact(url_of(server), cache, FILENAME, EXPECTED, policy=FAST)
+    assert again == path
+    assert server.controls.requests == [f"/noarch/{FILENAME}"]  # the second came from the cache
+    assert list((cache / "pkgs").glob(f"{PART_PREFIX}*")) == []
+
+
+@pytest.mark.parametrize(
+    ("served", "expected", "message"),
+    [
+        (BODY[:-1] + b"!", EXPECTED, "sha256 "),
+        (BODY[:-1] + b"!", Expected(md5=EXPECTED.md5), "md5 "),
+        (BODY[:-10], EXPECTED, f"size {len(BODY) - 10} is not the {len(BODY)}"),
+    ],
+    ids=["sha256", "md5", "size"],
+)
+def test_a_corrupt_download_is_retried_then_refused(
+    server: ChannelServer, tmp_path: Path, served: bytes, expected: Expected, message: str
+) -> None:
+    server.controls.corrupt[f"/noarch/{FILENAME}"] = served
+    sleeps: list[float] = []
+    policy = RetryPolicy(attempts=3, backoff=0.5, timeout=10)
+    cache = tmp_path / "cache"
+
+    with pytest.raises(SourceError) as raised:
+        download_artifact(
+            url_of(server), tmp_path, FILENAME, expected, policy=policy, sleep=sleeps.append
+        )
+
+    assert raised.value.subject == url_of(server)
+    assert raised.value.reason.startswith("corrupt download: ")
+    assert message in raised.value.reason
+    assert "does not match repodata.json's" in raised.value.reason or "size" in message
+    assert raised.value.reason.endswith("(gave up after 3 attempts)")
+    assert sleeps == [0.5, 1.0]
+    assert list(cache.rglob(FILENAME)) == []
+    assert list(cache.rglob(f"{PART_PREFIX}*")) == []
+
+
+def test_transient_server_errors_are_retried(server: ChannelServer, tmp_path: Path) -> None:
+    server.controls.fail_first[f"/noarch/{FILENAME}"] = 2
+
+    path = download_artifact(url_of(server), tmp_path, FILENAME, EXPECTED, policy=FAST)
+
+    assert path.read_bytes() == BODY
+    assert server.controls.requests.count(f"/noarch/{FILENAME}") == 3
+
+
+def test_a_missing_file_is_not_retried(server: ChannelServer, tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="not found on the server"):
+        download_artifact(
+            f"{server.url}/noarch/other-1-0.conda",
+            tmp_path,
+            "other-1-0.conda",
+            EXPECTED,
+            policy=FAST,
+        )
+
+    assert server.controls.requests == ["/noarch/other-1-0.conda"]
+
+
+def test_an_artifact_without_digests_cannot_be_downloaded(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no sha256 or md5"):
+        download_artifact("http://127.0.0.1:9/x.conda", tmp_path, "x.conda", Expected(size=1))
+
+
+def test_fetch_returns_none_for_404_and_the_body_otherwise(server: ChannelServer) -> None:
+    assert fetch(url_of(server), policy=FAST) == BODY
+    assert fetch(f"{server.url}/noarch/repodata.json", policy=FAST) is None
+
+
+def test_only_parts_of_dead_processes_are_cleaned(tmp_path: Path) -> None:
+    folder = tmp_path / "pkgs"
+    folder.mkdir()
+    dead = folder / f"{PART_PREFIX}dead-{FILENAME}"
+    dead.write_bytes(b"half")
+    alive = folder / f"{PART_PREFIX}alive-{FILENAME}"
+    kept = folder / "keep-me.conda"
+    kept.write_bytes(b"x")
+    with alive.open("wb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # a download in progress holds its part
+        removed = clean_partial_downloads(tmp_path)
+
+        assert removed == 1
+        assert not dead.exists()
+        assert alive.exists()
+        assert kept.exists()
+
+
+def test_the_default_cache_follows_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONDAWHEEL_CACHE_DIR", str(tmp_path / "explicit"))
+    assert default_cache_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("CONDAWHEEL_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "condawheel"
+    assert os.fspath(default_cache_dir()).endswith("condawheel")

@@ -1,0 +1,230 @@
+"""Tests for condawheel.wheelhouse.planning: the pure decisions of a sync."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from condawheel.plan import PlanOptions
+from condawheel.wheelhouse.artifacts import Artifact
+from condawheel.wheelhouse.planning import (
+    NOT_FOUND_INSTALLED,
+    Adopt,
+    Convert,
+    Fail,
+    Identified,
+    Keep,
+    Skip,
+    StateView,
+    offers_of,
+    options_fingerprint,
+    plan_prune,
+    plan_sync,
+    refreshed_offers,
+)
+from condawheel.wheelhouse.state import ConversionRecord, Offer
+
+SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
+WHEEL_A = "demo-1.0-0_py312h0_0-cp312-cp312-conda_linux_64.whl"
+OPTIONS = PlanOptions()
+
+
+def item(
+    filename: str = "demo-1.0-py312h0_0.conda",
+    key: str | None = SHA_A,
+    *,
+    source: str = "/channel",
+    subdir: str = "linux-64",
+    problem: str | None = None,
+) -> Identified:
+    stem = filename.removesuffix(".conda").removesuffix(".tar.bz2")
+    name, version, build = stem.rsplit("-", 2)
+    artifact = Artifact(
+        source=source,
+        kind="file",
+        location=f"{source}/{subdir}/{filename}",
+        filename=filename,
+        subdir=subdir,
+        name=name,
+        version=version,
+        build=build,
+    )
+    return Identified(artifact, key, 100, problem)
+
+
+def record(
+    key: str,
+    wheel: str = WHEEL_A,
+    *,
+    options_key: str = "o",
+    scope: str = "linux-64",
+    source: str = "/channel",
+) -> ConversionRecord:
+    return ConversionRecord(
+        artifact_key=key,
+        options_key=options_key,
+        wheel=wheel,
+        wheel_size=10,
+        wheel_sha256=None,
+        artifact_filename="demo-1.0-py312h0_0.conda",
+        artifact_source=source,
+        artifact_scope=scope,
+        artifact_location=f"{source}/{scope}/demo-1.0-py312h0_0.conda",
+        condawheel_version="0",
+        options_json="{}",
+        converted_at=0.0,
+    )
+
+
+def test_a_new_artifact_is_converted() -> None:
+    [action] = plan_sync([item()], StateView(), options=OPTIONS).actions
+    assert action == Convert(item(), SHA_A, "new")
+
+
+def test_a_converted_artifact_whose_wheel_is_there_is_kept() -> None:
+    state = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 10})
+    assert plan_sync([item()], state, options=OPTIONS).actions == (Keep(item(), SHA_A, WHEEL_A),)
+
+
+@pytest.mark.parametrize(
+    ("wheels", "reason"),
+    [({}, f"its wheel {WHEEL_A} is missing"), ({WHEEL_A: 11}, f"its wheel {WHEEL_A} changed size")],
+    ids=["missing", "other-size"],
+)
+def test_the_wheel_is_the_truth(wheels: dict[str, int], reason: str) -> None:
+    state = StateView({SHA_A: record(SHA_A)}, wheels)
+    assert plan_sync([item()], state, options=OPTIONS).actions == (Convert(item(), SHA_A, reason),)
+
+
+def test_an_untracked_wheel_naming_the_artifact_is_adopted_if_its_platform_fits() -> None:
+    noarch = "demo-1.0-0_py312h0_0-py3-none-conda.whl"
+    state = StateView({}, {WHEEL_A: 10, noarch: 5}, {SHA_A: (noarch, WHEEL_A)})
+
+    # linux-64 artifacts make conda_linux_64 wheels: the noarch-tagged one is not it.
+    assert plan_sync([item()], state, options=OPTIONS).actions == (Adopt(item(), SHA_A, WHEEL_A),)
+    other_prefix = PlanOptions(platform_prefix="condaforge")
+    assert plan_sync([item()], state, options=other_prefix).actions == (
+        Convert(item(), SHA_A, "new"),
+    )
+
+
+def test_conda_beats_tar_bz2_of_the_same_source_only() -> None:
+    conda = item("demo-1.0-py312h0_0.conda", SHA_A)
+    bz2 = item("demo-1.0-py312h0_0.tar.bz2", SHA_B)
+    elsewhere = item("demo-1.0-py312h0_0.tar.bz2", SHA_C, source="/other")
+
+    actions = plan_sync([bz2, conda, elsewhere], StateView(), options=OPTIONS).actions
+
+    assert actions == (
+        Skip(bz2, "same package as demo-1.0-py312h0_0.conda (.conda preferred)"),
+        Convert(conda, SHA_A, "new"),
+        Convert(elsewhere, SHA_C, "new"),
+    )
+
+
+def test_the_same_bytes_offered_twice_are_converted_once() -> None:
+    first, second = item(), item(source="/mirror")
+
+    actions = plan_sync([first, second], StateView(), options=OPTIONS).actions
+
+    assert actions[0] == Convert(first, SHA_A, "new")
+    assert actions[1] == Skip(
+        second, f"same artifact as {first.artifact.location} (sha256 aaaaaaaaaaaa...)"
+    )
+
+
+def test_problems_and_unknown_identities_fail() -> None:
+    broken = item(problem="sha256 x does not match repodata.json's y")
+    unknown = item(key=None)
+
+    actions = plan_sync([broken, unknown], StateView(), options=OPTIONS).actions
+
+    assert actions == (
+        Fail(broken, "sha256 x does not match repodata.json's y"),
+        Fail(unknown, "its identity (sha256) is unknown"),
+    )
+
+
+def test_an_installed_package_found_nowhere_fails_only_if_it_must_be_converted() -> None:
+    installed = item()
+    installed = replace(installed, artifact=replace(installed.artifact, kind="installed"))
+    state = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 10})
+
+    assert plan_sync([installed], StateView(), options=OPTIONS).actions == (
+        Fail(installed, NOT_FOUND_INSTALLED),
+    )
+    assert plan_sync([installed], state, options=OPTIONS).actions == (
+        Keep(installed, SHA_A, WHEEL_A),
+    )
+
+
+def test_options_fingerprint_ignores_what_does_not_change_the_output() -> None:
+    key, text = options_fingerprint(PlanOptions(), [])
+
+    assert key == options_fingerprint(PlanOptions(), [])[0]
+    assert key != options_fingerprint(PlanOptions(platform_prefix="condaforge"), [])[0]
+    assert key != options_fingerprint(PlanOptions(source_date_epoch=1), [])[0]
+    assert key != options_fingerprint(PlanOptions(), ["d" * 64])[0]
+    assert '"platform_prefix":"conda"' in text
+
+
+# ---------------------------------------------------------------------------- prune
+
+
+def test_a_key_that_lost_its_last_offer_is_pruned() -> None:
+    before = [Offer("/channel", "linux-64", "/channel/linux-64/a.conda", SHA_A)]
+    records = [record(SHA_A)]
+    after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
+
+    pruned = plan_prune(before, after, records, refreshed=[("/channel", "linux-64")])
+
+    assert [(p.wheel, p.record.artifact_key) for p in pruned] == [(WHEEL_A, SHA_A)]
+
+
+def test_a_key_another_source_still_offers_stays() -> None:
+    before = [
+        Offer("/channel", "linux-64", "/channel/linux-64/a.conda", SHA_A),
+        Offer("/mirror", "linux-64", "/mirror/linux-64/a.conda", SHA_A),
+    ]
+    after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
+
+    assert plan_prune(before, after, [record(SHA_A)], refreshed=[("/channel", "linux-64")]) == ()
+
+
+def test_only_completely_listed_scopes_prune() -> None:
+    before = [Offer("/channel", "osx-64", "/channel/osx-64/a.conda", SHA_A)]
+    records = [record(SHA_A, scope="osx-64")]
+    # The run listed linux-64 only (osx-64 failed, or --subdir linux-64).
+    after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
+
+    assert plan_prune(before, after, records, refreshed=[("/channel", "linux-64")]) == ()
+
+
+def test_a_record_whose_location_now_offers_other_bytes_is_pruned() -> None:
+    # An earlier sync without --prune already replaced the offer of that location.
+    before = [Offer("/channel", "linux-64", "/channel/linux-64/demo-1.0-py312h0_0.conda", SHA_B)]
+    records = [record(SHA_A), record(SHA_B, "demo-1.0-other.whl")]
+
+    pruned = plan_prune(before, before, records, refreshed=[("/channel", "linux-64")])
+
+    assert [p.wheel for p in pruned] == [WHEEL_A]
+
+
+def test_wheels_kept_by_this_run_or_by_live_records_are_not_pruned() -> None:
+    before = [Offer("/channel", "linux-64", "/x", SHA_A)]
+    records = [record(SHA_A), record(SHA_C, options_key="other", source="/mirror")]
+    after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
+    refreshed = [("/channel", "linux-64")]
+
+    assert plan_prune(before, after, records, refreshed=refreshed, keep_wheels=[WHEEL_A]) == ()
+    # SHA_C's record claims the same wheel name and is not gone: the wheel stays.
+    assert plan_prune(before, after, records, refreshed=refreshed) == ()
+
+
+def test_offers_of_keeps_identified_artifacts_of_listed_scopes() -> None:
+    items = [item(), item("x-1-0.conda", SHA_B, subdir="noarch"), item("y-1-0.conda", None)]
+
+    assert offers_of(items, ["linux-64"]) == [
+        Offer("/channel", "linux-64", "/channel/linux-64/demo-1.0-py312h0_0.conda", SHA_A)
+    ]

@@ -1,0 +1,170 @@
+"""Tests for condawheel.wheelhouse.state: the SQLite state file of a wheelhouse."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from condawheel.errors import WheelhouseError
+from condawheel.wheelhouse.state import (
+    RACY_NS,
+    STATE_NAME,
+    ConversionRecord,
+    FileDigest,
+    Offer,
+    SidecarKey,
+    WheelhouseState,
+)
+
+
+def record(key: str = "a" * 64, wheel: str = "demo-1.0-py3-none-conda.whl") -> ConversionRecord:
+    return ConversionRecord(
+        artifact_key=key,
+        options_key="options",
+        wheel=wheel,
+        wheel_size=123,
+        wheel_sha256="f" * 64,
+        artifact_filename="demo-1.0-0.conda",
+        artifact_source="/channel",
+        artifact_scope="noarch",
+        artifact_location="/channel/noarch/demo-1.0-0.conda",
+        condawheel_version="0.1.0",
+        options_json="{}",
+        converted_at=1.5,
+    )
+
+
+def test_everything_written_is_read_back(tmp_path: Path) -> None:
+    digest = FileDigest("/channel/noarch/demo-1.0-0.conda", 10, 20, 30, "s" * 64, "m" * 32, 99)
+    offer = Offer("/channel", "noarch", "/channel/noarch/demo-1.0-0.conda", "a" * 64)
+    sidecar = SidecarKey("other-1.0-py3-none-any.whl", 5, 6, None)
+    with WheelhouseState.open(tmp_path) as state, state.transaction():
+        state.record_conversion(record())
+        state.add_offers([offer])
+        state.record_file_digests([digest])
+        state.record_sidecar_keys([sidecar])
+        state.set_meta({"last": "x"})
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert state.conversions() == [record()]
+        assert state.offers() == [offer]
+        assert state.file_digests() == {digest.path: digest}
+        assert state.sidecar_keys() == {sidecar.wheel: sidecar}
+        assert state.meta("last") == "x"
+        assert state.set_aside is None
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    with WheelhouseState.open(tmp_path) as state:
+        with pytest.raises(RuntimeError), state.transaction():
+            state.record_conversion(record())
+            raise RuntimeError
+        assert state.conversions() == []
+
+
+def test_a_transaction_killed_midway_is_rolled_back(tmp_path: Path) -> None:
+    # A real process dies (SIGKILL-like os._exit) between two writes of one transaction.
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from condawheel.wheelhouse.state import WheelhouseState
+        from test_state import record
+        state = WheelhouseState.open(Path({str(tmp_path)!r}))
+        with state.transaction():
+            state.record_conversion(record("a" * 64))
+        with state.transaction():
+            state.record_conversion(record("b" * 64, "other.whl"))
+            os._exit(9)
+        """
+    )
+    tests = str(Path(__file__).parent)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tests, capture_output=True, text=True, check=False,
+        env={"PYTHONPATH": tests, "PATH": ""},
+    )  # fmt: skip
+    assert result.returncode == 9, result.stderr
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert [r.artifact_key for r in state.conversions()] == ["a" * 64]
+
+
+def test_replacing_offers_touches_only_the_listed_scopes(tmp_path: Path) -> None:
+    old = [
+        Offer("/c", "linux-64", "/c/linux-64/a.conda", "1"),
+        Offer("/c", "noarch", "/c/noarch/b.conda", "2"),
+        Offer("/d", "linux-64", "/d/linux-64/a.conda", "1"),
+    ]
+    new = [Offer("/c", "linux-64", "/c/linux-64/z.conda", "9")]
+    with WheelhouseState.open(tmp_path) as state:
+        with state.transaction():
+            state.add_offers(old)
+        with state.transaction():
+            state.replace_offers("/c", ["linux-64"], new)
+
+        assert sorted(state.offers(), key=lambda o: o.location) == sorted(
+            [*old[1:], *new], key=lambda o: o.location
+        )
+
+
+def test_forgetting_a_wheel_drops_its_records(tmp_path: Path) -> None:
+    with WheelhouseState.open(tmp_path) as state:
+        with state.transaction():
+            state.record_conversion(record())
+            state.record_conversion(record("b" * 64, "other.whl"))
+            state.record_sidecar_keys([SidecarKey("demo-1.0-py3-none-conda.whl", 1, 2, None)])
+        with state.transaction():
+            state.forget_wheel("demo-1.0-py3-none-conda.whl")
+
+        assert [r.wheel for r in state.conversions()] == ["other.whl"]
+        assert state.sidecar_keys() == {}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a database at all, just some bytes" * 50, b""],
+    ids=["garbage", "empty"],
+)
+def test_an_unreadable_state_file_is_set_aside(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / STATE_NAME).write_bytes(content)
+
+    with WheelhouseState.open(tmp_path) as state:
+        if content:
+            assert state.set_aside is not None
+            assert state.set_aside.read_bytes() == content
+        assert state.conversions() == []
+
+
+def test_a_state_file_of_another_schema_is_set_aside(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta VALUES ('schema', '999')")
+    db.close()
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert state.set_aside is not None
+        assert state.meta("schema") == "1"
+
+
+def test_a_state_that_cannot_be_created_is_a_wheelhouse_error(tmp_path: Path) -> None:
+    with pytest.raises(WheelhouseError, match="cannot open the state file"):
+        WheelhouseState.open(tmp_path / "missing" / "folder")
+
+
+def test_a_digest_is_trusted_only_for_the_same_stamp_outside_the_racy_window() -> None:
+    now = time.time_ns()
+    settled = FileDigest("/f", 10, now - 2 * RACY_NS, 7, "s", "m", now)
+    fresh = FileDigest("/f", 10, now, 7, "s", "m", now)
+
+    assert settled.still_valid(10, now - 2 * RACY_NS, 7)
+    assert not settled.still_valid(11, now - 2 * RACY_NS, 7)  # size
+    assert not settled.still_valid(10, now, 7)  # modified
+    assert not settled.still_valid(10, now - 2 * RACY_NS, 8)  # replaced by another file
+    # Hashed in the same tick it was written: it may still change without a new stamp.
+    assert not fresh.still_valid(10, now, 7)

@@ -1,0 +1,587 @@
+"""Proof tests for ``condawheel sync``: real channels, HTTP, environments, pip; no mocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import sqlite3
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import parse_wheel_filename
+
+from builders import build_conda, build_tar_bz2, python_package
+from condawheel.wheelhouse.state import STATE_NAME
+from condawheel.wheelhouse.sync import SyncOptions, sync
+from envs import find_python, index_channel, make_environment
+from syncing import (
+    CONDA_LINUX_64_PIP,
+    ORDINARY_WHEELS,
+    SMALL_PACKAGES,
+    ChannelServer,
+    chosen_files,
+    cli_environment,
+    condawheel_command,
+    copy_channel,
+    hidden_leftovers,
+    ordinary_wheel,
+    pip_resolve,
+    rebuild,
+    run_condawheel,
+    serve,
+    wheelhouse_digest,
+    with_changed_bytes,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+pytestmark = pytest.mark.corpus
+
+CORPUS_PACKAGES = 85
+ORDINARY = {f"{name}-{version}-py3-none-any.whl" for name, version in ORDINARY_WHEELS}
+
+
+def sync_cli(*args: str) -> tuple[int, dict[str, object], str]:
+    """Run ``condawheel sync ... --json``; return the exit code, the report and stderr."""
+    result = run_condawheel("sync", "--json", "--jobs", "2", *args)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout), result.stderr
+
+
+def artifacts(report: dict[str, object]) -> list[dict[str, object]]:
+    items = report["artifacts"]
+    assert isinstance(items, list)
+    return items
+
+
+def by_status(report: dict[str, object], status: str) -> list[dict[str, object]]:
+    return [item for item in artifacts(report) if item["status"] == status]
+
+
+def counts(report: dict[str, object]) -> dict[str, int]:
+    value = report["counts"]
+    assert isinstance(value, dict)
+    return {key: count for key, count in value.items() if count}
+
+
+def wheel_files(directory: Path) -> set[str]:
+    return {path.name for path in directory.glob("*.whl")}
+
+
+def indexed_files(directory: Path) -> set[str]:
+    """Every file name the PEP 691 pages list."""
+    root = json.loads((directory / "simple" / "index.json").read_text())
+    names: set[str] = set()
+    for project in root["projects"]:
+        page = json.loads((directory / "simple" / project["name"] / "index.json").read_text())
+        names.update(item["filename"] for item in page["files"])
+    return names
+
+
+# ------------------------------------------------------------------ a synced folder channel
+
+
+@pytest.fixture(scope="module")
+def channel(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_channel(corpus, tmp_path_factory.mktemp("folder") / "channel")
+
+
+@pytest.fixture(scope="module")
+def synced(
+    channel: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, object]]:
+    """The corpus channel synced (by the CLI) into a wheelhouse that holds ordinary wheels."""
+    wheelhouse = tmp_path_factory.mktemp("wheelhouse")
+    for name, version in ORDINARY_WHEELS:
+        ordinary_wheel(wheelhouse, name, version)
+    report_file = wheelhouse.parent / "report.json"
+    code, report, stderr = sync_cli(
+        str(channel), "-w", str(wheelhouse), "--report", str(report_file)
+    )
+    assert code == 0, stderr
+    assert json.loads(report_file.read_text()) == report
+    return wheelhouse, report
+
+
+@pytest.mark.slow
+def test_every_package_of_the_channel_becomes_an_indexed_wheel(
+    synced: tuple[Path, dict[str, object]],
+) -> None:
+    wheelhouse, report = synced
+
+    assert counts(report) == {"converted": CORPUS_PACKAGES}
+    made = {item["wheel"] for item in artifacts(report)}
+    assert len(made) == CORPUS_PACKAGES
+    assert wheel_files(wheelhouse) == made | ORDINARY
+    assert indexed_files(wheelhouse) == made | ORDINARY  # ordinary wheels are indexed too
+    assert all((wheelhouse / f"{wheel}.metadata").is_file() for wheel in made | ORDINARY)
+    assert hidden_leftovers(wheelhouse) == []
+
+
+FOLDER_INDEXES = ["find-links", "index-url"]
+
+
+def pip_index(kind: str, wheelhouse: Path) -> list[str]:
+    if kind == "find-links":
+        return ["--no-index", "--find-links", str(wheelhouse)]
+    return ["--index-url", f"{wheelhouse.as_uri()}/simple"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", FOLDER_INDEXES)
+def test_plain_pip_never_selects_a_conda_wheel(
+    synced: tuple[Path, dict[str, object]], kind: str, tmp_path: Path
+) -> None:
+    wheelhouse, _ = synced
+    index = pip_index(kind, wheelhouse)
+
+    # tqdm 4.67.1 and idna 3.10 are here as conda wheels, newer than the ordinary ones.
+    assert chosen_files(pip_resolve(tmp_path, index, ["tqdm", "idna", "plainpkg"])) == sorted(
+        ORDINARY
+    )
+    only_conda = pip_resolve(tmp_path, index, ["cffi"])
+    assert only_conda.returncode != 0
+    assert "No matching distribution found for cffi" in only_conda.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", FOLDER_INDEXES)
+def test_pip_with_the_conda_platforms_selects_the_conda_wheels(
+    synced: tuple[Path, dict[str, object]], kind: str, tmp_path: Path
+) -> None:
+    wheelhouse, _ = synced
+
+    result = pip_resolve(
+        tmp_path, pip_index(kind, wheelhouse), ["tqdm", "cffi", "plainpkg"], *CONDA_LINUX_64_PIP
+    )
+
+    chosen = chosen_files(result)
+    assert "tqdm-4.67.1-1_pyhd8ed1ab_1-py3-none-conda.whl" in chosen
+    assert "cffi-1.17.1-0_py312h06ac9bb_0-cp312-cp312-conda_linux_64.whl" in chosen
+    assert "pycparser-2.22-1_pyh29332c3_1-py3-none-conda.whl" in chosen  # cffi's dependency
+    assert "plainpkg-1.0-py3-none-any.whl" in chosen  # ordinary wheels stay installable
+    assert not any(name.startswith("tqdm-4.0.0") for name in chosen)
+
+
+@pytest.mark.slow
+def test_a_second_sync_converts_nothing(
+    synced: tuple[Path, dict[str, object]], channel: Path
+) -> None:
+    wheelhouse, _ = synced
+    before = wheelhouse_digest(wheelhouse)
+    stamps = {path.name: path.stat().st_mtime_ns for path in wheelhouse.glob("*.whl*")}
+
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
+
+    assert code == 0
+    assert counts(report) == {"unchanged": CORPUS_PACKAGES}
+    assert wheelhouse_digest(wheelhouse) == before
+    assert {path.name: path.stat().st_mtime_ns for path in wheelhouse.glob("*.whl*")} == stamps
+
+
+@pytest.mark.slow
+def test_resyncs_of_a_changing_channel_redo_only_what_changed(
+    channel: Path, tmp_path: Path
+) -> None:
+    # Its own channel and wheelhouse: a source is known by its path, and this test edits it.
+    channel = shutil.copytree(channel, tmp_path / "channel")
+    wheelhouse = tmp_path / "wheelhouse"
+    assert sync([str(channel)], wheelhouse, SyncOptions(jobs=2)).ok
+    old_tqdm = "tqdm-4.67.1-1_pyhd8ed1ab_1-py3-none-conda.whl"
+
+    # 1. Another build replaces one package: only the new build is converted.
+    old = channel / "noarch" / "tqdm-4.67.1-pyhd8ed1ab_1.conda"
+    rebuild(old, old.parent, build="pyhd8ed1ab_2", build_number=2)
+    old.unlink()
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert code == 0
+    assert counts(report) == {"converted": 1, "unchanged": CORPUS_PACKAGES - 1}
+    [converted] = by_status(report, "converted")
+    assert converted["filename"] == "tqdm-4.67.1-pyhd8ed1ab_2.conda"
+    assert converted["wheel"] == "tqdm-4.67.1-2_pyhd8ed1ab_2-py3-none-conda.whl"
+    assert (wheelhouse / old_tqdm).is_file()  # without --prune the old build's wheel stays
+
+    # 2. --prune removes the wheel whose source is gone, from the index first.
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse), "--prune")
+    assert code == 0
+    assert counts(report) == {"unchanged": CORPUS_PACKAGES}
+    assert [item["wheel"] for item in report["pruned"]] == [old_tqdm]  # type: ignore[attr-defined]
+    assert not (wheelhouse / old_tqdm).exists()
+    assert not (wheelhouse / f"{old_tqdm}.metadata").exists()
+    assert old_tqdm not in indexed_files(wheelhouse)
+    assert "tqdm-4.67.1-2_pyhd8ed1ab_2-py3-none-conda.whl" in indexed_files(wheelhouse)
+
+    # 3. Other bytes under the same file name: a conflict, never an overwrite...
+    package = channel / "noarch" / "colorama-0.4.6-pyhd8ed1ab_1.conda"
+    wheel = wheelhouse / "colorama-0.4.6-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    old_bytes = wheel.read_bytes()
+    with_changed_bytes(package)
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert code == 1
+    [conflict] = by_status(report, "conflict")
+    assert conflict["location"] == str(package)
+    other = conflict["conflict_with"]
+    assert isinstance(other, dict)
+    assert other["location"] == str(package)  # the state remembers what made the old wheel
+    assert other["sha256"] != conflict["sha256"]
+    assert "--prune" in str(conflict["reason"])
+    assert f"conflict: {package}:" in stderr
+    assert wheel.read_bytes() == old_bytes
+
+    # ... until --prune retires the old artifact's wheel and the new one lands, in one run.
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse), "--prune")
+    assert code == 0
+    assert [item["filename"] for item in by_status(report, "converted")] == [package.name]
+    assert wheel.read_bytes() != old_bytes
+
+    # 4. The wheels are the truth: without a state file every wheel is adopted, and a
+    #    deleted wheel is made again, with the same bytes.
+    before = wheelhouse_digest(wheelhouse)
+    (wheelhouse / STATE_NAME).unlink()
+    gone = wheelhouse / "pluggy-1.5.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    gone.unlink()
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert code == 0
+    assert counts(report) == {"converted": 1, "unchanged": CORPUS_PACKAGES - 1}
+    assert by_status(report, "converted")[0]["wheel"] == gone.name
+    assert {item["reason"] for item in by_status(report, "unchanged")} == {
+        "adopted the wheel already in the wheelhouse (its conda.json names this artifact)"
+    }
+    assert wheelhouse_digest(wheelhouse) == before
+    assert hidden_leftovers(wheelhouse) == []
+
+
+def test_two_sources_making_one_wheel_name_conflict(corpus: Path, tmp_path: Path) -> None:
+    files = ["noarch/colorama-0.4.6-pyhd8ed1ab_1.conda"]
+    first = copy_channel(corpus, tmp_path / "first", files)
+    second = copy_channel(corpus, tmp_path / "second", files)
+    with_changed_bytes(second / files[0])
+    wheelhouse = tmp_path / "wheelhouse"
+
+    report = sync([str(first), str(second)], wheelhouse, SyncOptions(jobs=1))
+
+    assert not report.ok
+    [converted] = [o for o in report.outcomes if o.status == "converted"]
+    [conflict] = [o for o in report.outcomes if o.status == "conflict"]
+    assert converted.location == str(first / files[0])
+    assert conflict.location == str(second / files[0])
+    assert conflict.conflict_with is not None
+    assert conflict.conflict_with.location == str(first / files[0])
+    assert conflict.conflict_with.sha256 == converted.sha256
+    assert str(first / files[0]) in (conflict.reason or "")
+    assert wheel_files(wheelhouse) == {converted.wheel}
+
+
+def test_the_same_package_as_conda_and_tar_bz2_is_converted_once(tmp_path: Path) -> None:
+    subdir = tmp_path / "channel" / "linux-64"
+    subdir.mkdir(parents=True)
+    spec = python_package()
+    build_conda(spec, subdir)
+    build_tar_bz2(spec, subdir)
+
+    report = sync([str(subdir.parent)], tmp_path / "wheelhouse", SyncOptions(jobs=1))
+
+    assert report.ok
+    statuses = {o.filename: (o.status, o.reason) for o in report.outcomes}
+    assert statuses == {
+        f"{spec.stem}.conda": ("converted", None),
+        f"{spec.stem}.tar.bz2": (
+            "skipped",
+            f"same package as {spec.stem}.conda (.conda preferred)",
+        ),
+    }
+
+
+def test_a_corrupt_state_file_is_set_aside_and_rebuilt(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    wheelhouse = tmp_path / "wheelhouse"
+    assert sync([str(channel)], wheelhouse, SyncOptions(jobs=1)).ok
+    (wheelhouse / STATE_NAME).write_bytes(b"this is not SQLite" * 100)
+
+    report = sync([str(channel)], wheelhouse, SyncOptions(jobs=1))
+
+    assert report.ok
+    assert [o.status for o in report.outcomes] == ["unchanged"]
+    assert report.state_set_aside is not None
+    assert report.state_set_aside.read_bytes().startswith(b"this is not SQLite")
+    with sqlite3.connect(wheelhouse / STATE_NAME) as db:
+        assert db.execute("SELECT count(*) FROM conversions").fetchone() == (1,)
+
+
+def test_a_dry_run_changes_nothing(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    wheelhouse = tmp_path / "wheelhouse"
+
+    result = run_condawheel("sync", str(channel), "-w", str(wheelhouse), "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        result.stdout == f"would-convert {channel / 'noarch' / 'hpack-4.0.0-pyhd8ed1ab_1.conda'}\n"
+    )
+    assert "1 to convert" in result.stderr
+    assert not wheelhouse.exists()
+
+
+def test_select_and_newest(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(
+        corpus,
+        tmp_path / "channel",
+        ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda", "noarch/h2-4.1.0-pyhd8ed1ab_1.conda"],
+    )
+    h2 = channel / "noarch" / "h2-4.1.0-pyhd8ed1ab_1.conda"
+    rebuild(h2, h2.parent, build="pyhd8ed1ab_7", build_number=7)
+    rebuild(h2, h2.parent, build="pyhd8ed1ab_0", build_number=0, version="4.2.0")
+
+    def statuses(*args: str) -> dict[str, str]:
+        result = run_condawheel(
+            "sync", str(channel), "-w", str(tmp_path / "w"), "--dry-run", "--json", *args
+        )
+        assert result.returncode == 0, result.stderr
+        items = artifacts(json.loads(result.stdout))
+        return {str(item["filename"]): str(item["status"]) for item in items}
+
+    assert statuses("--select", "h2", "--newest", "1") == {
+        "h2-4.1.0-pyhd8ed1ab_1.conda": "skipped",
+        "h2-4.1.0-pyhd8ed1ab_7.conda": "skipped",
+        "h2-4.2.0-pyhd8ed1ab_0.conda": "would-convert",
+        "hpack-4.0.0-pyhd8ed1ab_1.conda": "skipped",
+    }
+    assert statuses("--select", "h2 4.1.* *_7", "--select", "hp*") == {
+        "h2-4.1.0-pyhd8ed1ab_1.conda": "skipped",
+        "h2-4.1.0-pyhd8ed1ab_7.conda": "would-convert",
+        "h2-4.2.0-pyhd8ed1ab_0.conda": "skipped",
+        "hpack-4.0.0-pyhd8ed1ab_1.conda": "would-convert",
+    }
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    result = run_condawheel(
+        "sync", str(tmp_path), "-w", str(tmp_path / "w"), "--select", "x[md5=1]"
+    )
+
+    assert result.returncode == 2
+    assert "--select" in result.stderr
+
+
+def test_a_broken_package_fails_alone(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    (channel / "noarch" / "broken-1.0-0.conda").write_bytes(b"PK\x03\x04 truncated")
+    wheelhouse = tmp_path / "wheelhouse"
+
+    result = run_condawheel(
+        "sync", str(channel), "-w", str(wheelhouse), "--report", str(tmp_path / "r.json")
+    )
+
+    assert result.returncode == 1
+    assert f"error: {channel / 'noarch' / 'broken-1.0-0.conda'}:" in result.stderr
+    assert "1 converted, 0 unchanged, 0 skipped, 1 failed" in result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    failed = by_status(report, "failed")
+    assert [item["filename"] for item in failed] == ["broken-1.0-0.conda"]
+    assert failed[0]["reason"]
+    assert wheel_files(wheelhouse) == {"hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"}
+
+
+def test_a_missing_source_fails_and_the_others_sync(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+
+    report = sync([str(tmp_path / "nowhere"), str(channel)], tmp_path / "w", SyncOptions(jobs=1))
+
+    assert [(o.status, o.filename) for o in report.outcomes] == [
+        ("failed", ""),
+        ("converted", "hpack-4.0.0-pyhd8ed1ab_1.conda"),
+    ]
+    assert "No such file or directory" in (report.outcomes[0].reason or "")
+
+
+def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
+    for name, version in ORDINARY_WHEELS:
+        ordinary_wheel(tmp_path, name, version)
+
+    result = run_condawheel("index", str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert indexed_files(tmp_path) == ORDINARY
+    (tmp_path / "junk-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    result = run_condawheel("index", str(tmp_path), "--json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["skipped"][0]["filename"] == "junk-1.0-py3-none-any.whl"
+    assert "not indexed: junk-1.0-py3-none-any.whl" in result.stderr
+
+
+# ------------------------------------------------------------------ over HTTP
+
+
+@pytest.fixture(scope="module")
+def http_channel(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelServer]:
+    root = copy_channel(corpus, tmp_path_factory.mktemp("http") / "channel")
+    index_channel(root, write_zst=True, relax=False)
+    yield from serve(root)
+
+
+@pytest.fixture(scope="module")
+def http_synced(
+    http_channel: ChannelServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, dict[str, object], str]:
+    """The channel synced over HTTP while the server corrupts requests-2.32.3 on the wire."""
+    corrupt = "/noarch/requests-2.32.3-pyhd8ed1ab_1.conda"
+    original = (http_channel.root / corrupt.lstrip("/")).read_bytes()
+    http_channel.controls.corrupt[corrupt] = original[:-100] + b"\0" * 100  # same size
+    wheelhouse = tmp_path_factory.mktemp("http-wheelhouse")
+    for name, version in ORDINARY_WHEELS:
+        ordinary_wheel(wheelhouse, name, version)
+    cache = wheelhouse.parent / "download-cache"
+    code, report, stderr = sync_cli(
+        http_channel.url, "-w", str(wheelhouse), "--cache-dir", str(cache)
+    )
+    assert code == 1, stderr
+    return wheelhouse, cache, report, stderr
+
+
+@pytest.mark.slow
+def test_sync_over_http_rejects_the_corrupt_download_and_completes(
+    http_channel: ChannelServer, http_synced: tuple[Path, Path, dict[str, object], str]
+) -> None:
+    wheelhouse, cache, report, stderr = http_synced
+    url = f"{http_channel.url}/noarch/requests-2.32.3-pyhd8ed1ab_1.conda"
+
+    assert counts(report) == {"converted": CORPUS_PACKAGES - 1, "failed": 1}
+    [failed] = by_status(report, "failed")
+    assert failed["location"] == url
+    assert "corrupt download" in str(failed["reason"])
+    assert "does not match repodata.json's" in str(failed["reason"])
+    assert f"error: {url}:" in stderr
+    assert not any(name.startswith("requests-") for name in wheel_files(wheelhouse))
+    assert indexed_files(wheelhouse) == wheel_files(wheelhouse)
+    # The compressed repodata was used, and every download was verified into the cache.
+    requests = http_channel.controls.requests
+    assert "/noarch/repodata.json.zst" in requests
+    assert "/noarch/repodata.json" not in requests
+    cached = {path.name for path in (cache / "pkgs").rglob("*.conda")}
+    assert "requests-2.32.3-pyhd8ed1ab_1.conda" not in cached
+    assert len(cached) + len(list((cache / "pkgs").rglob("*.tar.bz2"))) == CORPUS_PACKAGES - 1
+
+
+@pytest.mark.slow
+def test_a_second_http_sync_downloads_nothing_it_has(
+    http_channel: ChannelServer, http_synced: tuple[Path, Path, dict[str, object], str]
+) -> None:
+    wheelhouse, cache, _, _ = http_synced
+    http_channel.controls.corrupt.clear()  # the wire is healthy again
+    http_channel.controls.requests.clear()
+
+    code, report, _ = sync_cli(http_channel.url, "-w", str(wheelhouse), "--cache-dir", str(cache))
+
+    assert code == 0
+    assert counts(report) == {"converted": 1, "unchanged": CORPUS_PACKAGES - 1}
+    downloads = [
+        path
+        for path in http_channel.controls.requests
+        if not path.endswith((".json", ".zst", ".bz2"))
+    ]
+    assert downloads == ["/noarch/requests-2.32.3-pyhd8ed1ab_1.conda"]
+
+
+@pytest.mark.slow
+def test_pip_selects_the_http_synced_conda_wheels_only_when_asked(
+    http_synced: tuple[Path, Path, dict[str, object], str], tmp_path: Path
+) -> None:
+    wheelhouse = http_synced[0]
+    index = pip_index("index-url", wheelhouse)
+
+    assert chosen_files(pip_resolve(tmp_path, index, ["tqdm"])) == ["tqdm-4.0.0-py3-none-any.whl"]
+    assert chosen_files(
+        pip_resolve(tmp_path, index, ["tqdm", "--no-deps"], *CONDA_LINUX_64_PIP)
+    ) == ["tqdm-4.67.1-1_pyhd8ed1ab_1-py3-none-conda.whl"]
+
+
+# ------------------------------------------------------------------ an environment
+
+
+@pytest.fixture(scope="module")
+def environment(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("environment")
+    channel = copy_channel(corpus, base / "channel")
+    specs = ["python 3.12.*", "cffi", "zstandard", "brotli-python", "requests", "tqdm", "pip"]
+    return make_environment(
+        channel, base / "env", base / "pkgs", specs, python=find_python()
+    ).prefix
+
+
+def is_python_package(record: dict[str, object]) -> bool:
+    files = record.get("files")
+    return record.get("noarch") == "python" or (
+        isinstance(files, list) and any("/site-packages/" in str(path) for path in files)
+    )
+
+
+@pytest.mark.slow
+def test_every_python_package_of_an_environment_becomes_a_wheel(
+    environment: Path, tmp_path: Path
+) -> None:
+    records = [
+        json.loads(path.read_text()) for path in sorted((environment / "conda-meta").glob("*.json"))
+    ]
+    wheelhouse = tmp_path / "wheelhouse"
+
+    code, report, stderr = sync_cli(str(environment), "-w", str(wheelhouse))
+
+    assert code == 0, stderr
+    assert counts(report) == {"converted": len(records)}
+    made = {item["filename"]: str(item["wheel"]) for item in artifacts(report)}
+    python_packages = [record for record in records if is_python_package(record)]
+    assert {record["name"] for record in python_packages} == {
+        "brotli-python", "certifi", "cffi", "charset-normalizer", "colorama", "h2", "hpack",
+        "hyperframe", "idna", "pip", "pycparser", "pysocks", "requests", "setuptools", "tqdm",
+        "urllib3", "wheel", "zstandard",
+    }  # fmt: skip
+    for record in python_packages:
+        wheel = made[record["fn"]]
+        assert (wheelhouse / wheel).is_file()
+        name = parse_wheel_filename(wheel)[0]
+        assert not name.startswith("conda-pkg-"), wheel  # a Python distribution, not a library
+    assert indexed_files(wheelhouse) == set(made.values())
+
+
+def test_a_progress_bar_only_on_a_terminal(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[:3])
+    quiet = run_condawheel("sync", str(channel), "-w", str(tmp_path / "quiet"), "-j", "1")
+    assert quiet.returncode == 0, quiet.stderr
+    # Not a terminal: no bar, no escape codes; the converter's warnings and the summary.
+    *warnings, summary = quiet.stderr.splitlines()
+    assert "\x1b" not in quiet.stderr
+    assert all(line.startswith("warning: ") for line in warnings)
+    assert summary.startswith("3 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts in ")
+
+    primary, secondary = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            condawheel_command("sync", str(channel), "-w", str(tmp_path / "tty"), "-j", "1"),
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=cli_environment(TERM="xterm-256color"),
+        )
+        os.close(secondary)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the other side is closed
+                break
+            if not chunk:
+                break
+            terminal += chunk
+        process.communicate(timeout=120)
+    finally:
+        os.close(primary)
+
+    assert process.returncode == 0
+    text = terminal.decode(errors="replace")
+    assert "converting" in text  # the bar's phase, with counts, sizes and time left
+    assert "3 converted, 0 unchanged" in text
