@@ -128,3 +128,23 @@ def test_inspect_libs_with_providers() -> None:
     assert "libzstd.so.1" in run.stdout
     assert "dependency  zstd" in run.stdout
     assert "unresolved" not in run.stdout
+
+
+def test_convert_for_an_environment_stamps_its_build_tag(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    from conda_envs import find_python312, link_python_into  # noqa: PLC0415
+    from env_support import conda_record  # noqa: PLC0415
+
+    prefix = tmp_path / "env"
+    link_python_into(prefix, find_python312())
+    conda_record(prefix, "zstd", "1.5.6", "ha6fb4c9_0", {"lib/libzstd.so.1": b"\x7fELF"})
+    config = {
+        "linux_x86_64": {"build": "conda_linux_64_site", "install": ["conda_linux_64", "conda"]}
+    }
+    (prefix / "binary-compatibility.cfg").write_text(json.dumps(config))
+    run = _run("convert", packages["python"], "--for-prefix", prefix, "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith(
+        "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64_site.whl"
+    )

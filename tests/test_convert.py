@@ -488,3 +488,11 @@ def test_tar_members_of_unusual_types(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidPackage, match=r"is a device, FIFO or other special file"):
         convert(path, tmp_path, mapping=MAPPING)
+
+
+def test_configured_build_tag_is_stamped_on_platform_packages_only(tmp_path: Path) -> None:
+    stamped = _convert(python_package(), tmp_path / "a", platform_tag="conda_linux_64_site")
+    assert stamped.wheel.name.endswith("-cp312-cp312-conda_linux_64_site.whl")
+    noarch = CondaSpec(subdir="noarch", noarch="generic", files=[FileSpec("share/x.txt", b"x")])
+    kept = _convert(noarch, tmp_path / "b", platform_tag="conda_linux_64_site")
+    assert kept.wheel.name.endswith("-py3-none-conda.whl")

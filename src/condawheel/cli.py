@@ -7,12 +7,13 @@ diagnostics go to stderr. No business logic lives here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
     from condawheel.binaries import SonameProviders
     from condawheel.convert import ConversionResult
+    from condawheel.env.hooks import HookResult
+    from condawheel.env.install import InstallResult
     from condawheel.wheelhouse.index import IndexUpdate
     from condawheel.wheelhouse.outcomes import Outcome, SyncEvent, SyncReport
 
@@ -127,6 +130,21 @@ def _mapping(extra: list[Path] | None) -> NameMapping:
     return mapping
 
 
+def _stamp_for(prefix: Path | None, platform_prefix: str) -> str | None:
+    """Return the build platform tag configured for an environment (``--for-prefix``)."""
+    if prefix is None:
+        return None
+    from condawheel.env.environment import open_environment  # noqa: PLC0415
+
+    environment = open_environment(prefix, platform_prefix=platform_prefix)
+    if environment.tags.build_platform is None:
+        raise typer.BadParameter(
+            f"{prefix}: no binary-compatibility.cfg entry or conda default for its platform",
+            param_hint="--for-prefix",
+        )
+    return environment.tags.build_platform
+
+
 def _options(prefix: str) -> PlanOptions:
     from condawheel.tags import platform_tag  # noqa: PLC0415 - only to validate the prefix
 
@@ -175,6 +193,15 @@ def convert(
     platform_prefix: PrefixOption = "conda",
     json_output: JsonOption = False,
     libs_from: LibsFromOption = None,
+    for_prefix: Annotated[
+        Path | None,
+        typer.Option(
+            "--for-prefix",
+            help="Stamp the platform tag that this environment's binary-compatibility.cfg "
+            "names as its 'build' tag.",
+            file_okay=False,
+        ),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="Compression threads (default: cores).")
     ] = None,
@@ -186,6 +213,9 @@ def convert(
     with _errors_exit():
         names = _mapping(mapping)
         providers = _providers(libs_from)
+        stamp = _stamp_for(for_prefix, platform_prefix)
+        if stamp is not None:
+            options = dataclasses.replace(options, platform_tag=stamp)
         output.mkdir(parents=True, exist_ok=True)
     failed = 0
     counts = {"written": 0, "unchanged": 0}
@@ -534,6 +564,301 @@ def index_command(
         )
     if update.skipped:
         raise typer.Exit(1)
+
+
+# Environment commands: tags, install, uninstall, hook.
+
+EnvPrefixOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--prefix",
+        "-p",
+        help="The environment (default: the active one, $CONDA_PREFIX).",
+        file_okay=False,
+    ),
+]
+SystemConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--system-config",
+        help="The system-wide tag configuration, read before the environment's own.",
+        dir_okay=False,
+    ),
+]
+_SYSTEM_CONFIG = Path("/etc/python/binary-compatibility.cfg")
+
+
+def _environment_prefix(prefix: Path | None) -> Path:
+    if prefix is not None:
+        return prefix
+    active = os.environ.get("CONDA_PREFIX")
+    if not active:
+        raise typer.BadParameter(
+            "no --prefix given and no active conda environment ($CONDA_PREFIX)",
+            param_hint="--prefix",
+        )
+    return Path(active)
+
+
+@app.command("tags")
+def tags_command(
+    prefix: EnvPrefixOption = None,
+    system_config: SystemConfigOption = _SYSTEM_CONFIG,
+    json_output: JsonOption = False,
+) -> None:
+    """List the tags an environment accepts, most preferred first: conda tags, then its own."""
+    from condawheel.env.environment import open_environment  # noqa: PLC0415 - keep --help fast
+
+    target = _environment_prefix(prefix)
+    with _errors_exit():
+        environment = open_environment(target, system_config=system_config)
+    tags = environment.tags
+    if json_output:
+        record = {
+            "prefix": str(environment.prefix),
+            "python": str(environment.facts.python),
+            "python_version": environment.facts.version,
+            "base_platform": environment.facts.base_platform,
+            "config_sources": list(environment.config.sources),
+            "entry_source": environment.entry.source if environment.entry else None,
+            "build_platform": tags.build_platform,
+            "conda_platforms": list(tags.conda_platforms),
+            "conda_tags": [str(tag) for tag in tags.conda],
+            "tags": [str(tag) for tag in tags.ordered],
+        }
+        typer.echo(json.dumps(record, indent=2))
+        return
+    for tag in tags.ordered:
+        typer.echo(str(tag))
+    source = environment.entry.source if environment.entry else "nothing configured"
+    _err.print(
+        f"{len(tags.conda)} conda tags ({', '.join(tags.conda_platforms) or 'none'}; from "
+        f"{source}), then {len(tags.ordered) - len(tags.conda)} tags of "
+        f"{environment.facts.python}",
+        markup=False,
+    )
+
+
+def _install_json(result: InstallResult) -> str:
+    plan = result.plan
+    record = {
+        "prefix": str(plan.prefix),
+        "dry_run": result.dry_run,
+        "pip": {
+            "origin": result.resolution.pip.origin,
+            "version": str(result.resolution.pip.version),
+        },
+        "installed": [
+            {
+                "name": item.contents.name,
+                "version": str(item.contents.version),
+                "wheel": item.contents.filename,
+                "requested": item.requested,
+                "replaces": None if item.replaces is None else item.replaces.version,
+                "relocations": len(item.relocations),
+                "symlinks": len(item.symlinks),
+            }
+            for item in plan.installs
+        ],
+        "already_installed": [
+            {
+                "name": item.name,
+                "version": item.version,
+                "installed_by": item.installed_by,
+                "owner": item.owner,
+                "reason": item.reason,
+            }
+            for item in plan.already
+        ],
+        "relocated": [str(path) for path in result.relocated],
+        "bytecode": result.bytecode,
+        "warnings": list(plan.warnings),
+        "notes": list(result.notes),
+    }
+    return json.dumps(record, indent=2)
+
+
+@app.command("install")
+def install_command(
+    requirements: Annotated[
+        list[str], typer.Argument(help="Requirements (PEP 508), as for pip install.")
+    ],
+    prefix: EnvPrefixOption = None,
+    wheelhouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--wheelhouse",
+            help="A wheelhouse directory (default: $CONDAWHEEL_WHEELHOUSE, which "
+            "`condawheel hook install` sets on activation).",
+            file_okay=False,
+        ),
+    ] = None,
+    index_url: Annotated[
+        str | None, typer.Option("--index-url", help="A PEP 503 index to install from instead.")
+    ] = None,
+    prefer: Annotated[
+        Literal["conda", "newest"],
+        typer.Option(
+            "--prefer",
+            help="conda: a conda build wins over unmatched wheels; newest: the newest version "
+            "wins, a conda build only at equal versions.",
+        ),
+    ] = "conda",
+    ignore_external: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-external",
+            help="Install even if Requires-External conda packages are missing.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Resolve and check, but write nothing.")
+    ] = False,
+    system_config: SystemConfigOption = _SYSTEM_CONFIG,
+    json_output: JsonOption = False,
+) -> None:
+    """Install wheels (conda-tagged or not) into an environment, resolved with pip."""
+    from condawheel.env.install import InstallOptions, install_requirements  # noqa: PLC0415
+    from condawheel.env.resolve import PackageSource  # noqa: PLC0415
+
+    target = _environment_prefix(prefix)
+    if wheelhouse is not None and index_url is not None:
+        raise typer.BadParameter("give --wheelhouse or --index-url, not both")
+    if wheelhouse is None and index_url is None:
+        configured = os.environ.get("CONDAWHEEL_WHEELHOUSE")
+        if not configured:
+            raise typer.BadParameter(
+                "give --wheelhouse or --index-url (or set $CONDAWHEEL_WHEELHOUSE)"
+            )
+        wheelhouse = Path(configured)
+    source = (
+        PackageSource(wheelhouse=wheelhouse)
+        if wheelhouse is not None
+        else PackageSource(index_url=index_url)
+    )
+    options = InstallOptions(prefer=prefer, ignore_external=ignore_external, dry_run=dry_run)
+    with _errors_exit():
+        result = install_requirements(
+            requirements,
+            prefix=target,
+            source=source,
+            options=options,
+            system_config=system_config,
+        )
+    for message in (*result.plan.warnings, *result.notes):
+        _err.print(f"[yellow]warning:[/yellow] {message}", markup=True)
+    if json_output:
+        typer.echo(_install_json(result))
+        return
+    verb = "would install" if result.dry_run else "installed"
+    for item in result.plan.installs:
+        replaced = f", replacing {item.replaces.version}" if item.replaces else ""
+        typer.echo(f"{verb} {item.label} ({item.contents.filename}{replaced})")
+    for already in result.plan.already:
+        typer.echo(f"not reinstalled: {already.name} {already.version}: {already.reason}")
+    if result.relocated:
+        _err.print(
+            f"relocated {len(result.relocated)} file(s) to {result.plan.prefix}", markup=False
+        )
+
+
+@app.command("uninstall")
+def uninstall_command(
+    names: Annotated[list[str], typer.Argument(help="Distribution names.")],
+    prefix: EnvPrefixOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Remove distributions that condawheel (or pip) installed, by their RECORD."""
+    from condawheel.env.environment import open_environment  # noqa: PLC0415
+    from condawheel.env.uninstall import uninstall  # noqa: PLC0415
+
+    target = _environment_prefix(prefix)
+    with _errors_exit():
+        environment = open_environment(target, system_config=None)
+        removed = uninstall(names, state=environment.state, facts=environment.facts)
+    for item in removed:
+        if json_output:
+            typer.echo(
+                json.dumps({"name": item.name, "version": item.version, "files": item.files})
+            )
+        else:
+            typer.echo(f"removed {item.name} {item.version} ({item.files} files)")
+
+
+hook_app = typer.Typer(
+    help="Environment hooks: tag configuration and activation scripts.", no_args_is_help=True
+)
+app.add_typer(hook_app, name="hook")
+
+
+def _hook_output(result: HookResult, json_output: bool) -> None:
+    if json_output:
+        record = {
+            "written": list(result.written),
+            "unchanged": list(result.unchanged),
+            "removed": list(result.removed),
+            "kept": list(result.kept),
+        }
+        typer.echo(json.dumps(record, indent=2))
+        return
+    for path in result.written:
+        typer.echo(f"wrote {path}")
+    for path in result.removed:
+        typer.echo(f"removed {path}")
+    for note in result.notes:
+        _err.print(f"[yellow]warning:[/yellow] {note}", markup=True)
+    if not result.written and not result.removed:
+        _err.print("nothing to do", markup=False)
+
+
+@hook_app.command("install")
+def hook_install_command(
+    wheelhouse: Annotated[
+        Path,
+        typer.Option(
+            "--wheelhouse", help="The wheelhouse activation points condawheel at.", file_okay=False
+        ),
+    ],
+    prefix: EnvPrefixOption = None,
+    platform_prefix: PrefixOption = "conda",
+    system_config: SystemConfigOption = _SYSTEM_CONFIG,
+    json_output: JsonOption = False,
+) -> None:
+    """Write the environment's binary-compatibility.cfg and activation scripts."""
+    from condawheel.env.environment import open_environment  # noqa: PLC0415
+    from condawheel.env.hooks import install_hook  # noqa: PLC0415
+    from condawheel.env.tagconfig import default_entry  # noqa: PLC0415
+    from condawheel.errors import ConfigError  # noqa: PLC0415
+
+    target = _environment_prefix(prefix)
+    with _errors_exit():
+        environment = open_environment(target, system_config=system_config)
+        subdir = environment.subdir
+        if subdir is None:
+            raise ConfigError(
+                environment.facts.base_platform, "no conda subdir is known for this platform"
+            )
+        result = install_hook(
+            environment.prefix,
+            wheelhouse,
+            base_platform=environment.facts.base_platform,
+            entry=default_entry(subdir, platform_prefix=platform_prefix),
+        )
+    _hook_output(result, json_output)
+
+
+@hook_app.command("remove")
+def hook_remove_command(
+    prefix: EnvPrefixOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Remove what `hook install` wrote (files changed since are kept)."""
+    from condawheel.env.hooks import remove_hook  # noqa: PLC0415
+
+    target = _environment_prefix(prefix)
+    with _errors_exit():
+        result = remove_hook(target)
+    _hook_output(result, json_output)
 
 
 def main() -> None:

@@ -91,8 +91,9 @@ class PlanOptions:
     """Choices a user makes; everything else follows from the package.
 
     :param platform_prefix: the tag prefix (``conda`` -> ``conda_linux_64``).
-    :param platform_tag: a platform tag to stamp instead (``binary-compatibility.cfg``'s
-        ``build`` entry for the environment the wheel is made for).
+    :param platform_tag: a platform tag to stamp on platform-specific packages instead
+        (``binary-compatibility.cfg``'s ``build`` entry for the environment the wheel is
+        made for); ``noarch`` packages keep the noarch tag, as pure wheels keep ``any``.
     :param source_date_epoch: the zip timestamp; ``None`` uses the package's own build
         time (``index.json`` ``timestamp``), which keeps output reproducible.
     """
@@ -706,9 +707,9 @@ class _Planner:
             else ()
         )
         try:
-            platform = self.options.platform_tag or tags.platform_tag(
-                self.index.subdir, prefix=self.options.platform_prefix
-            )
+            platform = tags.platform_tag(self.index.subdir, prefix=self.options.platform_prefix)
+            if self.options.platform_tag is not None and self.index.subdir != "noarch":
+                platform = self.options.platform_tag
             return tags.choose_tags(
                 subdir=self.index.subdir,
                 kind=kind,

@@ -1,0 +1,106 @@
+"""Open an environment: its interpreter's facts, its contents and its tag configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from condawheel.env.interpreter import InterpreterFacts, find_python, probe_interpreter
+from condawheel.env.prefix import PrefixState, read_prefix
+from condawheel.env.tagconfig import (
+    DEFAULT_SYSTEM_CONFIG,
+    EnvironmentTags,
+    PlatformEntry,
+    TagConfig,
+    conda_subdir_for_platform,
+    default_entry,
+    environment_tags,
+    load_tag_config,
+)
+from condawheel.errors import InstallError
+
+__all__ = ["Environment", "open_environment", "tag_entry"]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Everything condawheel needs to know before installing into a prefix."""
+
+    prefix: Path
+    facts: InterpreterFacts
+    state: PrefixState
+    config: TagConfig
+    entry: PlatformEntry | None
+    tags: EnvironmentTags
+
+    @property
+    def subdir(self) -> str | None:
+        """Return the conda subdir: from ``conda-meta`` records, else from the interpreter."""
+        return self.state.subdir() or conda_subdir_for_platform(self.facts.base_platform)
+
+
+def tag_entry(
+    config: TagConfig,
+    facts: InterpreterFacts,
+    state: PrefixState,
+    *,
+    platform_prefix: str = "conda",
+) -> PlatformEntry | None:
+    """Return the configured entry for the interpreter, or a conda environment's default.
+
+    A ``binary-compatibility.cfg`` entry for the interpreter's base platform wins. A conda
+    environment (one with ``conda-meta/``) with no such entry gets the default conda tags
+    of its subdir (``conda_linux_64``, then ``conda``), so that ``condawheel install``
+    works before ``condawheel hook install`` wrote the file. Anything else gets none.
+    """
+    configured = config.entry(facts.base_platform)
+    if configured is not None:
+        return configured
+    if not state.is_conda:
+        return None
+    subdir = state.subdir() or conda_subdir_for_platform(facts.base_platform)
+    if subdir is None:
+        return None
+    return default_entry(subdir, platform_prefix=platform_prefix)
+
+
+def open_environment(
+    prefix: Path,
+    *,
+    system_config: Path | None = DEFAULT_SYSTEM_CONFIG,
+    platform_prefix: str = "conda",
+) -> Environment:
+    """Probe an environment's interpreter, read ``conda-meta`` and the tag configuration.
+
+    :param system_config: the system-wide ``binary-compatibility.cfg`` (``None``: ignore).
+    :raises InstallError: if the prefix has no usable interpreter.
+    :raises ConfigError: for a malformed configuration file.
+    """
+    prefix = Path(prefix).absolute()
+    if not prefix.is_dir():
+        raise InstallError(str(prefix), "no such environment directory")
+    facts = probe_interpreter(find_python(prefix))
+    try:
+        same = Path(facts.prefix).samefile(prefix)
+    except OSError:
+        same = False
+    if not same:
+        # Its scheme paths would point elsewhere: installing would write outside the prefix.
+        raise InstallError(
+            str(prefix),
+            f"its interpreter reports sys.prefix {facts.prefix!r}, not this environment "
+            "(a bin/python borrowed from another installation without a pyvenv.cfg?)",
+        )
+    prefix = Path(facts.prefix)  # the spelling the scheme paths use
+    sites = [Path(facts.paths["purelib"]), Path(facts.paths["platlib"])]
+    state = read_prefix(prefix, sites)
+    config = load_tag_config(prefix, system_path=system_config)
+    entry = tag_entry(config, facts, state, platform_prefix=platform_prefix)
+    return Environment(
+        prefix=prefix,
+        facts=facts,
+        state=state,
+        config=config,
+        entry=entry,
+        tags=environment_tags(facts.tags(), entry),
+    )

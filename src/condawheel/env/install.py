@@ -1,0 +1,949 @@
+"""Install wheels into an environment: resolve with pip, plan and check, stage, relocate, commit.
+
+pip cannot be taught extra tags and ``pip install --target`` drops ``.data/data/lib``
+(formats.md C.3), so condawheel resolves with pip (:mod:`condawheel.env.resolve`) and installs
+each chosen wheel with pypa/installer into the environment's own ``sysconfig`` scheme (data
+into the prefix, scripts into ``bin/``), then does what installers do not:
+
+1. **Plan and check first** (:func:`plan_install`, pure). Every destination of every wheel
+   is computed before anything is written (installer raises ``FileExistsError`` only after
+   writing the earlier files). A file a conda package owns (``conda-meta/*.json`` ``files``)
+   is never overwritten: the install is refused, naming the owner. A distribution conda
+   installed is reported, not reinstalled; so is a ``conda-pkg-*`` wheel whose conda package
+   conda installed. Each ``Requires-External`` of a converted wheel is checked against the
+   conda packages present (:mod:`condawheel.env.external`).
+2. **Stage.** installer writes into a staging directory inside the prefix (its ``destdir``),
+   with ``bytecode_optimization_levels=()``: installer would compile with the interpreter
+   running condawheel, not the environment's.
+3. **Relocate** every ``prefix_placeholders`` file of the wheel's ``conda.json``
+   (:mod:`condawheel.env.relocate`), **restore** its symbolic links (``file`` links replace
+   the copy the wheel carried, ``directory``/``external`` links are created) and its empty
+   directories.
+4. **Commit.** Staged files are hard-linked into place (which fails instead of replacing
+   an existing file) and the staging directory removed. Nothing is ever written *through*
+   an existing file: conda environments hard-link files from the package cache, and writing
+   in place (installer's ``overwrite_existing=True``) corrupts the cache and every other
+   environment made from it. A distribution being replaced (another version installed by
+   condawheel or pip) is moved aside first and put back if the commit fails.
+5. **Compile** bytecode with the environment's interpreter, and rewrite ``RECORD`` so that
+   it is true to the disk: relocated files rehashed, symbolic links listed with an empty
+   hash (the link, not its target, belongs to the distribution), bytecode listed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import hashlib
+import io
+import os
+import posixpath
+import secrets
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from installer import install as installer_install
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.sources import WheelFile
+from installer.utils import get_launcher_kind
+from packaging.version import InvalidVersion, Version
+
+from condawheel.env.environment import Environment, open_environment
+from condawheel.env.external import (
+    ExternalProblem,
+    ExternalProvider,
+    check_external,
+    parse_requires_external,
+)
+from condawheel.env.prefix import (
+    CONDA_META,
+    InstalledDistribution,
+    PrefixState,
+    relative_to_prefix,
+)
+from condawheel.env.relocate import RelocationTarget, relocate
+from condawheel.env.resolve import PackageSource, Prefer, Resolution, ResolvedWheel, resolve
+from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
+from condawheel.env.uninstall import (
+    UninstallPlan,
+    plan_for,
+    remove_empty_directories,
+    remove_paths,
+)
+from condawheel.env.wheels import (
+    WheelContents,
+    conda_path_destination,
+    member_destination,
+    read_wheel,
+    script_destinations,
+)
+from condawheel.errors import ExternalDependencyError, InstallError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+    from packaging.utils import NormalizedName
+
+    from condawheel.env.interpreter import InterpreterFacts
+
+__all__ = [
+    "AlreadyInstalled",
+    "InstallOptions",
+    "InstallPlan",
+    "InstallResult",
+    "PlannedRelocation",
+    "PlannedSymlink",
+    "WheelInstall",
+    "execute_plan",
+    "install_requirements",
+    "install_scheme",
+    "plan_for_environment",
+    "plan_install",
+    "wheel_destinations",
+]
+
+INSTALLER_NAME: Final = b"condawheel\n"
+STAGING_PREFIX: Final = ".condawheel-staging-"
+_SHOWN_PATHS: Final = 3
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    """The user's choices for ``condawheel install``."""
+
+    prefer: Prefer = "conda"
+    ignore_external: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class PlannedRelocation:
+    """A file whose build-prefix placeholder is replaced by the environment's prefix."""
+
+    path: Path
+    placeholder: str
+    file_mode: Literal["text", "binary"]
+
+
+@dataclass(frozen=True)
+class PlannedSymlink:
+    """A symbolic link recorded in ``conda.json``, restored at ``path``.
+
+    ``replaces_copy``: the wheel carried the target's bytes under the link's name (a
+    ``file`` link); the copy is replaced by the link.
+    """
+
+    path: Path
+    target: str
+    replaces_copy: bool
+
+
+@dataclass(frozen=True)
+class WheelInstall:
+    """One wheel to install, with everything decided."""
+
+    contents: WheelContents
+    requested: bool
+    scheme: Mapping[str, str]
+    destinations: tuple[Path, ...]
+    relocations: tuple[PlannedRelocation, ...]
+    symlinks: tuple[PlannedSymlink, ...]
+    directories: tuple[Path, ...]
+    replaces: InstalledDistribution | None = None
+    removal: UninstallPlan | None = None
+
+    @property
+    def label(self) -> str:
+        """Return ``name version`` for messages."""
+        return f"{self.contents.display_name} {self.contents.version}"
+
+
+@dataclass(frozen=True)
+class AlreadyInstalled:
+    """A resolved distribution that is not installed again, and why."""
+
+    name: NormalizedName
+    version: str
+    installed_by: str
+    owner: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    """Everything an install will do; executing it makes no decisions."""
+
+    prefix: Path
+    installs: tuple[WheelInstall, ...]
+    already: tuple[AlreadyInstalled, ...]
+    external: tuple[ExternalProblem, ...]  # ignored problems (--ignore-external) and unchecked
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What ``condawheel install`` did (or, with ``dry_run``, would do)."""
+
+    plan: InstallPlan
+    resolution: Resolution
+    dry_run: bool
+    relocated: tuple[Path, ...] = ()
+    bytecode: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+
+def install_scheme(facts: InterpreterFacts, distribution: str) -> dict[str, str]:
+    """Return installer's scheme dictionary for a distribution in the environment.
+
+    ``purelib``, ``platlib``, ``scripts`` and ``data`` are the interpreter's own
+    ``sysconfig.get_paths()``. ``headers`` is what pip uses: in a venv-style environment
+    ``sysconfig``'s ``include`` is the *base* interpreter's, so pip writes
+    ``<prefix>/include/site/pythonX.Y/<name>`` (``pip/_internal/locations/_sysconfig.py``).
+    """
+    paths = facts.paths
+    major, minor = facts.version_info
+    if facts.is_venv:
+        headers = Path(facts.prefix, "include", "site", f"python{major}.{minor}", distribution)
+    else:
+        headers = Path(paths["include"], distribution)
+    return {
+        "purelib": paths["purelib"],
+        "platlib": paths["platlib"],
+        "scripts": paths["scripts"],
+        "data": paths["data"],
+        "headers": str(headers),
+    }
+
+
+def _root(contents: WheelContents, scheme: Mapping[str, str]) -> Path:
+    return Path(scheme["purelib" if contents.root_is_purelib else "platlib"])
+
+
+def wheel_destinations(
+    contents: WheelContents, scheme: Mapping[str, str], *, windows: bool, requested: bool
+) -> tuple[Path, ...]:
+    """Return every file installer writes for a wheel (members, wrappers, metadata).
+
+    :raises InstallError: for a member outside the scheme, or two files on one path.
+    """
+    found: dict[Path, str] = {}
+
+    def claim(path: Path, what: str) -> None:
+        if path in found:
+            raise InstallError(
+                contents.filename, f"{what} and {found[path]} would both be written to {path}"
+            )
+        found[path] = what
+
+    for member in contents.members:
+        destination = member_destination(contents, member, scheme)
+        if destination is not None:
+            claim(destination[1], repr(member))
+    for path in script_destinations(contents, scheme, windows=windows):
+        claim(path, f"the entry point {path.name!r}")
+    root = _root(contents, scheme)
+    for extra in ("INSTALLER", "REQUESTED") if requested else ("INSTALLER",):
+        path = root / contents.dist_info / extra
+        if path not in found:  # a wheel must not carry them (PEP 427), but some do
+            found[path] = extra
+    return tuple(found)
+
+
+def _link_target_problem(prefix: Path, link: Path, target: str) -> str | None:
+    if not target or posixpath.isabs(target) or Path(target).is_absolute():
+        return f"symlink {link.name!r} -> {target!r} is absolute"
+    resolved = Path(os.path.normpath(link.parent / Path(*target.split("/"))))
+    if relative_to_prefix(prefix, resolved) is None:
+        return f"symlink {link.name!r} -> {target!r} points outside the environment"
+    return None
+
+
+def _sidecar_actions(
+    contents: WheelContents, scheme: Mapping[str, str], prefix: Path, problems: list[str]
+) -> tuple[tuple[PlannedRelocation, ...], tuple[PlannedSymlink, ...], tuple[Path, ...]]:
+    sidecar = contents.sidecar
+    if sidecar is None:
+        return (), (), ()
+    members = set(contents.members)
+    relocations = []
+    for record in sidecar.placeholders:
+        destination = member_destination(contents, record.wheel_path, scheme)
+        if record.wheel_path not in members or destination is None:
+            problems.append(f"conda.json names {record.wheel_path!r}, which the wheel lacks")
+            continue
+        relocations.append(PlannedRelocation(destination[1], record.placeholder, record.file_mode))
+    symlinks = []
+    for link in sidecar.symlinks:
+        if link.kind == "file" and link.wheel_path is not None:
+            destination = member_destination(contents, link.wheel_path, scheme)
+            if link.wheel_path not in members or destination is None:
+                problems.append(f"conda.json names {link.wheel_path!r}, which the wheel lacks")
+                continue
+            path, replaces_copy = destination[1], True
+        else:
+            path, replaces_copy = conda_path_destination(contents, link.path, scheme), False
+        problem = _link_target_problem(prefix, path, link.target)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        symlinks.append(PlannedSymlink(path, link.target, replaces_copy))
+    directories = tuple(
+        conda_path_destination(contents, directory, scheme) for directory in sidecar.directories
+    )
+    return tuple(relocations), tuple(symlinks), directories
+
+
+def _providers(state: PrefixState, installs: Iterable[WheelContents]) -> list[ExternalProvider]:
+    providers = [
+        ExternalProvider(record.name, record.version, record.dist_name, "conda")
+        for record in state.records
+    ]
+    for distribution in state.distributions.values():
+        sidecar = distribution.sidecar
+        if sidecar is not None:
+            providers.append(
+                ExternalProvider(
+                    sidecar.conda_name,
+                    sidecar.conda_version,
+                    f"{sidecar.conda_name}-{sidecar.conda_version}-{sidecar.conda_build}",
+                    f"installed from the wheel {distribution.display_name}",
+                )
+            )
+    for contents in installs:
+        sidecar = contents.sidecar
+        if sidecar is not None:
+            providers.append(
+                ExternalProvider(
+                    sidecar.conda_name,
+                    sidecar.conda_version,
+                    f"{sidecar.conda_name}-{sidecar.conda_version}-{sidecar.conda_build}",
+                    f"from the wheel {contents.filename}, installed now",
+                )
+            )
+    return providers
+
+
+def _same_version(left: str, right: Version) -> bool:
+    try:
+        return Version(left) == right
+    except InvalidVersion:
+        return left == str(right)
+
+
+def _already_installed(
+    contents: WheelContents, state: PrefixState, problems: list[str]
+) -> AlreadyInstalled | InstalledDistribution | None:
+    """Decide whether a wheel is installed already, or replaces a distribution.
+
+    Returns the reason to skip it, the distribution it replaces, or ``None`` (new).
+    """
+    prefix = state.prefix
+    installed = state.distributions.get(contents.name)
+    if installed is not None and installed.conda_owner is not None:
+        if _same_version(installed.version, contents.version):
+            return AlreadyInstalled(
+                contents.name,
+                installed.version,
+                "conda",
+                installed.conda_owner,
+                f"installed by the conda package {installed.conda_owner}",
+            )
+        conda_name = installed.conda_owner.rsplit("-", 2)[0]
+        problems.append(
+            f"{contents.display_name} {installed.version} is installed by the conda package "
+            f"{installed.conda_owner} and the resolve chose {contents.version}; wheels never "
+            f"replace conda packages: change it with conda (conda install --prefix {prefix} "
+            f"'{conda_name}') or ask for {contents.display_name}=={installed.version}"
+        )
+        return None
+    sidecar = contents.sidecar
+    record = state.record(sidecar.conda_name) if sidecar is not None else None
+    if sidecar is not None and record is not None:
+        if record.version == sidecar.conda_version and record.build == sidecar.conda_build:
+            return AlreadyInstalled(
+                contents.name,
+                str(contents.version),
+                "conda",
+                record.dist_name,
+                f"made from the conda package {record.dist_name}, which conda installed",
+            )
+        problems.append(
+            f"{contents.filename} was made from the conda package {sidecar.conda_name}-"
+            f"{sidecar.conda_version}-{sidecar.conda_build}, but conda installed "
+            f"{record.dist_name}; wheels never replace conda packages"
+        )
+        return None
+    if installed is None:
+        return None
+    # As pip: a distribution installed at the resolved version is kept, whatever its build
+    # (pip >= 23.3 leaves it out of the report itself; condawheel decides the same for older
+    # pip, which resolves as if nothing were installed). `uninstall` first to swap builds.
+    if _same_version(installed.version, contents.version):
+        return AlreadyInstalled(
+            contents.name,
+            installed.version,
+            installed.installed_by,
+            None,
+            f"already installed (by {installed.installed_by})",
+        )
+    return installed
+
+
+def _summarise(grouped: Mapping[tuple[str, str], list[str]]) -> list[str]:
+    messages = []
+    for (wheel, reason), paths in grouped.items():
+        shown = ", ".join(paths[:_SHOWN_PATHS])
+        more = f" and {len(paths) - _SHOWN_PATHS} more" if len(paths) > _SHOWN_PATHS else ""
+        messages.append(f"{wheel} would overwrite {shown}{more}: {reason}")
+    return messages
+
+
+def plan_install(
+    wheels: Sequence[tuple[WheelContents, bool]],
+    *,
+    state: PrefixState,
+    facts: InterpreterFacts,
+    existing: frozenset[Path],
+    replacements: Mapping[NormalizedName, UninstallPlan | InstallError],
+    ignore_external: bool = False,
+) -> InstallPlan:
+    """Decide what installing the wheels does, and refuse what must not happen (pure).
+
+    :param wheels: each wheel and whether the user asked for it (``REQUESTED``).
+    :param existing: the destinations that already exist on disk.
+    :param replacements: for installed non-conda distributions of the same names, the
+        plan removing them (or why it cannot be made).
+    :raises InstallError: for a file conda owns, a file that exists outside any
+        distribution being replaced, two wheels writing one file, or a conda-installed
+        distribution the resolve wants at another version.
+    :raises ExternalDependencyError: for unmet ``Requires-External`` (unless ignored).
+    """
+    prefix = state.prefix
+    problems: list[str] = []
+    warnings: list[str] = []
+    already: list[AlreadyInstalled] = []
+    installs: list[WheelInstall] = []
+    claimed: dict[Path, str] = {}
+    overwrites: dict[tuple[str, str], list[str]] = {}
+    for contents, requested in wheels:
+        decision = _already_installed(contents, state, problems)
+        if isinstance(decision, AlreadyInstalled):
+            already.append(decision)
+            continue
+        replaced_files: frozenset[Path] = frozenset()
+        removal: UninstallPlan | None = None
+        if decision is not None:
+            found = replacements.get(contents.name)
+            if not isinstance(found, UninstallPlan):
+                reason = found.reason if found is not None else "its files are unknown"
+                problems.append(
+                    f"cannot replace {decision.display_name} {decision.version}: {reason}"
+                )
+                continue
+            removal = found
+            replaced_files = frozenset(removal.files)
+        scheme = install_scheme(facts, contents.display_name)
+        sidecar_problems: list[str] = []
+        try:
+            destinations = wheel_destinations(
+                contents, scheme, windows=facts.is_windows, requested=requested
+            )
+            relocations, symlinks, directories = _sidecar_actions(
+                contents, scheme, prefix, sidecar_problems
+            )
+        except InstallError as error:
+            problems.append(str(error))
+            continue
+        problems.extend(f"{contents.filename}: {problem}" for problem in sidecar_problems)
+        new_links = [link.path for link in symlinks if not link.replaces_copy]
+        for path in (*destinations, *new_links, *directories):
+            relative = relative_to_prefix(prefix, path) or str(path)
+            owner = state.owner(relative)
+            if owner is not None:
+                reason = f"it belongs to the conda package {owner}"
+            elif relative.split("/", 1)[0] == CONDA_META:
+                reason = "conda-meta/ is conda's record of the environment"
+            elif path in directories:
+                continue  # an empty directory may exist already: it is only made sure of
+            elif path in existing and path not in replaced_files:
+                reason = "it exists already and belongs to no distribution being replaced"
+            elif path in claimed:
+                reason = f"{claimed[path]} installs it too"
+            else:
+                claimed[path] = contents.filename
+                continue
+            overwrites.setdefault((contents.filename, reason), []).append(relative)
+        installs.append(
+            WheelInstall(
+                contents=contents,
+                requested=requested,
+                scheme=scheme,
+                destinations=destinations,
+                relocations=relocations,
+                symlinks=symlinks,
+                directories=directories,
+                replaces=decision,
+                removal=removal,
+            )
+        )
+    problems.extend(_summarise(overwrites))
+    providers = _providers(state, (item.contents for item in installs))
+    external: list[ExternalProblem] = []
+    for item in installs:
+        if item.contents.sidecar is None:
+            continue  # only converted wheels name conda packages in Requires-External
+        requirements = [
+            parsed
+            for text in item.contents.requires_external
+            if (parsed := parse_requires_external(text)) is not None
+        ]
+        external.extend(check_external(item.label, requirements, providers))
+    unmet = [problem for problem in external if problem.kind != "unchecked"]
+    if problems:
+        reasons = problems + [problem.describe(str(prefix)) for problem in unmet]
+        raise InstallError(str(prefix), "; ".join(reasons))
+    if unmet and not ignore_external:
+        reasons = [problem.describe(str(prefix)) for problem in unmet]
+        raise ExternalDependencyError(
+            str(prefix), "; ".join(reasons) + " (or pass --ignore-external)"
+        )
+    warnings.extend(problem.describe(str(prefix)) for problem in external)
+    return InstallPlan(prefix, tuple(installs), tuple(already), tuple(external), tuple(warnings))
+
+
+# --------------------------------------------------------------------------------------------
+# Execution
+# --------------------------------------------------------------------------------------------
+
+
+def _digest(path: Path) -> tuple[str, str]:
+    sha = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+            size += len(chunk)
+    encoded = base64.urlsafe_b64encode(sha.digest()).rstrip(b"=").decode()
+    return f"sha256={encoded}", str(size)
+
+
+def _staged(staging: Path, path: Path) -> Path:
+    # installer's destdir rule: <destdir>/<absolute destination without its anchor>.
+    return staging / path.relative_to(path.anchor)
+
+
+def _stage(item: WheelInstall, facts: InterpreterFacts, staging: Path) -> None:
+    destination = SchemeDictionaryDestination(
+        scheme_dict=dict(item.scheme),
+        interpreter=str(facts.python),
+        script_kind=get_launcher_kind(),
+        hash_algorithm="sha256",
+        bytecode_optimization_levels=(),
+        destdir=str(staging),
+    )
+    metadata = {"INSTALLER": INSTALLER_NAME}
+    if item.requested:
+        metadata["REQUESTED"] = b""
+    try:
+        with WheelFile.open(item.contents.path) as source:
+            installer_install(source, destination, metadata)
+    except (InstallerError, OSError, ValueError, KeyError) as error:
+        raise InstallError(item.contents.filename, f"installer failed: {error}") from None
+
+
+def _relocation_target(facts: InterpreterFacts, prefix: Path) -> RelocationTarget:
+    if facts.is_windows:
+        return RelocationTarget(str(prefix), "windows")
+    return RelocationTarget(
+        str(prefix), "linux" if facts.sys_platform.startswith("linux") else "other"
+    )
+
+
+def _post_stage(
+    item: WheelInstall, staging: Path, target: RelocationTarget, warnings: list[str]
+) -> list[Path]:
+    relocated = []
+    for relocation in item.relocations:
+        staged = _staged(staging, relocation.path)
+        data = staged.read_bytes()
+        new = relocate(
+            data,
+            relocation.placeholder,
+            relocation.file_mode,
+            target,
+            subject=f"{item.contents.filename}: {relocation.path.name}",
+        )
+        if new != data:
+            # A file installer just created in the staging directory: no other link to it.
+            staged.write_bytes(new)
+            relocated.append(relocation.path)
+    for link in item.symlinks:
+        problem = _restore_link(_staged(staging, link.path), link)
+        if problem is not None:
+            warnings.append(problem)
+    for directory in item.directories:
+        _staged(staging, directory).mkdir(parents=True, exist_ok=True)
+    return relocated
+
+
+def _restore_link(staged: Path, link: PlannedSymlink) -> str | None:
+    """Create a recorded symlink in the staging tree; return a warning if it cannot be made."""
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    copy = staged.with_name(f"{staged.name}.condawheel-copy")
+    if link.replaces_copy:
+        staged.rename(copy)  # kept until the link exists
+    try:
+        staged.symlink_to(link.target)
+    except OSError as error:  # Windows without the symlink privilege
+        if link.replaces_copy:
+            copy.rename(staged)
+            return f"kept a copy instead of the symlink {link.path}: {error}"
+        return f"could not create the symlink {link.path}: {error}"
+    if link.replaces_copy:
+        copy.unlink()
+    return None
+
+
+@dataclass
+class _Commit:
+    """Files placed so far, to undo a failed commit."""
+
+    placed: list[Path] = field(default_factory=list)
+    created: list[Path] = field(default_factory=list)
+    trashed: list[tuple[Path, Path]] = field(default_factory=list)
+
+    def undo(self) -> None:
+        for path in reversed(self.placed):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for directory in reversed(self.created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        for original, kept in reversed(self.trashed):
+            with contextlib.suppress(OSError):
+                original.parent.mkdir(parents=True, exist_ok=True)
+                kept.replace(original)
+
+
+def _make_parents(path: Path, commit: _Commit) -> None:
+    missing = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        directory.mkdir()
+        commit.created.append(directory)
+
+
+def _place(staged: Path, destination: Path, commit: _Commit) -> None:
+    _make_parents(destination, commit)
+    if staged.is_symlink():
+        destination.symlink_to(staged.readlink())  # fails if the name is taken
+    else:
+        try:
+            # A hard link refuses to replace an existing name, atomically.
+            os.link(staged, destination)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links on this file system: check, then move
+            if os.path.lexists(destination):
+                raise FileExistsError(destination) from None
+            shutil.move(staged, destination)
+    commit.placed.append(destination)
+
+
+def _commit(staging: Path, anchor: Path, commit: _Commit) -> None:
+    for root, directories, files in os.walk(staging):
+        base = Path(root)
+        destination_base = anchor / base.relative_to(staging)
+        for name in sorted(files):
+            _place(base / name, destination_base / name, commit)
+        for name in sorted(directories):
+            staged = base / name
+            destination = destination_base / name
+            if staged.is_symlink():
+                _place(staged, destination, commit)
+            elif not destination.exists():
+                _make_parents(destination, commit)
+                destination.mkdir()
+                commit.created.append(destination)
+        directories[:] = [name for name in directories if not (base / name).is_symlink()]
+
+
+def _compile(facts: InterpreterFacts, sources: Sequence[Path]) -> None:
+    if not sources or facts.cache_tag is None:
+        return
+    # compileall of the environment's interpreter: bytecode for its version, with its magic
+    # number (installer would use the interpreter running condawheel). Failures (a module
+    # that does not compile on this Python) leave that module without bytecode, as pip does.
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [str(facts.python), "-I", "-m", "compileall", "-q", "-i", "-"],
+            input="\n".join(str(path) for path in sources),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+def _bytecode(path: Path, cache_tag: str) -> Path:
+    return path.parent / "__pycache__" / f"{path.stem}.{cache_tag}.pyc"
+
+
+def _rewrite_record(item: WheelInstall, facts: InterpreterFacts) -> int:
+    root = _root(item.contents, item.scheme)
+    record = root / item.contents.dist_info / "RECORD"
+    rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+    listed = {Path(os.path.normpath(root / row[0])): row for row in rows if row}
+    changed = {relocation.path for relocation in item.relocations}
+    for path in changed:
+        if path in listed:
+            listed[path][1:3] = _digest(path)
+    for link in item.symlinks:
+        row = listed.get(link.path)
+        if row is None:
+            row = [Path(os.path.relpath(link.path, root)).as_posix(), "", ""]
+            rows.append(row)
+            listed[link.path] = row
+        if link.path.is_symlink():
+            row[1:3] = ["", ""]
+    compiled = 0
+    if facts.cache_tag is not None:
+        for path in list(listed):
+            if path.suffix != ".py":
+                continue
+            cached = _bytecode(path, facts.cache_tag)
+            if cached.is_file() and cached not in listed:
+                row = [Path(os.path.relpath(cached, root)).as_posix(), *_digest(cached)]
+                rows.append(row)
+                listed[cached] = row
+                compiled += 1
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(rows)
+    temporary = record.with_name(f".RECORD.{secrets.token_hex(4)}")
+    temporary.write_text(buffer.getvalue(), encoding="utf-8")
+    temporary.replace(record)  # RECORD is our own new file; replace, never write through
+    return compiled
+
+
+def execute_plan(
+    plan: InstallPlan, facts: InterpreterFacts
+) -> tuple[tuple[Path, ...], int, tuple[str, ...]]:
+    """Install a plan: stage, relocate, restore links, commit, compile, rewrite RECORD.
+
+    :return: the relocated files, the number of bytecode files, and warnings.
+    :raises InstallError: if a step fails; the environment is left as it was.
+    """
+    if not plan.installs:
+        return (), 0, ()
+    prefix = plan.prefix
+    warnings: list[str] = []
+    relocated: list[Path] = []
+    target = _relocation_target(facts, prefix)
+    staging = prefix / f"{STAGING_PREFIX}{secrets.token_hex(6)}"
+    commit = _Commit()
+    try:
+        files = staging / "files"
+        for item in plan.installs:
+            _stage(item, facts, files)
+            relocated += _post_stage(item, files, target, warnings)
+        for item in plan.installs:
+            if item.removal is not None:
+                commit.trashed += remove_paths(item.removal, trash=staging / "replaced")
+        try:
+            _commit(files, Path(prefix.anchor), commit)
+        except OSError as error:
+            commit.undo()
+            raise InstallError(str(prefix), f"cannot place the files: {error}") from None
+        for item in plan.installs:
+            if item.removal is not None:
+                remove_empty_directories(item.removal)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    sources = [
+        path
+        for item in plan.installs
+        for path in item.destinations
+        if path.suffix == ".py"
+        and not path.is_symlink()
+        and any(path.is_relative_to(item.scheme[key]) for key in ("purelib", "platlib"))
+    ]
+    _compile(facts, sources)
+    bytecode = sum(_rewrite_record(item, facts) for item in plan.installs)
+    return tuple(relocated), bytecode, tuple(warnings)
+
+
+# --------------------------------------------------------------------------------------------
+# Orchestration
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _local_wheels(wheels: Sequence[ResolvedWheel]) -> Iterator[list[Path]]:
+    """Yield a local path for each resolved wheel (downloading ``http(s)`` ones)."""
+    with tempfile.TemporaryDirectory(prefix="condawheel-download-") as temporary:
+        paths = []
+        for wheel in wheels:
+            parsed = urlparse(wheel.url)
+            if parsed.scheme == "file":
+                path = Path(url2pathname(parsed.path))
+                if not path.is_file():
+                    raise InstallError(wheel.url, "the wheel pip chose is not there")
+                paths.append(path)
+                continue
+            if parsed.scheme not in {"http", "https"}:
+                raise InstallError(wheel.url, "wheels are fetched from file:, http: or https:")
+            paths.append(_download(wheel, Path(temporary) / wheel.filename))
+        yield paths
+
+
+def _download(wheel: ResolvedWheel, path: Path) -> Path:
+    try:
+        response = urllib.request.urlopen(wheel.url, timeout=300)  # noqa: S310 - http(s) only
+        with response, path.open("wb") as out:
+            shutil.copyfileobj(response, out)
+    except (urllib.error.URLError, OSError) as error:
+        raise InstallError(wheel.url, f"cannot download the wheel: {error}") from None
+    if wheel.sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != wheel.sha256:
+        raise InstallError(wheel.url, "the downloaded wheel does not match its sha256")
+    return path
+
+
+def _already_satisfied(environment: Environment, resolution: Resolution) -> list[AlreadyInstalled]:
+    """Report requested distributions pip left out because they are installed."""
+    resolved = {wheel.name for wheel in resolution.report.wheels}
+    found = []
+    for name in sorted(resolution.requested - resolved):
+        installed = environment.state.distributions.get(name)
+        if installed is None:
+            continue
+        found.append(
+            AlreadyInstalled(
+                name,
+                installed.version,
+                installed.installed_by,
+                installed.conda_owner,
+                # The same words whichever pip decided it (see _already_installed).
+                f"already installed (by the conda package {installed.conda_owner})"
+                if installed.conda_owner
+                else f"already installed (by {installed.installed_by})",
+            )
+        )
+    return found
+
+
+def _replacements(
+    environment: Environment, names: Iterable[NormalizedName]
+) -> dict[NormalizedName, UninstallPlan | InstallError]:
+    found: dict[NormalizedName, UninstallPlan | InstallError] = {}
+    for name in names:
+        installed = environment.state.distributions.get(name)
+        if installed is None or installed.conda_owner is not None:
+            continue
+        try:
+            found[name] = plan_for(installed, environment.state, environment.facts)
+        except InstallError as error:
+            found[name] = error
+    return found
+
+
+def plan_for_environment(
+    environment: Environment,
+    wheels: Sequence[tuple[WheelContents, bool]],
+    *,
+    ignore_external: bool = False,
+) -> InstallPlan:
+    """Look at the disk (existing destinations, distributions to replace), then plan.
+
+    :raises InstallError: see :func:`plan_install`.
+    :raises ExternalDependencyError: see :func:`plan_install`.
+    """
+    every_destination: set[Path] = set()
+    for item, requested in wheels:
+        scheme = install_scheme(environment.facts, item.display_name)
+        with contextlib.suppress(InstallError):  # plan_install reports it
+            every_destination.update(
+                wheel_destinations(
+                    item, scheme, windows=environment.facts.is_windows, requested=requested
+                )
+            )
+            if item.sidecar is not None:
+                every_destination.update(
+                    conda_path_destination(item, link.path, scheme)
+                    for link in item.sidecar.symlinks
+                    if link.kind != "file"
+                )
+    existing = frozenset(path for path in every_destination if os.path.lexists(path))
+    return plan_install(
+        wheels,
+        state=environment.state,
+        facts=environment.facts,
+        existing=existing,
+        replacements=_replacements(environment, (item.name for item, _ in wheels)),
+        ignore_external=ignore_external,
+    )
+
+
+def install_requirements(
+    requirements: Sequence[str],
+    *,
+    prefix: Path,
+    source: PackageSource,
+    options: InstallOptions | None = None,
+    system_config: Path | None = DEFAULT_SYSTEM_CONFIG,
+    environment: Environment | None = None,
+) -> InstallResult:
+    """Resolve, check and install requirements into an environment (``condawheel install``).
+
+    :raises InstallError: when resolving, checking or installing fails; nothing is left
+        half-installed.
+    :raises ExternalDependencyError: for unmet ``Requires-External`` conda packages.
+    :raises ConfigError: for a malformed ``binary-compatibility.cfg``.
+    """
+    options = options or InstallOptions()
+    if environment is None:
+        environment = open_environment(prefix, system_config=system_config)
+    resolution = resolve(
+        requirements,
+        facts=environment.facts,
+        tags=environment.tags,
+        source=source,
+        prefer=options.prefer,
+    )
+    wheels = resolution.report.wheels
+    with _local_wheels(wheels) as paths:
+        contents = [
+            (read_wheel(path), resolution.is_requested(wheel))
+            for wheel, path in zip(wheels, paths, strict=True)
+        ]
+        plan = plan_for_environment(environment, contents, ignore_external=options.ignore_external)
+        plan = InstallPlan(
+            plan.prefix,
+            plan.installs,
+            (*plan.already, *_already_satisfied(environment, resolution)),
+            plan.external,
+            plan.warnings,
+        )
+        if options.dry_run:
+            return InstallResult(plan, resolution, dry_run=True, notes=resolution.notes)
+        relocated, bytecode, warnings = execute_plan(plan, environment.facts)
+    return InstallResult(
+        plan,
+        resolution,
+        dry_run=False,
+        relocated=relocated,
+        bytecode=bytecode,
+        notes=(*resolution.notes, *warnings),
+    )

@@ -1,0 +1,190 @@
+"""Helpers of the environment-side tests: small wheels, a conda-like prefix, RECORD checks."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from conda_envs import find_python312, link_python_into
+from condawheel.env.environment import Environment, open_environment
+from condawheel.env.install import execute_plan, plan_for_environment
+from condawheel.env.wheels import read_wheel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+PLACEHOLDER = "/home/conda/feedstock_root/build_artifacts/demo_1/_h_env_" + "placehold_" * 18
+
+
+@dataclass
+class WheelSpec:
+    """A test wheel: files by archive path (the ``.data`` dir is ``{data}``)."""
+
+    name: str = "demo"
+    version: str = "1.0"
+    build: str | None = "0_h0"
+    tag: str = "py3-none-conda_linux_64"
+    files: dict[str, bytes] = field(default_factory=dict)
+    executables: set[str] = field(default_factory=set)
+    requires_external: list[str] = field(default_factory=list)
+    requires_dist: list[str] = field(default_factory=list)
+    console_scripts: dict[str, str] = field(default_factory=dict)
+    sidecar: dict[str, object] | None = None
+    root_is_purelib: bool = True
+
+    @property
+    def stem(self) -> str:
+        return f"{canonicalize_name(self.name).replace('-', '_')}-{self.version}"
+
+    @property
+    def filename(self) -> str:
+        build = f"-{self.build}" if self.build else ""
+        return f"{self.stem}{build}-{self.tag}.whl"
+
+
+def sidecar(
+    *,
+    conda_name: str = "demo",
+    conda_version: str = "1.0",
+    conda_build: str = "h0_0",
+    noarch: str | None = None,
+    placeholders: list[dict[str, str]] | None = None,
+    symlinks: list[dict[str, str | None]] | None = None,
+    directories: list[str] | None = None,
+) -> dict[str, object]:
+    """Return a conda.json document as condawheel's converter writes it (schema 1)."""
+    return {
+        "schema_version": 1,
+        "source": {
+            "filename": f"{conda_name}-{conda_version}-{conda_build}.conda",
+            "format": "conda",
+        },
+        "package": {
+            "name": conda_name,
+            "version": conda_version,
+            "build": conda_build,
+            "subdir": "noarch" if noarch else "linux-64",
+            "noarch": noarch,
+        },
+        "prefix_placeholders": placeholders or [],
+        "symlinks": symlinks or [],
+        "directories": directories or [],
+    }
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def make_wheel(directory: Path, spec: WheelSpec) -> Path:
+    """Write the wheel into ``directory`` and return its path."""
+    data_dir = f"{spec.stem}.data"
+    dist_info = f"{spec.stem}.dist-info"
+    metadata = ["Metadata-Version: 2.1", f"Name: {spec.name}", f"Version: {spec.version}"]
+    metadata += [f"Requires-Dist: {item}" for item in spec.requires_dist]
+    metadata += [f"Requires-External: {item}" for item in spec.requires_external]
+    wheel = [
+        "Wheel-Version: 1.0",
+        "Generator: tests",
+        f"Root-Is-Purelib: {'true' if spec.root_is_purelib else 'false'}",
+        f"Tag: {spec.tag}",
+    ]
+    if spec.build:
+        wheel.append(f"Build: {spec.build}")
+    members: dict[str, bytes] = {
+        name.format(data=data_dir): content for name, content in spec.files.items()
+    }
+    members[f"{dist_info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
+    members[f"{dist_info}/WHEEL"] = ("\n".join(wheel) + "\n").encode()
+    if spec.console_scripts:
+        lines = ["[console_scripts]", *(f"{k} = {v}" for k, v in spec.console_scripts.items())]
+        members[f"{dist_info}/entry_points.txt"] = ("\n".join(lines) + "\n").encode()
+    if spec.sidecar is not None:
+        members[f"{dist_info}/conda.json"] = json.dumps(spec.sidecar).encode()
+    executables = {name.format(data=data_dir) for name in spec.executables}
+    path = directory / spec.filename
+    directory.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        record = []
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100755 if name in executables else 0o100644) << 16
+            archive.writestr(info, content)
+            record.append(_record_line(name, content))
+        record.append(f"{dist_info}/RECORD,,")
+        archive.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
+    return path
+
+
+SITE = "lib/python3.12/site-packages"
+ZSTD = "zstd-1.5.6-ha6fb4c9_0"
+
+
+def conda_record(
+    prefix: Path, name: str, version: str, build: str, files: dict[str, bytes]
+) -> None:
+    """Put files in the prefix and a conda-meta record owning them."""
+    for relative, data in files.items():
+        path = prefix / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    meta = prefix / "conda-meta"
+    meta.mkdir(exist_ok=True)
+    document = {
+        "name": name,
+        "version": version,
+        "build": build,
+        "subdir": "linux-64",
+        "files": sorted(files),
+    }
+    (meta / f"{name}-{version}-{build}.json").write_text(json.dumps(document))
+
+
+@pytest.fixture
+def prefix(tmp_path: Path) -> Path:
+    root = tmp_path / "env"
+    link_python_into(root, find_python312())
+    conda_record(root, "zstd", "1.5.6", "ha6fb4c9_0", {"lib/libzstd.so.1": b"\x7fELF zstd"})
+    conda_record(root, "libgcc", "14.2.0", "h77fa898_1", {"lib/libgcc_s.so.1": b"\x7fELF gcc"})
+    return root
+
+
+def install(
+    prefix: Path, wheels: Sequence[Path], *, ignore_external: bool = False
+) -> tuple[Environment, tuple[Path, ...]]:
+    environment = open_environment(prefix, system_config=None)
+    contents = [(read_wheel(path), True) for path in wheels]
+    plan = plan_for_environment(environment, contents, ignore_external=ignore_external)
+    relocated, _, _ = execute_plan(plan, environment.facts)
+    return environment, relocated
+
+
+def record_rows(dist_info: Path) -> list[list[str]]:
+    return [row for row in csv.reader(io.StringIO((dist_info / "RECORD").read_text())) if row]
+
+
+def assert_record_true(dist_info: Path) -> list[list[str]]:
+    """Every RECORD row names something on disk; files match their hash, links have none."""
+    rows = record_rows(dist_info)
+    for path, digest, size in rows:
+        target = Path(os.path.normpath(dist_info.parent / path))
+        assert os.path.lexists(target), path
+        if target.is_symlink() or path.endswith("/RECORD"):
+            assert (digest, size) == ("", ""), path
+            continue
+        data = target.read_bytes()
+        expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert (digest, size) == (f"sha256={expected}", str(len(data))), path
+    return rows

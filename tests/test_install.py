@@ -1,0 +1,616 @@
+"""condawheel install: planning and checks, staging and relocation, and the proof in real envs.
+
+The unit part installs hand-made wheels into a small conda-like prefix whose interpreter is
+the machine's CPython 3.12 (linked in, as the corpus README describes). The proof part
+(``slow``) builds real conda environments with py-rattler from the corpus channel, converts
+environment A into a wheelhouse, and installs into environment B with ``condawheel install``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from builders import CondaSpec, FileSpec, build_conda
+from conda_envs import (
+    ENV_A_SPECS,
+    ENV_B_SPECS,
+    CondaEnvironments,
+    conda_environments,
+    find_python312,
+    link_python_into,
+)
+from condawheel.convert import convert
+from condawheel.env.environment import open_environment
+from condawheel.env.install import (
+    InstallOptions,
+    execute_plan,
+    install_requirements,
+    plan_for_environment,
+)
+from condawheel.env.resolve import PackageSource
+from condawheel.env.wheels import read_wheel
+from condawheel.errors import ExternalDependencyError, InstallError
+from condawheel.names import default_mapping
+from condawheel.wheelhouse.index import index_wheelhouse
+from env_support import (
+    PLACEHOLDER,
+    SITE,
+    ZSTD,
+    WheelSpec,
+    assert_record_true,
+    conda_record,
+    install,
+    make_wheel,
+    prefix,
+    sidecar,
+)
+
+__all__ = ["conda_environments", "prefix"]  # fixtures, imported for pytest
+
+
+# --------------------------------------------------------------------------------------------
+# A small conda-like prefix, and helpers
+# --------------------------------------------------------------------------------------------
+
+
+def demo_spec(**overrides: object) -> WheelSpec:
+    """A wheel with every kind of thing condawheel install must take care of."""
+    library = b"\x7fELF\x00" + PLACEHOLDER.encode() + b"/share/demo\x00tail"
+    spec = WheelSpec(
+        name="demo",
+        files={
+            "demo/__init__.py": b"def main():\n    print('demo works')\n",
+            "{data}/data/lib/pkgconfig/demo.pc": f"prefix={PLACEHOLDER}\n".encode(),
+            "{data}/data/lib/libdemo.so.1.0": library,
+            "{data}/data/lib/libdemo.so.1": library,  # a 'file' symlink, stored as a copy
+            "{data}/scripts/demo-config": f"#!{PLACEHOLDER}/bin/sh\necho {PLACEHOLDER}\n".encode(),
+            "{data}/data/share/demo/readme": b"hi\n",
+        },
+        executables={"{data}/scripts/demo-config"},
+        console_scripts={"demo": "demo:main"},
+        requires_external=["libgcc (>=13)"],
+        sidecar=sidecar(
+            placeholders=[
+                {
+                    "path": "lib/pkgconfig/demo.pc",
+                    "wheel_path": "demo-1.0.data/data/lib/pkgconfig/demo.pc",
+                    "placeholder": PLACEHOLDER,
+                    "file_mode": "text",
+                },
+                {
+                    "path": "lib/libdemo.so.1.0",
+                    "wheel_path": "demo-1.0.data/data/lib/libdemo.so.1.0",
+                    "placeholder": PLACEHOLDER,
+                    "file_mode": "binary",
+                },
+                {
+                    "path": "bin/demo-config",
+                    "wheel_path": "demo-1.0.data/scripts/demo-config",
+                    "placeholder": PLACEHOLDER,
+                    "file_mode": "text",
+                },
+            ],
+            symlinks=[
+                {
+                    "path": "lib/libdemo.so.1",
+                    "wheel_path": "demo-1.0.data/data/lib/libdemo.so.1",
+                    "target": "libdemo.so.1.0",
+                    "kind": "file",
+                },
+                {
+                    "path": "lib/libgcc.so",
+                    "wheel_path": None,
+                    "target": "libgcc_s.so.1",
+                    "kind": "external",
+                },
+                {
+                    "path": "share/demo-docs",
+                    "wheel_path": None,
+                    "target": "demo",
+                    "kind": "directory",
+                },
+            ],
+            directories=["share/demo/empty"],
+        ),
+    )
+    for key, value in overrides.items():
+        setattr(spec, key, value)
+    return spec
+
+
+# --------------------------------------------------------------------------------------------
+# Installing: relocation, links, RECORD, bytecode
+# --------------------------------------------------------------------------------------------
+
+
+def test_install_relocates_restores_links_and_keeps_record_true(
+    prefix: Path, tmp_path: Path
+) -> None:
+    wheel = make_wheel(tmp_path / "wh", demo_spec())
+    environment, relocated = install(prefix, [wheel])
+    root = Path(environment.facts.prefix)
+    assert (root / "lib/pkgconfig/demo.pc").read_text() == f"prefix={root}\n"
+    library = (root / "lib/libdemo.so.1.0").read_bytes()
+    assert len(library) == len(b"\x7fELF\x00" + PLACEHOLDER.encode() + b"/share/demo\x00tail")
+    assert library.startswith(b"\x7fELF\x00" + f"{root}/share/demo".encode() + b"\x00\x00")
+    assert PLACEHOLDER.encode() not in library
+    script = root / "bin/demo-config"
+    assert script.read_text() == f"#!{root}/bin/sh\necho {root}\n"
+    assert os.access(script, os.X_OK)
+    assert sorted(path.name for path in relocated) == ["demo-config", "demo.pc", "libdemo.so.1.0"]
+    assert (root / "lib/libdemo.so.1").readlink().as_posix() == "libdemo.so.1.0"
+    assert (root / "lib/libgcc.so").readlink().as_posix() == "libgcc_s.so.1"
+    assert (root / "lib/libgcc.so").read_bytes() == b"\x7fELF gcc"
+    assert (root / "share/demo-docs").readlink().as_posix() == "demo"
+    assert (root / "share/demo/empty").is_dir()
+    entry_point = subprocess.run(
+        [str(root / "bin/demo")], capture_output=True, text=True, check=True
+    )
+    assert entry_point.stdout == "demo works\n"
+    dist_info = root / SITE / "demo-1.0.dist-info"
+    rows = assert_record_true(dist_info)
+    listed = {os.path.relpath(dist_info.parent / row[0], root) for row in rows}
+    assert {"lib/libdemo.so.1", "lib/libgcc.so", "share/demo-docs", "bin/demo"} <= listed
+    # Bytecode by the environment's interpreter (3.12), not the one running condawheel.
+    assert f"{SITE}/demo/__pycache__/__init__.cpython-312.pyc" in listed
+    assert (dist_info / "INSTALLER").read_text() == "condawheel\n"
+    assert (dist_info / "REQUESTED").exists()
+    assert not list(root.glob(".condawheel-staging-*"))
+
+
+def test_refuses_to_overwrite_a_conda_owned_file(prefix: Path, tmp_path: Path) -> None:
+    wheel = make_wheel(
+        tmp_path,
+        WheelSpec(
+            name="clobber",
+            files={"{data}/data/lib/libzstd.so.1": b"NOT ZSTD", "clobber/__init__.py": b""},
+        ),
+    )
+    with pytest.raises(InstallError) as caught:
+        install(prefix, [wheel])
+    assert "lib/libzstd.so.1" in caught.value.reason
+    assert f"belongs to the conda package {ZSTD}" in caught.value.reason
+    assert (prefix / "lib/libzstd.so.1").read_bytes() == b"\x7fELF zstd"
+    assert not (prefix / SITE / "clobber").exists()  # nothing of it was written
+
+
+def test_refuses_existing_files_and_double_claims(prefix: Path, tmp_path: Path) -> None:
+    (prefix / "share").mkdir()
+    (prefix / "share" / "stray").write_text("mine")
+    one = make_wheel(tmp_path, WheelSpec(name="one", files={"{data}/data/share/stray": b"x"}))
+    with pytest.raises(InstallError, match="belongs to no distribution being replaced"):
+        install(prefix, [one])
+    two = make_wheel(tmp_path, WheelSpec(name="two", files={"{data}/data/share/same": b"2"}))
+    three = make_wheel(tmp_path, WheelSpec(name="three", files={"{data}/data/share/same": b"3"}))
+    with pytest.raises(
+        InstallError, match=r"three-1\.0.*installs it too|two-1\.0.*installs it too"
+    ):
+        install(prefix, [two, three])
+
+
+def test_refuses_to_write_into_conda_meta(prefix: Path, tmp_path: Path) -> None:
+    forged = WheelSpec(name="forged", files={"{data}/data/conda-meta/x-1-0.json": b"{}"})
+    with pytest.raises(InstallError, match="conda-meta/ is conda's record"):
+        install(prefix, [make_wheel(tmp_path, forged)])
+    assert not (prefix / "conda-meta/x-1-0.json").exists()
+
+
+def test_a_distribution_installed_at_that_version_is_kept(prefix: Path, tmp_path: Path) -> None:
+    install(prefix, [make_wheel(tmp_path / "a", WheelSpec(name="kept", files={"kept.py": b""}))])
+    rebuilt = WheelSpec(name="kept", build="1_h1", files={"kept.py": b"# other build\n"})
+    environment = open_environment(prefix, system_config=None)
+    plan = plan_for_environment(
+        environment, [(read_wheel(make_wheel(tmp_path / "b", rebuilt)), True)]
+    )
+    assert plan.installs == ()
+    assert [(item.name, item.installed_by) for item in plan.already] == [("kept", "condawheel")]
+
+
+def test_refuses_symlinks_leaving_the_environment(prefix: Path, tmp_path: Path) -> None:
+    spec = WheelSpec(
+        name="escape",
+        sidecar=sidecar(
+            symlinks=[
+                {
+                    "path": "lib/evil",
+                    "wheel_path": None,
+                    "target": "../../../etc",
+                    "kind": "directory",
+                }
+            ]
+        ),
+    )
+    with pytest.raises(InstallError, match="points outside the environment"):
+        install(prefix, [make_wheel(tmp_path, spec)])
+
+
+def test_external_dependencies(prefix: Path, tmp_path: Path) -> None:
+    needs = WheelSpec(
+        name="needs",
+        files={"needs/__init__.py": b""},
+        requires_external=["libffi (>=3.4,<4.0a0)", "zstd (>=1.5.6,<1.5.7.0a0)", "libgcc (>=15)"],
+        sidecar=sidecar(conda_name="needs"),
+    )
+    wheel = make_wheel(tmp_path / "a", needs)
+    with pytest.raises(ExternalDependencyError) as caught:
+        install(prefix, [wheel])
+    reason = caught.value.reason
+    assert (
+        "needs 1.0 requires the conda package 'libffi >=3.4,<4.0a0', which is not installed"
+        in reason
+    )
+    assert f"conda install --prefix {prefix} 'libffi >=3.4,<4.0a0'" in reason
+    assert "'libgcc >=15', but the environment has libgcc-14.2.0-h77fa898_1" in reason
+    assert "zstd" not in reason.replace(str(prefix), "")
+    # A wheel converted from the missing conda package, installed along, satisfies it.
+    libffi = WheelSpec(
+        name="conda-pkg-libffi",
+        version="3.4.2",
+        files={"{data}/data/lib/libffi.so.8": b"\x7fELF ffi"},
+        sidecar=sidecar(conda_name="libffi", conda_version="3.4.2"),
+    )
+    with pytest.raises(ExternalDependencyError, match="libgcc >=15"):
+        install(prefix, [wheel, make_wheel(tmp_path / "b", libffi)])
+    _, _ = install(prefix, [wheel, make_wheel(tmp_path / "b", libffi)], ignore_external=True)
+    assert (prefix / "lib/libffi.so.8").read_bytes() == b"\x7fELF ffi"
+
+
+def test_distributions_conda_installed_are_reported_not_reinstalled(
+    prefix: Path, tmp_path: Path
+) -> None:
+    conda_record(
+        prefix,
+        "tqdm",
+        "4.67.1",
+        "pyhd8ed1ab_1",
+        {f"{SITE}/tqdm-4.67.1.dist-info/METADATA": b"Name: tqdm\nVersion: 4.67.1\n"},
+    )
+    environment = open_environment(prefix, system_config=None)
+    same = read_wheel(make_wheel(tmp_path / "a", WheelSpec(name="tqdm", version="4.67.1")))
+    plan = plan_for_environment(environment, [(same, True)])
+    assert plan.installs == ()
+    assert [(item.name, item.installed_by, item.owner) for item in plan.already] == [
+        ("tqdm", "conda", "tqdm-4.67.1-pyhd8ed1ab_1")
+    ]
+    other = read_wheel(make_wheel(tmp_path / "b", WheelSpec(name="tqdm", version="4.68")))
+    with pytest.raises(InstallError, match="wheels never replace conda packages"):
+        plan_for_environment(environment, [(other, True)])
+    # A library wheel made from the very conda package conda installed: reported too.
+    library = WheelSpec(
+        name="conda-pkg-zstd",
+        version="1.5.6",
+        files={"{data}/data/lib/libzstd.so.1": b"zstd"},
+        sidecar=sidecar(conda_name="zstd", conda_version="1.5.6", conda_build="ha6fb4c9_0"),
+    )
+    plan = plan_for_environment(
+        environment, [(read_wheel(make_wheel(tmp_path / "c", library)), True)]
+    )
+    assert [item.owner for item in plan.already] == [ZSTD]
+    library.sidecar = sidecar(conda_name="zstd", conda_version="1.5.5", conda_build="h0_0")
+    library.version = "1.5.5"
+    with pytest.raises(InstallError, match=f"but conda installed {ZSTD}"):
+        plan_for_environment(environment, [(read_wheel(make_wheel(tmp_path / "d", library)), True)])
+
+
+def test_replacing_never_writes_through_hard_links(prefix: Path, tmp_path: Path) -> None:
+    old = demo_spec(version="1.0")
+    install(prefix, [make_wheel(tmp_path / "v1", old)])
+    root = open_environment(prefix, system_config=None).prefix
+    # Make an installed file share its inode with a "package cache" file, as conda does.
+    cache = tmp_path / "cache-readme"
+    os.link(root / "share/demo/readme", cache)
+    new = demo_spec(version="2.0")
+    new.files = {**new.files, "{data}/data/share/demo/readme": b"version two\n"}
+    new.sidecar = json.loads(json.dumps(old.sidecar).replace("demo-1.0.data", "demo-2.0.data"))
+    environment, _ = install(prefix, [make_wheel(tmp_path / "v2", new)])
+    assert cache.read_bytes() == b"hi\n"  # the other link is untouched
+    assert (root / "share/demo/readme").read_bytes() == b"version two\n"
+    assert not (root / SITE / "demo-1.0.dist-info").exists()
+    assert (
+        environment.state.distributions[canonicalize_name("demo")].version == "1.0"
+    )  # what was there before
+    assert (
+        open_environment(prefix, system_config=None)
+        .state.distributions[canonicalize_name("demo")]
+        .version
+        == "2.0"
+    )
+    assert_record_true(root / SITE / "demo-2.0.dist-info")
+
+
+def test_a_failed_commit_leaves_the_environment_as_it_was(prefix: Path, tmp_path: Path) -> None:
+    old = demo_spec(version="1.0")
+    install(prefix, [make_wheel(tmp_path / "v1", old)])
+    environment = open_environment(prefix, system_config=None)
+    root = environment.prefix
+    before = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+    new = demo_spec(version="2.0", files={"demo/__init__.py": b"", "demo/zzz_late.py": b"x = 1\n"})
+    new.sidecar = None
+    plan = plan_for_environment(environment, [(read_wheel(make_wheel(tmp_path / "v2", new)), True)])
+    (root / SITE / "demo" / "zzz_late.py").write_text("# appeared after planning\n")
+    with pytest.raises(InstallError, match="cannot place the files"):
+        execute_plan(plan, environment.facts)
+    (root / SITE / "demo" / "zzz_late.py").unlink()
+    after = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+    assert after == before
+    assert (root / "lib/pkgconfig/demo.pc").read_text() == f"prefix={root}\n"
+
+
+def test_binary_placeholder_too_short_for_the_prefix_is_refused(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 120) / ("e" * 120) / "env"
+    link_python_into(deep, find_python312())
+    (deep / "conda-meta").mkdir()
+    short = "/opt/short_placeholder"
+    spec = WheelSpec(
+        name="tight",
+        files={"{data}/data/lib/libtight.so": b"\x00" + short.encode() + b"/lib\x00"},
+        sidecar=sidecar(
+            placeholders=[
+                {
+                    "path": "lib/libtight.so",
+                    "wheel_path": "tight-1.0.data/data/lib/libtight.so",
+                    "placeholder": short,
+                    "file_mode": "binary",
+                }
+            ]
+        ),
+    )
+    with pytest.raises(InstallError, match="longer than the placeholder"):
+        install(deep, [make_wheel(tmp_path / "w", spec)])
+    assert not (deep / "lib" / "libtight.so").exists()
+    assert not list(deep.glob(".condawheel-staging-*"))
+
+
+# --------------------------------------------------------------------------------------------
+# The proof: real conda environments, offline
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(
+    conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Environment A (cffi, zstandard, brotli-python, requests, tqdm, pip) as a wheelhouse."""
+    root = tmp_path_factory.mktemp("env-a")
+    env_a = conda_environments.create(root / "A", ENV_A_SPECS)
+    wheelhouse = root / "W"
+    wheelhouse.mkdir()
+    mapping = default_mapping()
+    for package in conda_environments.package_files(env_a):
+        convert(package, wheelhouse, mapping=mapping)
+    index_wheelhouse(wheelhouse)
+    return wheelhouse
+
+
+def run_condawheel(*arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    environment["PIP_CONFIG_FILE"] = os.devnull
+    return subprocess.run(
+        [sys.executable, "-m", "condawheel", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+    )
+
+
+def in_env(prefix: Path, code: str) -> str:
+    done = subprocess.run(
+        [str(prefix / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_proof_install_into_b(
+    conda_environments: CondaEnvironments, wheelhouse: Path, tmp_path: Path
+) -> None:
+    env_b = conda_environments.create(tmp_path / "B", ENV_B_SPECS)
+    done = run_condawheel(
+        "install", "cffi", "zstandard", "requests", "tqdm", "--prefix", str(env_b),
+        "--wheelhouse", str(wheelhouse), "--system-config", str(tmp_path / "none"), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    installed = {item["name"]: item for item in report["installed"]}
+    assert set(installed) == {
+        "cffi", "pycparser", "zstandard", "requests", "certifi", "charset-normalizer", "idna",
+        "urllib3", "tqdm",
+    }  # fmt: skip
+    assert installed["cffi"]["wheel"].endswith("-cp312-cp312-conda_linux_64.whl")
+    assert installed["requests"]["wheel"].endswith("-py3-none-conda.whl")
+    assert installed["cffi"]["requested"]
+    assert not installed["pycparser"]["requested"]
+    # They work with B's own Python 3.12 and B's conda libraries.
+    assert (
+        in_env(
+            env_b,
+            "import cffi; ffi = cffi.FFI(); ffi.cdef('size_t strlen(const char *);');"
+            "print(ffi.dlopen(None).strlen(b'condawheel'))",
+        )
+        == "10\n"
+    )
+    assert (
+        in_env(
+            env_b,
+            "import zstandard; data = b'wheel' * 1000;"
+            "packed = zstandard.ZstdCompressor().compress(data);"
+            "print(len(packed) < len(data),"
+            " zstandard.ZstdDecompressor().decompress(packed) == data, zstandard.backend)",
+        )
+        == "True True cext\n"
+    )
+    assert in_env(env_b, "import requests, sys; print(requests.__version__)") == "2.32.3\n"
+    tqdm = subprocess.run(
+        [str(env_b / "bin" / "tqdm"), "--version"], capture_output=True, text=True, check=True
+    )
+    assert tqdm.stdout.strip() == "4.67.1"
+    piped = subprocess.run(
+        [str(env_b / "bin" / "tqdm")], input="a\nb\n", capture_output=True, text=True, check=True
+    )
+    assert piped.stdout == "a\nb\n"
+    for dist_info in (env_b / SITE).glob("*.dist-info"):
+        rows = assert_record_true(dist_info)
+        assert not any("cpython-311" in row[0] for row in rows)
+    assert (env_b / SITE / "tqdm/__pycache__/__init__.cpython-312.pyc").is_file()
+    # A second run installs nothing: everything is there already.
+    again = run_condawheel(
+        "install", "cffi", "tqdm", "--prefix", str(env_b), "--wheelhouse", str(wheelhouse),
+        "--system-config", str(tmp_path / "none"),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert not [line for line in lines if line.startswith("installed")]
+    assert "not reinstalled: cffi 1.17.1: already installed (by condawheel)" in lines
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_proof_external_dependency_and_text_relocation(
+    conda_environments: CondaEnvironments, wheelhouse: Path, tmp_path: Path
+) -> None:
+    env_b = conda_environments.create(tmp_path / "B", ENV_B_SPECS)
+    # Remove libffi from B as conda would: its files and its conda-meta record.
+    record = next((env_b / "conda-meta").glob("libffi-*.json"))
+    for relative in json.loads(record.read_text())["files"]:
+        if os.path.lexists(env_b / relative):
+            (env_b / relative).unlink()
+    record.unlink()
+    failed = run_condawheel(
+        "install", "cffi", "--prefix", str(env_b), "--wheelhouse", str(wheelhouse),
+        "--system-config", str(tmp_path / "none"),
+    )  # fmt: skip
+    assert failed.returncode == 1
+    message = " ".join(failed.stderr.split())
+    assert "requires the conda package 'libffi >=3.4,<4.0a0'" in message
+    assert f"conda install --prefix {env_b} 'libffi >=3.4,<4.0a0'" in message
+    assert not (env_b / SITE / "cffi").exists()
+    # The wheel converted from libffi provides it; its pkg-config file holds a text placeholder.
+    result = install_requirements(
+        ["conda-pkg-libffi", "cffi"],
+        prefix=env_b,
+        source=PackageSource(wheelhouse=wheelhouse),
+        system_config=None,
+    )
+    assert [item.contents.name for item in result.plan.installs] == [
+        "conda-pkg-libffi", "cffi", "pycparser",
+    ]  # fmt: skip
+    pc = env_b / "lib/pkgconfig/libffi.pc"
+    assert pc in result.relocated
+    text = pc.read_text()
+    assert f"prefix={env_b}\n" in text
+    assert "placehold" not in text
+    assert (env_b / "lib/libffi.so.8").readlink().as_posix() == "libffi.so.8.1.0"
+    assert in_env(env_b, "import _cffi_backend; print(_cffi_backend.__version__)") == "1.17.1\n"
+    assert_record_true(env_b / SITE / "conda_pkg_libffi-3.4.2.dist-info")
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_proof_collision_with_a_conda_owned_file_is_refused(
+    conda_environments: CondaEnvironments, wheelhouse: Path, tmp_path: Path
+) -> None:
+    env_b = conda_environments.create(tmp_path / "B", ENV_B_SPECS)
+    fork = CondaSpec(
+        name="zstd-fork",
+        version="1.0",
+        build="h0_0",
+        files=[FileSpec("lib/libzstd.so.1", data=b"\x7fELF not zstd", mode=0o755)],
+    )
+    forks = tmp_path / "forks"
+    forks.mkdir()
+    convert(build_conda(fork, tmp_path), forks, mapping=default_mapping())
+    inode = (env_b / "lib/libzstd.so.1").resolve().stat().st_ino
+    failed = run_condawheel(
+        "install", "conda-pkg-zstd-fork", "--prefix", str(env_b), "--wheelhouse", str(forks),
+        "--system-config", str(tmp_path / "none"),
+    )  # fmt: skip
+    assert failed.returncode == 1
+    message = " ".join(failed.stderr.split())
+    assert "would overwrite lib/libzstd.so.1" in message
+    assert f"belongs to the conda package {ZSTD}" in message
+    assert (env_b / "lib/libzstd.so.1").resolve().stat().st_ino == inode
+    # conda's own zstd, converted, is recognised as installed rather than colliding.
+    result = install_requirements(
+        ["conda-pkg-zstd"],
+        prefix=env_b,
+        source=PackageSource(wheelhouse=wheelhouse),
+        system_config=None,
+    )
+    assert result.plan.installs == ()
+    assert [item.owner for item in result.plan.already] == [ZSTD]
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_proof_conda_installed_distributions_are_reported(
+    conda_environments: CondaEnvironments, wheelhouse: Path, tmp_path: Path
+) -> None:
+    env_a = conda_environments.create(tmp_path / "A", ENV_A_SPECS)
+    result = install_requirements(
+        ["requests", "tqdm"],
+        prefix=env_a,
+        source=PackageSource(wheelhouse=wheelhouse),
+        options=InstallOptions(),
+        system_config=None,
+    )
+    assert result.resolution.pip.origin == "environment"  # A has conda's pip 24.3.1
+    assert result.plan.installs == ()
+    owners = {item.name: item.owner for item in result.plan.already}
+    assert owners == {
+        "requests": "requests-2.32.3-pyhd8ed1ab_1",
+        "tqdm": "tqdm-4.67.1-pyhd8ed1ab_1",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_proof_tags_of_b(conda_environments: CondaEnvironments, tmp_path: Path) -> None:
+    env_b = conda_environments.create(tmp_path / "B", ENV_B_SPECS)
+    done = run_condawheel("tags", "--prefix", str(env_b), "--system-config", str(tmp_path / "x"))
+    assert done.returncode == 0, done.stderr
+    tags = done.stdout.split()
+    platforms = [tag.rsplit("-", 1)[1] for tag in tags]
+    first_manylinux = next(i for i, p in enumerate(platforms) if p.startswith("manylinux_"))
+    assert platforms.index("conda_linux_64") < first_manylinux
+    assert platforms.index("conda") < first_manylinux
+    assert max(i for i, p in enumerate(platforms) if p.startswith("conda")) < first_manylinux
+    assert tags[0] == "cp312-cp312-conda_linux_64"  # B's interpreter, not condawheel's
+    assert "py3-none-conda" in tags[:first_manylinux]
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_proof_a_system_python_never_installs_a_conda_wheel(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    python = find_python312()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    environment["PIP_CONFIG_FILE"] = os.devnull
+    for source in (
+        ["--no-index", "--find-links", str(wheelhouse)],
+        ["--index-url", (wheelhouse / "simple").as_uri()],
+    ):
+        for requirement in ("cffi", "requests", "tqdm", "conda-pkg-zstd"):
+            done = subprocess.run(
+                [str(python), "-m", "pip", "install", "--dry-run", "--target", str(tmp_path / "t"),
+                 "--report", str(tmp_path / "r.json"), *source, requirement],
+                capture_output=True, text=True, check=False, env=environment,
+            )  # fmt: skip
+            assert done.returncode == 1, done.stdout
+            assert "No matching distribution found" in done.stderr, done.stderr
+    wheel = next(wheelhouse.glob("cffi-*.whl"))
+    direct = subprocess.run(
+        [str(python), "-m", "pip", "install", "--dry-run", "--no-index", str(wheel)],
+        capture_output=True, text=True, check=False, env=environment,
+    )  # fmt: skip
+    assert direct.returncode == 1
+    assert "is not a supported wheel on this platform" in direct.stderr

@@ -1,0 +1,152 @@
+"""condawheel uninstall: remove by RECORD, never a conda-owned file, links not followed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from condawheel.env.environment import open_environment
+from condawheel.env.uninstall import plan_uninstall, read_record_rows, uninstall
+from condawheel.errors import InstallError
+from env_support import SITE, ZSTD, WheelSpec, conda_record, install, make_wheel, prefix, sidecar
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["prefix"]  # the fixture, imported for pytest
+
+
+def demo_wheel(tmp_path: Path) -> Path:
+    spec = WheelSpec(
+        name="demo",
+        files={
+            "demo/__init__.py": b"def main():\n    pass\n",
+            "demo/sub/mod.py": b"X = 1\n",
+            "{data}/data/lib/pkgconfig/demo.pc": b"prefix=/x\n",
+            "{data}/data/share/demo/readme": b"hi\n",
+        },
+        console_scripts={"demo": "demo:main"},
+        sidecar=sidecar(
+            symlinks=[
+                # A link to a directory full of conda's files: removing the link must not
+                # follow it.
+                {
+                    "path": "share/demo-lib",
+                    "wheel_path": None,
+                    "target": "../lib",
+                    "kind": "directory",
+                }
+            ],
+            directories=["share/demo/empty"],
+        ),
+    )
+    return make_wheel(tmp_path / "wh", spec)
+
+
+def test_uninstall_removes_what_was_installed(prefix: Path, tmp_path: Path) -> None:
+    (prefix / SITE).mkdir(parents=True)  # a scheme root: it stays
+    before = sorted(str(path.relative_to(prefix)) for path in prefix.rglob("*"))
+    install(prefix, [demo_wheel(tmp_path)])
+    root = open_environment(prefix, system_config=None).prefix
+    assert (root / SITE / "demo/__pycache__/__init__.cpython-312.pyc").is_file()
+    assert (root / "share/demo-lib").is_symlink()
+    environment = open_environment(prefix, system_config=None)
+    removed = uninstall(["Demo"], state=environment.state, facts=environment.facts)
+    assert [(item.name, item.version) for item in removed] == [("demo", "1.0")]
+    after = sorted(str(path.relative_to(prefix)) for path in prefix.rglob("*"))
+    assert after == before
+    assert (prefix / "lib/libzstd.so.1").read_bytes() == b"\x7fELF zstd"
+
+
+def test_uninstall_refuses_conda_distributions(prefix: Path) -> None:
+    conda_record(
+        prefix,
+        "tqdm",
+        "4.67.1",
+        "pyhd8ed1ab_1",
+        {f"{SITE}/tqdm-4.67.1.dist-info/METADATA": b"Name: tqdm\nVersion: 4.67.1\n"},
+    )
+    environment = open_environment(prefix, system_config=None)
+    with pytest.raises(InstallError) as caught:
+        uninstall(["tqdm"], state=environment.state, facts=environment.facts)
+    assert "installed by the conda package tqdm-4.67.1-pyhd8ed1ab_1" in caught.value.reason
+    assert f"conda remove --prefix {environment.prefix} tqdm" in caught.value.reason
+    with pytest.raises(InstallError, match="not installed"):
+        uninstall(["nope"], state=environment.state, facts=environment.facts)
+
+
+def _hand_made(prefix: Path, record: str) -> None:
+    dist_info = prefix / SITE / "evil-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Name: evil\nVersion: 1.0\n")
+    (dist_info / "INSTALLER").write_text("pip\n")
+    (dist_info / "RECORD").write_text(record)
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ("../../../lib/libzstd.so.1,,", f"which the conda package {ZSTD} owns"),
+        ("../../../../../outside,,", "outside the environment"),
+    ],
+)
+def test_uninstall_refuses_dangerous_records(prefix: Path, row: str, reason: str) -> None:
+    _hand_made(prefix, f"evil-1.0.dist-info/METADATA,,\n{row}\n")
+    environment = open_environment(prefix, system_config=None)
+    with pytest.raises(InstallError, match=reason):
+        uninstall(["evil"], state=environment.state, facts=environment.facts)
+    assert (prefix / "lib/libzstd.so.1").exists()
+    assert (prefix / SITE / "evil-1.0.dist-info/METADATA").exists()  # nothing was removed
+
+
+def test_uninstall_without_record(prefix: Path) -> None:
+    _hand_made(prefix, "")
+    (prefix / SITE / "evil-1.0.dist-info" / "RECORD").unlink()
+    environment = open_environment(prefix, system_config=None)
+    with pytest.raises(InstallError, match="no RECORD"):
+        uninstall(["evil"], state=environment.state, facts=environment.facts)
+
+
+def test_plan_uninstall_cleans_bytecode_and_directories(prefix: Path) -> None:
+    _hand_made(prefix, "")
+    environment = open_environment(prefix, system_config=None)
+    rows = read_record_rows(
+        b"evil/a.py,sha256=x,1\nevil/deep/b.txt,,\nevil-1.0.dist-info/RECORD,,\n"
+    )
+    plan = plan_uninstall(
+        environment.state.distributions[canonicalize_name("evil")],
+        rows,
+        state=environment.state,
+        roots=[environment.prefix / SITE],
+        cache_tags=["cpython-312"],
+    )
+    site = environment.prefix / SITE
+    assert site / "evil/__pycache__/a.cpython-312.pyc" in plan.files
+    assert site / "evil/__pycache__/a.cpython-312.opt-1.pyc" in plan.files
+    assert plan.directories[:2] == (site / "evil/deep", site / "evil/__pycache__") or set(
+        plan.directories[:2]
+    ) == {site / "evil/deep", site / "evil/__pycache__"}
+    assert site not in plan.directories
+    assert environment.prefix not in plan.directories
+
+
+def test_uninstall_command(prefix: Path, tmp_path: Path) -> None:
+    install(prefix, [demo_wheel(tmp_path)])
+    environment = {key: value for key, value in os.environ.items() if key != "CONDA_PREFIX"}
+    done = subprocess.run(
+        [sys.executable, "-m", "condawheel", "uninstall", "demo", "--prefix", str(prefix)],
+        capture_output=True, text=True, check=False, env=environment,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("removed demo 1.0 (")
+    again = subprocess.run(
+        [sys.executable, "-m", "condawheel", "uninstall", "demo", "--prefix", str(prefix)],
+        capture_output=True, text=True, check=False, env=environment,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "not installed" in again.stderr
