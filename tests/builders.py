@@ -144,7 +144,7 @@ def _add_members(tar: tarfile.TarFile, spec: CondaSpec, *, info: bool, payload: 
 
 def build_conda(spec: CondaSpec, directory: Path) -> Path:
     """Write ``spec`` as a ``.conda`` (CEP 35) into ``directory``."""
-    with conda_builder(spec.stem, directory) as tar:
+    with conda_builder(spec.stem, directory, compression_level=3) as tar:
         _add_members(tar, spec, info=True, payload=True)
     return directory / f"{spec.stem}.conda"
 

@@ -496,3 +496,28 @@ def test_configured_build_tag_is_stamped_on_platform_packages_only(tmp_path: Pat
     noarch = CondaSpec(subdir="noarch", noarch="generic", files=[FileSpec("share/x.txt", b"x")])
     kept = _convert(noarch, tmp_path / "b", platform_tag="conda_linux_64_site")
     assert kept.wheel.name.endswith("-py3-none-conda.whl")
+
+
+def test_large_bodies_stream_in_blocks_identically_with_any_thread_count(tmp_path: Path) -> None:
+    # Bodies above 8 MiB are not held in memory: they stream through block-parallel
+    # deflate. Output must not depend on the thread count, and must round-trip.
+    rng = __import__("random").Random(1)
+    words = [b"alpha ", b"beta ", b"gamma\n", b"delta "]
+    text = b"".join(rng.choice(words) for _ in range(1_800_000))[: 9 << 20]
+    noise = rng.randbytes(9 << 20)  # incompressible: stored, not deflated
+    spec = CondaSpec(files=[FileSpec("lib/big.txt", text), FileSpec("lib/noise.bin", noise)])
+    source = build_conda(spec, tmp_path)
+    wheels = []
+    for threads in (1, 2):
+        out = tmp_path / f"out{threads}"
+        out.mkdir()
+        wheels.append(convert(source, out, mapping=MAPPING, threads=threads).wheel)
+    assert wheels[0].read_bytes() == wheels[1].read_bytes()
+    with zipfile.ZipFile(wheels[0]) as archive:
+        assert archive.testzip() is None
+        assert archive.read("conda_pkg_demo-1.0.data/data/lib/big.txt") == text
+        big = archive.getinfo("conda_pkg_demo-1.0.data/data/lib/big.txt")
+        stored = archive.getinfo("conda_pkg_demo-1.0.data/data/lib/noise.bin")
+    assert big.compress_type == zipfile.ZIP_DEFLATED
+    assert big.compress_size < big.file_size // 3
+    assert stored.compress_type == zipfile.ZIP_STORED

@@ -203,7 +203,13 @@ def convert(
         ),
     ] = None,
     threads: Annotated[
-        int | None, typer.Option("--threads", min=1, help="Compression threads (default: cores).")
+        int | None,
+        typer.Option(
+            "--threads",
+            min=0,
+            help="Threads that compress while a package is read; 0: none besides the reader "
+            "(default: one per core, one fewer for .tar.bz2).",
+        ),
     ] = None,
 ) -> None:
     """Convert conda packages into wheels; a failed input does not stop the others."""

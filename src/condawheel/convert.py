@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from condawheel.binaries import LinkageAnalyzer
 from condawheel.condameta import parse_package
 from condawheel.errors import InvalidPackage
-from condawheel.ingest import Inventory, Limits, default_threads, ingest
+from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.plan import PlanOptions, WheelPlan, plan_wheel
 from condawheel.sidecar import SourceArtifact
 from condawheel.sources import open_package
@@ -125,7 +125,7 @@ def _read(
     path: Path,
     *,
     spool: Spool | None,
-    threads: int,
+    threads: int | None,
     limits: Limits | None,
     hints: ArtifactHints,
 ) -> tuple[CondaPackage, Inventory, SourceArtifact]:
@@ -135,7 +135,11 @@ def _read(
         digests.start()
     try:
         inventory = ingest(
-            source, spool=spool, threads=threads, limits=limits, analyzer=LinkageAnalyzer()
+            source,
+            spool=spool,
+            threads=default_workers(source.format) if threads is None else threads,
+            limits=limits,
+            analyzer=LinkageAnalyzer(),
         )
     finally:
         if digests is not None:
@@ -176,7 +180,7 @@ def plan_package(
     :raises CondawheelError: for unreadable or unconvertible packages.
     """
     package, inventory, artifact = _read(
-        path, spool=None, threads=1, limits=limits, hints=hints or ArtifactHints()
+        path, spool=None, threads=0, limits=limits, hints=hints or ArtifactHints()
     )
     return plan_wheel(
         package,
@@ -203,7 +207,8 @@ def convert(
 ) -> ConversionResult:
     """Convert the conda package at ``path`` into a wheel in ``out_dir``.
 
-    :param threads: worker threads for hashing/compressing (default: the usable cores).
+    :param threads: worker threads that hash and compress while the package is read; 0
+        does everything in the reading thread (default: :func:`default_workers`).
     :raises CondawheelError: for unreadable or unconvertible packages, or when a different
         wheel of the same name already exists. Nothing is left behind on failure.
     """
@@ -211,7 +216,7 @@ def convert(
         package, inventory, artifact = _read(
             path,
             spool=spool,
-            threads=threads or default_threads(),
+            threads=threads,
             limits=limits,
             hints=hints or ArtifactHints(),
         )

@@ -11,23 +11,36 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Generic, Protocol, TypeVar
 
 from condawheel import layout
 from condawheel.errors import InvalidPackage
-from condawheel.spool import CHUNK, compress_body
+from condawheel.spool import (
+    BLOCK,
+    DEFLATED,
+    STORED,
+    WINDOW,
+    block_bounds,
+    deflate_block,
+    deflate_range,
+    packed_wins,
+    worth_deflating,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from condawheel.binaries import BinaryFacts
     from condawheel.sources import Member, MemberKind, MemberReader, PackageSource
-    from condawheel.spool import Blob, CompressedBody, Spool
+    from condawheel.spool import Blob, Spool
 
 __all__ = ["BinaryAnalyzer", "Inventory", "Limits", "PayloadFile", "ingest"]
+
+_T = TypeVar("_T")
 
 # The info/ files the planner reads; the rest (recipe/, test/, ...) is never decompressed
 # into memory.
@@ -102,31 +115,75 @@ class Inventory:
 
 @dataclass
 class _Pending:
+    """A body whose hashing and compression are under way in worker threads."""
+
     position: int
-    size: int
-    future: Future[tuple[CompressedBody | None, str, BinaryFacts | None]]
+    data: bytes
+    facts: _Task[tuple[str, int, BinaryFacts | None]]
+    blocks: list[_Task[bytes]]
+    deflate: bool
 
 
-def _process_body(
-    data: bytes, level: int | None, analyzer: BinaryAnalyzer | None
-) -> tuple[CompressedBody | None, str, BinaryFacts | None]:
-    """Hash, compress and analyse one whole body (runs in a worker thread)."""
+def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> tuple[str, int, BinaryFacts | None]:
+    """Hash one whole body and analyse it if it is a binary (runs in a worker thread)."""
     facts = None
     if analyzer is not None and analyzer.wants(data[:64]):
         from io import BytesIO  # noqa: PLC0415 - only binaries need a file object
 
         facts = analyzer.analyze(BytesIO(data))
-    if level is None:
-        return None, hashlib.sha256(data).hexdigest(), facts
-    body = compress_body(data, level)
-    return body, body.sha256, facts
+    return hashlib.sha256(data).hexdigest(), zlib.crc32(data), facts
+
+
+class _Task(Generic[_T]):
+    """Work handed to the thread pool, which the reading thread may take back.
+
+    When the reading thread needs a result (the archive is read to its end, or too much
+    is in flight), waiting idle would waste a core: if no worker has started the task
+    yet, the reading thread cancels it and runs it itself. At the end of a package this
+    halves the tail of the last large body's blocks.
+    """
+
+    def __init__(
+        self, pool: ThreadPoolExecutor | None, function: Callable[..., _T], *args: object
+    ) -> None:
+        self._function = function
+        self._args = args
+        self._future: Future[_T] | None = None
+        self._value: _T | None = None
+        self._ran = False
+        if pool is None:
+            self._value, self._ran = function(*args), True
+        else:
+            self._future = pool.submit(function, *args)
+
+    def done(self) -> bool:
+        """Return whether the result is available without waiting."""
+        return self._ran or (self._future is not None and self._future.done())
+
+    def result(self) -> _T:
+        """Return the result, running the work here if no worker has started it."""
+        if not self._ran:
+            if self._future is not None and not self._future.cancel():
+                return self._future.result()
+            self._value, self._ran = self._function(*self._args), True
+        return self._value  # type: ignore[return-value]
+
+    def steal(self) -> None:
+        """Run the work in this thread now if no worker has started it yet."""
+        if not self._ran and self._future is not None and self._future.cancel():
+            self._value, self._ran = self._function(*self._args), True
+
+    def cancel(self) -> None:
+        """Drop the work if it has not started (the package failed)."""
+        if self._future is not None:
+            self._future.cancel()
 
 
 def ingest(
     source: PackageSource,
     *,
     spool: Spool | None,
-    threads: int = 1,
+    threads: int = 0,
     limits: Limits | None = None,
     analyzer: BinaryAnalyzer | None = None,
 ) -> Inventory:
@@ -134,11 +191,11 @@ def ingest(
 
     :param spool: where compressed bodies go; ``None`` only gathers facts (``inspect``).
     :param threads: worker threads that hash and compress bodies while the archive is
-        decompressed in this thread.
+        decompressed in this thread; 0 does everything in this thread.
     :raises InvalidPackage: on corrupt, truncated, hostile or absurd input.
     """
     reader = _Ingest(source, spool=spool, limits=limits or Limits(), analyzer=analyzer)
-    if threads > 1:
+    if threads > 0:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="condawheel") as pool:
             return reader.run(pool)
     return reader.run(None)
@@ -181,7 +238,9 @@ class _Ingest:
             if close is not None:
                 close()
             for pending in self.pending:
-                pending.future.cancel()
+                pending.facts.cancel()
+                for block in pending.blocks:
+                    block.cancel()
         return Inventory(
             info_files=dict(self.info),
             payload=tuple(self.payload),
@@ -245,7 +304,6 @@ class _Ingest:
         return data
 
     def _body(self, member: Member, body: MemberReader, pool: ThreadPoolExecutor | None) -> None:
-        position = len(self.payload)
         head_wanted = layout.wants_head(member.path)
         if (
             layout.is_metadata_candidate(member.path)
@@ -255,7 +313,8 @@ class _Ingest:
                 self.subject, f"{member.path!r} is {member.size} bytes (absurd for metadata)"
             )
         if member.size > _WHOLE_BODY_LIMIT:
-            self.payload.append(self._stream_large(member, body, head_wanted=head_wanted))
+            self._drain(all_pending=True)  # a streamed body is written contiguously
+            self.payload.append(self._stream_large(member, body, pool, head_wanted=head_wanted))
             return
         data = self._read_exactly(member, body)
         if layout.is_metadata_candidate(member.path):
@@ -269,55 +328,109 @@ class _Ingest:
                 head=data[:_HEAD_SIZE] if head_wanted else b"",
             )
         )
-        level = None if self.spool is None else self.spool.level
-        if pool is None:
-            self._finish(position, _process_body(data, level, self.analyzer))
-            return
-        future = pool.submit(_process_body, data, level, self.analyzer)
-        self.pending.append(_Pending(position, len(data), future))
+        deflate = self.spool is not None and worth_deflating(data, whole=True)
+        level = self.spool.level if self.spool is not None else 6
+        # Blocks of one body compress in parallel: a package that is one large library
+        # (libstdc++, libcrypto) still uses every core.
+        blocks = [
+            _Task(pool, deflate_range, data, start, end, level)
+            for start, end in (block_bounds(len(data)) if deflate else [])
+        ]
+        self.pending.append(
+            _Pending(
+                len(self.payload) - 1,
+                data,
+                _Task(pool, _facts, data, self.analyzer),
+                blocks,
+                deflate,
+            )
+        )
         self.in_flight += len(data)
         self._drain(_IN_FLIGHT_BYTES)
 
     def _drain(self, limit: int = 0, *, all_pending: bool = False) -> None:
         # Results are appended to the spool in submission order, by this thread only.
+        if all_pending or self.in_flight > limit:
+            self._help()
         while self.pending and (
-            all_pending or self.in_flight > limit or self.pending[0].future.done()
+            all_pending
+            or self.in_flight > limit
+            or (self.pending[0].facts.done() and all(b.done() for b in self.pending[0].blocks))
         ):
             pending = self.pending.popleft()
-            self.in_flight -= pending.size
-            self._finish(pending.position, pending.future.result())
+            self.in_flight -= len(pending.data)
+            self._finish(pending)
 
-    def _finish(
-        self,
-        position: int,
-        result: tuple[CompressedBody | None, str, BinaryFacts | None],
-    ) -> None:
-        body, digest, facts = result
-        blob = None if body is None or self.spool is None else self.spool.append(body)
-        self.payload[position] = replace(
-            self.payload[position], sha256=digest, blob=blob, binary=facts
+    def _help(self) -> None:
+        """Work instead of waiting: run queued tasks from the back while workers take the front.
+
+        Taking the newest tasks means the reading thread and the workers rarely want the
+        same one, so the tail of a package (often one large body's blocks) is split
+        between them instead of falling to one worker.
+        """
+        for pending in reversed(self.pending):
+            for block in reversed(pending.blocks):
+                block.steal()
+            pending.facts.steal()
+
+    def _finish(self, pending: _Pending) -> None:
+        digest, crc, facts = pending.facts.result()
+        blob = None
+        if self.spool is not None:
+            data = pending.data
+            packed = b"".join(block.result() for block in pending.blocks)
+            deflated = pending.deflate and packed_wins(len(packed), len(data))
+            writer = self.spool.begin()
+            writer.write(packed if deflated else data)
+            blob = writer.finish(
+                size=len(data), crc32=crc, method=DEFLATED if deflated else STORED, sha256=digest
+            )
+        self.payload[pending.position] = replace(
+            self.payload[pending.position], sha256=digest, blob=blob, binary=facts
         )
 
     def _stream_large(
-        self, member: Member, body: MemberReader, *, head_wanted: bool
+        self,
+        member: Member,
+        body: MemberReader,
+        pool: ThreadPoolExecutor | None,
+        *,
+        head_wanted: bool,
     ) -> PayloadFile:
-        first = body.read(min(CHUNK, member.size))
-        remaining = _Counted(body, member.size - len(first))
+        """Hash and deflate a body too large for memory, block by block, in parallel."""
+        reader = _Counted(body, member.size)
+        first = reader.read(BLOCK)
         binary = self.analyzer is not None and self.analyzer.wants(first[:64])
         tee = tempfile.TemporaryFile(prefix=".condawheel-binary-") if binary else None  # noqa: SIM115
-        source: MemberReader = remaining if tee is None else _Tee(remaining, tee)
-        if tee is not None:
-            tee.write(first)
+        digest = hashlib.sha256()
+        crc = 0
+        deflate = self.spool is not None and worth_deflating(first, whole=False)
+        writer = self.spool.begin() if self.spool is not None else None
+        level = self.spool.level if self.spool is not None else 6
+        in_flight: deque[_Task[bytes]] = deque()
         try:
-            if self.spool is not None:
-                blob, _ = self.spool.append_stream(first, source, member.size)
-                digest: str | None = blob.sha256
-            else:
-                blob, digest = None, _hash_stream(first, source)
-            if remaining.left:
+            chunk, window = first, b""
+            while chunk:
+                digest.update(chunk)
+                crc = zlib.crc32(chunk, crc)
+                if tee is not None:
+                    tee.write(chunk)
+                following = reader.read(BLOCK) if reader.left else b""
+                if writer is not None and deflate:
+                    final = not following
+                    in_flight.append(_Task(pool, _deflate_final, chunk, window, level, final))
+                    window = chunk[-WINDOW:]
+                    while len(in_flight) * BLOCK > _IN_FLIGHT_BYTES:
+                        writer.write(in_flight.popleft().result())
+                elif writer is not None:
+                    writer.write(chunk)
+                chunk = following
+            while writer is not None and in_flight:
+                writer.write(in_flight.popleft().result())
+            if reader.left:
                 raise InvalidPackage(
                     self.subject,
-                    f"truncated archive: {member.path!r} ended {remaining.left} bytes early",
+                    f"truncated archive: {member.path!r} ended {reader.left} bytes early",
                 )
             facts = None
             if tee is not None and self.analyzer is not None:
@@ -328,25 +441,32 @@ class _Ingest:
                 self.subject, f"truncated archive: {member.path!r} ended early"
             ) from None
         finally:
+            for future in in_flight:
+                future.cancel()
             if tee is not None:
                 tee.close()
+        blob = None
+        if writer is not None:
+            blob = writer.finish(
+                size=member.size,
+                crc32=crc,
+                method=DEFLATED if deflate else STORED,
+                sha256=digest.hexdigest(),
+            )
         return PayloadFile(
             member.path,
             "file",
             member.size,
             member.mode,
-            sha256=digest,
+            sha256=digest.hexdigest(),
             head=first[:_HEAD_SIZE] if head_wanted else b"",
             blob=blob,
             binary=facts,
         )
 
 
-def _hash_stream(first: bytes, rest: MemberReader) -> str:
-    digest = hashlib.sha256(first)
-    while chunk := rest.read(CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
+def _deflate_final(block: bytes, window: bytes, level: int, final: bool) -> bytes:  # noqa: FBT001
+    return deflate_block(block, window, level, final=final)
 
 
 class _Counted:
@@ -365,22 +485,21 @@ class _Counted:
         return data
 
 
-class _Tee:
-    """A body reader that also copies what it reads into a file (for binary analysis)."""
-
-    def __init__(self, body: MemberReader, copy: BinaryIO) -> None:
-        self.body = body
-        self.copy = copy
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self.body.read(size)
-        self.copy.write(data)
-        return data
-
-
 def default_threads() -> int:
-    """Return how many worker threads compress bodies by default (the usable cores)."""
+    """Return the number of usable cores (the default for worker threads and processes)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def default_workers(package_format: str) -> int:
+    """Return how many threads should hash and compress bodies for a package format.
+
+    A ``.tar.bz2`` is one bzip2 stream that the reading thread decompresses at a full
+    core's pace; leaving that core to it keeps the critical path free (the workers do
+    less work than the decompression, so one core fewer still keeps up). ``.conda``
+    (zstd) and directories are cheap to read: every core compresses.
+    """
+    cores = default_threads()
+    return max(1, cores - 1) if package_format == "tar.bz2" else cores

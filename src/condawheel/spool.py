@@ -14,18 +14,39 @@ import os
 import tempfile
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from typing_extensions import Self
 
-__all__ = ["DEFLATED", "STORED", "Blob", "CompressedBody", "Spool", "compress_body"]
+__all__ = [
+    "BLOCK",
+    "DEFLATED",
+    "STORED",
+    "WINDOW",
+    "Blob",
+    "BlobWriter",
+    "CompressedBody",
+    "Spool",
+    "block_bounds",
+    "compress_body",
+    "deflate_block",
+    "deflate_range",
+    "packed_wins",
+    "worth_deflating",
+]
 
 STORED: Literal[0] = 0  # zip compression methods (APPNOTE.TXT 4.4.5)
 DEFLATED: Literal[8] = 8
 CHUNK = 1 << 20
+# Bodies are deflated in blocks of this size, each primed with the 32 KiB before it and
+# ended with a sync flush (pigz's scheme): the blocks concatenate into one valid deflate
+# stream, and one large file can be compressed on several cores. The block size is part
+# of the output, so it is fixed.
+BLOCK = 1 << 20
+WINDOW = 32 << 10
 # Already-compressed bodies (.gz, .png, .zst, packed data) gain nothing from deflate, and
 # deflating them is its slowest case (~60 MB/s against ~500 MB/s for text). A cheap probe
 # of the first 64 KiB at level 1 decides: a body whose probe does not shrink below the
@@ -59,22 +80,61 @@ class CompressedBody:
     sha256: str
 
 
-def _deflater(level: int) -> zlib._Compress:
+def deflate_block(block: bytes, dictionary: bytes, level: int, *, final: bool) -> bytes:
+    """Deflate one block of a body as a piece of a single raw deflate stream.
+
+    :param dictionary: the (up to) 32 KiB of the body just before ``block``: back
+        references may reach into it, as they would in one continuous stream, and the
+        decompressor has those bytes because it just produced them.
+    :param final: the last block ends the stream; the others end with a sync flush (an
+        empty stored block), so the next block starts on a byte boundary.
+    """
     # Raw deflate (wbits -15): the zip container supplies its own header and CRC.
-    return zlib.compressobj(level, zlib.DEFLATED, -15)
+    if dictionary:
+        deflater = zlib.compressobj(
+            level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary
+        )
+    else:
+        deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return deflater.compress(block) + deflater.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
+
+
+def block_bounds(size: int) -> list[tuple[int, int]]:
+    """Return the ``(start, end)`` of every block of a body of ``size`` bytes."""
+    return [(start, min(start + BLOCK, size)) for start in range(0, max(size, 1), BLOCK)]
+
+
+def deflate_range(data: bytes, start: int, end: int, level: int) -> bytes:
+    """Deflate ``data[start:end]``, one block of ``data``, with its dictionary."""
+    window = data[max(0, start - WINDOW) : start]
+    return deflate_block(data[start:end], window, level, final=end >= len(data))
 
 
 def compress_body(data: bytes, level: int) -> CompressedBody:
-    """Hash and compress one whole body (thread-safe; the work releases the GIL)."""
+    """Hash and compress one whole body, block by block (thread-safe; releases the GIL)."""
     digest = hashlib.sha256(data).hexdigest()
     crc = zlib.crc32(data)
     # Small bodies are cheaper to deflate whole than to probe first.
     if len(data) <= 2 * _PROBE or not incompressible(data[:_PROBE]):
-        deflater = _deflater(level)
-        packed = deflater.compress(data) + deflater.flush()
+        packed = b"".join(deflate_range(data, a, b, level) for a, b in block_bounds(len(data)))
         if len(packed) < len(data) * _STORE_RATIO:
             return CompressedBody(packed, len(data), crc, DEFLATED, digest)
     return CompressedBody(data, len(data), crc, STORED, digest)
+
+
+def worth_deflating(data: bytes, *, whole: bool) -> bool:
+    """Return whether a body should be deflated, judging by its probe (see _STORE_RATIO).
+
+    :param whole: ``data`` is the whole body (small bodies skip the probe).
+    """
+    if whole and len(data) <= 2 * _PROBE:
+        return True
+    return not incompressible(data[:_PROBE])
+
+
+def packed_wins(packed_size: int, size: int) -> bool:
+    """Return whether deflated bytes are worth keeping over storing the body."""
+    return packed_size < size * _STORE_RATIO
 
 
 def incompressible(probe: bytes) -> bool:
@@ -83,6 +143,25 @@ def incompressible(probe: bytes) -> bool:
         return False
     deflater = zlib.compressobj(1, zlib.DEFLATED, -15)
     return len(deflater.compress(probe) + deflater.flush()) >= len(probe) * _STORE_RATIO
+
+
+class BlobWriter:
+    """Writes one body's compressed bytes contiguously at the end of the spool."""
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+        self.offset = spool._end  # noqa: SLF001 - the spool's own helper
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        """Append compressed (or stored) bytes of the body."""
+        self._spool._write_at(self.offset + self.written, data)  # noqa: SLF001
+        self.written += len(data)
+
+    def finish(self, *, size: int, crc32: int, method: Literal[0, 8], sha256: str) -> Blob:
+        """Close the body and return where it is."""
+        self._spool._end = self.offset + self.written  # noqa: SLF001
+        return Blob(self.offset, self.written, size, crc32, method, sha256)
 
 
 class Spool:
@@ -113,48 +192,19 @@ class Spool:
 
     def append(self, body: CompressedBody) -> Blob:
         """Append a body compressed by :func:`compress_body`."""
-        offset = self._end
-        self._file.seek(offset)
-        self._file.write(body.data)
-        self._end += len(body.data)
-        return Blob(offset, len(body.data), body.size, body.crc32, body.method, body.sha256)
+        writer = self.begin()
+        writer.write(body.data)
+        return writer.finish(
+            size=body.size, crc32=body.crc32, method=body.method, sha256=body.sha256
+        )
 
-    def append_stream(self, first: bytes, rest: _Reader, size: int) -> tuple[Blob, bytes]:
-        """Hash and deflate a large body chunk by chunk, straight into the spool.
+    def begin(self) -> BlobWriter:
+        """Start a body written piece by piece (only one at a time, by one thread)."""
+        return BlobWriter(self)
 
-        :param first: the first chunk, already read (it decides stored versus deflated).
-        :param rest: a reader for the remaining ``size - len(first)`` bytes.
-        :returns: the blob, and the first chunk (callers keep its head).
-        """
-        offset = self._end
+    def _write_at(self, offset: int, data: bytes) -> None:
         self._file.seek(offset)
-        digest = hashlib.sha256()
-        crc = 0
-        stored = incompressible(first[:_PROBE])
-        deflater = None if stored else _deflater(self.level)
-        written = 0
-        remaining = size
-        chunk = first
-        while True:
-            digest.update(chunk)
-            crc = zlib.crc32(chunk, crc)
-            remaining -= len(chunk)
-            out = chunk if deflater is None else deflater.compress(chunk)
-            self._file.write(out)
-            written += len(out)
-            if remaining <= 0:
-                break
-            chunk = rest.read(min(CHUNK, remaining))
-            if not chunk:
-                msg = f"body ended {remaining} bytes early"
-                raise EOFError(msg)
-        if deflater is not None:
-            tail = deflater.flush()
-            self._file.write(tail)
-            written += len(tail)
-        self._end += written
-        method: Literal[0, 8] = STORED if stored else DEFLATED
-        return Blob(offset, written, size, crc, method, digest.hexdigest()), first
+        self._file.write(data)
 
     def read(self, blob: Blob) -> bytes:
         """Return the decompressed body of ``blob`` (for the few bodies a plan rewrites)."""
@@ -195,11 +245,3 @@ class Spool:
                 raise OSError(msg)
             out.write(chunk)
             remaining -= len(chunk)
-
-
-class _Reader(Protocol):
-    """A readable body (structurally :class:`condawheel.sources.MemberReader`)."""
-
-    def read(self, size: int = -1, /) -> bytes:
-        """Read up to ``size`` bytes."""
-        ...

@@ -86,6 +86,7 @@ __all__ = [
     "SkippedWheel",
     "WheelhouseScan",
     "build_index",
+    "describe_known_wheel",
     "index_wheelhouse",
     "read_cache",
     "scan_wheelhouse",
@@ -374,6 +375,33 @@ def _requires_python(
             f"METADATA Version {raw.get('version')!r} is not the file name's {str(version)!r}",
         )
     return raw.get("requires_python")
+
+
+def describe_known_wheel(
+    directory: Path, filename: str, *, sha256: str, metadata: bytes
+) -> tuple[FileStamp, IndexedWheel]:
+    """Describe a wheel whose digest and METADATA are already known, for the cache.
+
+    A sync has just made the wheel: reading it back to hash it and find its METADATA would
+    repeat work. Writes the PEP 658 ``.metadata`` file as :func:`scan_wheelhouse` would.
+
+    :raises WheelhouseError: if the wheel cannot be stat-ed or the metadata file written.
+    """
+    try:
+        project, version = _parse_project(filename)
+        info = (directory / filename).stat()
+        requires_python = _requires_python(filename, metadata, project, version)
+    except (ValueError, OSError, _UnusableWheelError) as error:
+        raise WheelhouseError(str(directory / filename), f"cannot be indexed: {error}") from None
+    _write_if_changed(directory / (filename + METADATA_SUFFIX), metadata, directory)
+    wheel = IndexedWheel(
+        filename=filename,
+        size=info.st_size,
+        sha256=sha256,
+        metadata_sha256=hashlib.sha256(metadata).hexdigest(),
+        requires_python=requires_python,
+    )
+    return FileStamp(filename, info.st_size, info.st_mtime_ns), wheel
 
 
 def _read_wheel(path: Path) -> tuple[FileStamp, IndexedWheel, bytes]:

@@ -41,9 +41,15 @@ from condawheel.plan import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar
 from condawheel.wheelhouse.downloads import RetryPolicy, clean_partial_downloads, default_cache_dir
 from condawheel.wheelhouse.index import (
+    CACHE_PATH,
     SIMPLE_DIR,
+    FileStamp,
+    IndexedWheel,
     IndexUpdate,
+    describe_known_wheel,
     index_wheelhouse,
+    read_cache,
+    write_cache,
 )
 from condawheel.wheelhouse.listing import classify_source, list_source
 from condawheel.wheelhouse.lock import WheelhouseLock
@@ -313,18 +319,24 @@ def _wheels_signature(wheelhouse: Path) -> str:
     return digest.hexdigest()
 
 
-def _index_if_changed(wheelhouse: Path, state: WheelhouseState) -> IndexUpdate:
+def _index_if_changed(
+    wheelhouse: Path, state: WheelhouseState, known: Mapping[FileStamp, IndexedWheel]
+) -> IndexUpdate:
     """Bring the index up to date, unless no wheel changed since this engine last did.
 
     Rendering the pages of 10,000 projects to compare them with the disk costs most of
     a no-op sync, so the wheels' stamps after each index run are remembered; a wheel
-    added, removed or replaced (by anyone) changes them. ``condawheel index`` rewrites
+    added, removed or replaced (by anyone) changes them. ``known`` describes the wheels
+    this run landed, so that the index does not read them back. ``condawheel index`` rewrites
     the index unconditionally, for pages edited or removed by hand.
     """
     simple = wheelhouse / SIMPLE_DIR
     pages_exist = all((simple / page).is_file() for page in ("index.html", "index.json"))
     if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(wheelhouse):
         return IndexUpdate()
+    if known:
+        cache_path = wheelhouse / CACHE_PATH
+        write_cache(cache_path, {**read_cache(cache_path), **known})
     update = index_wheelhouse(wheelhouse)
     # The signature is taken after the index run, so nothing it did is mistaken for news.
     with state.transaction():
@@ -399,6 +411,8 @@ class _Run:
     """The state's records when the run started."""
     landed: dict[str, Outcome] = field(default_factory=dict)
     """Wheel file name -> the outcome that landed it in this run (for conflicts)."""
+    indexed: dict[FileStamp, IndexedWheel] = field(default_factory=dict)
+    """Index entries of the wheels landed in this run (see _index_if_changed)."""
 
     def conversion(
         self, item: Identified, key: str, wheel: str, size: int, sha256: str | None
@@ -536,6 +550,11 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
             return _outcome(item, "failed", reason=reason), None
     finally:
         shutil.rmtree(staged.parent, ignore_errors=True)
+    if result.metadata is not None:
+        stamp, entry = describe_known_wheel(
+            run.wheelhouse, wheel, sha256=written.sha256, metadata=result.metadata
+        )
+        run.indexed[stamp] = entry
     status: Status = "converted" if written.status == "written" else "unchanged"
     note = None if status == "converted" else IDENTICAL
     outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=result.warnings)
@@ -560,10 +579,19 @@ def _convert_all(
             cache_dir=cache_dir,
             options=options.plan_options,
             retry=options.retry,
-            # Processes are the parallelism; one process alone may use every core.
-            threads=1 if workers > 1 and len(converts) > 1 else None,
+            # --jobs counts cores: with several artifacts each conversion runs in one
+            # thread and the jobs are the parallelism; a lone artifact gets the default
+            # compression threads.
+            threads=0 if len(converts) > 1 else None,
         )
-        for position, action in converts
+        # With several workers, largest first (LPT scheduling): a big package started
+        # last would leave the others idle at the end. One worker keeps the sources'
+        # order, so that the first source wins a wheel-name conflict.
+        for position, action in (
+            sorted(converts, key=lambda pair: (-(pair[1].item.size or 0), pair[0]))
+            if workers > 1
+            else converts
+        )
     ]
     actions = dict(converts)
     outcomes: dict[int, Outcome] = {}
@@ -719,7 +747,7 @@ def _run_with_state(
         _prune(run, state, prune)
     outcomes = gathered.outcomes + _execute(run, plan, present)
     run.emit(Phase("indexing"))
-    index = _index_if_changed(run.wheelhouse, state)
+    index = _index_if_changed(run.wheelhouse, state, run.indexed)
     with state.transaction():
         for source, (scopes, offers) in gathered.offers.items():
             if options.prune:

@@ -1,7 +1,7 @@
 """Convert artifacts in worker processes, into a staging folder the sync engine owns.
 
 A worker finds the artifact's bytes (downloads and verifies it, or picks the installed
-package's archive or extracted folder), converts it with ``threads=1`` (the processes
+package's archive or extracted folder), converts it with ``threads=0`` (the processes
 are the parallelism), and leaves the wheel in ``<staging>/<n>/``. It never writes into
 the wheelhouse: the engine, which holds the wheelhouse lock, moves each wheel into place.
 So a worker that outlives a killed engine cannot land anything in a wheelhouse that a
@@ -66,7 +66,7 @@ class ConversionJob:
     cache_dir: Path
     options: PlanOptions
     retry: RetryPolicy
-    threads: int | None = 1
+    threads: int | None = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class JobResult:
     """The sha256 the converter computed (or was given) for the source: the sidecar's."""
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    metadata: bytes | None = None
+    """The wheel's METADATA, so that the index need not read the wheel again."""
 
 
 def load_names(mapping_files: Sequence[Path]) -> NameMapping:
@@ -189,6 +191,7 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
         staged=result.wheel,
         source_sha256=_source_sha256(result.plan.sidecar),
         warnings=result.plan.warnings,
+        metadata=result.plan.metadata,
     )
 
 
@@ -268,18 +271,27 @@ def run_jobs(
             yield run_job(job, mapping)
         return
     with _marking_workers():
-        yield from _run_in_pool(jobs, workers=workers, mapping_files=mapping_files)
+        yield from _run_in_pool(jobs, workers=workers, mapping_files=mapping_files, names=names)
 
 
 def _run_in_pool(
-    jobs: Sequence[ConversionJob], *, workers: int, mapping_files: tuple[Path, ...]
+    jobs: Sequence[ConversionJob],
+    *,
+    workers: int,
+    mapping_files: tuple[Path, ...],
+    names: Callable[[], NameMapping],
 ) -> Iterator[JobResult]:
+    # This process is one of the ``workers``: it converts whenever no result waits to be
+    # landed, so ``--jobs N`` starts N - 1 processes, and their start-up (a fresh
+    # interpreter importing condawheel) overlaps with work already being done here.
+    helpers = workers - 1
     pending = list(reversed(jobs))
     attempts: dict[int, int] = {}
     context = multiprocessing.get_context("spawn")
+    mapping: NameMapping | None = None
     while pending:
         with ProcessPoolExecutor(
-            max_workers=min(workers, len(pending)),
+            max_workers=min(helpers, len(pending)),
             mp_context=context,
             initializer=_init_worker,
             initargs=(os.getpid(), mapping_files),
@@ -287,11 +299,17 @@ def _run_in_pool(
             running: dict[Future[JobResult], ConversionJob] = {}
             try:
                 while pending or running:
-                    while pending and len(running) < 2 * workers:
+                    while pending and len(running) < 2 * helpers:
                         job = pending.pop()
                         attempts[job.number] = attempts.get(job.number, 0) + 1
                         running[pool.submit(_run_in_worker, job)] = job
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    done = {future for future in running if future.done()}
+                    if not done and pending:
+                        mapping = mapping or names()
+                        yield run_job(pending.pop(), mapping)
+                        continue
+                    if not done:
+                        done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
                         result = future.result()
                         del running[future]

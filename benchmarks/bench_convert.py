@@ -1,0 +1,107 @@
+"""Single conversions against the floor: decompress + hash + recompress, nothing else.
+
+(a) the floor: stream the payload out of the conda archive and write every member into a
+    zip with deflate and sha256, no conversion logic, one thread;
+(b) ``condawheel.convert.convert`` of the same package (default threads).
+For ``.tar.bz2`` the reference is bz2-decompressing the archive alone: one bz2 stream is
+one core's work, so everything else has to overlap with it.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from common import corpus, measure, synthetic_package, transmuted_tar_bz2
+from conda_package_streaming.package_streaming import stream_conda_component
+
+from condawheel.convert import convert
+from condawheel.names import default_mapping
+
+LARGE_CORPUS = [
+    "linux-64/libstdcxx-14.2.0-hc0a3c3a_1.conda",
+    "linux-64/tk-8.6.13-noxft_h4845f30_101.conda",
+    "linux-64/openssl-3.4.0-h7b32b05_1.conda",
+    "linux-64/libmamba-1.5.12-h49b8a8d_0.conda",
+    "linux-64/krb5-1.21.3-h659f571_0.conda",
+    "linux-64/conda-24.11.3-py312h7900ff3_0.conda",
+    "noarch/pip-24.3.1-pyh8b19718_2.conda",
+]
+
+
+def floor(package: Path, out: Path) -> None:
+    """Stream the payload into a deflated zip with a sha256 per member; nothing more."""
+    digests = []
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        # For .tar.bz2 the "pkg" stream is the whole tarball (info/ members are skipped).
+        for tar, member in stream_conda_component(str(package), component="pkg"):
+            if not member.isfile() or member.name.startswith("info/"):
+                continue
+            body = tar.extractfile(member)
+            assert body is not None
+            data = body.read()
+            digests.append(hashlib.sha256(data).hexdigest())
+            archive.writestr(member.name, data)
+
+
+def bz2_alone(package: Path) -> None:
+    """Decompress a ``.tar.bz2`` and throw the bytes away."""
+    with bz2.open(package, "rb") as stream:
+        while stream.read(1 << 20):
+            pass
+
+
+def condawheel(package: Path, out: Path) -> None:
+    """Convert with condawheel into an empty directory."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    convert(package, out, mapping=MAPPING)
+
+
+MAPPING = default_mapping()
+
+
+def run(*, runs: int, quick: bool, smoke: bool = False) -> list[dict[str, object]]:
+    """Measure every package; return table rows."""
+    rows: list[dict[str, object]] = []
+    work = Path(tempfile.mkdtemp(prefix="condawheel-bench-"))
+    try:
+        chosen = LARGE_CORPUS[:1] if smoke else (LARGE_CORPUS[:2] if quick else LARGE_CORPUS)
+        packages = [corpus() / "channel" / name for name in chosen]
+        synthetic = synthetic_package(2 if smoke else (20 if quick else 200))
+        for package in [*packages, synthetic]:
+            n = max(1 if smoke else 3, runs // 2) if package == synthetic else runs
+            base = measure(
+                f"floor: {package.name}", lambda p=package: floor(p, work / "floor.zip"), runs=n
+            )
+            ours = measure(
+                f"condawheel: {package.name}", lambda p=package: condawheel(p, work / "out"), runs=n
+            )
+            rows += [base.row(), ours.row(base, "<= 1.0")]
+            print(
+                f"  {package.name}: floor {base.median:.3f}s, condawheel {ours.median:.3f}s",
+                file=sys.stderr,
+            )
+        tar_bz2 = transmuted_tar_bz2(synthetic)
+        n = max(1 if smoke else 3, runs // 2)
+        reference = measure(
+            f"bz2 decompress alone: {tar_bz2.name}", lambda: bz2_alone(tar_bz2), runs=n
+        )
+        ours = measure(
+            f"condawheel: {tar_bz2.name}", lambda: condawheel(tar_bz2, work / "out"), runs=n
+        )
+        rows += [reference.row(), ours.row(reference, "<= 1.15")]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(runs=5, quick="--quick" in sys.argv), indent=1))
