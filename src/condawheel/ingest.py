@@ -15,7 +15,7 @@ import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, BinaryIO, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, Protocol, TypeVar
 
 from condawheel import layout
 from condawheel.errors import InvalidPackage
@@ -24,9 +24,11 @@ from condawheel.spool import (
     DEFLATED,
     STORED,
     WINDOW,
+    Blob,
     block_bounds,
-    deflate_block,
-    deflate_range,
+    deflate_bound,
+    deflate_into,
+    deflate_range_into,
     packed_wins,
     worth_deflating,
 )
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
     from condawheel.binaries import BinaryFacts
     from condawheel.sources import Member, MemberKind, MemberReader, PackageSource
-    from condawheel.spool import Blob, Spool
+    from condawheel.spool import Spool
 
 __all__ = ["BinaryAnalyzer", "Inventory", "Limits", "PayloadFile", "ingest"]
 
@@ -120,7 +122,9 @@ class _Pending:
     position: int
     data: bytes
     facts: _Task[tuple[str, int, BinaryFacts | None]]
-    blocks: list[_Task[bytes]]
+    # Each writes one piece of the body into its slot of the spool and returns its size.
+    slots: list[int]
+    blocks: list[_Task[int]]
     deflate: bool
 
 
@@ -328,19 +332,28 @@ class _Ingest:
                 head=data[:_HEAD_SIZE] if head_wanted else b"",
             )
         )
-        deflate = self.spool is not None and worth_deflating(data, whole=True)
-        level = self.spool.level if self.spool is not None else 6
-        # Blocks of one body compress in parallel: a package that is one large library
-        # (libstdc++, libcrypto) still uses every core.
-        blocks = [
-            _Task(pool, deflate_range, data, start, end, level)
-            for start, end in (block_bounds(len(data)) if deflate else [])
-        ]
+        spool = self.spool
+        deflate = spool is not None and worth_deflating(data, whole=True)
+        slots: list[int] = []
+        blocks: list[_Task[int]] = []
+        if spool is not None and deflate:
+            # Blocks of one body compress in parallel, each written by its worker into
+            # a slot reserved for it: a package that is one large library (libstdc++,
+            # libcrypto) still uses every core, and this thread writes nothing.
+            for start, end in block_bounds(len(data)):
+                slots.append(spool.reserve(deflate_bound(end - start)))
+                blocks.append(
+                    _Task(pool, deflate_range_into, spool, slots[-1], data, start, end, spool.level)
+                )
+        elif spool is not None:
+            slots.append(spool.reserve(len(data)))
+            blocks.append(_Task(pool, spool.write_at, slots[-1], data))
         self.pending.append(
             _Pending(
                 len(self.payload) - 1,
                 data,
                 _Task(pool, _facts, data, self.analyzer),
+                slots,
                 blocks,
                 deflate,
             )
@@ -376,15 +389,17 @@ class _Ingest:
     def _finish(self, pending: _Pending) -> None:
         digest, crc, facts = pending.facts.result()
         blob = None
-        if self.spool is not None:
+        spool = self.spool
+        if spool is not None:
             data = pending.data
-            packed = b"".join(block.result() for block in pending.blocks)
-            deflated = pending.deflate and packed_wins(len(packed), len(data))
-            writer = self.spool.begin()
-            writer.write(packed if deflated else data)
-            blob = writer.finish(
-                size=len(data), crc32=crc, method=DEFLATED if deflated else STORED, sha256=digest
-            )
+            segments = tuple(zip(pending.slots, (b.result() for b in pending.blocks), strict=True))
+            deflated = pending.deflate and packed_wins(sum(n for _, n in segments), len(data))
+            if pending.deflate and not deflated:
+                # Deflate did not pay off after all: store the body (a rare second write).
+                slot = spool.reserve(len(data))
+                segments = ((slot, spool.write_at(slot, data)),)
+            method: Literal[0, 8] = DEFLATED if deflated else STORED
+            blob = Blob(segments, len(data), crc, method, digest)
         self.payload[pending.position] = replace(
             self.payload[pending.position], sha256=digest, blob=blob, binary=facts
         )
@@ -404,29 +419,37 @@ class _Ingest:
         tee = tempfile.TemporaryFile(prefix=".condawheel-binary-") if binary else None  # noqa: SIM115
         digest = hashlib.sha256()
         crc = 0
-        deflate = self.spool is not None and worth_deflating(first, whole=False)
-        writer = self.spool.begin() if self.spool is not None else None
-        level = self.spool.level if self.spool is not None else 6
-        in_flight: deque[_Task[bytes]] = deque()
+        spool = self.spool
+        deflate = spool is not None and worth_deflating(first, whole=False)
+        # Stored bodies go into one slot; deflated ones into one slot per block.
+        stored_at = spool.reserve(member.size) if spool is not None and not deflate else None
+        segments: list[tuple[int, int]] = []
+        in_flight: deque[tuple[int, _Task[int]]] = deque()
         try:
-            chunk, window = first, b""
+            chunk, window, position = first, b"", 0
             while chunk:
                 digest.update(chunk)
                 crc = zlib.crc32(chunk, crc)
                 if tee is not None:
                     tee.write(chunk)
                 following = reader.read(BLOCK) if reader.left else b""
-                if writer is not None and deflate:
-                    final = not following
-                    in_flight.append(_Task(pool, _deflate_final, chunk, window, level, final))
+                if spool is not None and deflate:
+                    slot = spool.reserve(deflate_bound(len(chunk)))
+                    task = _Task(
+                        pool, _deflate_into, spool, slot, chunk, window, spool.level, not following
+                    )
+                    in_flight.append((slot, task))
                     window = chunk[-WINDOW:]
                     while len(in_flight) * BLOCK > _IN_FLIGHT_BYTES:
-                        writer.write(in_flight.popleft().result())
-                elif writer is not None:
-                    writer.write(chunk)
+                        slot, task = in_flight.popleft()
+                        segments.append((slot, task.result()))
+                elif spool is not None and stored_at is not None:
+                    spool.write_at(stored_at + position, chunk)
+                position += len(chunk)
                 chunk = following
-            while writer is not None and in_flight:
-                writer.write(in_flight.popleft().result())
+            while in_flight:
+                slot, task = in_flight.popleft()
+                segments.append((slot, task.result()))
             if reader.left:
                 raise InvalidPackage(
                     self.subject,
@@ -441,17 +464,20 @@ class _Ingest:
                 self.subject, f"truncated archive: {member.path!r} ended early"
             ) from None
         finally:
-            for future in in_flight:
-                future.cancel()
+            for _, task in in_flight:
+                task.cancel()
             if tee is not None:
                 tee.close()
         blob = None
-        if writer is not None:
-            blob = writer.finish(
-                size=member.size,
-                crc32=crc,
-                method=DEFLATED if deflate else STORED,
-                sha256=digest.hexdigest(),
+        if spool is not None:
+            if stored_at is not None:
+                segments = [(stored_at, member.size)]
+            blob = Blob(
+                tuple(segments),
+                member.size,
+                crc,
+                DEFLATED if deflate else STORED,
+                digest.hexdigest(),
             )
         return PayloadFile(
             member.path,
@@ -465,8 +491,15 @@ class _Ingest:
         )
 
 
-def _deflate_final(block: bytes, window: bytes, level: int, final: bool) -> bytes:  # noqa: FBT001
-    return deflate_block(block, window, level, final=final)
+def _deflate_into(
+    spool: Spool,
+    slot: int,
+    block: bytes,
+    window: bytes,
+    level: int,
+    final: bool,  # noqa: FBT001
+) -> int:
+    return deflate_into(spool, slot, block, window, level, final=final)
 
 
 class _Counted:

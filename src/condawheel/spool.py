@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Literal
@@ -27,13 +28,15 @@ __all__ = [
     "STORED",
     "WINDOW",
     "Blob",
-    "BlobWriter",
     "CompressedBody",
     "Spool",
     "block_bounds",
     "compress_body",
     "deflate_block",
+    "deflate_bound",
+    "deflate_into",
     "deflate_range",
+    "deflate_range_into",
     "packed_wins",
     "worth_deflating",
 ]
@@ -59,14 +62,23 @@ _PROBE = 64 << 10
 
 @dataclass(frozen=True)
 class Blob:
-    """Where one compressed body sits in the spool, and what it decompresses to."""
+    """Where one compressed body sits in the spool, and what it decompresses to.
 
-    offset: int
-    compressed_size: int
+    ``segments`` are ``(offset, length)`` ranges whose concatenation is the compressed
+    body: each block is written by the worker that compressed it, into a slot reserved
+    for it, so a body is contiguous only when it was written in one piece.
+    """
+
+    segments: tuple[tuple[int, int], ...]
     size: int
     crc32: int
     method: Literal[0, 8]
     sha256: str
+
+    @property
+    def compressed_size(self) -> int:
+        """The size of the compressed body."""
+        return sum(length for _, length in self.segments)
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,29 @@ def compress_body(data: bytes, level: int) -> CompressedBody:
     return CompressedBody(data, len(data), crc, STORED, digest)
 
 
+def deflate_bound(size: int) -> int:
+    """Return the most bytes deflating ``size`` bytes as one block can produce.
+
+    zlib's ``deflateBound`` for stored blocks, plus the 5-byte sync-flush marker and
+    margin: the size of the slot reserved for a block before it is compressed.
+    """
+    return size + (size >> 12) + (size >> 14) + (size >> 25) + 64
+
+
+def deflate_into(
+    spool: Spool, offset: int, block: bytes, dictionary: bytes, level: int, *, final: bool
+) -> int:
+    """Deflate one block into its reserved slot of the spool; return the bytes written."""
+    return spool.write_at(offset, deflate_block(block, dictionary, level, final=final))
+
+
+def deflate_range_into(
+    spool: Spool, offset: int, data: bytes, start: int, end: int, level: int
+) -> int:
+    """Deflate block ``data[start:end]`` (see :func:`deflate_range`) into its slot."""
+    return spool.write_at(offset, deflate_range(data, start, end, level))
+
+
 def worth_deflating(data: bytes, *, whole: bool) -> bool:
     """Return whether a body should be deflated, judging by its probe (see _STORE_RATIO).
 
@@ -145,25 +180,6 @@ def incompressible(probe: bytes) -> bool:
     return len(deflater.compress(probe) + deflater.flush()) >= len(probe) * _STORE_RATIO
 
 
-class BlobWriter:
-    """Writes one body's compressed bytes contiguously at the end of the spool."""
-
-    def __init__(self, spool: Spool) -> None:
-        self._spool = spool
-        self.offset = spool._end  # noqa: SLF001 - the spool's own helper
-        self.written = 0
-
-    def write(self, data: bytes) -> None:
-        """Append compressed (or stored) bytes of the body."""
-        self._spool._write_at(self.offset + self.written, data)  # noqa: SLF001
-        self.written += len(data)
-
-    def finish(self, *, size: int, crc32: int, method: Literal[0, 8], sha256: str) -> Blob:
-        """Close the body and return where it is."""
-        self._spool._end = self.offset + self.written  # noqa: SLF001
-        return Blob(self.offset, self.written, size, crc32, method, sha256)
-
-
 class Spool:
     """An append-only file of compressed bodies, removed when closed (or on a crash).
 
@@ -178,7 +194,9 @@ class Spool:
         self._file: BinaryIO = tempfile.TemporaryFile(  # noqa: SIM115 - closed by close()
             dir=directory, prefix=".condawheel-spool-"
         )
+        self._fd = self._file.fileno()
         self._end = 0
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Self:
         return self
@@ -190,26 +208,31 @@ class Spool:
         """Delete the spool."""
         self._file.close()
 
+    def reserve(self, size: int) -> int:
+        """Reserve room for ``size`` bytes and return its offset (unused room stays a hole)."""
+        with self._lock:
+            offset = self._end
+            self._end += size
+        return offset
+
+    def write_at(self, offset: int, data: bytes) -> int:
+        """Write ``data`` at ``offset`` (thread-safe: a positioned write) and return its size."""
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, offset)
+            view = view[written:]
+            offset += written
+        return len(data)
+
     def append(self, body: CompressedBody) -> Blob:
         """Append a body compressed by :func:`compress_body`."""
-        writer = self.begin()
-        writer.write(body.data)
-        return writer.finish(
-            size=body.size, crc32=body.crc32, method=body.method, sha256=body.sha256
-        )
-
-    def begin(self) -> BlobWriter:
-        """Start a body written piece by piece (only one at a time, by one thread)."""
-        return BlobWriter(self)
-
-    def _write_at(self, offset: int, data: bytes) -> None:
-        self._file.seek(offset)
-        self._file.write(data)
+        offset = self.reserve(len(body.data))
+        self.write_at(offset, body.data)
+        return Blob(((offset, len(body.data)),), body.size, body.crc32, body.method, body.sha256)
 
     def read(self, blob: Blob) -> bytes:
         """Return the decompressed body of ``blob`` (for the few bodies a plan rewrites)."""
-        self._file.seek(blob.offset)
-        packed = self._file.read(blob.compressed_size)
+        packed = b"".join(os.pread(self._fd, length, offset) for offset, length in blob.segments)
         if blob.method == STORED:
             return packed
         return zlib.decompress(packed, -15)
@@ -217,17 +240,18 @@ class Spool:
     def copy_into(self, blob: Blob, out: BinaryIO) -> None:
         """Copy the compressed bytes of ``blob`` to the current position of ``out``."""
         out.flush()
-        source = self._file.fileno()
+        for offset, length in blob.segments:
+            self._copy_range(offset, length, out)
+
+    def _copy_range(self, offset: int, remaining: int, out: BinaryIO) -> None:
         target = out.fileno()
-        remaining = blob.compressed_size
-        offset = blob.offset
         copy_range = getattr(os, "copy_file_range", None)
         if copy_range is not None:
             # Kernel-side copy; it writes at the descriptor's position, so the buffered
             # object's idea of the position is re-synchronised afterwards.
             try:
                 while remaining > 0:
-                    copied = copy_range(source, target, remaining, offset)
+                    copied = copy_range(self._fd, target, remaining, offset)
                     if copied == 0:
                         break
                     offset += copied
@@ -237,11 +261,11 @@ class Spool:
             out.seek(0, os.SEEK_END)
             if remaining == 0:
                 return
-        self._file.seek(offset)
         while remaining > 0:
-            chunk = self._file.read(min(CHUNK, remaining))
+            chunk = os.pread(self._fd, min(CHUNK, remaining), offset)
             if not chunk:  # pragma: no cover - the spool is our own file
                 msg = "spool is shorter than its index"
                 raise OSError(msg)
             out.write(chunk)
+            offset += len(chunk)
             remaining -= len(chunk)

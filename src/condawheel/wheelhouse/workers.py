@@ -219,6 +219,10 @@ def _init_worker(parent: int, mapping_files: tuple[Path, ...]) -> None:
     _die_with(parent)
     # The engine handles Ctrl-C; a worker interrupted mid-write would only add noise.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Loaded here rather than handed over by the engine: a large initializer argument is
+    # written to the new process through a pipe that CPython keeps open on both ends
+    # until the write ends, so a worker dying while it starts (an unguarded script)
+    # would leave the engine blocked on that write for ever.
     _worker_names = load_names(mapping_files)
 
 
