@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from common import corpus, measure, synthetic_package, transmuted_tar_bz2
+from common import corpus, measure_pair, synthetic_package, transmuted_tar_bz2
 from conda_package_streaming.package_streaming import stream_conda_component
 
 from condawheel.convert import convert
@@ -76,11 +76,10 @@ def run(*, runs: int, quick: bool, smoke: bool = False) -> list[dict[str, object
         synthetic = synthetic_package(2 if smoke else (20 if quick else 200))
         for package in [*packages, synthetic]:
             n = max(1 if smoke else 3, runs // 2) if package == synthetic else runs
-            base = measure(
-                f"floor: {package.name}", lambda p=package: floor(p, work / "floor.zip"), runs=n
-            )
-            ours = measure(
-                f"condawheel: {package.name}", lambda p=package: condawheel(p, work / "out"), runs=n
+            base, ours = measure_pair(
+                (f"floor: {package.name}", lambda p=package: floor(p, work / "floor.zip")),
+                (f"condawheel: {package.name}", lambda p=package: condawheel(p, work / "out")),
+                runs=n,
             )
             rows += [base.row(), ours.row(base, "<= 1.0")]
             print(
@@ -88,12 +87,10 @@ def run(*, runs: int, quick: bool, smoke: bool = False) -> list[dict[str, object
                 file=sys.stderr,
             )
         tar_bz2 = transmuted_tar_bz2(synthetic)
-        n = max(1 if smoke else 3, runs // 2)
-        reference = measure(
-            f"bz2 decompress alone: {tar_bz2.name}", lambda: bz2_alone(tar_bz2), runs=n
-        )
-        ours = measure(
-            f"condawheel: {tar_bz2.name}", lambda: condawheel(tar_bz2, work / "out"), runs=n
+        reference, ours = measure_pair(
+            (f"bz2 decompress alone: {tar_bz2.name}", lambda: bz2_alone(tar_bz2)),
+            (f"condawheel: {tar_bz2.name}", lambda: condawheel(tar_bz2, work / "out")),
+            runs=1 if smoke else runs,
         )
         rows += [reference.row(), ours.row(reference, "<= 1.15")]
     finally:

@@ -69,6 +69,33 @@ def measure(what: str, action: Callable[[], object], *, runs: int, warmup: int =
     return Measurement(what, tuple(seconds))
 
 
+def measure_pair(
+    first: tuple[str, Callable[[], object]],
+    second: tuple[str, Callable[[], object]],
+    *,
+    runs: int,
+    warmup: int = 1,
+) -> tuple[Measurement, Measurement]:
+    """Time two actions in alternation, so that drift of the machine hits both alike.
+
+    A ratio of two medians measured one block after the other moves with whatever else
+    the machine (a VM's neighbours, its clock) did in between; alternating runs do not.
+    """
+    (first_what, first_action), (second_what, second_action) = first, second
+    for _ in range(warmup):
+        first_action()
+        second_action()
+    first_seconds, second_seconds = [], []
+    for _ in range(runs):
+        for action, seconds in ((first_action, first_seconds), (second_action, second_seconds)):
+            start = time.perf_counter()
+            action()
+            seconds.append(time.perf_counter() - start)
+    return Measurement(first_what, tuple(first_seconds)), Measurement(
+        second_what, tuple(second_seconds)
+    )
+
+
 def peak_rss_mib(argv: list[str]) -> float:
     """Run a command in a child process and return its peak resident memory in MiB."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         runs = 3 if args.quick else 5
         rows = bench_convert.run(runs=runs, quick=args.quick)
-        rows += bench_sync.scaling(runs=1 if args.quick else 3)
+        rows += bench_sync.scaling(runs=1 if args.quick else 5)
         rows += bench_sync.noop(1_000 if args.quick else 10_000, runs=runs)
         rows += bench_memory.run(size_mib=20 if args.quick else 200)
     info = machine()
