@@ -148,3 +148,32 @@ def test_convert_for_an_environment_stamps_its_build_tag(
     assert run.stdout.strip().endswith(
         "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64_site.whl"
     )
+
+
+@pytest.mark.corpus
+def test_convert_for_an_environment_refuses_another_subdirs_package(tmp_path: Path) -> None:
+    from conda_envs import find_python312, link_python_into  # noqa: PLC0415
+    from env_support import conda_record  # noqa: PLC0415
+
+    prefix = tmp_path / "env"
+    link_python_into(prefix, find_python312())
+    conda_record(prefix, "zstd", "1.5.6", "ha6fb4c9_0", {"lib/libzstd.so.1": b"\x7fELF"})
+    config = {"linux_x86_64": {"build": "site_linux_64", "install": ["conda_linux_64", "conda"]}}
+    (prefix / "binary-compatibility.cfg").write_text(json.dumps(config))
+    win32 = corpus_root() / "edge" / "conda+conda" / "zlib-1.2.11-h62dcd97_3.conda"
+    channel = corpus_root() / "channel"
+    linux = channel / "linux-64" / "libzlib-1.3.1-hb9d3cd8_2.conda"
+    noarch = channel / "noarch" / "idna-3.10-pyhd8ed1ab_1.conda"
+    out = tmp_path / "out"
+    refused = _run("convert", win32, "--for-prefix", prefix, "-o", out)
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert f"error: {win32}: a win-32 package cannot be made for a linux-64 environment" in (
+        refused.stderr
+    )
+    assert list(out.iterdir()) == []
+    converted = _run("convert", linux, noarch, "--for-prefix", prefix, "-o", out)
+    assert converted.returncode == 0, converted.stderr
+    stamped, kept = (Path(line).name for line in converted.stdout.splitlines())
+    assert stamped.endswith("-py3-none-site_linux_64.whl")
+    assert kept == "idna-3.10-1_pyhd8ed1ab_1-py3-none-conda.whl"

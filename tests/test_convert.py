@@ -31,7 +31,7 @@ from builders import (
 from condawheel.convert import ConversionResult, convert
 from condawheel.errors import InvalidPackage, UnsupportedPackage, WheelExistsError
 from condawheel.names import NameMapping
-from condawheel.plan import PlanOptions
+from condawheel.plan import PlanOptions, PlatformStamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -491,11 +491,27 @@ def test_tar_members_of_unusual_types(tmp_path: Path) -> None:
 
 
 def test_configured_build_tag_is_stamped_on_platform_packages_only(tmp_path: Path) -> None:
-    stamped = _convert(python_package(), tmp_path / "a", platform_tag="conda_linux_64_site")
+    stamped = _convert(
+        python_package(),
+        tmp_path / "a",
+        platform_stamp=PlatformStamp("linux-64", "conda_linux_64_site"),
+    )
     assert stamped.wheel.name.endswith("-cp312-cp312-conda_linux_64_site.whl")
     noarch = CondaSpec(subdir="noarch", noarch="generic", files=[FileSpec("share/x.txt", b"x")])
-    kept = _convert(noarch, tmp_path / "b", platform_tag="conda_linux_64_site")
+    kept = _convert(
+        noarch, tmp_path / "b", platform_stamp=PlatformStamp("linux-64", "conda_linux_64_site")
+    )
     assert kept.wheel.name.endswith("-py3-none-conda.whl")
+
+
+def test_a_stamp_refuses_packages_of_another_subdir(tmp_path: Path) -> None:
+    # A linux-64 environment's build tag on a win-64 package would let it install into Linux.
+    spec = CondaSpec(subdir="win-64", files=[FileSpec("Library/bin/zlib.dll", b"MZ")])
+    stamp = PlatformStamp("linux-64", "conda_linux_64_site")
+    with pytest.raises(UnsupportedPackage, match=r"a win-64 package cannot be made for a linux-64"):
+        _convert(spec, tmp_path, platform_stamp=stamp)
+    assert list((tmp_path / "out").iterdir()) == []
+    assert _convert(spec, tmp_path).wheel.name.endswith("-conda_win_64.whl")
 
 
 def test_large_bodies_stream_in_blocks_identically_with_any_thread_count(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from condawheel.plan import PlanOptions
+from condawheel.plan import PlanOptions, PlatformStamp
 from condawheel.wheelhouse.artifacts import Artifact
 from condawheel.wheelhouse.planning import (
     NOT_FOUND_INSTALLED,
@@ -167,6 +167,43 @@ def test_options_fingerprint_ignores_what_does_not_change_the_output() -> None:
     assert key != options_fingerprint(PlanOptions(source_date_epoch=1), [])[0]
     assert key != options_fingerprint(PlanOptions(), ["d" * 64])[0]
     assert '"platform_prefix":"conda"' in text
+
+
+def test_default_options_keep_the_key_states_were_written_with() -> None:
+    # The document (hence the key) of stamp-less options is the one recorded before
+    # stamps existed: a wheelhouse's conversions stay "kept", not redone.
+    _, text = options_fingerprint(PlanOptions(), [])
+    assert text == (
+        '{"mappings":[],"platform_prefix":"conda","platform_tag":null,"source_date_epoch":null}'
+    )
+
+
+def test_a_stamp_and_its_subdir_are_part_of_the_key() -> None:
+    plain = options_fingerprint(PlanOptions(), [])[0]
+    linux = options_fingerprint(PlanOptions(platform_stamp=PlatformStamp("linux-64", "s")), [])[0]
+    osx = options_fingerprint(PlanOptions(platform_stamp=PlatformStamp("osx-64", "s")), [])[0]
+    assert len({plain, linux, osx}) == 3
+
+
+def test_adoption_under_a_stamp_follows_the_subdir_rule() -> None:
+    stamped = "demo-1.0-0_py312h0_0-cp312-cp312-site_linux_64.whl"
+    noarch = "tool-1.0-0_0-py3-none-conda.whl"
+    windows = "demo-1.0-0_py312h0_0-cp312-cp312-site_linux_64.whl"
+    linux_item = item()
+    noarch_item = item("tool-1.0-0.conda", SHA_B, subdir="noarch")
+    windows_item = item(key=SHA_C, subdir="win-64")
+    state = StateView(
+        {},
+        {stamped: 1, noarch: 1, WHEEL_A: 1},
+        {SHA_A: (WHEEL_A, stamped), SHA_B: (noarch,), SHA_C: (windows,)},
+    )
+    options = PlanOptions(platform_stamp=PlatformStamp("linux-64", "site_linux_64"))
+
+    assert plan_sync([linux_item, noarch_item, windows_item], state, options=options).actions == (
+        Adopt(linux_item, SHA_A, stamped),  # not the default-tagged one
+        Adopt(noarch_item, SHA_B, noarch),  # noarch keeps its tag under a stamp
+        Convert(windows_item, SHA_C, "new"),  # refused by the conversion, never adopted
+    )
 
 
 # ---------------------------------------------------------------------------- prune

@@ -29,7 +29,7 @@ from rich.progress import (
 from condawheel import __version__
 from condawheel.errors import CondawheelError
 from condawheel.names import NameMapping, default_mapping, load_mapping
-from condawheel.plan import PlanOptions
+from condawheel.plan import PlanOptions, PlatformStamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -130,19 +130,19 @@ def _mapping(extra: list[Path] | None) -> NameMapping:
     return mapping
 
 
-def _stamp_for(prefix: Path | None, platform_prefix: str) -> str | None:
-    """Return the build platform tag configured for an environment (``--for-prefix``)."""
+def _stamp_for(prefix: Path | None, platform_prefix: str) -> PlatformStamp | None:
+    """Return the build tag an environment's wheels get, and its subdir (``--for-prefix``)."""
     if prefix is None:
         return None
-    from condawheel.env.environment import open_environment  # noqa: PLC0415
+    from condawheel.env.environment import build_stamp, open_environment  # noqa: PLC0415
 
-    environment = open_environment(prefix, platform_prefix=platform_prefix)
-    if environment.tags.build_platform is None:
+    stamp = build_stamp(open_environment(prefix, platform_prefix=platform_prefix))
+    if stamp is None:
         raise typer.BadParameter(
             f"{prefix}: no binary-compatibility.cfg entry or conda default for its platform",
             param_hint="--for-prefix",
         )
-    return environment.tags.build_platform
+    return stamp
 
 
 def _options(prefix: str) -> PlanOptions:
@@ -221,7 +221,7 @@ def convert(
         providers = _providers(libs_from)
         stamp = _stamp_for(for_prefix, platform_prefix)
         if stamp is not None:
-            options = dataclasses.replace(options, platform_tag=stamp)
+            options = dataclasses.replace(options, platform_stamp=stamp)
         output.mkdir(parents=True, exist_ok=True)
     failed = 0
     counts = {"written": 0, "unchanged": 0}

@@ -55,6 +55,7 @@ __all__ = [
     "FromPayload",
     "Generated",
     "PlanOptions",
+    "PlatformStamp",
     "RewrittenScript",
     "Skipped",
     "WheelEntry",
@@ -87,19 +88,36 @@ _COMPILER_RUNTIMES = frozenset(
 
 
 @dataclass(frozen=True)
+class PlatformStamp:
+    """The platform tag an environment's wheels are built with, and the subdir it is for.
+
+    ``binary-compatibility.cfg``'s ``build`` entry names a tag for one interpreter, so it
+    describes packages of that environment's conda subdir only: a ``win-32`` package
+    stamped with a ``linux-64`` environment's tag would install into Linux.
+
+    :param subdir: the environment's conda subdir (``linux-64``).
+    :param tag: the platform tag its packages get (``conda_linux_64_site``).
+    """
+
+    subdir: str
+    tag: str
+
+
+@dataclass(frozen=True)
 class PlanOptions:
     """Choices a user makes; everything else follows from the package.
 
     :param platform_prefix: the tag prefix (``conda`` -> ``conda_linux_64``).
-    :param platform_tag: a platform tag to stamp on platform-specific packages instead
-        (``binary-compatibility.cfg``'s ``build`` entry for the environment the wheel is
-        made for); ``noarch`` packages keep the noarch tag, as pure wheels keep ``any``.
+    :param platform_stamp: wheels made for one environment (``convert --for-prefix``):
+        packages of its subdir get its build tag instead of the prefix's; ``noarch``
+        packages keep the noarch tag, as pure wheels keep ``any``; a package of any other
+        subdir is refused.
     :param source_date_epoch: the zip timestamp; ``None`` uses the package's own build
         time (``index.json`` ``timestamp``), which keeps output reproducible.
     """
 
     platform_prefix: str = "conda"
-    platform_tag: str | None = None
+    platform_stamp: PlatformStamp | None = None
     source_date_epoch: int | None = None
 
 
@@ -231,6 +249,7 @@ class _Planner:
         self.problems: list[str] = []
 
     def plan(self) -> WheelPlan:
+        self._check_stamp()
         found = layout.detect_layout(
             [item.path for item in self.inventory.payload],
             subdir=self.index.subdir,
@@ -683,6 +702,16 @@ class _Planner:
         self.skipped.append(Skipped(item.path, f"symlink to {what}: restored at install"))
         return None
 
+    def _check_stamp(self) -> None:
+        stamp = self.options.platform_stamp
+        subdir = self.index.subdir
+        if stamp is not None and subdir not in {stamp.subdir, "noarch"}:
+            raise UnsupportedPackage(
+                self.subject,
+                f"a {subdir} package cannot be made for a {stamp.subdir} environment "
+                f"(its build tag {stamp.tag!r} is for {stamp.subdir} packages)",
+            )
+
     @staticmethod
     def _is_wrapper(item: PayloadFile) -> bool:
         # Windows launchers (.exe) carry no shebang; scripts must run Python to be wrappers.
@@ -708,8 +737,9 @@ class _Planner:
         )
         try:
             platform = tags.platform_tag(self.index.subdir, prefix=self.options.platform_prefix)
-            if self.options.platform_tag is not None and self.index.subdir != "noarch":
-                platform = self.options.platform_tag
+            stamp = self.options.platform_stamp
+            if stamp is not None and self.index.subdir == stamp.subdir:
+                platform = stamp.tag
             return tags.choose_tags(
                 subdir=self.index.subdir,
                 kind=kind,

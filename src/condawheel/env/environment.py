@@ -17,9 +17,11 @@ from condawheel.env.tagconfig import (
     environment_tags,
     load_tag_config,
 )
-from condawheel.errors import InstallError
+from condawheel.errors import ConfigError, InstallError
+from condawheel.plan import PlatformStamp
+from condawheel.tags import platform_tag
 
-__all__ = ["Environment", "open_environment", "tag_entry"]
+__all__ = ["Environment", "build_stamp", "configured_stamp", "open_environment", "tag_entry"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +106,59 @@ def open_environment(
         entry=entry,
         tags=environment_tags(facts.tags(), entry),
     )
+
+
+def build_stamp(environment: Environment) -> PlatformStamp | None:
+    """Return what ``convert --for-prefix`` stamps: the build tag, for the environment's subdir.
+
+    ``None`` when the environment has no build tag (no entry and not a conda environment)
+    or no known conda subdir.
+    """
+    tag = environment.tags.build_platform
+    subdir = environment.subdir
+    if tag is None or subdir is None:
+        return None
+    return PlatformStamp(subdir, tag)
+
+
+def _may_configure_a_stamp(config: TagConfig, platform_prefix: str) -> bool:
+    """Whether some entry names a build tag other than the conda default of its platform."""
+    for base_platform, entry in config.entries.items():
+        if entry.build is None:
+            continue
+        subdir = conda_subdir_for_platform(base_platform)
+        try:
+            default = None if subdir is None else platform_tag(subdir, prefix=platform_prefix)
+        except ValueError as error:
+            raise ConfigError(platform_prefix, str(error)) from None
+        if entry.build != default:
+            return True
+    return False
+
+
+def configured_stamp(
+    prefix: Path,
+    *,
+    system_config: Path | None = DEFAULT_SYSTEM_CONFIG,
+    platform_prefix: str = "conda",
+) -> PlatformStamp | None:
+    """Return the stamp wheels made from this environment need, or ``None`` for the default.
+
+    Only a ``binary-compatibility.cfg`` (the system's or the prefix's) that names a build
+    tag other than the conda default (``conda_linux_64``) needs one. The configuration
+    files are read first and the interpreter is run only when they configure such a tag:
+    an environment sync with nothing configured stays as cheap as reading ``conda-meta``.
+
+    :raises ConfigError: for a malformed configuration file.
+    :raises InstallError: if a configured prefix has no usable interpreter.
+    """
+    config = load_tag_config(Path(prefix), system_path=system_config)
+    if not _may_configure_a_stamp(config, platform_prefix):
+        return None
+    environment = open_environment(
+        prefix, system_config=system_config, platform_prefix=platform_prefix
+    )
+    stamp = build_stamp(environment)
+    if stamp is None or stamp.tag == platform_tag(stamp.subdir, prefix=platform_prefix):
+        return None
+    return stamp

@@ -165,12 +165,17 @@ def options_fingerprint(options: PlanOptions, mapping_digests: Sequence[str]) ->
     level and condawheel's version are not in the key: a new condawheel does not rewrite
     wheels it made before (a published wheel is immutable, like on PyPI).
     """
-    document = {
+    stamp = options.platform_stamp
+    document: dict[str, object] = {
         "platform_prefix": options.platform_prefix,
-        "platform_tag": options.platform_tag,
+        # Without a stamp the document is what it was before stamps existed, so that the
+        # default options keep their key (and a wheelhouse its state).
+        "platform_tag": None if stamp is None else stamp.tag,
         "source_date_epoch": options.source_date_epoch,
         "mappings": list(mapping_digests),
     }
+    if stamp is not None:
+        document["platform_stamp_subdir"] = stamp.subdir
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16], text
 
@@ -197,7 +202,13 @@ def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], 
 def _platform_matches(wheel: str, subdir: str, options: PlanOptions) -> bool:
     if not subdir:  # a package file outside a subdir folder: the sidecar's sha256 decides
         return True
-    expected = options.platform_tag or platform_tag(subdir, prefix=options.platform_prefix)
+    stamp = options.platform_stamp
+    if stamp is None or subdir == "noarch":
+        expected = platform_tag(subdir, prefix=options.platform_prefix)
+    elif subdir == stamp.subdir:
+        expected = stamp.tag
+    else:
+        return False  # these options refuse the package: no wheel of theirs can exist
     try:
         _, _, _, tags = parse_wheel_filename(wheel)
     except InvalidWheelFilename:
