@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pty
@@ -14,9 +15,11 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from builders import build_conda, build_tar_bz2, python_package
+from condawheel.env.environment import configured_stamp
+from condawheel.errors import WheelhouseError
 from condawheel.wheelhouse.state import STATE_NAME
 from condawheel.wheelhouse.sync import SyncOptions, sync
-from envs import find_python, index_channel, make_environment
+from envs import find_python, index_channel, link_python, make_environment
 from syncing import (
     CONDA_LINUX_64_PIP,
     ORDINARY_WHEELS,
@@ -37,7 +40,7 @@ from syncing import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 
@@ -519,6 +522,149 @@ def is_python_package(record: dict[str, object]) -> bool:
     return record.get("noarch") == "python" or (
         isinstance(files, list) and any("/site-packages/" in str(path) for path in files)
     )
+
+
+SITE_CONFIG = {"linux_x86_64": {"build": "site_linux_64", "install": ["conda_linux_64", "conda"]}}
+STAMPED_PACKAGES = (
+    "linux-64/libffi-3.4.2-h7f98852_5.tar.bz2",
+    "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda",
+)
+
+
+def small_environment(
+    prefix: Path, corpus: Path, files: Sequence[str], *, python: bool = True
+) -> Path:
+    """A conda prefix holding corpus packages (recorded as conda records a package cache's
+    archive), with the machine's Python linked in as its interpreter."""
+    if python:
+        python312 = find_python("3.12")
+        assert python312 is not None
+        link_python(prefix, python312)
+    meta = prefix / "conda-meta"
+    meta.mkdir(parents=True, exist_ok=True)
+    for relative in files:
+        archive = corpus / "channel" / relative
+        subdir, filename = relative.split("/")
+        stem = filename.removesuffix(".conda").removesuffix(".tar.bz2")
+        name, version, build = stem.rsplit("-", 2)
+        record = {
+            "name": name,
+            "version": version,
+            "build": build,
+            "subdir": subdir,
+            "fn": filename,
+            "sha256": hashlib.sha256(archive.read_bytes()).hexdigest(),
+            "size": archive.stat().st_size,
+            "package_tarball_full_path": str(archive),
+            "files": [],
+        }
+        (meta / f"{stem}.json").write_text(json.dumps(record))
+    return prefix
+
+
+def test_an_environment_sync_stamps_the_build_tag_it_configures(
+    corpus: Path, tmp_path: Path
+) -> None:
+    configured = small_environment(tmp_path / "configured", corpus, STAMPED_PACKAGES)
+    (configured / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    plain = small_environment(tmp_path / "plain", corpus, STAMPED_PACKAGES)
+    no_system = str(tmp_path / "no-system.cfg")
+
+    stamped, report, stderr = sync_cli(
+        str(configured), "-w", str(tmp_path / "a"), "--system-config", no_system
+    )
+    default, _, _ = sync_cli(str(plain), "-w", str(tmp_path / "b"), "--system-config", no_system)
+
+    assert (stamped, default) == (0, 0), stderr
+    assert wheel_files(tmp_path / "a") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-site_linux_64.whl",
+        "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",  # noarch keeps its tag
+    }
+    assert wheel_files(tmp_path / "b") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-conda_linux_64.whl",
+        "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",
+    }
+    # `condawheel tags` of that environment accepts what the sync made, first.
+    tags = run_condawheel("tags", "--prefix", str(configured), "--system-config", no_system)
+    assert tags.stdout.splitlines()[0].endswith("-site_linux_64"), tags.stderr
+    # A second sync of the same environment keeps everything (same stamp, same key).
+    again, report, _ = sync_cli(
+        str(configured), "-w", str(tmp_path / "a"), "--system-config", no_system
+    )
+    assert (again, counts(report)) == (0, {"unchanged": 2})
+
+
+def test_a_system_config_stamps_too_and_environments_must_agree(
+    corpus: Path, tmp_path: Path
+) -> None:
+    system = tmp_path / "system.cfg"
+    system.write_text(json.dumps(SITE_CONFIG))
+    first = small_environment(tmp_path / "first", corpus, STAMPED_PACKAGES[:1])
+    second = small_environment(tmp_path / "second", corpus, STAMPED_PACKAGES[1:])
+    report = sync([str(first)], tmp_path / "w", SyncOptions(jobs=1, system_config=system))
+    assert report.ok
+    assert wheel_files(tmp_path / "w") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-site_linux_64.whl"
+    }
+    # The second environment overrides the system entry with the default tags: one run
+    # cannot make wheels for both.
+    (second / "binary-compatibility.cfg").write_text(
+        json.dumps({"linux_x86_64": {"build": "conda_linux_64", "install": ["conda"]}})
+    )
+    with pytest.raises(WheelhouseError, match=r"different build tags cannot be synced in one run"):
+        sync(
+            [str(first), str(second)], tmp_path / "both", SyncOptions(jobs=1, system_config=system)
+        )
+    assert not (tmp_path / "both").exists()
+    run = run_condawheel(
+        "sync",
+        str(first),
+        str(second),
+        "-w",
+        str(tmp_path / "both"),
+        "--system-config",
+        str(system),
+    )
+    assert run.returncode == 1
+    assert f"{first}: 'site_linux_64' (linux-64)" in run.stderr
+    assert f"{second}: the default tags" in run.stderr
+
+
+def test_an_environment_without_configuration_is_not_probed(corpus: Path, tmp_path: Path) -> None:
+    # No interpreter at all: reading the (absent) configuration must be all that happens.
+    bare = small_environment(tmp_path / "bare", corpus, STAMPED_PACKAGES, python=False)
+    assert configured_stamp(bare, system_config=tmp_path / "none.cfg") is None
+    # A configuration that only repeats the conda default does not need the interpreter either.
+    (bare / "binary-compatibility.cfg").write_text(
+        json.dumps({"linux_x86_64": {"build": "conda_linux_64", "install": ["conda"]}})
+    )
+    assert configured_stamp(bare, system_config=tmp_path / "none.cfg") is None
+
+
+def test_sync_for_a_prefix_stamps_a_channel_and_refuses_other_subdirs(
+    corpus: Path, tmp_path: Path
+) -> None:
+    configured = small_environment(tmp_path / "env", corpus, ())
+    (configured / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for relative in STAMPED_PACKAGES:
+        shutil.copyfile(corpus / "channel" / relative, packages / relative.split("/")[1])
+    windows = corpus / "edge" / "conda+conda" / "zlib-1.2.11-h62dcd97_3.conda"
+    shutil.copyfile(windows, packages / windows.name)
+
+    code, report, _ = sync_cli(
+        str(packages), "-w", str(tmp_path / "w"), "--for-prefix", str(configured),
+        "--system-config", str(tmp_path / "none.cfg"),
+    )  # fmt: skip
+
+    assert code == 1
+    assert wheel_files(tmp_path / "w") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-site_linux_64.whl",
+        "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",
+    }
+    [failed] = by_status(report, "failed")
+    assert "a win-32 package cannot be made for a linux-64 environment" in str(failed["reason"])
 
 
 @pytest.mark.slow

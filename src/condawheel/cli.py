@@ -102,6 +102,15 @@ PrefixOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON).")]
+SystemConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--system-config",
+        help="The system-wide tag configuration, read before the environment's own.",
+        dir_okay=False,
+    ),
+]
+_SYSTEM_CONFIG = Path("/etc/python/binary-compatibility.cfg")
 LibsFromOption = Annotated[
     list[Path] | None,
     typer.Option(
@@ -130,13 +139,18 @@ def _mapping(extra: list[Path] | None) -> NameMapping:
     return mapping
 
 
-def _stamp_for(prefix: Path | None, platform_prefix: str) -> PlatformStamp | None:
+def _stamp_for(
+    prefix: Path | None, platform_prefix: str, system_config: Path | None
+) -> PlatformStamp | None:
     """Return the build tag an environment's wheels get, and its subdir (``--for-prefix``)."""
     if prefix is None:
         return None
     from condawheel.env.environment import build_stamp, open_environment  # noqa: PLC0415
 
-    stamp = build_stamp(open_environment(prefix, platform_prefix=platform_prefix))
+    environment = open_environment(
+        prefix, system_config=system_config, platform_prefix=platform_prefix
+    )
+    stamp = build_stamp(environment)
     if stamp is None:
         raise typer.BadParameter(
             f"{prefix}: no binary-compatibility.cfg entry or conda default for its platform",
@@ -202,6 +216,7 @@ def convert(
             file_okay=False,
         ),
     ] = None,
+    system_config: SystemConfigOption = _SYSTEM_CONFIG,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -219,7 +234,7 @@ def convert(
     with _errors_exit():
         names = _mapping(mapping)
         providers = _providers(libs_from)
-        stamp = _stamp_for(for_prefix, platform_prefix)
+        stamp = _stamp_for(for_prefix, platform_prefix, system_config)
         if stamp is not None:
             options = dataclasses.replace(options, platform_stamp=stamp)
         output.mkdir(parents=True, exist_ok=True)
@@ -463,6 +478,17 @@ def sync_command(
     ] = None,
     mapping: MappingOption = None,
     platform_prefix: PrefixOption = "conda",
+    for_prefix: Annotated[
+        Path | None,
+        typer.Option(
+            "--for-prefix",
+            help="Stamp this environment's configured build tag on packages of its subdir "
+            "(refusing other subdirs'); default: the build tag that environment SOURCEs "
+            "configure in binary-compatibility.cfg, if any.",
+            file_okay=False,
+        ),
+    ] = None,
+    system_config: SystemConfigOption = _SYSTEM_CONFIG,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the report (JSON) instead of lines.")
     ] = False,
@@ -485,6 +511,10 @@ def sync_command(
         selection = parse_selection(select or (), newest=newest)
     except InvalidMatchSpec as error:
         raise typer.BadParameter(str(error), param_hint="--select") from None
+    with _errors_exit():
+        stamp = _stamp_for(for_prefix, platform_prefix, system_config)
+    if stamp is not None:
+        plan_options = dataclasses.replace(plan_options, platform_stamp=stamp)
     options = SyncOptions(
         subdirs=tuple(subdir or ()),
         selection=selection,
@@ -496,6 +526,7 @@ def sync_command(
         mapping_files=tuple(mapping or ()),
         cache_dir=cache_dir,
         pkgs_dirs=tuple(pkgs_dir or ()),
+        system_config=system_config,
     )
     display = _SyncDisplay(quiet=quiet, show_bar=sys.stderr.isatty() and not quiet)
     with _errors_exit(), display.progress:
@@ -583,15 +614,6 @@ EnvPrefixOption = Annotated[
         file_okay=False,
     ),
 ]
-SystemConfigOption = Annotated[
-    Path,
-    typer.Option(
-        "--system-config",
-        help="The system-wide tag configuration, read before the environment's own.",
-        dir_okay=False,
-    ),
-]
-_SYSTEM_CONFIG = Path("/etc/python/binary-compatibility.cfg")
 
 
 def _environment_prefix(prefix: Path | None) -> Path:

@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from condawheel.errors import WheelhouseError
 from condawheel.tags import platform_tag
 from condawheel.wheelhouse.state import Offer
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from condawheel.plan import PlanOptions
+    from condawheel.plan import PlanOptions, PlatformStamp
     from condawheel.wheelhouse.artifacts import Artifact
     from condawheel.wheelhouse.state import ConversionRecord
 
@@ -55,6 +56,7 @@ __all__ = [
     "plan_sync",
     "prefer_conda_format",
     "refreshed_offers",
+    "run_stamp",
     "scope_of",
 ]
 
@@ -178,6 +180,33 @@ def options_fingerprint(options: PlanOptions, mapping_digests: Sequence[str]) ->
         document["platform_stamp_subdir"] = stamp.subdir
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16], text
+
+
+def run_stamp(environments: Mapping[str, PlatformStamp | None]) -> PlatformStamp | None:
+    """Return the build-tag stamp a run needs for its environment sources (``None``: default).
+
+    An environment whose ``binary-compatibility.cfg`` names its own build tag accepts
+    wheels of that tag, not the default ``conda_<subdir>`` ones, so a sync of it stamps
+    that tag. One run has one stamp: environments that need different ones (or one a
+    stamp, another the default) cannot share a run.
+
+    :param environments: each environment source and the stamp it needs (``None``:
+        the default tags).
+    :raises WheelhouseError: if the environments disagree.
+    """
+    stamps = set(environments.values())
+    if len(stamps) <= 1:
+        return next(iter(stamps), None)
+
+    def describe(stamp: PlatformStamp | None) -> str:
+        return "the default tags" if stamp is None else f"{stamp.tag!r} ({stamp.subdir})"
+
+    listed = ", ".join(f"{source}: {describe(stamp)}" for source, stamp in environments.items())
+    raise WheelhouseError(
+        "sync",
+        f"environments with different build tags cannot be synced in one run ({listed}): "
+        "sync each separately",
+    )
 
 
 def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], list[Skip]]:

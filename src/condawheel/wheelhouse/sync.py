@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from condawheel import __version__
+from condawheel.env.environment import configured_stamp
+from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
 from condawheel.errors import CondawheelError, SourceError, WheelExistsError, WheelhouseError
 from condawheel.ingest import default_threads
 from condawheel.plan import PlanOptions
@@ -80,6 +82,7 @@ from condawheel.wheelhouse.planning import (
     plan_prune,
     plan_sync,
     refreshed_offers,
+    run_stamp,
     scope_of,
 )
 from condawheel.wheelhouse.selection import Selection, select_artifacts
@@ -102,6 +105,7 @@ from condawheel.writer import TEMP_PREFIX, publish
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from condawheel.plan import PlatformStamp
     from condawheel.wheelhouse.artifacts import (
         Artifact,
         ListingProblem,
@@ -140,6 +144,8 @@ class SyncOptions:
     pkgs_dirs: tuple[Path, ...] = ()
     """Package caches to search for environments' artifacts, before the default ones."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    system_config: Path | None = DEFAULT_SYSTEM_CONFIG
+    """The system-wide ``binary-compatibility.cfg``, read for environment sources (None: not)."""
 
 
 # =========================================================================== identify
@@ -757,6 +763,29 @@ def _run_with_state(
     return outcomes, _pruned(prune, done=True), index
 
 
+def _with_environment_stamp(sources: Sequence[str], options: SyncOptions) -> SyncOptions:
+    """Stamp the build tag that the environment sources configure (an explicit stamp wins)."""
+    plan_options = options.plan_options
+    if plan_options.platform_stamp is not None:
+        return options
+    environments: dict[str, PlatformStamp | None] = {}
+    for text in sources:
+        try:
+            source = classify_source(text)
+        except SourceError:
+            continue  # reported when the sources are listed
+        if source.kind == "environment" and source.location not in environments:
+            environments[source.location] = configured_stamp(
+                Path(source.location),
+                system_config=options.system_config,
+                platform_prefix=plan_options.platform_prefix,
+            )
+    stamp = run_stamp(environments)
+    if stamp is None:
+        return options
+    return replace(options, plan_options=replace(plan_options, platform_stamp=stamp))
+
+
 def sync(
     sources: Sequence[str],
     wheelhouse: Path,
@@ -773,6 +802,9 @@ def sync(
     :raises WheelhouseError: if the wheelhouse cannot be created, locked (``wait=False``
         and another run holds it), or its state or index cannot be written.
     :raises InvalidMapping: if one of ``mapping_files`` is invalid.
+    :raises ConfigError: if an environment source's ``binary-compatibility.cfg`` is
+        malformed; :class:`WheelhouseError` too if environment sources need different
+        build tags (see :func:`~condawheel.wheelhouse.planning.run_stamp`).
     """
     if in_sync_worker():
         raise WheelhouseError(
@@ -789,6 +821,7 @@ def sync(
         raise WheelhouseError(str(error.filename), f"cannot read: {error.strerror}") from None
     if options.mapping_files:
         load_names(options.mapping_files)  # an invalid mapping is an error before any work
+    options = _with_environment_stamp(sources, options)
     options_key, options_json = options_fingerprint(options.plan_options, digests)
     run = _Run(wheelhouse, options, options_key, options_json, emit)
     set_aside = None
