@@ -2,8 +2,9 @@
 
 The unit part installs hand-made wheels into a small conda-like prefix whose interpreter is
 the machine's CPython 3.12 (linked in, as the corpus README describes). The proof part
-(``slow``) builds real conda environments with py-rattler from the corpus channel, converts
-environment A into a wheelhouse, and installs into environment B with ``condawheel install``.
+(``slow``) builds real conda environments with py-rattler from the corpus channel, syncs
+environment A into a wheelhouse (``condawheel sync A``), and installs into environment B with
+``condawheel install``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -38,7 +41,6 @@ from condawheel.env.resolve import PackageSource
 from condawheel.env.wheels import read_wheel
 from condawheel.errors import ExternalDependencyError, InstallError
 from condawheel.names import default_mapping
-from condawheel.wheelhouse.index import index_wheelhouse
 from env_support import (
     PLACEHOLDER,
     SITE,
@@ -373,20 +375,13 @@ def test_binary_placeholder_too_short_for_the_prefix_is_refused(tmp_path: Path) 
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def wheelhouse(
-    conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """Environment A (cffi, zstandard, brotli-python, requests, tqdm, pip) as a wheelhouse."""
-    root = tmp_path_factory.mktemp("env-a")
-    env_a = conda_environments.create(root / "A", ENV_A_SPECS)
-    wheelhouse = root / "W"
-    wheelhouse.mkdir()
-    mapping = default_mapping()
-    for package in conda_environments.package_files(env_a):
-        convert(package, wheelhouse, mapping=mapping)
-    index_wheelhouse(wheelhouse)
-    return wheelhouse
+@dataclass(frozen=True)
+class SyncedEnvironment:
+    """Environment A and the wheelhouse `condawheel sync A` fed, with that sync's report."""
+
+    prefix: Path
+    wheelhouse: Path
+    report: dict[str, Any]
 
 
 def run_condawheel(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -399,6 +394,53 @@ def run_condawheel(*arguments: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env=environment,
     )
+
+
+def sync_environment(prefix: Path, wheelhouse: Path) -> dict[str, Any]:
+    """Run ``condawheel sync <prefix> --wheelhouse W`` as an environment hook would."""
+    done = run_condawheel(
+        "sync", str(prefix), "--wheelhouse", str(wheelhouse), "--json",
+        "--system-config", str(wheelhouse.parent / "no-system.cfg"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+@pytest.fixture(scope="module")
+def environment_a(
+    conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPathFactory
+) -> SyncedEnvironment:
+    """Environment A (cffi, zstandard, brotli-python, requests, tqdm, pip), synced."""
+    root = tmp_path_factory.mktemp("env-a")
+    env_a = conda_environments.create(root / "A", ENV_A_SPECS)
+    wheelhouse = root / "W"
+    return SyncedEnvironment(env_a, wheelhouse, sync_environment(env_a, wheelhouse))
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(environment_a: SyncedEnvironment) -> Path:
+    """The wheelhouse that ``condawheel sync`` fed from environment A."""
+    return environment_a.wheelhouse
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_proof_environment_a_syncs_into_the_wheelhouse(environment_a: SyncedEnvironment) -> None:
+    records = sorted((environment_a.prefix / "conda-meta").glob("*.json"))
+    counts = {key: value for key, value in environment_a.report["counts"].items() if value}
+    assert counts == {"converted": len(records)}
+    wheels = {path.name for path in environment_a.wheelhouse.glob("*.whl")}
+    assert {"cffi", "zstandard", "brotli", "requests", "tqdm", "pip"} <= {
+        canonicalize_name(name.split("-", 1)[0]) for name in wheels
+    }
+    assert (environment_a.wheelhouse / "simple" / "index.json").is_file()
+    # The hook's re-sync of an unchanged environment converts nothing.
+    again = sync_environment(environment_a.prefix, environment_a.wheelhouse)
+    assert {key: value for key, value in again["counts"].items() if value} == {
+        "unchanged": len(records)
+    }
+    assert {path.name for path in environment_a.wheelhouse.glob("*.whl")} == wheels
 
 
 def in_env(prefix: Path, code: str) -> str:
