@@ -96,11 +96,17 @@ def test_remove_keeps_what_someone_changed(tmp_path: Path) -> None:
 
 def test_install_refuses_foreign_files_and_bad_configuration(tmp_path: Path) -> None:
     prefix = tmp_path
-    (prefix / "etc/conda/activate.d").mkdir(parents=True)
-    (prefix / "etc/conda/activate.d/condawheel.fish").write_text("# someone else's\n")
-    with pytest.raises(ConfigError, match="not written by condawheel"):
+    (prefix / "etc/conda/deactivate.d").mkdir(parents=True)
+    (prefix / "etc/conda/deactivate.d/condawheel.xsh").write_text("# someone else's\n")
+    theirs = {"linux_aarch64": {"build": "site_aarch64", "install": []}}
+    (prefix / CONFIG_NAME).write_text(json.dumps(theirs))
+    with pytest.raises(ConfigError, match=r"condawheel\.xsh: exists and was not written by"):
         install_hook(prefix, tmp_path / "W", base_platform="linux_x86_64", entry=ENTRY)
-    (prefix / "etc/conda/activate.d/condawheel.fish").unlink()
+    # Refused before anything was written: no script, no state, the configuration as it was.
+    assert files_of(prefix) == [CONFIG_NAME, "etc/conda/deactivate.d/condawheel.xsh"]
+    assert json.loads((prefix / CONFIG_NAME).read_text()) == theirs
+    assert (prefix / "etc/conda/deactivate.d/condawheel.xsh").read_text() == "# someone else's\n"
+    (prefix / "etc/conda/deactivate.d/condawheel.xsh").unlink()
     (prefix / CONFIG_NAME).write_text("[1]")
     with pytest.raises(ConfigError, match="must hold a JSON object"):
         install_hook(prefix, tmp_path / "W", base_platform="linux_x86_64", entry=ENTRY)

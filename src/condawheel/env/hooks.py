@@ -334,12 +334,12 @@ def install_hook(
     :param base_platform: the environment interpreter's base platform (the config key).
     :param entry: the tags to configure for it (:func:`~condawheel.env.tagconfig.default_entry`).
     :raises ConfigError: for a malformed existing ``binary-compatibility.cfg`` or hook
-        state, or a script of the same name that condawheel did not write.
+        state, or a script of the same name that condawheel did not write (checked
+        before anything is written: a refusal leaves the environment as it was).
     """
+    # Plan everything first: a refusal must leave the environment as it was.
     state = _read_state(prefix)
     recorded = _recorded_files(state)
-    written: list[str] = []
-    unchanged: list[str] = []
     # 1. The configuration file: our entry set, the others kept.
     entries = _config_entries(prefix)
     config_state = state.get("config") if state is not None else None
@@ -350,28 +350,23 @@ def install_hook(
         created = entries is None
     new_entries = dict(entries or {})
     new_entries[base_platform] = PlatformEntry(entry.build, entry.install, CONFIG_NAME)
-    config_bytes = render_tag_config(new_entries).encode()
-    if _current(prefix / CONFIG_NAME) == config_bytes:
-        unchanged.append(CONFIG_NAME)
-    else:
-        _write(prefix / CONFIG_NAME, config_bytes)
-        written.append(CONFIG_NAME)
+    wanted = [HookFile(CONFIG_NAME, render_tag_config(new_entries).encode())]
     # 2. The scripts, replacing only what condawheel wrote.
     files = render_scripts(str(wheelhouse.absolute()))
+    foreign = []
     for hook_file in files:
-        path = prefix / hook_file.path
-        current = _current(path)
-        if current == hook_file.content:
-            unchanged.append(hook_file.path)
-            continue
-        if current is not None and recorded.get(hook_file.path) != _sha256(current):
-            raise ConfigError(
-                str(path),
-                "exists and was not written by condawheel (or was edited since); "
-                "move it away or run `condawheel hook remove` first",
-            )
-        _write(path, hook_file.content)
-        written.append(hook_file.path)
+        current = _current(prefix / hook_file.path)
+        ours = current is None or current == hook_file.content
+        if not ours and recorded.get(hook_file.path) != _sha256(current or b""):
+            foreign.append(hook_file.path)
+    if foreign:
+        others = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        raise ConfigError(
+            str(prefix / foreign[0]),
+            f"exists and was not written by condawheel (or was edited since){others}; "
+            "move it away or run `condawheel hook remove` first; nothing was written",
+        )
+    wanted.extend(files)
     # 3. What was written, for `hook remove`.
     document = {
         "schema_version": _STATE_VERSION,
@@ -385,6 +380,16 @@ def install_hook(
         },
     }
     state_bytes = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    # Then write, the state last.
+    written: list[str] = []
+    unchanged: list[str] = []
+    for hook_file in wanted:
+        path = prefix / hook_file.path
+        if _current(path) == hook_file.content:
+            unchanged.append(hook_file.path)
+        else:
+            _write(path, hook_file.content)
+            written.append(hook_file.path)
     if _current(prefix / STATE_PATH) != state_bytes:
         _write(prefix / STATE_PATH, state_bytes)
     return HookResult(written=tuple(written), unchanged=tuple(unchanged))
