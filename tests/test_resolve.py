@@ -6,7 +6,9 @@ import dataclasses
 import functools
 import http.server
 import json
+import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -389,6 +391,46 @@ def test_pip_with_preference(environment: Environment, mixed_wheelhouse: Path) -
     assert result.resolution.rounds == 2
     with pytest.raises(InstallError, match="cannot resolve nothing-such"):
         _dry_run(environment, source, ["nothing-such"])
+
+
+@pytest.mark.slow
+def test_cli_prefer_newest_and_the_wheelhouse_of_the_environment(
+    mixed_wheelhouse: Path, tmp_path: Path
+) -> None:
+    def condawheel(prefix: Path, *arguments: str, **variables: str) -> dict[str, str]:
+        """Run ``condawheel install demo`` and return each installed wheel by name."""
+        link_python_into(prefix, find_python312())
+        (prefix / "conda-meta").mkdir()
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("PIP_") and key not in {"CONDAWHEEL_WHEELHOUSE", "CONDA_PREFIX"}
+        }
+        environment.update(PIP_CONFIG_FILE=os.devnull, **variables)
+        done = subprocess.run(
+            [sys.executable, "-m", "condawheel", "install", "demo", "--prefix", str(prefix),
+             "--system-config", str(tmp_path / "no-system.cfg"), "--json", *arguments],
+            capture_output=True, text=True, check=False, env=environment,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return {item["name"]: item["wheel"] for item in json.loads(done.stdout)["installed"]}
+
+    def origin(prefix: Path) -> str:
+        code = "import demo; print(demo.ORIGIN)"
+        run = subprocess.run(
+            [str(prefix / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True
+        )
+        return run.stdout.strip()
+
+    newest = condawheel(
+        tmp_path / "newest", "--wheelhouse", str(mixed_wheelhouse), "--prefer", "newest"
+    )
+    assert Path(newest["demo"]).name == "demo-1.1-py3-none-any.whl"
+    assert origin(tmp_path / "newest") == "any"
+    # No --wheelhouse: the one activation exported (`condawheel hook install`), conda preferred.
+    default = condawheel(tmp_path / "default", CONDAWHEEL_WHEELHOUSE=str(mixed_wheelhouse))
+    assert Path(default["demo"]).name == "demo-1.0-0_py_0-py3-none-conda.whl"
+    assert origin(tmp_path / "default") == "conda"
 
 
 @pytest.mark.slow
