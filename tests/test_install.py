@@ -656,3 +656,26 @@ def test_proof_a_system_python_never_installs_a_conda_wheel(
     )  # fmt: skip
     assert direct.returncode == 1
     assert "is not a supported wheel on this platform" in direct.stderr
+
+
+@pytest.mark.corpus
+def test_binary_placeholders_of_a_real_package_point_into_the_prefix(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # openssl compiles its OPENSSLDIR (<build prefix>/ssl) into libcrypto as a binary
+    # placeholder; installed elsewhere, it must name the new prefix's ssl/.
+    archive = corpus / "channel" / "linux-64" / "openssl-3.4.0-h7b32b05_1.conda"
+    (tmp_path / "w").mkdir()
+    wheel = convert(archive, tmp_path / "w", mapping=default_mapping()).wheel
+    root = tmp_path / "env"
+    link_python_into(root, find_python312())
+    conda_record(root, "ca-certificates", "2024.12.14", "hbcca054_0", {})
+    conda_record(root, "libgcc", "14.2.0", "h77fa898_1", {})
+    environment, relocated = install(root, [wheel])
+    prefix = environment.prefix
+    assert any(path.name.startswith("libcrypto.so") for path in relocated)
+    shown = subprocess.run(
+        [str(prefix / "bin" / "openssl"), "version", "-d"],
+        capture_output=True, text=True, check=True, env={"PATH": os.defpath},
+    )  # fmt: skip
+    assert shown.stdout == f'OPENSSLDIR: "{prefix}/ssl"\n'
