@@ -16,6 +16,7 @@ from packaging.utils import parse_wheel_filename
 from builders import build_conda, build_tar_bz2, python_package
 from condawheel.wheelhouse.state import STATE_NAME
 from condawheel.wheelhouse.sync import SyncOptions, sync
+from env_support import WheelSpec, make_wheel
 from envs import find_python, index_channel, make_environment
 from syncing import (
     CONDA_LINUX_64_PIP,
@@ -255,6 +256,55 @@ def test_resyncs_of_a_changing_channel_redo_only_what_changed(
     }
     assert wheelhouse_digest(wheelhouse) == before
     assert hidden_leftovers(wheelhouse) == []
+
+
+def test_a_damaged_wheel_is_repaired_and_a_valid_other_one_never_replaced(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # Wheels are published without fsync: after a power loss one may be empty or cut short
+    # under its final name. The state knows what it made, so the next sync repairs it.
+    files = [
+        "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda",
+        "noarch/colorama-0.4.6-pyhd8ed1ab_1.conda",
+        "linux-64/frozendict-2.4.6-py312h66e93f0_0.conda",
+    ]
+    channel = copy_channel(corpus, tmp_path / "channel", files)
+    wheelhouse = tmp_path / "wheelhouse"
+    code, _, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert code == 0, stderr
+    before = wheelhouse_digest(wheelhouse)
+    empty = wheelhouse / "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    truncated = wheelhouse / "frozendict-2.4.6-0_py312h66e93f0_0-cp312-none-conda_linux_64.whl"
+    empty.write_bytes(b"")
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+
+    assert code == 0, stderr
+    assert {item["wheel"]: item.get("reason") for item in by_status(report, "converted")} == {
+        empty.name: "replaced a damaged wheel (it no longer held what this artifact made)",
+        truncated.name: "replaced a damaged wheel (it no longer held what this artifact made)",
+    }
+    assert wheelhouse_digest(wheelhouse) == before  # the same bytes, and the index again
+    assert {empty.name, truncated.name} <= indexed_files(wheelhouse)
+    assert hidden_leftovers(wheelhouse) == []
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert (code, counts(report)) == (0, {"unchanged": 3})
+
+    # A readable wheel of that name that is not what was recorded is someone else's.
+    other = wheelhouse / "colorama-0.4.6-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    other.unlink()
+    spec = WheelSpec(name="colorama", version="0.4.6", build="1_pyhd8ed1ab_1", tag="py3-none-conda")
+    assert make_wheel(wheelhouse, spec) == other
+    replaced_by_hand = other.read_bytes()
+
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+
+    assert code == 1
+    [conflict] = by_status(report, "conflict")
+    assert conflict["wheel"] == other.name
+    assert "not overwritten" in str(conflict["reason"])
+    assert other.read_bytes() == replaced_by_hand
 
 
 def test_two_sources_making_one_wheel_name_conflict(corpus: Path, tmp_path: Path) -> None:
