@@ -20,16 +20,16 @@ from env_support import WheelSpec, make_wheel
 from envs import find_python, index_channel, make_environment
 from syncing import (
     CONDA_LINUX_64_PIP,
-    ORDINARY_WHEELS,
     SMALL_PACKAGES,
     ChannelServer,
+    add_pypi_wheels,
     chosen_files,
     cli_environment,
     condawheel_command,
     copy_channel,
     hidden_leftovers,
-    ordinary_wheel,
     pip_resolve,
+    pypi_wheels,
     rebuild,
     run_condawheel,
     serve,
@@ -45,7 +45,11 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.corpus
 
 CORPUS_PACKAGES = 85
-ORDINARY = {f"{name}-{version}-py3-none-any.whl" for name, version in ORDINARY_WHEELS}
+# Real PyPI wheels (pip, and setuptools before Python 3.12); both are newer conda packages
+# in the corpus channel too.
+ORDINARY = {path.name for path in pypi_wheels()}
+PYPI_PIP = next(name for name in ORDINARY if name.startswith("pip-"))
+CFFI = "cffi-1.17.1-0_py312h06ac9bb_0-cp312-cp312-conda_linux_64.whl"
 
 
 def sync_cli(*args: str) -> tuple[int, dict[str, object], str]:
@@ -97,10 +101,9 @@ def channel(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def synced(
     channel: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, object]]:
-    """The corpus channel synced (by the CLI) into a wheelhouse that holds ordinary wheels."""
+    """The corpus channel synced (by the CLI) into a wheelhouse that holds PyPI wheels."""
     wheelhouse = tmp_path_factory.mktemp("wheelhouse")
-    for name, version in ORDINARY_WHEELS:
-        ordinary_wheel(wheelhouse, name, version)
+    add_pypi_wheels(wheelhouse)
     report_file = wheelhouse.parent / "report.json"
     code, report, stderr = sync_cli(
         str(channel), "-w", str(wheelhouse), "--report", str(report_file)
@@ -142,13 +145,21 @@ def test_plain_pip_never_selects_a_conda_wheel(
     wheelhouse, _ = synced
     index = pip_index(kind, wheelhouse)
 
-    # tqdm 4.67.1 and idna 3.10 are here as conda wheels, newer than the ordinary ones.
-    assert chosen_files(pip_resolve(tmp_path, index, ["tqdm", "idna", "plainpkg"])) == sorted(
-        ORDINARY
-    )
+    # pip (and setuptools) are here as conda wheels too, newer than the PyPI ones.
+    projects = sorted(parse_wheel_filename(name)[0] for name in ORDINARY)
+    assert chosen_files(pip_resolve(tmp_path, index, projects)) == sorted(ORDINARY)
     only_conda = pip_resolve(tmp_path, index, ["cffi"])
     assert only_conda.returncode != 0
     assert "No matching distribution found for cffi" in only_conda.stderr
+
+    # The control: the same cp312 wheel tagged manylinux is taken by this pip, so it is
+    # the conda platform tag, not the interpreter, that keeps the conda wheel out.
+    control = tmp_path / "control"
+    control.mkdir()
+    manylinux = CFFI.replace("conda_linux_64", "manylinux2014_x86_64")
+    shutil.copyfile(wheelhouse / CFFI, control / manylinux)
+    control_index = ["--no-index", "--find-links", str(control)]
+    assert chosen_files(pip_resolve(tmp_path, control_index, ["cffi", "--no-deps"])) == [manylinux]
 
 
 @pytest.mark.slow
@@ -158,16 +169,21 @@ def test_pip_with_the_conda_platforms_selects_the_conda_wheels(
 ) -> None:
     wheelhouse, _ = synced
 
-    result = pip_resolve(
-        tmp_path, pip_index(kind, wheelhouse), ["tqdm", "cffi", "plainpkg"], *CONDA_LINUX_64_PIP
-    )
+    index = pip_index(kind, wheelhouse)
+
+    result = pip_resolve(tmp_path, index, ["tqdm", "cffi", "pip"], *CONDA_LINUX_64_PIP)
 
     chosen = chosen_files(result)
     assert "tqdm-4.67.1-1_pyhd8ed1ab_1-py3-none-conda.whl" in chosen
-    assert "cffi-1.17.1-0_py312h06ac9bb_0-cp312-cp312-conda_linux_64.whl" in chosen
+    assert CFFI in chosen
     assert "pycparser-2.22-1_pyh29332c3_1-py3-none-conda.whl" in chosen  # cffi's dependency
-    assert "plainpkg-1.0-py3-none-any.whl" in chosen  # ordinary wheels stay installable
-    assert not any(name.startswith("tqdm-4.0.0") for name in chosen)
+    assert "pip-24.3.1-2_pyh8b19718_2-py3-none-conda.whl" in chosen
+    assert not set(chosen) & ORDINARY
+    # PyPI wheels stay installable there, when asked for.
+    pinned = f"pip=={parse_wheel_filename(PYPI_PIP)[1]}"
+    assert chosen_files(
+        pip_resolve(tmp_path, index, [pinned, "--no-deps"], *CONDA_LINUX_64_PIP)
+    ) == [PYPI_PIP]
 
 
 @pytest.mark.slow
@@ -451,8 +467,7 @@ def test_a_missing_source_fails_and_the_others_sync(corpus: Path, tmp_path: Path
 
 
 def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
-    for name, version in ORDINARY_WHEELS:
-        ordinary_wheel(tmp_path, name, version)
+    add_pypi_wheels(tmp_path)
 
     result = run_condawheel("index", str(tmp_path))
 
@@ -484,8 +499,7 @@ def http_synced(
     original = (http_channel.root / corrupt.lstrip("/")).read_bytes()
     http_channel.controls.corrupt[corrupt] = original[:-100] + b"\0" * 100  # same size
     wheelhouse = tmp_path_factory.mktemp("http-wheelhouse")
-    for name, version in ORDINARY_WHEELS:
-        ordinary_wheel(wheelhouse, name, version)
+    add_pypi_wheels(wheelhouse)
     cache = wheelhouse.parent / "download-cache"
     code, report, stderr = sync_cli(
         http_channel.url, "-w", str(wheelhouse), "--cache-dir", str(cache)
@@ -538,17 +552,29 @@ def test_a_second_http_sync_downloads_nothing_it_has(
     assert downloads == ["/noarch/requests-2.32.3-pyhd8ed1ab_1.conda"]
 
 
+@pytest.fixture
+def served_wheelhouse(
+    http_synced: tuple[Path, Path, dict[str, object], str],
+) -> Iterator[ChannelServer]:
+    """The wheelhouse synced over HTTP, served as it is by a plain static file server."""
+    yield from serve(http_synced[0])
+
+
 @pytest.mark.slow
 def test_pip_selects_the_http_synced_conda_wheels_only_when_asked(
-    http_synced: tuple[Path, Path, dict[str, object], str], tmp_path: Path
+    served_wheelhouse: ChannelServer, tmp_path: Path
 ) -> None:
-    wheelhouse = http_synced[0]
-    index = pip_index("index-url", wheelhouse)
+    index = ["--index-url", f"{served_wheelhouse.url}/simple"]
+    conda_pip = "pip-24.3.1-2_pyh8b19718_2-py3-none-conda.whl"
 
-    assert chosen_files(pip_resolve(tmp_path, index, ["tqdm"])) == ["tqdm-4.0.0-py3-none-any.whl"]
+    assert chosen_files(pip_resolve(tmp_path, index, ["pip"])) == [PYPI_PIP]
     assert chosen_files(
-        pip_resolve(tmp_path, index, ["tqdm", "--no-deps"], *CONDA_LINUX_64_PIP)
-    ) == ["tqdm-4.67.1-1_pyhd8ed1ab_1-py3-none-conda.whl"]
+        pip_resolve(tmp_path, index, ["pip", "cffi", "--no-deps"], *CONDA_LINUX_64_PIP)
+    ) == sorted([CFFI, conda_pip])
+    # pip read the index pages and the PEP 658 metadata files over HTTP.
+    requests = served_wheelhouse.controls.requests
+    assert "/simple/pip/" in requests
+    assert f"/{conda_pip}.metadata" in requests
 
 
 # ------------------------------------------------------------------ an environment
