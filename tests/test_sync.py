@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -625,15 +626,29 @@ def test_every_python_package_of_an_environment_becomes_a_wheel(
     assert indexed_files(wheelhouse) == set(made.values())
 
 
-def test_a_progress_bar_only_on_a_terminal(corpus: Path, tmp_path: Path) -> None:
+def test_quiet_off_a_terminal_and_a_progress_bar_on_one(corpus: Path, tmp_path: Path) -> None:
     channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[:3])
     quiet = run_condawheel("sync", str(channel), "-w", str(tmp_path / "quiet"), "-j", "1")
     assert quiet.returncode == 0, quiet.stderr
-    # Not a terminal: no bar, no escape codes; the converter's warnings and the summary.
-    *warnings, summary = quiet.stderr.splitlines()
-    assert "\x1b" not in quiet.stderr
-    assert all(line.startswith("warning: ") for line in warnings)
-    assert summary.startswith("3 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts in ")
+    # Not a terminal (cron, CI): no bar, no per-artifact lines; the summary counts warnings.
+    assert quiet.stdout == ""
+    [summary] = quiet.stderr.splitlines()
+    assert summary.startswith(
+        "3 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts, 1 warning in "
+    )
+    # --verbose brings every result and warning back.
+    verbose = run_condawheel("sync", str(channel), "-w", str(tmp_path / "verbose"), "-j1", "-v")
+    assert verbose.returncode == 0, verbose.stderr
+    assert sorted(verbose.stdout.splitlines()) == sorted(
+        f"converted {tmp_path / 'verbose' / path.name}"
+        for path in (tmp_path / "verbose").glob("*.whl")
+    )
+    *warnings, summary = verbose.stderr.splitlines()
+    assert "\x1b" not in verbose.stderr
+    assert [line.split(":")[:2] for line in warnings] == [
+        ["warning", " jsonpointer-3.0.0-py312h7900ff3_1.conda"]
+    ]
+    assert summary.endswith("1 warning in " + summary.rsplit(" in ", 1)[1])
 
     primary, secondary = pty.openpty()
     try:
@@ -653,11 +668,16 @@ def test_a_progress_bar_only_on_a_terminal(corpus: Path, tmp_path: Path) -> None
             if not chunk:
                 break
             terminal += chunk
-        process.communicate(timeout=120)
+        stdout, _ = process.communicate(timeout=120)
     finally:
         os.close(primary)
 
     assert process.returncode == 0
-    text = terminal.decode(errors="replace")
-    assert "converting" in text  # the bar's phase, with counts, sizes and time left
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.decode(errors="replace"))
+    # The bar is drawn as each phase starts: its name, done/count, done/total size.
+    total = f"{sum((channel / name).stat().st_size for name in SMALL_PACKAGES[:3]) / 1000:.1f}"
+    assert re.search(rf"converting ━+ 0/3 0\.0/{total} kB ", text), text
+    assert re.search(rf"indexing ━+ 3/3 {total}/{total} kB ", text), text
+    assert "warning: jsonpointer-3.0.0-py312h7900ff3_1.conda: " in text  # someone is watching
     assert "3 converted, 0 unchanged" in text
+    assert len(stdout.splitlines()) == 3

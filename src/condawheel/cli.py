@@ -365,10 +365,12 @@ def _write_report(path: Path, report: SyncReport) -> None:
         _fail(f"{path}: cannot write the report: {error.strerror or error}")
 
 
-def _print_sync_results(report: SyncReport, display: _SyncDisplay) -> None:
+def _print_sync_results(report: SyncReport, display: _SyncDisplay, *, per_artifact: bool) -> None:
+    """Print the results; ``per_artifact``: also each converted wheel and its warnings."""
     for outcome in report.outcomes:
         if outcome.status == "converted" and outcome.wheel:
-            typer.echo(f"converted {report.wheelhouse / outcome.wheel}")
+            if per_artifact:
+                typer.echo(f"converted {report.wheelhouse / outcome.wheel}")
         elif outcome.status == "would-convert":
             typer.echo(f"would-convert {outcome.location}")
         elif (
@@ -376,7 +378,7 @@ def _print_sync_results(report: SyncReport, display: _SyncDisplay) -> None:
             and (outcome.source, outcome.location) not in display.reported
         ):
             _print_problem(outcome)  # listing problems are not shown while converting
-        if not display.quiet:
+        if per_artifact and not display.quiet:
             for warning in outcome.warnings:
                 _err.print(f"[yellow]warning:[/yellow] {outcome.filename}: {warning}", markup=True)
     for pruned in report.pruned:
@@ -469,8 +471,19 @@ def sync_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary and no warnings on stderr.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Print every converted wheel and warning, also when not on a terminal.",
+        ),
+    ] = False,
 ) -> None:
     """Convert channels, environments or packages into a shared, indexed wheelhouse.
+
+    Not on a terminal (cron, CI), only errors, conflicts, pruned wheels and the summary
+    are printed; --verbose prints every converted wheel and warning, --report has them all.
 
     Exit status: 0 all synced; 1 some artifact failed or conflicted (the others were
     synced); 2 usage error.
@@ -505,7 +518,8 @@ def sync_command(
     if json_output:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
-        _print_sync_results(report, display)
+        # Someone watching stderr wants each result; a cron job or CI log wants problems.
+        _print_sync_results(report, display, per_artifact=verbose or sys.stderr.isatty())
     if not quiet:
         _err.print(report.summary(), markup=False)
     if not report.ok:
