@@ -467,6 +467,33 @@ def test_a_missing_source_fails_and_the_others_sync(corpus: Path, tmp_path: Path
     assert "No such file or directory" in (report.outcomes[0].reason or "")
 
 
+def test_a_folder_that_offers_nothing_is_an_error_but_an_empty_channel_is_not(
+    corpus: Path, tmp_path: Path
+) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    wheelhouse = tmp_path / "wheelhouse"
+    assert run_condawheel("sync", str(channel), "-w", str(wheelhouse)).returncode == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    not_a_channel = "not a channel (no subdir folder holds packages or repodata.json)"
+
+    # A typo'd folder, or the wheelhouse itself: an error for that source, not "0 converted".
+    for folder in (empty, wheelhouse):
+        result = run_condawheel("sync", str(folder), "-w", str(tmp_path / "other"))
+        assert result.returncode == 1, result.stderr
+        assert f"error: {folder}: {not_a_channel}" in result.stderr
+        assert "0 converted, 0 unchanged, 0 skipped, 1 failed" in result.stderr
+
+    # A real channel whose repodata lists no package offers nothing, and that is fine.
+    noarch = empty / "noarch"
+    noarch.mkdir()
+    repodata = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}}
+    (noarch / "repodata.json").write_text(json.dumps(repodata))
+    result = run_condawheel("sync", str(empty), "-w", str(tmp_path / "other"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("0 converted, 0 unchanged, 0 skipped, 0 failed")
+
+
 def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
     add_pypi_wheels(tmp_path)
 
