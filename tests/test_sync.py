@@ -434,6 +434,15 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "--select" in result.stderr
+    # A report that could not be written is refused before any work, not after it.
+    report = tmp_path / "nowhere" / "r.json"
+    result = run_condawheel(
+        "sync", str(tmp_path), "-w", str(tmp_path / "w"), "--report", str(report)
+    )
+    assert result.returncode == 2
+    assert "--report" in result.stderr
+    assert "does not exist" in result.stderr
+    assert not (tmp_path / "w").exists()
 
 
 def test_a_broken_package_fails_alone(corpus: Path, tmp_path: Path) -> None:

@@ -365,6 +365,19 @@ def _write_report(path: Path, report: SyncReport) -> None:
         _fail(f"{path}: cannot write the report: {error.strerror or error}")
 
 
+def _check_report_folder(path: Path) -> None:
+    """Refuse a ``--report`` file that could not be written, before any work is done."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise typer.BadParameter(
+            f"{path}: its folder {folder} does not exist", param_hint="--report"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise typer.BadParameter(
+            f"{path}: its folder {folder} is not writable", param_hint="--report"
+        )
+
+
 def _print_sync_results(report: SyncReport, display: _SyncDisplay, *, per_artifact: bool) -> None:
     """Print the results; ``per_artifact``: also each converted wheel and its warnings."""
     for outcome in report.outcomes:
@@ -493,6 +506,8 @@ def sync_command(
     from condawheel.wheelhouse.selection import parse_selection  # noqa: PLC0415
     from condawheel.wheelhouse.sync import SyncOptions, sync  # noqa: PLC0415
 
+    if report_file is not None:
+        _check_report_folder(report_file)
     plan_options = _options(platform_prefix)
     try:
         selection = parse_selection(select or (), newest=newest)
