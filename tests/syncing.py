@@ -1,4 +1,4 @@
-"""Helpers for the wheelhouse sync tests: channels, ordinary wheels, a channel server, pip."""
+"""Helpers for the wheelhouse sync tests: channels, PyPI wheels, a channel server, pip."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Final
 import pytest
 from conda_package_handling import api as cph
 from conda_package_streaming.create import conda_builder
-from wheel.wheelfile import WheelFile
+
+from conda_envs import find_python312
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -41,12 +42,6 @@ SMALL_PACKAGES: Final = (
     "noarch/colorama-0.4.6-pyhd8ed1ab_1.conda",
     "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda",
 )
-ORDINARY_WHEELS: Final = (
-    # (name, version): a PyPI-like pure wheel; tqdm and idna also exist as conda wheels.
-    ("tqdm", "4.0.0"),
-    ("idna", "3.0"),
-    ("plainpkg", "1.0"),
-)
 
 
 def copy_channel(corpus: Path, destination: Path, files: Iterable[str] | None = None) -> Path:
@@ -64,19 +59,28 @@ def copy_channel(corpus: Path, destination: Path, files: Iterable[str] | None = 
     return destination
 
 
-def ordinary_wheel(directory: Path, name: str, version: str) -> Path:
-    """Write a tiny pure ``py3-none-any`` wheel, as a PyPI project would ship it."""
-    path = directory / f"{name}-{version}-py3-none-any.whl"
-    dist_info = f"{name}-{version}.dist-info"
-    with WheelFile(path, "w") as wheel:
-        wheel.writestr(f"{name}/__init__.py", b"")
-        metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        wheel.writestr(f"{dist_info}/METADATA", metadata.encode())
-        wheel.writestr(
-            f"{dist_info}/WHEEL",
-            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
-    return path
+def pypi_wheels() -> list[Path]:
+    """Real wheels from PyPI, offline: the ones this Python bundles for ``ensurepip``.
+
+    pip (and setuptools, bundled before Python 3.12) are in the corpus channel too, as
+    newer conda packages: a system pip must pick these, a conda platform the conda ones.
+    """
+    import ensurepip  # noqa: PLC0415
+
+    folders = [Path(ensurepip.__file__).parent / "_bundled"]
+    packaged = getattr(ensurepip, "_WHEEL_PKG_DIR", None)  # distributions may move them
+    if packaged:
+        folders.append(Path(packaged))
+    wheels = sorted(path for folder in folders for path in folder.glob("*-py3-none-any.whl"))
+    if not any(path.name.startswith("pip-") for path in wheels):
+        pytest.fail(f"no pip wheel bundled with {sys.executable} (looked in {folders})")
+    return wheels
+
+
+def add_pypi_wheels(directory: Path) -> set[str]:
+    """Copy :func:`pypi_wheels` into ``directory``; return their names."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return {shutil.copyfile(path, directory / path.name).name for path in pypi_wheels()}
 
 
 def rebuild(
@@ -258,17 +262,23 @@ def serve(root: Path) -> Iterator[ChannelServer]:
 
 
 def pip_command() -> list[str]:
+    """The test environment's pip, run by the machine's CPython 3.12 (``pip --python``).
+
+    The corpus's binary conda wheels are cp312: a pip running on another Python would
+    refuse them for their interpreter tag, and a test that pip ignores the conda platform
+    tag would prove nothing. No CPython 3.12 is an error, not a skip.
+    """
     if importlib.util.find_spec("pip") is None:
         pytest.fail("pip is not installed in the test environment; the real pip is the proof")
-    return [sys.executable, "-m", "pip"]
+    return [sys.executable, "-m", "pip", "--python", str(find_python312())]
 
 
-# A conda environment on linux-64 with CPython 3.12. pip <= 24.0 checks Requires-Python
-# against the interpreter running pip, not --python-version: the target is not that one.
+# A conda environment on linux-64 with CPython 3.12 (pip checks Requires-Python against
+# --python-version, and the index's data-requires-python too).
 CONDA_LINUX_64_PIP: Final = (
     "--platform", "conda_linux_64", "--platform", "conda", "--python-version", "3.12",
     "--implementation", "cp", "--abi", "cp312", "--abi", "abi3", "--abi", "none",
-    "--only-binary=:all:", "--ignore-requires-python",
+    "--only-binary=:all:",
 )  # fmt: skip
 
 

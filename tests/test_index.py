@@ -6,7 +6,6 @@ import base64
 import functools
 import hashlib
 import http.server
-import importlib.util
 import json
 import os
 import re
@@ -31,6 +30,7 @@ from condawheel.wheelhouse import (
     scan_wheelhouse,
     write_index,
 )
+from syncing import pip_command
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -651,9 +651,8 @@ def pip_environment() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def pip() -> list[str]:
-    if importlib.util.find_spec("pip") is None:
-        pytest.fail("pip is not installed in the test environment; the real pip is the proof")
-    return [sys.executable, "-m", "pip"]
+    """pip run by CPython 3.12: the cp312 wheels below are then refused for their platform."""
+    return pip_command()
 
 
 def run_pip(pip: list[str], target: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -781,6 +780,19 @@ class TestPip:
 
         assert result.returncode != 0
         assert "No matching distribution found for condaonly" in result.stderr
+
+    def test_the_control_the_same_wheel_tagged_manylinux_is_selected(
+        self, pip: list[str], wheelhouse: Path, tmp_path: Path
+    ) -> None:
+        # So the conda platform tag, not the cp312 interpreter tag, keeps condaonly out.
+        control = tmp_path / "control"
+        control.mkdir()
+        manylinux = CONDA_ONLY.replace("conda_linux_64", "manylinux2014_x86_64")
+        (control / manylinux).write_bytes((wheelhouse / CONDA_ONLY).read_bytes())
+
+        assert selected(pip, tmp_path, "--no-index", "--find-links", str(control), "condaonly") == [
+            manylinux
+        ]
 
     def test_the_conda_platform_prefers_the_conda_wheel_and_still_accepts_any(
         self, pip: list[str], source: list[str], tmp_path: Path

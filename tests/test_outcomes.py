@@ -37,6 +37,15 @@ def test_summary_and_ok() -> None:
     assert not SyncReport(Path("/w"), dry_run=False, outcomes=(outcome("conflict"),)).ok
     dry = SyncReport(Path("/w"), dry_run=True, outcomes=(outcome("would-convert"),))
     assert dry.summary().startswith("1 to convert, 0 unchanged")
+    # Warnings are counted: off a terminal the CLI prints only the summary.
+    warned = SyncReport(
+        Path("/w"),
+        dry_run=False,
+        outcomes=(outcome("converted", warnings=("x", "y")), outcome("converted")),
+    )
+    assert warned.summary() == (
+        "2 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts, 2 warnings in 0.0s"
+    )
 
 
 def test_the_report_names_both_sides_of_a_conflict() -> None:

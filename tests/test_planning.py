@@ -97,6 +97,22 @@ def test_the_wheel_is_the_truth(wheels: dict[str, int], reason: str) -> None:
     assert plan_sync([item()], state, options=OPTIONS).actions == (Convert(item(), SHA_A, reason),)
 
 
+def test_only_a_damaged_wheel_of_the_same_artifact_may_be_replaced() -> None:
+    # The engine lists as damaged the recorded wheels that are no readable wheel any more.
+    damaged = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 0}, damaged={SHA_A: (WHEEL_A,)})
+    assert plan_sync([item()], damaged, options=OPTIONS).actions == (
+        Convert(item(), SHA_A, f"its wheel {WHEEL_A} is damaged", replaces=(WHEEL_A,)),
+    )
+    # Recorded with other options: the conversion may still replace it.
+    other_options = StateView({}, {WHEEL_A: 0}, damaged={SHA_A: (WHEEL_A,)})
+    assert plan_sync([item()], other_options, options=OPTIONS).actions == (
+        Convert(item(), SHA_A, "new", replaces=(WHEEL_A,)),
+    )
+    # Another artifact's damaged wheel is not this one's to replace.
+    [action] = plan_sync([item(key=SHA_B)], damaged, options=OPTIONS).actions
+    assert action == Convert(item(key=SHA_B), SHA_B, "new")
+
+
 def test_an_untracked_wheel_naming_the_artifact_is_adopted_if_its_platform_fits() -> None:
     noarch = "demo-1.0-0_py312h0_0-py3-none-conda.whl"
     state = StateView({}, {WHEEL_A: 10, noarch: 5}, {SHA_A: (noarch, WHEEL_A)})

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import pty
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -19,19 +20,20 @@ from condawheel.env.environment import configured_stamp
 from condawheel.errors import WheelhouseError
 from condawheel.wheelhouse.state import STATE_NAME
 from condawheel.wheelhouse.sync import SyncOptions, sync
+from env_support import WheelSpec, make_wheel
 from envs import find_python, index_channel, link_python, make_environment
 from syncing import (
     CONDA_LINUX_64_PIP,
-    ORDINARY_WHEELS,
     SMALL_PACKAGES,
     ChannelServer,
+    add_pypi_wheels,
     chosen_files,
     cli_environment,
     condawheel_command,
     copy_channel,
     hidden_leftovers,
-    ordinary_wheel,
     pip_resolve,
+    pypi_wheels,
     rebuild,
     run_condawheel,
     serve,
@@ -47,7 +49,11 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.corpus
 
 CORPUS_PACKAGES = 85
-ORDINARY = {f"{name}-{version}-py3-none-any.whl" for name, version in ORDINARY_WHEELS}
+# Real PyPI wheels (pip, and setuptools before Python 3.12); both are newer conda packages
+# in the corpus channel too.
+ORDINARY = {path.name for path in pypi_wheels()}
+PYPI_PIP = next(name for name in ORDINARY if name.startswith("pip-"))
+CFFI = "cffi-1.17.1-0_py312h06ac9bb_0-cp312-cp312-conda_linux_64.whl"
 
 
 def sync_cli(*args: str) -> tuple[int, dict[str, object], str]:
@@ -99,10 +105,9 @@ def channel(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def synced(
     channel: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, object]]:
-    """The corpus channel synced (by the CLI) into a wheelhouse that holds ordinary wheels."""
+    """The corpus channel synced (by the CLI) into a wheelhouse that holds PyPI wheels."""
     wheelhouse = tmp_path_factory.mktemp("wheelhouse")
-    for name, version in ORDINARY_WHEELS:
-        ordinary_wheel(wheelhouse, name, version)
+    add_pypi_wheels(wheelhouse)
     report_file = wheelhouse.parent / "report.json"
     code, report, stderr = sync_cli(
         str(channel), "-w", str(wheelhouse), "--report", str(report_file)
@@ -144,13 +149,21 @@ def test_plain_pip_never_selects_a_conda_wheel(
     wheelhouse, _ = synced
     index = pip_index(kind, wheelhouse)
 
-    # tqdm 4.67.1 and idna 3.10 are here as conda wheels, newer than the ordinary ones.
-    assert chosen_files(pip_resolve(tmp_path, index, ["tqdm", "idna", "plainpkg"])) == sorted(
-        ORDINARY
-    )
+    # pip (and setuptools) are here as conda wheels too, newer than the PyPI ones.
+    projects = sorted(parse_wheel_filename(name)[0] for name in ORDINARY)
+    assert chosen_files(pip_resolve(tmp_path, index, projects)) == sorted(ORDINARY)
     only_conda = pip_resolve(tmp_path, index, ["cffi"])
     assert only_conda.returncode != 0
     assert "No matching distribution found for cffi" in only_conda.stderr
+
+    # The control: the same cp312 wheel tagged manylinux is taken by this pip, so it is
+    # the conda platform tag, not the interpreter, that keeps the conda wheel out.
+    control = tmp_path / "control"
+    control.mkdir()
+    manylinux = CFFI.replace("conda_linux_64", "manylinux2014_x86_64")
+    shutil.copyfile(wheelhouse / CFFI, control / manylinux)
+    control_index = ["--no-index", "--find-links", str(control)]
+    assert chosen_files(pip_resolve(tmp_path, control_index, ["cffi", "--no-deps"])) == [manylinux]
 
 
 @pytest.mark.slow
@@ -160,16 +173,21 @@ def test_pip_with_the_conda_platforms_selects_the_conda_wheels(
 ) -> None:
     wheelhouse, _ = synced
 
-    result = pip_resolve(
-        tmp_path, pip_index(kind, wheelhouse), ["tqdm", "cffi", "plainpkg"], *CONDA_LINUX_64_PIP
-    )
+    index = pip_index(kind, wheelhouse)
+
+    result = pip_resolve(tmp_path, index, ["tqdm", "cffi", "pip"], *CONDA_LINUX_64_PIP)
 
     chosen = chosen_files(result)
     assert "tqdm-4.67.1-1_pyhd8ed1ab_1-py3-none-conda.whl" in chosen
-    assert "cffi-1.17.1-0_py312h06ac9bb_0-cp312-cp312-conda_linux_64.whl" in chosen
+    assert CFFI in chosen
     assert "pycparser-2.22-1_pyh29332c3_1-py3-none-conda.whl" in chosen  # cffi's dependency
-    assert "plainpkg-1.0-py3-none-any.whl" in chosen  # ordinary wheels stay installable
-    assert not any(name.startswith("tqdm-4.0.0") for name in chosen)
+    assert "pip-24.3.1-2_pyh8b19718_2-py3-none-conda.whl" in chosen
+    assert not set(chosen) & ORDINARY
+    # PyPI wheels stay installable there, when asked for.
+    pinned = f"pip=={parse_wheel_filename(PYPI_PIP)[1]}"
+    assert chosen_files(
+        pip_resolve(tmp_path, index, [pinned, "--no-deps"], *CONDA_LINUX_64_PIP)
+    ) == [PYPI_PIP]
 
 
 @pytest.mark.slow
@@ -258,6 +276,55 @@ def test_resyncs_of_a_changing_channel_redo_only_what_changed(
     }
     assert wheelhouse_digest(wheelhouse) == before
     assert hidden_leftovers(wheelhouse) == []
+
+
+def test_a_damaged_wheel_is_repaired_and_a_valid_other_one_never_replaced(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # Wheels are published without fsync: after a power loss one may be empty or cut short
+    # under its final name. The state knows what it made, so the next sync repairs it.
+    files = [
+        "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda",
+        "noarch/colorama-0.4.6-pyhd8ed1ab_1.conda",
+        "linux-64/frozendict-2.4.6-py312h66e93f0_0.conda",
+    ]
+    channel = copy_channel(corpus, tmp_path / "channel", files)
+    wheelhouse = tmp_path / "wheelhouse"
+    code, _, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert code == 0, stderr
+    before = wheelhouse_digest(wheelhouse)
+    empty = wheelhouse / "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    truncated = wheelhouse / "frozendict-2.4.6-0_py312h66e93f0_0-cp312-none-conda_linux_64.whl"
+    empty.write_bytes(b"")
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+
+    assert code == 0, stderr
+    assert {item["wheel"]: item.get("reason") for item in by_status(report, "converted")} == {
+        empty.name: "replaced a damaged wheel (it no longer held what this artifact made)",
+        truncated.name: "replaced a damaged wheel (it no longer held what this artifact made)",
+    }
+    assert wheelhouse_digest(wheelhouse) == before  # the same bytes, and the index again
+    assert {empty.name, truncated.name} <= indexed_files(wheelhouse)
+    assert hidden_leftovers(wheelhouse) == []
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert (code, counts(report)) == (0, {"unchanged": 3})
+
+    # A readable wheel of that name that is not what was recorded is someone else's.
+    other = wheelhouse / "colorama-0.4.6-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    other.unlink()
+    spec = WheelSpec(name="colorama", version="0.4.6", build="1_pyhd8ed1ab_1", tag="py3-none-conda")
+    assert make_wheel(wheelhouse, spec) == other
+    replaced_by_hand = other.read_bytes()
+
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+
+    assert code == 1
+    [conflict] = by_status(report, "conflict")
+    assert conflict["wheel"] == other.name
+    assert "not overwritten" in str(conflict["reason"])
+    assert other.read_bytes() == replaced_by_hand
 
 
 def test_two_sources_making_one_wheel_name_conflict(corpus: Path, tmp_path: Path) -> None:
@@ -370,6 +437,15 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "--select" in result.stderr
+    # A report that could not be written is refused before any work, not after it.
+    report = tmp_path / "nowhere" / "r.json"
+    result = run_condawheel(
+        "sync", str(tmp_path), "-w", str(tmp_path / "w"), "--report", str(report)
+    )
+    assert result.returncode == 2
+    assert "--report" in result.stderr
+    assert "does not exist" in result.stderr
+    assert not (tmp_path / "w").exists()
 
 
 def test_a_broken_package_fails_alone(corpus: Path, tmp_path: Path) -> None:
@@ -403,9 +479,35 @@ def test_a_missing_source_fails_and_the_others_sync(corpus: Path, tmp_path: Path
     assert "No such file or directory" in (report.outcomes[0].reason or "")
 
 
+def test_a_folder_that_offers_nothing_is_an_error_but_an_empty_channel_is_not(
+    corpus: Path, tmp_path: Path
+) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    wheelhouse = tmp_path / "wheelhouse"
+    assert run_condawheel("sync", str(channel), "-w", str(wheelhouse)).returncode == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    not_a_channel = "not a channel (no subdir folder holds packages or repodata.json)"
+
+    # A typo'd folder, or the wheelhouse itself: an error for that source, not "0 converted".
+    for folder in (empty, wheelhouse):
+        result = run_condawheel("sync", str(folder), "-w", str(tmp_path / "other"))
+        assert result.returncode == 1, result.stderr
+        assert f"error: {folder}: {not_a_channel}" in result.stderr
+        assert "0 converted, 0 unchanged, 0 skipped, 1 failed" in result.stderr
+
+    # A real channel whose repodata lists no package offers nothing, and that is fine.
+    noarch = empty / "noarch"
+    noarch.mkdir()
+    repodata = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}}
+    (noarch / "repodata.json").write_text(json.dumps(repodata))
+    result = run_condawheel("sync", str(empty), "-w", str(tmp_path / "other"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("0 converted, 0 unchanged, 0 skipped, 0 failed")
+
+
 def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
-    for name, version in ORDINARY_WHEELS:
-        ordinary_wheel(tmp_path, name, version)
+    add_pypi_wheels(tmp_path)
 
     result = run_condawheel("index", str(tmp_path))
 
@@ -437,8 +539,7 @@ def http_synced(
     original = (http_channel.root / corrupt.lstrip("/")).read_bytes()
     http_channel.controls.corrupt[corrupt] = original[:-100] + b"\0" * 100  # same size
     wheelhouse = tmp_path_factory.mktemp("http-wheelhouse")
-    for name, version in ORDINARY_WHEELS:
-        ordinary_wheel(wheelhouse, name, version)
+    add_pypi_wheels(wheelhouse)
     cache = wheelhouse.parent / "download-cache"
     code, report, stderr = sync_cli(
         http_channel.url, "-w", str(wheelhouse), "--cache-dir", str(cache)
@@ -491,17 +592,29 @@ def test_a_second_http_sync_downloads_nothing_it_has(
     assert downloads == ["/noarch/requests-2.32.3-pyhd8ed1ab_1.conda"]
 
 
+@pytest.fixture
+def served_wheelhouse(
+    http_synced: tuple[Path, Path, dict[str, object], str],
+) -> Iterator[ChannelServer]:
+    """The wheelhouse synced over HTTP, served as it is by a plain static file server."""
+    yield from serve(http_synced[0])
+
+
 @pytest.mark.slow
 def test_pip_selects_the_http_synced_conda_wheels_only_when_asked(
-    http_synced: tuple[Path, Path, dict[str, object], str], tmp_path: Path
+    served_wheelhouse: ChannelServer, tmp_path: Path
 ) -> None:
-    wheelhouse = http_synced[0]
-    index = pip_index("index-url", wheelhouse)
+    index = ["--index-url", f"{served_wheelhouse.url}/simple"]
+    conda_pip = "pip-24.3.1-2_pyh8b19718_2-py3-none-conda.whl"
 
-    assert chosen_files(pip_resolve(tmp_path, index, ["tqdm"])) == ["tqdm-4.0.0-py3-none-any.whl"]
+    assert chosen_files(pip_resolve(tmp_path, index, ["pip"])) == [PYPI_PIP]
     assert chosen_files(
-        pip_resolve(tmp_path, index, ["tqdm", "--no-deps"], *CONDA_LINUX_64_PIP)
-    ) == ["tqdm-4.67.1-1_pyhd8ed1ab_1-py3-none-conda.whl"]
+        pip_resolve(tmp_path, index, ["pip", "cffi", "--no-deps"], *CONDA_LINUX_64_PIP)
+    ) == sorted([CFFI, conda_pip])
+    # pip read the index pages and the PEP 658 metadata files over HTTP.
+    requests = served_wheelhouse.controls.requests
+    assert "/simple/pip/" in requests
+    assert f"/{conda_pip}.metadata" in requests
 
 
 # ------------------------------------------------------------------ an environment
@@ -695,15 +808,29 @@ def test_every_python_package_of_an_environment_becomes_a_wheel(
     assert indexed_files(wheelhouse) == set(made.values())
 
 
-def test_a_progress_bar_only_on_a_terminal(corpus: Path, tmp_path: Path) -> None:
+def test_quiet_off_a_terminal_and_a_progress_bar_on_one(corpus: Path, tmp_path: Path) -> None:
     channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[:3])
     quiet = run_condawheel("sync", str(channel), "-w", str(tmp_path / "quiet"), "-j", "1")
     assert quiet.returncode == 0, quiet.stderr
-    # Not a terminal: no bar, no escape codes; the converter's warnings and the summary.
-    *warnings, summary = quiet.stderr.splitlines()
-    assert "\x1b" not in quiet.stderr
-    assert all(line.startswith("warning: ") for line in warnings)
-    assert summary.startswith("3 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts in ")
+    # Not a terminal (cron, CI): no bar, no per-artifact lines; the summary counts warnings.
+    assert quiet.stdout == ""
+    [summary] = quiet.stderr.splitlines()
+    assert summary.startswith(
+        "3 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts, 1 warning in "
+    )
+    # --verbose brings every result and warning back.
+    verbose = run_condawheel("sync", str(channel), "-w", str(tmp_path / "verbose"), "-j1", "-v")
+    assert verbose.returncode == 0, verbose.stderr
+    assert sorted(verbose.stdout.splitlines()) == sorted(
+        f"converted {tmp_path / 'verbose' / path.name}"
+        for path in (tmp_path / "verbose").glob("*.whl")
+    )
+    *warnings, summary = verbose.stderr.splitlines()
+    assert "\x1b" not in verbose.stderr
+    assert [line.split(":")[:2] for line in warnings] == [
+        ["warning", " jsonpointer-3.0.0-py312h7900ff3_1.conda"]
+    ]
+    assert summary.endswith("1 warning in " + summary.rsplit(" in ", 1)[1])
 
     primary, secondary = pty.openpty()
     try:
@@ -723,11 +850,16 @@ def test_a_progress_bar_only_on_a_terminal(corpus: Path, tmp_path: Path) -> None
             if not chunk:
                 break
             terminal += chunk
-        process.communicate(timeout=120)
+        stdout, _ = process.communicate(timeout=120)
     finally:
         os.close(primary)
 
     assert process.returncode == 0
-    text = terminal.decode(errors="replace")
-    assert "converting" in text  # the bar's phase, with counts, sizes and time left
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.decode(errors="replace"))
+    # The bar is drawn as each phase starts: its name, done/count, done/total size.
+    total = f"{sum((channel / name).stat().st_size for name in SMALL_PACKAGES[:3]) / 1000:.1f}"
+    assert re.search(rf"converting ━+ 0/3 0\.0/{total} kB ", text), text
+    assert re.search(rf"indexing ━+ 3/3 {total}/{total} kB ", text), text
+    assert "warning: jsonpointer-3.0.0-py312h7900ff3_1.conda: " in text  # someone is watching
     assert "3 converted, 0 unchanged" in text
+    assert len(stdout.splitlines()) == 3

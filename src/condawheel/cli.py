@@ -380,10 +380,25 @@ def _write_report(path: Path, report: SyncReport) -> None:
         _fail(f"{path}: cannot write the report: {error.strerror or error}")
 
 
-def _print_sync_results(report: SyncReport, display: _SyncDisplay) -> None:
+def _check_report_folder(path: Path) -> None:
+    """Refuse a ``--report`` file that could not be written, before any work is done."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise typer.BadParameter(
+            f"{path}: its folder {folder} does not exist", param_hint="--report"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise typer.BadParameter(
+            f"{path}: its folder {folder} is not writable", param_hint="--report"
+        )
+
+
+def _print_sync_results(report: SyncReport, display: _SyncDisplay, *, per_artifact: bool) -> None:
+    """Print the results; ``per_artifact``: also each converted wheel and its warnings."""
     for outcome in report.outcomes:
         if outcome.status == "converted" and outcome.wheel:
-            typer.echo(f"converted {report.wheelhouse / outcome.wheel}")
+            if per_artifact:
+                typer.echo(f"converted {report.wheelhouse / outcome.wheel}")
         elif outcome.status == "would-convert":
             typer.echo(f"would-convert {outcome.location}")
         elif (
@@ -391,7 +406,7 @@ def _print_sync_results(report: SyncReport, display: _SyncDisplay) -> None:
             and (outcome.source, outcome.location) not in display.reported
         ):
             _print_problem(outcome)  # listing problems are not shown while converting
-        if not display.quiet:
+        if per_artifact and not display.quiet:
             for warning in outcome.warnings:
                 _err.print(f"[yellow]warning:[/yellow] {outcome.filename}: {warning}", markup=True)
     for pruned in report.pruned:
@@ -495,8 +510,19 @@ def sync_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No summary and no warnings on stderr.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Print every converted wheel and warning, also when not on a terminal.",
+        ),
+    ] = False,
 ) -> None:
     """Convert channels, environments or packages into a shared, indexed wheelhouse.
+
+    Not on a terminal (cron, CI), only errors, conflicts, pruned wheels and the summary
+    are printed; --verbose prints every converted wheel and warning, --report has them all.
 
     Exit status: 0 all synced; 1 some artifact failed or conflicted (the others were
     synced); 2 usage error.
@@ -506,6 +532,8 @@ def sync_command(
     from condawheel.wheelhouse.selection import parse_selection  # noqa: PLC0415
     from condawheel.wheelhouse.sync import SyncOptions, sync  # noqa: PLC0415
 
+    if report_file is not None:
+        _check_report_folder(report_file)
     plan_options = _options(platform_prefix)
     try:
         selection = parse_selection(select or (), newest=newest)
@@ -536,7 +564,8 @@ def sync_command(
     if json_output:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
-        _print_sync_results(report, display)
+        # Someone watching stderr wants each result; a cron job or CI log wants problems.
+        _print_sync_results(report, display, per_artifact=verbose or sys.stderr.isatty())
     if not quiet:
         _err.print(report.summary(), markup=False)
     if not report.ok:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from condawheel.plan import WheelEntry, WheelPlan
     from condawheel.spool import Blob, Spool
 
-__all__ = ["TEMP_PREFIX", "WriteResult", "publish", "write_wheel"]
+__all__ = ["TEMP_PREFIX", "WriteResult", "publish", "replace_damaged", "write_wheel"]
 
 TEMP_PREFIX = ".condawheel-tmp-"
 _EXECUTABLE = 0o755
@@ -218,3 +218,15 @@ def publish_existing(target: Path, digest: str, size: int) -> WriteResult:
             f"new {digest[:12]}...); not overwritten",
         )
     return WriteResult(target, "unchanged", digest, size)
+
+
+def replace_damaged(temp: Path, target: Path) -> WriteResult:
+    """Move a complete file into place over a damaged one, atomically.
+
+    The caller has decided that ``target`` is damaged (see the sync planning); a rename
+    over it makes readers see either the damaged file or the complete new one.
+    """
+    digest = _file_sha256(temp)
+    size = temp.stat().st_size
+    temp.replace(target)
+    return WriteResult(target, "written", digest, size)

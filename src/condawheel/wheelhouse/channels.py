@@ -227,11 +227,20 @@ def list_folder_channel(root: Path, subdirs: Sequence[str] | None = None) -> Cha
 
     :param subdirs: the subdirs to list (a missing one is an error); default: every
         sub-folder holding packages or repodata.
-    :raises SourceError: if ``root`` cannot be listed at all.
+    :raises SourceError: if ``root`` cannot be listed at all, or (without ``subdirs``)
+        has no sub-folder holding packages or repodata: it is no channel (a channel
+        whose repodata lists no package is one, and offers nothing).
     """
     root = root.resolve()
     source = str(root)
     wanted = list(subdirs) if subdirs else _subdirs_of(root)
+    if not wanted:
+        # Syncing a typo'd or empty folder (or a wheelhouse) must not look like success.
+        raise SourceError(
+            source,
+            "not a channel (no subdir folder holds packages or repodata.json), "
+            "a conda environment (conda-meta/), or package files",
+        )
     artifacts: list[Artifact] = []
     problems: list[ListingProblem] = []
     complete: list[str] = []

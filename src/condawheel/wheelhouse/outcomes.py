@@ -147,6 +147,11 @@ class SyncReport:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
 
     @property
+    def warnings(self) -> int:
+        """Return how many warnings the conversions gave (each artifact's are in the report)."""
+        return sum(len(outcome.warnings) for outcome in self.outcomes)
+
+    @property
     def ok(self) -> bool:
         """Whether nothing failed or conflicted."""
         return not any(outcome.status in {"failed", "conflict"} for outcome in self.outcomes)
@@ -165,6 +170,8 @@ class SyncReport:
         if self.pruned:
             verb = "to prune" if self.dry_run else "pruned"
             parts.append(f"{len(self.pruned)} {verb}")
+        if self.warnings:
+            parts.append(f"{self.warnings} warning{'s' if self.warnings != 1 else ''}")
         return f"{', '.join(parts)} in {self.seconds:.1f}s"
 
     def to_json(self) -> dict[str, object]:

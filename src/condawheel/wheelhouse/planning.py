@@ -16,7 +16,10 @@ The rules, in order, for each artifact:
    is kept: nothing to do;
 5. a key that an untracked wheel's sidecar names, with the platform tag these options
    give, is adopted (the wheel landed, then the run that made it died);
-6. anything else is converted; an installed package found in no package cache fails.
+6. anything else is converted; an installed package found in no package cache fails. A
+   wheel the state recorded as made from the key, whose file is damaged (cut short by a
+   crash or a power loss: no longer what was recorded, and no readable wheel), may be
+   replaced by the conversion; any other wheel of the same name is a conflict.
 """
 
 from __future__ import annotations
@@ -88,6 +91,9 @@ class StateView:
     """Every ``*.whl`` in the wheelhouse -> its size."""
     adoptable: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Artifact key -> untracked wheels whose sidecar names it as their source."""
+    damaged: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Artifact key -> wheels the state recorded as made from it (with any options) whose
+    file no longer holds what was recorded and is no readable wheel."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,8 @@ class Convert:
     item: Identified
     key: str
     reason: str
+    replaces: tuple[str, ...] = ()
+    """Damaged wheels of this artifact that the new wheel may replace (rule 6)."""
 
 
 @dataclass(frozen=True)
@@ -274,11 +282,14 @@ def _decide(
             return Adopt(item, key, wheel)
     if artifact.kind == "installed" and not artifact.alternatives:
         return Fail(item, NOT_FOUND_INSTALLED)
+    damaged = state.damaged.get(key, ())
     if record is None:
-        return Convert(item, key, "new")
+        return Convert(item, key, "new", replaces=damaged)
     if record.wheel not in state.wheels:
-        return Convert(item, key, f"its wheel {record.wheel} is missing")
-    return Convert(item, key, f"its wheel {record.wheel} changed size")
+        return Convert(item, key, f"its wheel {record.wheel} is missing", replaces=damaged)
+    if record.wheel in damaged:
+        return Convert(item, key, f"its wheel {record.wheel} is damaged", replaces=damaged)
+    return Convert(item, key, f"its wheel {record.wheel} changed size", replaces=damaged)
 
 
 def refreshed_offers(

@@ -10,7 +10,8 @@ One run, under the wheelhouse lock:
 4. plan (:mod:`~condawheel.wheelhouse.planning`, pure);
 5. prune (``--prune``): the index first forgets the wheels, then they are removed;
 6. convert in worker processes into a staging folder, and move each wheel into place
-   here (hard link: atomic, never over different bytes); record it in the state;
+   here (hard link: atomic, never over different bytes; a rename only over a wheel
+   of the same artifact that is damaged); record it in the state;
 7. bring the index up to date (skipped when no wheel changed since the last run);
 8. record what each source offers, for the next ``--prune``.
 
@@ -100,7 +101,7 @@ from condawheel.wheelhouse.workers import (
     load_names,
     run_jobs,
 )
-from condawheel.writer import TEMP_PREFIX, publish
+from condawheel.writer import TEMP_PREFIX, publish, replace_damaged
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -124,6 +125,7 @@ _BATCH_SECONDS: Final = 1.0
 ADOPTED: Final = "adopted the wheel already in the wheelhouse (its conda.json names this artifact)"
 INDEX_SIGNATURE: Final = "index_signature"
 IDENTICAL: Final = "an identical wheel was already in the wheelhouse"
+REPAIRED: Final = "replaced a damaged wheel (it no longer held what this artifact made)"
 
 
 @dataclass(frozen=True)
@@ -299,6 +301,40 @@ def _sidecar_source(path: Path) -> tuple[str | None, str | None]:
     except (OSError, zipfile.BadZipFile, CondawheelError, ValueError, KeyError):
         return None, None
     return sidecar.source.filename, sidecar.source.sha256
+
+
+def _readable_wheel(path: Path) -> bool:
+    """Return whether ``path`` is a complete zip with a ``.dist-info/WHEEL`` (CRCs checked)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if not any(name.endswith(".dist-info/WHEEL") for name in names):
+                return False
+            return archive.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
+        return False
+
+
+def _damaged_wheels(
+    wheelhouse: Path, records: Iterable[ConversionRecord], present: Mapping[str, os.stat_result]
+) -> dict[str, tuple[str, ...]]:
+    """Return artifact key -> recorded wheels whose file is damaged (see ``planning``).
+
+    Wheels are published without fsync, so after a power loss one may be empty or cut
+    short under its final name. Only a wheel whose size differs from the record is opened
+    (a no-op sync opens none); one that is still a readable wheel is not damaged, but
+    another wheel, and is never replaced.
+    """
+    damaged: dict[str, tuple[str, ...]] = {}
+    for record in records:
+        info = present.get(record.wheel)
+        if info is None or info.st_size == record.wheel_size:
+            continue
+        if not _readable_wheel(wheelhouse / record.wheel):
+            wheels = damaged.get(record.artifact_key, ())
+            if record.wheel not in wheels:
+                damaged[record.artifact_key] = (*wheels, record.wheel)
+    return damaged
 
 
 def _adoption_keys(
@@ -511,6 +547,9 @@ def _conflict_party(run: _Run, wheel: str) -> ConflictParty:
             )
     filename, sha256 = _sidecar_source(run.wheelhouse / wheel)
     if filename is None:
+        if not _readable_wheel(run.wheelhouse / wheel):
+            note = "a file of that name that is no readable wheel (damaged? remove it)"
+            return ConflictParty(wheel, note=note)
         return ConflictParty(
             wheel, note="an ordinary wheel of the same name (not made by condawheel)"
         )
@@ -534,26 +573,21 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
                 f"converted, {action.key} when listed); not landed, the next sync redoes it"
             )
             return _outcome(item, "failed", reason=reason), None
+        repaired = False
         try:
             written: WriteResult = publish(staged, run.wheelhouse / wheel)
         except WheelExistsError:
-            other = _conflict_party(run, wheel)
-            reason = (
-                f"it makes {wheel}, but a different wheel of that name is already in the "
-                f"wheelhouse, made from {other.describe()}; not overwritten"
-            )
-            if other.sha256 == action.key:
-                reason += (
-                    " (the same artifact, converted with other options or mappings: remove "
-                    "the wheel to rebuild it)"
-                )
-            elif other.location == item.artifact.location:
-                reason += " (the artifact changed in place: --prune replaces its wheel)"
-            outcome = _outcome(item, "conflict", reason=reason, wheel=wheel)
-            return replace(outcome, conflict_with=other), None
+            # Checked again, though the lock keeps other syncs out: a readable wheel put
+            # there since planning is someone's, and is never replaced.
+            if wheel not in action.replaces or _readable_wheel(run.wheelhouse / wheel):
+                return _conflict(run, action, wheel)
+            try:
+                written = replace_damaged(staged, run.wheelhouse / wheel)
+            except OSError as error:
+                return _cannot_move(item, wheel, error), None
+            repaired = True
         except OSError as error:
-            reason = f"cannot move {wheel} into the wheelhouse: {error.strerror or error}"
-            return _outcome(item, "failed", reason=reason), None
+            return _cannot_move(item, wheel, error), None
     finally:
         shutil.rmtree(staged.parent, ignore_errors=True)
     if result.metadata is not None:
@@ -562,10 +596,33 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
         )
         run.indexed[stamp] = entry
     status: Status = "converted" if written.status == "written" else "unchanged"
-    note = None if status == "converted" else IDENTICAL
+    note = REPAIRED if repaired else None if status == "converted" else IDENTICAL
     outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=result.warnings)
     run.landed[wheel] = outcome
     return outcome, run.conversion(item, action.key, wheel, written.size, written.sha256)
+
+
+def _cannot_move(item: Identified, wheel: str, error: OSError) -> Outcome:
+    reason = f"cannot move {wheel} into the wheelhouse: {error.strerror or error}"
+    return _outcome(item, "failed", reason=reason)
+
+
+def _conflict(run: _Run, action: Convert, wheel: str) -> tuple[Outcome, None]:
+    item = action.item
+    other = _conflict_party(run, wheel)
+    reason = (
+        f"it makes {wheel}, but a different wheel of that name is already in the "
+        f"wheelhouse, made from {other.describe()}; not overwritten"
+    )
+    if other.sha256 == action.key:
+        reason += (
+            " (the same artifact, converted with other options or mappings: remove "
+            "the wheel to rebuild it)"
+        )
+    elif other.location == item.artifact.location:
+        reason += " (the artifact changed in place: --prune replaces its wheel)"
+    outcome = _outcome(item, "conflict", reason=reason, wheel=wheel)
+    return replace(outcome, conflict_with=other), None
 
 
 def _convert_all(
@@ -661,6 +718,7 @@ def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result])
             if record.options_key == run.options_key
         },
         wheels={name: info.st_size for name, info in present.items()},
+        damaged=_damaged_wheels(run.wheelhouse, run.records, present),
     )
     plan = plan_sync(gathered.selected, view, options=run.options.plan_options)
     if not plan.needs_adoption_view or run.state is None:
@@ -677,7 +735,7 @@ def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result])
     for key in keys:
         if key.artifact_key is not None:
             adoptable[key.artifact_key] = (*adoptable.get(key.artifact_key, ()), key.wheel)
-    view = StateView(view.conversions, view.wheels, adoptable)
+    view = replace(view, adoptable=adoptable)
     return plan_sync(gathered.selected, view, options=run.options.plan_options)
 
 
