@@ -6,11 +6,12 @@ Each ``depends`` MatchSpec becomes exactly one of:
 * ``python_abi`` -> the wheel's ABI tag only;
 * a virtual package (``__glibc``, ``__osx``, ``__cuda``...) -> a system requirement, in
   the sidecar only;
-* a Python distribution -> ``Requires-Dist`` under its PyPI name, unless the package's
-  own METADATA already declares its dependencies (then METADATA wins and the conda view
-  is recorded next to it);
+* a Python distribution -> ``Requires-Dist`` under its PyPI name (``[extras=[a]]`` as
+  ``name[a]``, ``[when=...]`` as a marker where PEP 508 has one), unless the package's
+  own METADATA already declares its dependencies (then METADATA wins, and where the two
+  differ, in ranges, markers or extras, both views are recorded in ``metadata_vs_conda``);
 * anything else (C libraries, compiler runtimes, data) -> ``Requires-External: <conda
-  name> (<conda spec>)``.
+  name> (<conda spec>)``, one line per name.
 
 Whether a conda name is a Python distribution is decided by the embedded METADATA
 first, then the name mapping (``mappings/``), then the rule "unknown means external".
