@@ -177,3 +177,23 @@ def test_convert_for_an_environment_refuses_another_subdirs_package(tmp_path: Pa
     stamped, kept = (Path(line).name for line in converted.stdout.splitlines())
     assert stamped.endswith("-py3-none-site_linux_64.whl")
     assert kept == "idna-3.10-1_pyhd8ed1ab_1-py3-none-conda.whl"
+
+
+@pytest.mark.corpus
+def test_mapping_file_changes_what_a_dependency_becomes(tmp_path: Path) -> None:
+    """--mapping FILE is a layer on top of the packaged table: here it marks cffi "not Python"."""
+    package = corpus_root() / "channel" / "linux-64" / "zstandard-0.23.0-py312hef9b889_1.conda"
+    mapping = tmp_path / "mine.yaml"
+    mapping.write_text("schema: 1\nnames:\n  cffi: null\n", encoding="utf-8")
+    plain = _run("inspect", package)
+    mapped = _run("inspect", "--mapping", mapping, package)
+    assert plain.returncode == 0, plain.stderr
+    assert mapped.returncode == 0, mapped.stderr
+    assert "Requires-External: cffi (>=1.11)" not in plain.stdout
+    assert "Requires-External: cffi (>=1.11)" in mapped.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("schema: 1\nnames:\n  cffi: CFFI\n", encoding="utf-8")
+    refused = _run("inspect", "--mapping", broken, package)
+    assert refused.returncode != 0
+    assert str(broken) in refused.stderr
+    assert refused.stdout == ""

@@ -13,8 +13,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from condawheel.convert import ConversionResult, convert
-from condawheel.matchspec import parse_matchspec, translate_version_spec
+from condawheel.convert import ConversionResult, convert, plan_package
 from condawheel.names import default_mapping
 from condawheel.providers import load_providers
 from conftest import corpus_root
@@ -119,9 +118,25 @@ def test_requires_dist_holds_only_pypi_names_and_agrees_with_metadata(
             assert comparison["used"] == "metadata", (name, comparison)
 
 
+# Requires-Python of named packages, written out: conda's python spec as people read it.
+REQUIRES_PYTHON = {
+    "linux-64/cffi-1.17.1-py312h06ac9bb_0.conda": ">=3.12,<3.13.0a0",
+    "linux-64/conda-24.11.3-py312h7900ff3_0.conda": ">=3.12,<3.13.0a0",
+    "linux-64/ruamel.yaml.clib-0.2.8-py312h66e93f0_1.conda": ">=3.12,<3.13.0a0",
+    "noarch/pip-24.3.1-pyh8b19718_2.conda": ">=3.9,<3.13.0a0",
+    "noarch/tqdm-4.67.1-pyhd8ed1ab_1.conda": ">=3.9",
+    "noarch/urllib3-2.3.0-pyhd8ed1ab_0.conda": ">=3.9",
+}
+
+
 def test_requires_python_matches_the_conda_python_dependency(
     converted: dict[str, ConversionResult],
 ) -> None:
+    for name, expected in REQUIRES_PYTHON.items():
+        metadata, _, _ = _read(converted[name])
+        assert metadata.requires_python == SpecifierSet(expected), name
+    # Every other Python package with a python dependency has a Requires-Python too, and
+    # the interpreter it was built for (3.12, the channel's python) satisfies it.
     checked = 0
     for name, result in converted.items():
         if result.plan.kind != "python":
@@ -129,18 +144,102 @@ def test_requires_python_matches_the_conda_python_dependency(
         metadata, sidecar, _ = _read(result)
         index = sidecar["index"]
         assert isinstance(index, dict)
-        python_specs = [
-            parse_matchspec(spec) for spec in index["depends"] if spec.split()[0] == "python"
-        ]
-        versions = [spec.version for spec in python_specs if spec.version]
-        if not versions:
+        if not any(spec.split()[0] == "python" for spec in index["depends"]):
             continue
-        expected = SpecifierSet()
-        for version in versions:
-            expected &= translate_version_spec(version).specifier
-        assert metadata.requires_python == expected, name
+        assert metadata.requires_python is not None, name
+        assert metadata.requires_python.contains("3.12.4"), name
+        assert not metadata.requires_python.contains("2.7"), name
         checked += 1
     assert checked > 30
+
+
+# What METADATA and conda's depends say differently, for real packages (name, difference).
+DISAGREEMENTS = {
+    "noarch/urllib3-2.3.0-pyhd8ed1ab_0.conda": {
+        ("brotli", "condition"),  # conda: brotli-python always; METADATA: extra 'brotli'
+        ("h2", "condition"),
+        ("pysocks", "condition"),
+        ("zstandard", "condition"),
+    },
+    "noarch/tqdm-4.67.1-pyhd8ed1ab_1.conda": {("colorama", "condition")},  # Windows only
+    "linux-64/zstandard-0.23.0-py312hef9b889_1.conda": {("cffi", "condition")},  # PyPy only
+}
+
+
+def test_metadata_and_conda_disagreements_are_recorded(
+    converted: dict[str, ConversionResult],
+) -> None:
+    for name, expected in DISAGREEMENTS.items():
+        _, sidecar, _ = _read(converted[name])
+        dependencies = sidecar["dependencies"]
+        assert isinstance(dependencies, dict)
+        found = dependencies["metadata_vs_conda"]
+        assert {(item["name"], item["difference"]) for item in found} == expected, name
+        for item in found:
+            assert item["metadata"], (name, item)
+            assert item["conda"], (name, item)
+            assert "repodata" not in item["why"], (name, item)
+    _, sidecar, _ = _read(converted["noarch/urllib3-2.3.0-pyhd8ed1ab_0.conda"])
+    dependencies = sidecar["dependencies"]
+    assert isinstance(dependencies, dict)
+    (brotli,) = [item for item in dependencies["metadata_vs_conda"] if item["name"] == "brotli"]
+    assert brotli["conda"] == ["brotli-python >=1.0.9"]
+    assert brotli["conda_as_pep508"] == ["brotli>=1.0.9"]
+    assert brotli["metadata"] == [
+        'brotli>=1.0.9; platform_python_implementation == "CPython" and extra == "brotli"'
+    ]
+
+
+def _distributions(package: Path) -> set[str]:
+    """Return the PyPI names of the *.dist-info / *.egg-info a package ships in site-packages.
+
+    Only top-level ones: setuptools vendors other distributions below its own.
+    """
+    found: set[str] = set()
+    for _, member in stream_conda_component(str(package), component="pkg"):
+        parts = member.name.split("/")
+        if len(parts) < 3 or parts[-3] != "site-packages":
+            continue
+        if parts[-2].endswith(".dist-info"):
+            found.add(canonicalize_name(parts[-2].removesuffix(".dist-info").rsplit("-", 1)[0]))
+        elif parts[-2].endswith(".egg-info"):
+            found.add(canonicalize_name(parts[-2].split("-", 1)[0]))
+    return found
+
+
+# conda-forge `mamba` ships a mamba dist-info, but PyPI `mamba` is another project
+# (mappings/overrides.yaml).
+NOT_MAPPED_ON_PURPOSE = {"mamba"}
+
+
+def test_python_packages_of_the_channel_are_python_in_the_mapping() -> None:
+    """The parselmouth check on the channel: a package's dist-info names its PyPI name."""
+    checked = 0
+    for path in sorted(CHANNEL.rglob("*")):
+        if not path.name.endswith((".conda", ".tar.bz2")):
+            continue
+        conda_name = path.name.rsplit("-", 2)[0]
+        distributions = _distributions(path)
+        if not distributions or conda_name in NOT_MAPPED_ON_PURPOSE:
+            continue
+        assert MAPPING.pypi_name(conda_name) in distributions, (conda_name, distributions)
+        checked += 1
+    assert checked >= 35
+
+
+def test_requires_external_holds_no_python_distribution(
+    converted: dict[str, ConversionResult],
+) -> None:
+    for name, result in converted.items():
+        metadata, _, _ = _read(result)
+        for line in metadata.requires_external or []:
+            conda_name = line.split(" ", 1)[0]
+            assert MAPPING.classify(conda_name) != "python", (name, line)
+    # Old conda, whose egg-info declares nothing: its Python dependencies are not external.
+    edge = corpus_root() / "edge" / "starrysky1211+starrysky" / "conda-4.3.13-py27_0.tar.bz2"
+    plan = plan_package(edge, mapping=MAPPING)
+    metadata = Metadata.from_email(plan.metadata, validate=False)
+    assert metadata.requires_external == ["conda-env (>=2.6)"]
 
 
 def test_every_needed_library_of_the_c_extensions_resolves(

@@ -517,6 +517,11 @@ F4_PYTHON = [
     ("vtk-base", "vtk", OVERRIDES),
     ("pyarrow-core", "pyarrow", OVERRIDES),
     ("numpy", "numpy", GENERATED),
+    # Same-name distributions the generated table lacks (mappings/README.md).
+    ("scipy", "scipy", OVERRIDES),
+    ("ruamel.yaml.clib", "ruamel-yaml-clib", OVERRIDES),
+    ("ruamel_yaml", "ruamel-yaml-conda", OVERRIDES),
+    ("libmambapy", "libmambapy", OVERRIDES),
 ]
 
 
@@ -538,7 +543,7 @@ def test_default_external_names(default: NameMapping, conda_name: str) -> None:
     assert default.lookup(conda_name) == NameLookup(conda_name, "external", None, OVERRIDES)
 
 
-@pytest.mark.parametrize("conda_name", ["ruamel_yaml", "scipy", "libzlib", "Numpy", "ipopt"])
+@pytest.mark.parametrize("conda_name", ["libzlib", "openssl", "yaml", "mamba", "Numpy", "ipopt"])
 def test_default_unknown_names(default: NameMapping, conda_name: str) -> None:
     assert default.classify(conda_name) == "unknown"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,9 +16,15 @@ from builders import (
     build_tar_bz2,
     zip_with,
 )
+from conda_envs import CondaEnvironments, conda_environments
 from condawheel.binaries import BinaryFacts, resolve_libraries
+from condawheel.convert import plan_package
 from condawheel.errors import SourceError
+from condawheel.names import default_mapping
 from condawheel.providers import load_providers, read_package_libraries
+from envs import make_environment
+
+__all__ = ["conda_environments"]  # a fixture, imported for pytest
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -290,3 +296,30 @@ def test_corpus_edge_packages(corpus: Path) -> None:
     assert any("empty file" in warning for warning in index.warnings)
     assert {"Library/bin/zlib.dll", "lib/libz.1.dylib", "lib/libz.so.1"} <= index.packages["zlib"]
     assert index.providers_of("zlib.dll") == {"zlib"}
+
+
+@pytest.mark.corpus
+def test_a_real_environment_as_provider(
+    conda_environments: CondaEnvironments, corpus: Path, tmp_path: Path
+) -> None:
+    """--libs-from PREFIX: a py-rattler-installed environment's conda-meta file lists."""
+    prefix = tmp_path / "env"
+    make_environment(
+        conda_environments.channel, prefix, conda_environments.cache, ["zstd", "libgcc"]
+    )
+    index = load_providers([prefix])
+    assert index.warnings == ()
+    assert index.providers_of("libzstd.so.1") == {"zstd"}
+    assert index.providers_of("libgcc_s.so.1") == {"libgcc"}
+    assert "cffi" not in index.packages  # only what was installed
+    package = corpus / "channel" / "linux-64" / "zstandard-0.23.0-py312hef9b889_1.conda"
+    plan = plan_package(package, mapping=default_mapping(), providers=index)
+    libraries: Any = plan.sidecar["libraries"]
+    assert libraries["providers_given"] is True
+    kinds = {
+        (library["name"], library["kind"], library.get("dependency"))
+        for binary in libraries["binaries"]
+        for library in binary["libraries"]
+    }
+    assert ("libzstd.so.1", "dependency", "zstd") in kinds
+    assert all(kind != "unresolved" for _, kind, _ in kinds), kinds

@@ -6,11 +6,12 @@ Each ``depends`` MatchSpec becomes exactly one of:
 * ``python_abi`` -> the wheel's ABI tag only;
 * a virtual package (``__glibc``, ``__osx``, ``__cuda``...) -> a system requirement, in
   the sidecar only;
-* a Python distribution -> ``Requires-Dist`` under its PyPI name, unless the package's
-  own METADATA already declares its dependencies (then METADATA wins and the conda view
-  is recorded next to it);
+* a Python distribution -> ``Requires-Dist`` under its PyPI name (``[extras=[a]]`` as
+  ``name[a]``, ``[when=...]`` as a marker where PEP 508 has one), unless the package's
+  own METADATA already declares its dependencies (then METADATA wins, and where the two
+  differ, in ranges, markers or extras, both views are recorded in ``metadata_vs_conda``);
 * anything else (C libraries, compiler runtimes, data) -> ``Requires-External: <conda
-  name> (<conda spec>)``.
+  name> (<conda spec>)``, one line per name.
 
 Whether a conda name is a Python distribution is decided by the embedded METADATA
 first, then the name mapping (``mappings/``), then the rule "unknown means external".
@@ -18,8 +19,9 @@ first, then the name mapping (``mappings/``), then the rule "unknown means exter
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -27,6 +29,7 @@ from packaging.utils import canonicalize_name
 
 from condawheel.errors import InvalidMatchSpec
 from condawheel.matchspec import (
+    Fidelity,
     ParsedMatchSpec,
     VersionTranslation,
     parse_matchspec,
@@ -34,7 +37,7 @@ from condawheel.matchspec import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from condawheel.condameta import JSONObject
     from condawheel.names import NameMapping
@@ -60,7 +63,7 @@ class DependencyRecord:
     name: str
     kind: DependencyKind
     became: str
-    fidelity: Literal["exact", "widened", "untranslatable"] = "exact"
+    fidelity: Fidelity = "exact"
     notes: tuple[str, ...] = ()
     dropped: tuple[tuple[str, str], ...] = ()  # build / channel / hashes ... kept here
 
@@ -103,14 +106,20 @@ class DependencyPlan:
         }
 
 
-def _dropped(parsed: ParsedMatchSpec) -> tuple[tuple[str, str], ...]:
+def _dropped(parsed: ParsedMatchSpec, kept: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """Return the MatchSpec fields the wheel's metadata does not carry (sidecar only).
+
+    :param kept: bracket keys translated into the requirement (``extras``, ``when``).
+    """
     dropped = [("build", parsed.build)] if parsed.build else []
     if parsed.channel:
         dropped.append(("channel", parsed.channel))
     if parsed.subdir:
         dropped.append(("subdir", parsed.subdir))
     dropped.extend(
-        (key, value) for key, value in parsed.brackets if key not in {"version", "build"}
+        (key, value)
+        for key, value in parsed.brackets
+        if key not in {"version", "build"} and key not in kept
     )
     return tuple(dropped)
 
@@ -127,14 +136,6 @@ def format_specifier(specifier: SpecifierSet) -> str:
     return ",".join(str(clause) for clause in clauses)
 
 
-def _external_text(parsed: ParsedMatchSpec) -> str:
-    # Core metadata: "Requires-External: name (version)"; conda versions need not be PEP 440.
-    version = parsed.version
-    if version in (None, "", "*"):
-        return parsed.name
-    return f"{parsed.name} ({version})"
-
-
 def _minimum(specifier: SpecifierSet) -> tuple[int, int] | None:
     floors = []
     for clause in specifier:
@@ -145,6 +146,295 @@ def _minimum(specifier: SpecifierSet) -> tuple[int, int] | None:
             except ValueError:
                 continue
     return max(floors) if floors else None
+
+
+# ------------------------------------------------------------ brackets: extras and when
+
+# CEP 43 conditions on a virtual package that PEP 508 markers can state (formats.md B.4).
+_PLATFORM_MARKERS: Final = {
+    "__win": 'sys_platform == "win32"',
+    "__linux": 'sys_platform == "linux"',
+    "__osx": 'sys_platform == "darwin"',
+    "__unix": 'sys_platform != "win32"',
+}
+_EXTRA_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """What a MatchSpec's ``[when=...]`` became: a PEP 508 marker, or a note why not."""
+
+    marker: str | None = None
+    kept: bool = False  # the marker states the condition exactly (or there was none)
+    note: str | None = None
+
+
+def _when_marker(when: str | None) -> _Condition:
+    """Translate a CEP 43 ``when`` condition into a PEP 508 marker where one says the same.
+
+    ``__win``, ``__linux``, ``__osx`` and ``__unix`` without a version are platforms;
+    ``python <spec>`` is ``python_full_version`` compared clause by clause, when the spec
+    translates exactly. Anything else (another package being installed, ``__osx >=11``,
+    ``__cuda``) has no marker: the requirement is kept unconditional.
+    """
+    if when is None:
+        return _Condition(kept=True)
+    unconditional = (
+        f"condition [when={when!r}] has no PEP 508 marker: the requirement is kept "
+        "unconditional (installed even where conda would skip it)"
+    )
+    try:
+        condition = parse_matchspec(when)
+    except InvalidMatchSpec:
+        return _Condition(note=unconditional)
+    bare = condition.version in (None, "", "*") and not condition.build and not condition.brackets
+    if condition.name in _PLATFORM_MARKERS and bare:
+        return _Condition(_PLATFORM_MARKERS[condition.name], kept=True)
+    if condition.name == "python" and not condition.build and not condition.brackets:
+        translation = translate_version_spec(condition.version)
+        if translation.fidelity == "exact":
+            clauses = [
+                f'python_full_version {clause.operator} "{clause.version}"'
+                for clause in sorted(
+                    translation.specifier,
+                    key=lambda clause: (_OPERATOR_ORDER[clause.operator], str(clause)),
+                )
+            ]
+            return _Condition(" and ".join(clauses) or None, kept=True)
+    return _Condition(note=unconditional)
+
+
+def _extras(value: str | None) -> tuple[tuple[str, ...], str | None]:
+    """Return the PEP 508 extras of a CEP 44 ``extras=[...]`` bracket, or a note why not."""
+    if value is None:
+        return (), None
+    extras = tuple(canonicalize_name(item.strip()) for item in value.split(",") if item.strip())
+    if all(_EXTRA_NAME.fullmatch(extra) for extra in extras):
+        return extras, None
+    return (), f"extras [{value}] are not PEP 508 extra names: dropped"
+
+
+@dataclass(frozen=True)
+class _CondaRequirement:
+    """One conda dependency on a Python distribution, written as PEP 508."""
+
+    spec: str
+    text: str  # the requirement as written into METADATA (lower bounds first)
+    requirement: Requirement
+    translation: VersionTranslation
+    notes: tuple[str, ...]
+    fidelity: Fidelity
+    kept_brackets: frozenset[str]
+
+
+def _conda_requirement(
+    spec: str, pypi: str, parsed: ParsedMatchSpec, translation: VersionTranslation
+) -> _CondaRequirement:
+    extras, extras_note = _extras(parsed.bracket("extras"))
+    condition = _when_marker(parsed.bracket("when"))
+    text = pypi
+    if extras:
+        text += f"[{','.join(extras)}]"
+    text += format_specifier(translation.specifier)
+    if condition.marker:
+        text += f"; {condition.marker}"
+    notes = [*translation.notes]
+    fidelity = translation.fidelity
+    kept = set()
+    if extras:
+        kept.add("extras")
+    elif extras_note:
+        notes.append(extras_note)
+        fidelity = "untranslatable"
+    if condition.kept:
+        kept.add("when")
+    elif condition.note:
+        notes.append(condition.note)
+        fidelity = "untranslatable"
+    return _CondaRequirement(
+        spec, text, Requirement(text), translation, tuple(notes), fidelity, frozenset(kept)
+    )
+
+
+# ------------------------------------------------------------ METADATA versus conda
+
+
+_MARKER_EXTRA = re.compile(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
+_MARKER_ENVIRONMENT = re.compile(
+    r"\b(python_version|python_full_version|os_name|sys_platform|platform_release|"
+    r"platform_system|platform_version|platform_machine|platform_python_implementation|"
+    r"implementation_name|implementation_version)\b"
+)
+
+
+def _comparable(specifier: SpecifierSet) -> SpecifierSet:
+    """Return ``specifier`` with ``<=V,!=V`` read as ``<V`` and ``>=V,!=V`` as ``>V``.
+
+    The translation writes conda's ``<V`` as ``<=V,!=V`` because conda's admits V's
+    pre-releases; compared with a project's ``<V`` the two differ only in those, which
+    pip does not pick by default, so they are not reported as a disagreement.
+    """
+    clauses = {str(clause) for clause in specifier}
+    excluded = {clause.version for clause in specifier if clause.operator == "!="}
+    result: set[str] = set()
+    for clause in specifier:
+        version = clause.version
+        if clause.operator in {"<=", ">="} and version in excluded:
+            result.add(f"{clause.operator[0]}{version}")
+        elif clause.operator == "!=" and {f"<={version}", f">={version}"} & clauses:
+            continue
+        else:
+            result.add(str(clause))
+    return SpecifierSet(",".join(sorted(result)))
+
+
+def _key(requirement: Requirement) -> tuple[tuple[str, ...], str, str]:
+    extras = tuple(sorted(canonicalize_name(extra) for extra in requirement.extras))
+    marker = str(requirement.marker) if requirement.marker is not None else ""
+    return extras, str(_comparable(requirement.specifier)), marker
+
+
+def _describe_condition(requirements: Sequence[Requirement]) -> tuple[list[str], list[str]]:
+    """Return the extras and the environment markers under which METADATA requires it."""
+    extras: list[str] = []
+    environment: list[str] = []
+    for requirement in requirements:
+        marker = str(requirement.marker) if requirement.marker is not None else ""
+        extras.extend(_MARKER_EXTRA.findall(marker))
+        if _MARKER_ENVIRONMENT.search(marker):
+            environment.append(marker)
+    return list(dict.fromkeys(extras)), list(dict.fromkeys(environment))
+
+
+def _only_under(requirements: Sequence[Requirement]) -> str:
+    markers = [str(item.marker) for item in requirements if item.marker is not None]
+    return "where " + " or where ".join(markers) if markers else "always"
+
+
+def _needs_extra(requirement: Requirement) -> bool:
+    """Return whether ``requirement`` applies only when an extra is requested."""
+    marker = str(requirement.marker) if requirement.marker is not None else ""
+    return bool(_MARKER_EXTRA.search(marker)) and " or " not in marker
+
+
+def _compare(
+    pypi: str, metadata: Sequence[Requirement], conda: Sequence[_CondaRequirement]
+) -> JSONObject | None:
+    """Say how METADATA and conda's ``depends`` differ about ``pypi``; ``None``: they agree.
+
+    The wheel always keeps METADATA: it is the project's own declaration and what pip
+    resolves. conda's ``depends`` come from the package's ``index.json`` (the recipe),
+    not from a channel's patched repodata.
+    """
+    wanted = [item.requirement for item in conda]
+    if sorted(map(_key, metadata)) == sorted(map(_key, wanted)):
+        return None
+    unconditional = [requirement for requirement in metadata if requirement.marker is None]
+    conda_unconditional = [requirement for requirement in wanted if requirement.marker is None]
+    if not metadata:
+        difference = "only-conda"
+        why = (
+            "only the conda recipe requires it; the wheel follows METADATA, so pip does not "
+            "install it (conda's depends often add what the project leaves optional or "
+            "implicit)"
+        )
+    elif not conda:
+        if all(_needs_extra(requirement) for requirement in metadata):
+            # An optional dependency conda does not list: neither installs it by default.
+            return None
+        difference = "only-metadata"
+        if unconditional:
+            why = (
+                "only METADATA requires it (the conda package may provide it under another "
+                "name, or the recipe omits it); the wheel keeps it"
+            )
+        else:
+            why = (
+                f"METADATA requires it only {_only_under(metadata)}, and conda's depends do "
+                "not list it; the wheel keeps METADATA's condition"
+            )
+    elif conda_unconditional and not unconditional:
+        difference = "condition"
+        extras, environment = _describe_condition(metadata)
+        reasons = []
+        if extras:
+            reasons.append(
+                "conda has no optional dependencies, so the recipe installs the extra's "
+                "packages always"
+            )
+        if environment:
+            reasons.append(
+                "conda's depends have no markers (CEP 43's [when=...] aside), so the recipe "
+                "lists it for every platform and interpreter"
+            )
+        why = (
+            f"conda requires it always, METADATA only {_only_under(metadata)}: "
+            f"{'; '.join(reasons) or 'the recipe ignores the marker'}. The wheel follows "
+            "METADATA, so pip installs it only under that condition"
+        )
+    elif (
+        unconditional
+        and conda_unconditional
+        and _ranges(unconditional) != _ranges(conda_unconditional)
+    ):
+        difference = "range"
+        why = (
+            "both require it always, with different version ranges; the wheel keeps "
+            "METADATA's (the project's own, what pip resolves) and records the recipe's "
+            "range here"
+        )
+    else:
+        difference = "condition"
+        why = (
+            "the unconditional requirements agree but the conditional ones differ "
+            "(markers, extras or [when=...] brackets); the wheel keeps METADATA's"
+        )
+    return {
+        "name": pypi,
+        "difference": difference,
+        "metadata": [str(requirement) for requirement in metadata],
+        "conda": [item.spec for item in conda],
+        "conda_as_pep508": [item.text for item in conda],
+        "conda_fidelity": [item.fidelity for item in conda],
+        "used": "metadata",
+        "why": why,
+    }
+
+
+def _ranges(requirements: Sequence[Requirement]) -> tuple[frozenset[str], SpecifierSet]:
+    combined = SpecifierSet()
+    extras: set[str] = set()
+    for requirement in requirements:
+        combined &= requirement.specifier
+        extras |= {canonicalize_name(extra) for extra in requirement.extras}
+    return frozenset(extras), _comparable(combined)
+
+
+# ------------------------------------------------------------ external libraries
+
+
+def _external_text(name: str, versions: Sequence[str | None]) -> str:
+    """Return one ``Requires-External`` value for every conda spec on ``name``.
+
+    Core metadata: ``name (version)``, where the version need not be PEP 440; the conda
+    specs are ANDed into one conda version spec (``|`` alternatives in parentheses), their
+    repeated clauses written once.
+    """
+    given = [version for version in versions if version not in (None, "", "*")]
+    if len(given) == 1:
+        return f"{name} ({given[0]})"
+    clauses: list[str] = []
+    for version in given:
+        assert version is not None  # noqa: S101 - for mypy
+        if "|" in version:
+            clauses.append(f"({version})")
+        else:
+            clauses.extend(clause.strip() for clause in version.split(","))
+    unique = list(dict.fromkeys(clauses))
+    return f"{name} ({','.join(unique)})" if unique else name
+
+
+# ------------------------------------------------------------ the plan
 
 
 def plan_dependencies(
@@ -177,18 +467,19 @@ class _DependencyPlanner:
     def __init__(self, mapping: NameMapping, embedded_requires: Sequence[str] | None) -> None:
         self.mapping = mapping
         self.declares = embedded_requires is not None
-        self.embedded: dict[str, Requirement] = {}
+        # Every requirement METADATA writes for a name (markers, extras), in its order.
+        self.embedded: dict[str, list[Requirement]] = {}
         for text in embedded_requires or ():
             try:
                 requirement = Requirement(text)
             except InvalidRequirement:
                 continue
-            self.embedded.setdefault(canonicalize_name(requirement.name), requirement)
+            self.embedded.setdefault(canonicalize_name(requirement.name), []).append(requirement)
         self.records: list[DependencyRecord] = []
         self.requires_dist: list[str] = []
-        self.requires_external: list[str] = []
+        self.external: dict[str, list[str | None]] = {}
+        self.conda_python: dict[str, list[_CondaRequirement]] = {}
         self.system: list[str] = []
-        self.comparison: list[JSONObject] = []
         self.python_specs: list[SpecifierSet] = []
         self.abi_pin: str | None = None
         self.abi_pin_version: str | None = None
@@ -205,46 +496,36 @@ class _DependencyPlanner:
             self.system.append(spec)
             self._record(spec, parsed, translation, "virtual", "system requirement (sidecar)")
         elif (pypi := _python_name(name, self.mapping, self.embedded)) is None:
-            text = _external_text(parsed)
-            self.requires_external.append(text)
+            self.external.setdefault(name, []).append(parsed.version)
             unknown = self.mapping.classify(name) == "unknown"
             note = (
                 ("not in the name mapping: treated as a non-Python dependency",) if unknown else ()
             )
-            self._record(spec, parsed, translation, "external", f"Requires-External: {text}", note)
+            became = f"Requires-External: {_external_text(name, [parsed.version])}"
+            self._record(spec, parsed, translation, "external", became, note)
         else:
-            became = self._python_dependency(spec, pypi, translation)
-            self._record(spec, parsed, translation, "python-distribution", became)
+            wanted = _conda_requirement(spec, pypi, parsed, translation)
+            self.conda_python.setdefault(pypi, []).append(wanted)
+            self.records.append(
+                DependencyRecord(
+                    spec=spec,
+                    name=parsed.name,
+                    kind="python-distribution",
+                    became=self._python_dependency(pypi, wanted),
+                    fidelity=wanted.fidelity,
+                    notes=wanted.notes,
+                    dropped=_dropped(parsed, wanted.kept_brackets),
+                )
+            )
 
-    def _python_dependency(self, spec: str, pypi: str, translation: VersionTranslation) -> str:
-        text = f"{pypi}{format_specifier(translation.specifier)}"
+    def _python_dependency(self, pypi: str, wanted: _CondaRequirement) -> str:
         if not self.declares:
-            self.requires_dist.append(text)
-            return f"Requires-Dist: {text}"
+            self.requires_dist.append(wanted.text)
+            return f"Requires-Dist: {wanted.text}"
         declared = self.embedded.get(pypi)
-        if declared is None:
-            self.comparison.append(
-                {
-                    "name": pypi,
-                    "metadata": None,
-                    "conda": spec,
-                    "used": "metadata",
-                    "why": "a dependency only the conda recipe adds; METADATA stays authoritative",
-                }
-            )
+        if not declared:
             return "not added: the package's METADATA does not declare it"
-        if declared.specifier != translation.specifier:
-            self.comparison.append(
-                {
-                    "name": pypi,
-                    "metadata": str(declared),
-                    "conda": spec,
-                    "used": "metadata",
-                    "why": "the project's METADATA is what pip resolves; conda's range is "
-                    "kept here (repodata patches often tighten it)",
-                }
-            )
-        return f"Requires-Dist (from METADATA): {declared}"
+        return "Requires-Dist (from METADATA): " + " & ".join(str(item) for item in declared)
 
     def _record(
         self,
@@ -263,24 +544,21 @@ class _DependencyPlanner:
                 became=became,
                 fidelity=translation.fidelity,
                 notes=(*translation.notes, *extra_notes),
-                dropped=_dropped(parsed),
+                dropped=_dropped(parsed, frozenset()),
             )
         )
 
+    def _comparison(self) -> tuple[JSONObject, ...]:
+        if not self.declares:
+            return ()
+        found = []
+        for pypi in sorted(self.embedded.keys() | self.conda_python.keys()):
+            entry = _compare(pypi, self.embedded.get(pypi, []), self.conda_python.get(pypi, []))
+            if entry is not None:
+                found.append(entry)
+        return tuple(found)
+
     def result(self, embedded_requires_python: str | None) -> DependencyPlan:
-        conda_names = {_python_name(r.name, self.mapping, self.embedded) for r in self.records}
-        for pypi, requirement in sorted(self.embedded.items()):
-            if pypi not in conda_names and requirement.marker is None:
-                self.comparison.append(
-                    {
-                        "name": pypi,
-                        "metadata": str(requirement),
-                        "conda": None,
-                        "used": "metadata",
-                        "why": "declared by METADATA only (the conda package may provide it "
-                        "under another name, or the recipe omits it)",
-                    }
-                )
         requires_python = embedded_requires_python
         if self.python_specs:
             combined = SpecifierSet()
@@ -290,18 +568,20 @@ class _DependencyPlanner:
         return DependencyPlan(
             requires_python=requires_python,
             requires_dist=tuple(self.requires_dist),
-            requires_external=tuple(self.requires_external),
+            requires_external=tuple(
+                _external_text(name, versions) for name, versions in self.external.items()
+            ),
             records=tuple(self.records),
             system_requirements=tuple(self.system),
             abi_pin=self.abi_pin,
             abi_pin_version=self.abi_pin_version,
             python_minimum=_minimum(SpecifierSet(requires_python or "")),
-            comparison=tuple(self.comparison),
+            comparison=self._comparison(),
         )
 
 
 def _python_name(
-    conda_name: str, mapping: NameMapping, embedded: dict[str, Requirement]
+    conda_name: str, mapping: NameMapping, embedded: Mapping[str, object]
 ) -> str | None:
     """Return the PyPI name of a conda dependency, or ``None`` if it is not Python.
 
