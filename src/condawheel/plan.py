@@ -674,6 +674,14 @@ class _Planner:
         if item.kind not in ("symlink", "hardlink"):
             return item.path
         target, link_kind = links.get(item.path, (item.path, "external"))
+        not_shipped = self.files[target].never_shipped if link_kind == "file" else None
+        if not_shipped is not None:
+            # A link to byte-code: the body is not in the wheel, so neither is the link (a
+            # copy of stale byte-code under another name would be worse than nothing).
+            reason = f"link to {target}, which is not shipped: {not_shipped}"
+            self.skipped.append(Skipped(item.path, reason))
+            self.warnings.append(f"{item.path}: {reason}; the link is not in the wheel")
+            return None
         if item.kind == "symlink":
             wheel_path = arcname if link_kind == "file" else None
             symlinks.append(SymlinkRecord(item.path, wheel_path, item.link_target or "", link_kind))
