@@ -756,6 +756,15 @@ class _Planner:
                 )
                 continue
             destination = self.layout.destination(path)
+            top = destination.path.split("/", 1)[0]
+            if destination.scheme == "root" and top.endswith(".data"):
+                # Installers read every top-level *.data directory of a wheel as its data
+                # directory: this would install files outside site-packages.
+                raise InvalidPackage(
+                    self.subject,
+                    f"{path!r}: a {top!r} directory in site-packages would be a wheel "
+                    "data directory (installed outside site-packages)",
+                )
             arcname = {
                 "root": destination.path,
                 "scripts": f"{data_dir}/scripts/{destination.path}",
