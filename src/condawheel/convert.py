@@ -239,6 +239,11 @@ def convert(
             )
     except WheelExistsError as error:
         raise WheelExistsError(subject, f"makes {error.subject}, but {error.reason}") from None
+    except FileExistsError as error:
+        if plan is None:
+            raise OutputError(subject, f"cannot write into {out_dir}: {error}") from error
+        # publish found a directory or a broken link where the wheel goes
+        raise OutputError(subject, f"makes {plan.filename}, but {error.strerror}") from error
     except OSError as error:
         # sources.py turns every failure to read the input into InvalidPackage, so an
         # OSError here comes from the output side: the spool or the wheel in out_dir.

@@ -182,9 +182,10 @@ def publish(temp: Path, target: Path) -> WriteResult:
     name cannot overwrite each other; file systems without hard links fall back to an
     existence check and a rename.
 
-    :raises WheelExistsError: if ``target`` exists with other content, or is not a file
-        (a directory, a broken symbolic link); its subject is the wheel's file name.
-    :raises OSError: if the file system refuses the link or the rename.
+    :raises WheelExistsError: if ``target`` exists with other content; its subject is the
+        wheel's file name.
+    :raises OSError: if the file system refuses the link or the rename, or
+        (:class:`FileExistsError`) something that is not a file is at ``target``.
     """
     digest = _file_sha256(temp)
     size = temp.stat().st_size
@@ -213,9 +214,9 @@ def publish_existing(target: Path, digest: str, size: int) -> WriteResult:
             if target.is_dir()
             else "something other than a file"
         )
-        raise WheelExistsError(
-            target.name, f"{what} of this name is in {target.parent}; not overwritten"
-        )
+        # Not a wheel conflict but an obstacle: an OSError, as the file system would say.
+        reason = f"{what} of this name is in {target.parent}; not overwritten"
+        raise FileExistsError(errno.EEXIST, reason, str(target))
     existing = _file_sha256(target)
     if existing != digest:
         raise WheelExistsError(
