@@ -451,12 +451,13 @@ def test_a_write_failure_leaves_no_partial_file(tmp_path: Path) -> None:
         "from pathlib import Path\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "from condawheel.convert import convert\n"
+        "from condawheel.errors import CondawheelError\n"
         "from condawheel.names import NameMapping\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
         "try:\n"
         "    convert(Path(sys.argv[1]), Path(sys.argv[2]), mapping=NameMapping.from_names({}))\n"
-        "except OSError as error:\n"
-        "    print(type(error).__name__, error.errno)\n"
+        "except CondawheelError as error:\n"
+        "    print(type(error).__name__, error.__cause__.errno)\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", script, str(source), str(out)],
@@ -464,7 +465,7 @@ def test_a_write_failure_leaves_no_partial_file(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert run.stdout.strip() == "OSError 27", run.stderr  # EFBIG
+    assert run.stdout.strip() == "OutputError 27", run.stderr  # EFBIG, in the error family
     assert list(out.iterdir()) == []
 
 

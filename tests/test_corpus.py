@@ -198,6 +198,16 @@ def test_wheels_install_and_import_with_python312(
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "4.67.1"
+    # conda's bin/conda is its own script, not the wrapper installers would make of its
+    # dist-info's `conda = conda.cli.main_pip:main` (under which `conda list` fails).
+    assert b"from conda.cli import main" in (prefix / "bin" / "conda").read_bytes()
+    (prefix / "conda-meta").mkdir()
+    (prefix / "conda-meta" / "history").touch()
+    for args, expected in ((["--version"], "conda 24.11.3"), (["list", "--json"], "[]")):
+        ran = subprocess.run(
+            [str(prefix / "bin" / "conda"), *args], capture_output=True, text=True, check=False
+        )
+        assert (ran.returncode, ran.stdout.strip()) == (0, expected), ran.stderr
     shutil.rmtree(prefix)
 
 

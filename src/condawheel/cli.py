@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -174,7 +175,20 @@ def _options(prefix: str) -> PlanOptions:
     return PlanOptions(platform_prefix=prefix, source_date_epoch=source_date_epoch)
 
 
-def _result_json(path: Path, result: ConversionResult | None, error: CondawheelError | None) -> str:
+def _output_directory(output: Path) -> None:
+    """Create the output directory, or make an unusable ``-o`` a usage error (exit 2)."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = (
+            "exists and is not a directory"
+            if isinstance(error, FileExistsError) or output.is_file()
+            else f"cannot be created: {error.strerror or error}"
+        )
+        raise typer.BadParameter(f"{output} {reason}", param_hint="'-o' / '--output'") from None
+
+
+def _result_json(path: Path, result: ConversionResult | None, error: str | None) -> str:
     record: dict[str, object] = {"input": str(path)}
     if result is not None:
         record.update(
@@ -188,7 +202,7 @@ def _result_json(path: Path, result: ConversionResult | None, error: CondawheelE
             warnings=list(result.plan.warnings),
         )
     if error is not None:
-        record.update(status="failed", error=error.reason)
+        record.update(status="failed", error=error)
     return json.dumps(record, sort_keys=True)
 
 
@@ -237,7 +251,7 @@ def convert(
         stamp = _stamp_for(for_prefix, platform_prefix, system_config)
         if stamp is not None:
             options = dataclasses.replace(options, platform_stamp=stamp)
-        output.mkdir(parents=True, exist_ok=True)
+    _output_directory(output)
     failed = 0
     counts = {"written": 0, "unchanged": 0}
     show_progress = len(packages) > 1 and sys.stderr.isatty() and not json_output
@@ -267,7 +281,17 @@ def convert(
                 failed += 1
                 _err.print(f"[red]error:[/red] {error}", markup=True)
                 if json_output:
-                    typer.echo(_result_json(path, None, error))
+                    typer.echo(_result_json(path, None, error.reason))
+                progress.advance(task)
+                continue
+            except Exception as error:  # noqa: BLE001 - a bug on one input must not end the batch
+                # Not bad input but a defect of condawheel: said as such, in one line, as the
+                # sync workers do; the other inputs are still converted.
+                failed += 1
+                reason = f"internal error: {type(error).__name__}: {error}"
+                _err.print(f"[red]error:[/red] {escape(f'{path}: {reason}')}", markup=True)
+                if json_output:
+                    typer.echo(_result_json(path, None, reason))
                 progress.advance(task)
                 continue
             counts[result.status] += 1

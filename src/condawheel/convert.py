@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from condawheel.binaries import LinkageAnalyzer
 from condawheel.condameta import parse_package
-from condawheel.errors import InvalidPackage
+from condawheel.errors import InvalidPackage, OutputError, WheelExistsError
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.plan import PlanOptions, WheelPlan, plan_wheel
 from condawheel.sidecar import SourceArtifact
@@ -209,27 +209,45 @@ def convert(
 
     :param threads: worker threads that hash and compress while the package is read; 0
         does everything in the reading thread (default: :func:`default_workers`).
-    :raises CondawheelError: for unreadable or unconvertible packages, or when a different
-        wheel of the same name already exists. Nothing is left behind on failure.
+    :raises CondawheelError: for unreadable or unconvertible packages, when a different
+        wheel of the same name already exists (:class:`WheelExistsError`), or when
+        ``out_dir`` cannot take the wheel (:class:`OutputError`: full, read-only...).
+        Every error names ``path``; nothing is left behind on failure.
     """
-    with Spool(out_dir, level=level) as spool:
-        package, inventory, artifact = _read(
-            path,
-            spool=spool,
-            threads=threads,
-            limits=limits,
-            hints=hints or ArtifactHints(),
-        )
-        plan = plan_wheel(
-            package,
-            inventory,
-            source=artifact,
-            mapping=mapping,
-            options=options,
-            providers=providers,
-            subject=str(path),
-        )
-        written = write_wheel(
-            plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
-        )
+    subject = str(path)
+    plan: WheelPlan | None = None
+    try:
+        with Spool(out_dir, level=level) as spool:
+            package, inventory, artifact = _read(
+                path,
+                spool=spool,
+                threads=threads,
+                limits=limits,
+                hints=hints or ArtifactHints(),
+            )
+            plan = plan_wheel(
+                package,
+                inventory,
+                source=artifact,
+                mapping=mapping,
+                options=options,
+                providers=providers,
+                subject=subject,
+            )
+            written = write_wheel(
+                plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
+            )
+    except WheelExistsError as error:
+        raise WheelExistsError(subject, f"makes {error.subject}, but {error.reason}") from None
+    except FileExistsError as error:
+        if plan is None:
+            raise OutputError(subject, f"cannot write into {out_dir}: {error}") from error
+        # publish found a directory or a broken link where the wheel goes
+        raise OutputError(subject, f"makes {plan.filename}, but {error.strerror}") from error
+    except OSError as error:
+        # sources.py turns every failure to read the input into InvalidPackage, so an
+        # OSError here comes from the output side: the spool or the wheel in out_dir.
+        what = f"cannot write {plan.filename}" if plan is not None else "cannot write"
+        reason = error.strerror or str(error) or type(error).__name__
+        raise OutputError(subject, f"{what} into {out_dir}: {reason}") from error
     return ConversionResult(path, written.path, written.status, written.sha256, written.size, plan)

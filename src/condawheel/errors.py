@@ -10,6 +10,7 @@ __all__ = [
     "InvalidMapping",
     "InvalidMatchSpec",
     "InvalidPackage",
+    "OutputError",
     "SourceError",
     "UnsupportedPackage",
     "WheelExistsError",
@@ -56,6 +57,10 @@ class InvalidMapping(CondawheelError, ValueError):
 
 class WheelExistsError(CondawheelError):
     """The output directory already holds a different wheel with the same file name."""
+
+
+class OutputError(CondawheelError):
+    """A wheel cannot be written: the output directory is full, read-only, or unusable."""
 
 
 class SourceError(CondawheelError):

@@ -22,16 +22,22 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from condawheel.condameta import About, EntryPoint
 
 __all__ = [
+    "LOOKS_UP_ITS_ENTRY_POINT",
+    "SCRIPT_SECTIONS",
     "MetadataText",
+    "callable_path",
     "egg_info_to_metadata",
     "license_fields",
+    "read_scripts",
     "render_entry_points",
+    "render_scripts",
     "render_wheel_file",
+    "wrapper_target",
 ]
 
 _FIELD = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9-]*):[ \t]?(?P<value>.*)$")
@@ -298,3 +304,93 @@ def entry_point_names(entry_points_txt: bytes | None) -> tuple[set[str], dict[st
         if parser.has_section(section):
             values.update(parser.items(section))
     return set(values), values
+
+
+SCRIPT_SECTIONS = ("console_scripts", "gui_scripts")
+
+
+def read_scripts(entry_points_txt: bytes | None) -> dict[str, dict[str, str]] | None:
+    """Return ``{section: {command: value}}`` of the script sections of ``entry_points.txt``.
+
+    :returns: ``None`` if the file cannot be parsed (it is then kept as it is).
+    """
+    if not entry_points_txt:
+        return {section: {} for section in SCRIPT_SECTIONS}
+    parser = _entry_points_parser()
+    try:
+        parser.read_string(entry_points_txt.decode("utf-8"))
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    return {
+        section: dict(parser.items(section)) if parser.has_section(section) else {}
+        for section in SCRIPT_SECTIONS
+    }
+
+
+def render_scripts(original: bytes | None, scripts: Mapping[str, Mapping[str, str]]) -> bytes:
+    """Return ``original`` (an ``entry_points.txt``) with its script sections replaced.
+
+    Other sections (plugins, distutils commands) keep their entries; the script sections
+    are sorted by command, and an empty one is left out.
+    """
+    parser = _entry_points_parser()
+    if original:
+        parser.read_string(original.decode("utf-8"))
+    for section in SCRIPT_SECTIONS:
+        if parser.has_section(section):
+            parser.remove_section(section)
+        commands = scripts.get(section, {})
+        if commands:
+            parser[section] = {name: commands[name] for name in sorted(commands)}
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue().rstrip("\n").encode("utf-8") + b"\n"
+
+
+def _entry_points_parser() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    return parser
+
+
+def callable_path(value: str) -> str:
+    """Return the dotted path of the object an entry point names (extras ignored).
+
+    ``pkg:cli.main`` and ``pkg.cli:main`` both name ``pkg.cli.main``: conda's link.json and
+    a project's entry_points.txt often split the same callable differently.
+    """
+    reference = value.split("[", 1)[0].strip()
+    module, _, attribute = reference.partition(":")
+    module, attribute = module.strip(), attribute.strip()
+    return f"{module}.{attribute}" if attribute else module
+
+
+# What conda-build, distlib (pip) and setuptools write as an entry-point wrapper:
+# ``from MODULE import NAME`` then ``sys.exit(NAME[.ATTR...]())``; setuptools' own scripts
+# look the entry point up at run time with ``load_entry_point(DIST, GROUP, COMMAND)``.
+_IMPORT = re.compile(rb"^\s*from\s+([\w.]+)\s+import\s+(\w+)\s*$", re.MULTILINE)
+_EXIT_CALL = re.compile(rb"^\s*sys\.exit\(\s*(\w+(?:\.\w+)*)\(\)\s*\)\s*$", re.MULTILINE)
+_LOOKUP = re.compile(
+    rb"load_entry_point\(\s*['\"][^'\"]*['\"]\s*,\s*['\"](?:console|gui)_scripts['\"]\s*,"
+    rb"\s*['\"]([^'\"]+)['\"]\s*\)\(\)"
+)
+LOOKS_UP_ITS_ENTRY_POINT = "its declared entry point (looked up when run)"
+
+
+def wrapper_target(script: bytes, command: str) -> str | None:
+    """Return what an entry-point wrapper script runs, as ``module:attr``.
+
+    :returns: :data:`LOOKS_UP_ITS_ENTRY_POINT` for setuptools scripts that load
+        ``command``'s entry point from the metadata when run; ``None`` when the script
+        is not a wrapper of one callable (a program of its own).
+    """
+    lookup = _LOOKUP.search(script)
+    if lookup is not None:
+        return LOOKS_UP_ITS_ENTRY_POINT if lookup[1].decode() == command else None
+    imported = {name: module for module, name in _IMPORT.findall(script)}
+    targets = {
+        f"{imported[call.split(b'.')[0]].decode()}:{call.decode()}"
+        for call in _EXIT_CALL.findall(script)
+        if call.split(b".")[0] in imported
+    }
+    return targets.pop() if len(targets) == 1 else None

@@ -24,14 +24,17 @@ from condawheel.deps import DependencyPlan, plan_dependencies
 from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPackage
 from condawheel.matchspec import conda_version_to_pep440
 from condawheel.metadata import (
+    LOOKS_UP_ITS_ENTRY_POINT,
     MetadataText,
+    callable_path,
     egg_info_to_metadata,
-    entry_point_names,
     license_fields,
     metadata_version_at_least,
-    render_entry_points,
+    read_scripts,
+    render_scripts,
     render_wheel_file,
     synthesize_metadata,
+    wrapper_target,
 )
 from condawheel.names import library_distribution_name
 from condawheel.sidecar import (
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from condawheel.binaries import LibraryReport, SonameProviders
-    from condawheel.condameta import CondaPackage, EntryPoint, JSONObject, JSONValue, PathEntry
+    from condawheel.condameta import CondaPackage, JSONObject, JSONValue, PathEntry
     from condawheel.ingest import Inventory, PayloadFile
     from condawheel.names import NameMapping
 
@@ -201,6 +204,27 @@ class _Distribution:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Commands:
+    """The wheel's script entry points, and where they differ from what the package says.
+
+    ``scripts`` maps ``console_scripts``/``gui_scripts`` to ``{command: module:attr}``;
+    ``original`` is the embedded ``entry_points.txt`` (rewritten only when ``changed``);
+    ``wrappers`` are the conda paths of generated wrappers the wheel leaves out;
+    ``notes`` record each disagreement for the sidecar.
+    """
+
+    scripts: Mapping[str, Mapping[str, str]]
+    original: bytes | None = None
+    changed: bool = False
+    wrappers: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[JSONObject, ...] = ()
+
+    def names(self) -> set[str]:
+        """Every command the wheel declares."""
+        return {name for commands in self.scripts.values() for name in commands}
+
+
 def plan_wheel(
     package: CondaPackage,
     inventory: Inventory,
@@ -274,10 +298,10 @@ class _Planner:
         version_text = str(version)
         data_dir = f"{escaped}-{version_text}.data"
         dist_info = f"{escaped}-{version_text}.dist-info"
-        entry_points = self._entry_points(distribution)
+        commands = self._wrappers(listed, links, self._commands(distribution))
         deps = self._dependencies(distribution)
         files, placeholders, symlinks = self._map_payload(
-            listed, links, data_dir, distribution, entry_points
+            listed, links, data_dir, distribution, commands
         )
         choice = self._tags(kind, files, deps)
         libraries = self._libraries(files, deps, placeholders)
@@ -295,6 +319,7 @@ class _Planner:
             symlinks=symlinks,
             listed=listed,
             libraries=libraries,
+            commands=commands,
         )
         dist_entries = self._dist_info_entries(
             dist_info=dist_info,
@@ -303,7 +328,7 @@ class _Planner:
             sidecar=sidecar,
             choice=choice,
             build_tag=build_tag,
-            entry_points=entry_points,
+            commands=commands,
         )
         entries = _ordered(files, dist_entries)
         _check_unique(self.subject, entries, dist_info)
@@ -570,16 +595,130 @@ class _Planner:
         name = library_distribution_name(self.index.name)
         return name, name, converted, rule
 
-    def _entry_points(
-        self, distribution: _Distribution | None
-    ) -> tuple[set[str], tuple[EntryPoint, ...]]:
-        """Return command names (for wrapper detection) and link.json's console scripts."""
-        names: set[str] = set()
-        if distribution is not None:
-            names, _ = entry_point_names(distribution.files.get("entry_points.txt"))
+    def _commands(self, distribution: _Distribution | None) -> _Commands:
+        """Reconcile the embedded ``entry_points.txt`` with link.json's entry points.
+
+        For ``noarch: python`` packages conda creates the commands that link.json lists,
+        never reading entry_points.txt; so link.json wins where the two disagree, and a
+        command it lists that entry_points.txt lacks is added. Both are recorded.
+        """
+        original = distribution.files.get("entry_points.txt") if distribution else None
         link_points = self.package.link.entry_points if self.package.link else ()
-        names |= {point.name for point in link_points}
-        return names, link_points
+        read = read_scripts(original)
+        if read is None:
+            if link_points:
+                self.warnings.append(
+                    f"{distribution.directory if distribution else ''}/entry_points.txt "
+                    "cannot be parsed; kept as it is, without link.json's entry points"
+                )
+            return _Commands({}, original)
+        console, gui = read["console_scripts"], read["gui_scripts"]
+        changed = False
+        notes: list[JSONObject] = []
+        for point in link_points:
+            conda_value = f"{point.module}:{point.function}"
+            declared = console.get(point.name)
+            if declared is not None and callable_path(declared) == callable_path(conda_value):
+                continue
+            console[point.name] = conda_value
+            changed = True
+            if original is None:
+                continue  # no entry_points.txt: link.json's entry points are the only source
+            if declared is None:
+                message = (
+                    f"info/link.json's entry point '{point}' is missing from entry_points.txt; "
+                    "added to [console_scripts]"
+                )
+            else:
+                message = (
+                    f"entry_points.txt declares '{point.name} = {declared}', but conda installs "
+                    f"'{point}' (info/link.json); the wheel declares conda's"
+                )
+            self.warnings.append(message)
+            notes.append(
+                {
+                    "command": point.name,
+                    "entry_points_txt": declared,
+                    "conda": conda_value,
+                    "source": "info/link.json",
+                    "wheel": f"[console_scripts] {point}",
+                }
+            )
+        return _Commands(
+            {"console_scripts": console, "gui_scripts": gui},
+            original,
+            changed=changed,
+            notes=tuple(notes),
+        )
+
+    def _wrappers(
+        self,
+        listed: Mapping[str, PathEntry],
+        links: Mapping[str, tuple[str, Literal["file", "directory", "external"]]],
+        commands: _Commands,
+    ) -> _Commands:
+        """Find the conda-generated wrappers that the wheel's entry points replace.
+
+        A wrapper is left out only when it runs the callable the wheel declares for its
+        command. Otherwise conda installs that script as the command (``bin/conda`` runs
+        ``conda.cli:main`` where conda's entry_points.txt says ``conda.cli.main_pip:main``):
+        the wheel ships the script and stops declaring the command, which installers would
+        otherwise generate instead of it (pip even skips a script named like an entry point).
+        """
+        scripts = {section: dict(values) for section, values in commands.scripts.items()}
+        wrappers: dict[str, str] = {}
+        notes = list(commands.notes)
+        changed = commands.changed
+        for section, values in commands.scripts.items():
+            for name, declared in sorted(values.items()):
+                candidates = sorted(layout.entry_point_wrapper_names(self.layout, {name}))
+                present = [path for path in candidates if self._body_of(path, listed, links)]
+                scripts_found = [path for path in present if not path.endswith(".exe")]
+                if not present:
+                    continue
+                if not scripts_found:  # a lone launcher: made from this same entry point
+                    wrappers.update(dict.fromkeys(present, name))
+                    continue
+                script = scripts_found[0]
+                body = self._body_of(script, listed, links)
+                runs = wrapper_target(body.head if body else b"", name)
+                if runs == LOOKS_UP_ITS_ENTRY_POINT or (
+                    runs is not None and callable_path(runs) == callable_path(declared)
+                ):
+                    wrappers.update(dict.fromkeys(present, name))
+                    continue
+                del scripts[section][name]
+                changed = True
+                what = f"runs {runs}" if runs is not None else "is not a generated wrapper"
+                self.warnings.append(
+                    f"{script} {what}, but entry_points.txt declares '{name} = {declared}'; "
+                    f"the wheel ships the script conda installs and does not declare {name!r}"
+                )
+                notes.append(
+                    {
+                        "command": name,
+                        "entry_points_txt": declared,
+                        "conda": runs if runs is not None else script,
+                        "source": script,
+                        "wheel": f"ships {', '.join(present)}; not in [{section}]",
+                    }
+                )
+        return _Commands(scripts, commands.original, changed, wrappers, tuple(notes))
+
+    def _body_of(
+        self,
+        path: str,
+        listed: Mapping[str, PathEntry],
+        links: Mapping[str, tuple[str, Literal["file", "directory", "external"]]],
+    ) -> PayloadFile | None:
+        """Return the payload file whose bytes ``path`` ships, if it is a listed file."""
+        item = self.files.get(path)
+        if path not in listed or item is None or item.never_shipped is not None:
+            return None
+        if item.kind == "file":
+            return item
+        target, kind = links.get(path, (path, "external"))
+        return self.files[target] if kind == "file" else None
 
     def _dependencies(self, distribution: _Distribution | None) -> DependencyPlan:
         metadata = distribution.metadata if distribution else None
@@ -602,9 +741,9 @@ class _Planner:
         links: Mapping[str, tuple[str, Literal["file", "directory", "external"]]],
         data_dir: str,
         distribution: _Distribution | None,
-        entry_points: tuple[set[str], tuple[EntryPoint, ...]],
+        commands: _Commands,
     ) -> tuple[list[WheelEntry], list[PlaceholderRecord], list[SymlinkRecord]]:
-        wrappers = layout.entry_point_wrapper_names(self.layout, entry_points[0])
+        wrappers = commands.wrappers
         entries: list[WheelEntry] = []
         placeholders: list[PlaceholderRecord] = []
         symlinks: list[SymlinkRecord] = []
@@ -630,12 +769,21 @@ class _Planner:
                 )
                 continue
             command = wrappers.get(path)
-            if command is not None and self._is_wrapper(item):
+            if command is not None:
                 self.skipped.append(
                     Skipped(path, f"entry-point wrapper for {command!r}: installers regenerate it")
                 )
                 continue
             destination = self.layout.destination(path)
+            top = destination.path.split("/", 1)[0]
+            if destination.scheme == "root" and top.endswith(".data"):
+                # Installers read every top-level *.data directory of a wheel as its data
+                # directory: this would install files outside site-packages.
+                raise InvalidPackage(
+                    self.subject,
+                    f"{path!r}: a {top!r} directory in site-packages would be a wheel "
+                    "data directory (installed outside site-packages)",
+                )
             arcname = {
                 "root": destination.path,
                 "scripts": f"{data_dir}/scripts/{destination.path}",
@@ -693,6 +841,14 @@ class _Planner:
         if item.kind not in ("symlink", "hardlink"):
             return item.path
         target, link_kind = links.get(item.path, (item.path, "external"))
+        not_shipped = self.files[target].never_shipped if link_kind == "file" else None
+        if not_shipped is not None:
+            # A link to byte-code: the body is not in the wheel, so neither is the link (a
+            # copy of stale byte-code under another name would be worse than nothing).
+            reason = f"link to {target}, which is not shipped: {not_shipped}"
+            self.skipped.append(Skipped(item.path, reason))
+            self.warnings.append(f"{item.path}: {reason}; the link is not in the wheel")
+            return None
         if item.kind == "symlink":
             wheel_path = arcname if link_kind == "file" else None
             symlinks.append(SymlinkRecord(item.path, wheel_path, item.link_target or "", link_kind))
@@ -711,13 +867,6 @@ class _Planner:
                 f"a {subdir} package cannot be made for a {stamp.subdir} environment "
                 f"(its build tag {stamp.tag!r} is for {stamp.subdir} packages)",
             )
-
-    @staticmethod
-    def _is_wrapper(item: PayloadFile) -> bool:
-        # Windows launchers (.exe) carry no shebang; scripts must run Python to be wrappers.
-        if item.path.endswith(".exe"):
-            return True
-        return layout.is_python_shebang(item.head.split(b"\n", 1)[0])
 
     def _tags(
         self, kind: Literal["python", "library"], files: list[WheelEntry], deps: DependencyPlan
@@ -865,6 +1014,7 @@ class _Planner:
         symlinks: list[SymlinkRecord],
         listed: Mapping[str, PathEntry],
         libraries: LibraryReport,
+        commands: _Commands,
     ) -> JSONObject:
         index = self.index
         link_scripts = sorted(path for path in listed if layout.is_link_script(path))
@@ -903,6 +1053,14 @@ class _Planner:
             ),
             "link_scripts": _json_list(link_scripts),
             "menu_files": _json_list(menus),
+            "entry_points": {
+                **{
+                    section: {name: values[name] for name in sorted(values)}
+                    for section, values in commands.scripts.items()
+                },
+                # where entry_points.txt, link.json and the scripts conda installs disagree
+                "disagreements": list(commands.notes),
+            },
             "skipped": _skipped_summary(self.skipped),
             "warnings": _json_list(self.warnings, ordered=True),
             "libraries": libraries.to_json(),
@@ -918,7 +1076,7 @@ class _Planner:
         sidecar: JSONObject,
         choice: tags.TagChoice,
         build_tag: str,
-        entry_points: tuple[set[str], tuple[EntryPoint, ...]],
+        commands: _Commands,
     ) -> list[WheelEntry]:
         generated: dict[str, bytes] = {
             "METADATA": metadata,
@@ -931,8 +1089,12 @@ class _Planner:
             SIDECAR_NAME: dump_sidecar(sidecar),
         }
         copied = dict(distribution.members) if distribution is not None else {}
-        if "entry_points.txt" not in copied and entry_points[1]:
-            generated["entry_points.txt"] = render_entry_points(entry_points[1])
+        if commands.changed:
+            rendered = render_scripts(commands.original, commands.scripts)
+            if rendered.strip():
+                generated["entry_points.txt"] = rendered
+            else:  # every command it declared is a script of conda's: nothing left
+                copied.pop("entry_points.txt", None)
         if distribution is None:
             for name, data in self.package.license_files:
                 generated[f"licenses/{name}"] = data

@@ -123,6 +123,12 @@ def open_package(path: Path) -> PackageSource:
     """
     kind = package_kind(path)
     if kind == "directory":
+        if (path / "info").is_symlink():
+            # A payload symlink is recorded, never followed; the metadata must not be read
+            # through one either (it could name any folder on the machine).
+            raise InvalidPackage(
+                str(path), "info/ is a symbolic link; a package's metadata must be inside it"
+            )
         if not (path / "info" / "index.json").is_file():
             raise InvalidPackage(str(path), "not an extracted conda package (no info/index.json)")
         return DirectorySource(path)
@@ -364,12 +370,22 @@ class DirectorySource:
         pending = [(start, str(root))]
         while pending:
             relative_dir, directory = pending.pop()
-            with os.scandir(directory) as entries:
-                for entry in entries:
-                    relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
-                    yield relative, entry.path
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((relative, entry.path))
+            try:
+                with os.scandir(directory) as entries:
+                    found = [
+                        (entry.name, entry.path, entry.is_dir(follow_symlinks=False))
+                        for entry in entries
+                    ]
+            except OSError as error:
+                raise InvalidPackage(
+                    str(self.location),
+                    f"cannot list {relative_dir or '.'!r}: {error.strerror or error}",
+                ) from None
+            for name, entry_path, is_directory in found:
+                relative = f"{relative_dir}/{name}" if relative_dir else name
+                yield relative, entry_path
+                if is_directory:
+                    pending.append((relative, entry_path))
 
     @staticmethod
     def _member(subject: str, relative: str, path: str) -> Member:

@@ -182,25 +182,21 @@ def publish(temp: Path, target: Path) -> WriteResult:
     name cannot overwrite each other; file systems without hard links fall back to an
     existence check and a rename.
 
-    :raises WheelExistsError: if ``target`` exists with other content.
+    :raises WheelExistsError: if ``target`` exists with other content; its subject is the
+        wheel's file name.
+    :raises OSError: if the file system refuses the link or the rename, or
+        (:class:`FileExistsError`) something that is not a file is at ``target``.
     """
     digest = _file_sha256(temp)
     size = temp.stat().st_size
     try:
         os.link(temp, target)
     except FileExistsError:
-        existing = _file_sha256(target)
-        if existing != digest:
-            raise WheelExistsError(
-                str(target),
-                f"a different wheel with this name already exists (sha256 {existing[:12]}..., "
-                f"new {digest[:12]}...); not overwritten",
-            ) from None
-        return WriteResult(target, "unchanged", digest, size)
+        return publish_existing(target, digest, size)
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
             raise
-        if target.exists():
+        if target.exists() or target.is_symlink():
             return publish_existing(target, digest, size)
         temp.replace(target)
         return WriteResult(target, "written", digest, size)
@@ -210,12 +206,23 @@ def publish(temp: Path, target: Path) -> WriteResult:
 
 def publish_existing(target: Path, digest: str, size: int) -> WriteResult:
     """Compare an existing file against new content's digest (see :func:`publish`)."""
+    if not target.is_file():
+        what = (
+            "a broken symbolic link"
+            if target.is_symlink() and not target.exists()
+            else "a directory"
+            if target.is_dir()
+            else "something other than a file"
+        )
+        # Not a wheel conflict but an obstacle: an OSError, as the file system would say.
+        reason = f"{what} of this name is in {target.parent}; not overwritten"
+        raise FileExistsError(errno.EEXIST, reason, str(target))
     existing = _file_sha256(target)
     if existing != digest:
         raise WheelExistsError(
-            str(target),
-            f"a different wheel with this name already exists (sha256 {existing[:12]}..., "
-            f"new {digest[:12]}...); not overwritten",
+            target.name,
+            f"a different wheel with this name already exists in {target.parent} "
+            f"(sha256 {existing[:12]}..., new {digest[:12]}...); not overwritten",
         )
     return WriteResult(target, "unchanged", digest, size)
 
