@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,48 @@ def test_inspect_error_exit_code(packages: dict[str, Path]) -> None:
     assert run.returncode == 1
     assert run.stdout == ""
     assert run.stderr.strip() == f"error: {packages['broken']}: empty file"
+
+
+def test_inspect_json_failure_is_a_record(packages: dict[str, Path]) -> None:
+    """As `convert --json`: a failed input still gets its record on stdout."""
+    run = _run("inspect", "--json", packages["broken"])
+    assert run.returncode == 1
+    assert json.loads(run.stdout) == {
+        "input": str(packages["broken"]),
+        "status": "failed",
+        "error": "empty file",
+    }
+    assert run.stderr.strip() == f"error: {packages['broken']}: empty file"
+
+
+@pytest.mark.corpus
+def test_convert_prefers_the_conda_twin_in_one_batch(tmp_path: Path) -> None:
+    """Both formats of one package make one wheel name: the .conda is converted, as by sync."""
+    edge = corpus_root() / "edge" / "conda+conda"
+    tar_bz2 = edge / "zlib-1.2.11-h62dcd97_3.tar.bz2"
+    conda = edge / "zlib-1.2.11-h62dcd97_3.conda"
+    other = corpus_root() / "channel" / "linux-64" / "xz-5.2.6-h166bdaf_0.tar.bz2"  # no twin
+    out = tmp_path / "out"
+    run = _run("convert", "--json", tar_bz2, conda, other, "-o", out)
+    assert run.returncode == 0, run.stderr
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [(r["input"], r["status"]) for r in records] == [
+        (str(tar_bz2), "skipped"),
+        (str(conda), "written"),
+        (str(other), "written"),
+    ]
+    assert records[0]["reason"] == f"same package as {conda.name} (.conda preferred)"
+    assert f"skipped {tar_bz2}: same package as {conda.name} (.conda preferred)" in run.stderr
+    assert "2 written, 0 unchanged, 1 skipped, 0 failed" in run.stderr
+    wheels = sorted(p.name for p in out.iterdir())
+    assert wheels == sorted(Path(r["wheel"]).name for r in records[1:])
+    with zipfile.ZipFile(out / Path(records[1]["wheel"]).name) as wheel:
+        (sidecar,) = (n for n in wheel.namelist() if n.endswith(".dist-info/conda.json"))
+        assert json.loads(wheel.read(sidecar))["source"]["filename"] == conda.name
+    # Without the rule the .tar.bz2 alone makes a different wheel of that name: refused.
+    alone = _run("convert", tar_bz2, "-o", out)
+    assert alone.returncode == 1
+    assert "a different wheel with this name already exists" in alone.stderr
 
 
 @pytest.mark.parametrize(

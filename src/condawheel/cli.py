@@ -188,6 +188,10 @@ def _output_directory(output: Path) -> None:
         raise typer.BadParameter(f"{output} {reason}", param_hint="'-o' / '--output'") from None
 
 
+def _skipped_json(path: Path, reason: str) -> str:
+    return json.dumps({"input": str(path), "reason": reason, "status": "skipped"}, sort_keys=True)
+
+
 def _result_json(path: Path, result: ConversionResult | None, error: str | None) -> str:
     record: dict[str, object] = {"input": str(path)}
     if result is not None:
@@ -241,8 +245,13 @@ def convert(
         ),
     ] = None,
 ) -> None:
-    """Convert conda packages into wheels; a failed input does not stop the others."""
+    """Convert conda packages into wheels; a failed input does not stop the others.
+
+    A .tar.bz2 given together with the .conda of the same package (same folder, same
+    name-version-build) is skipped: both would make the same wheel name.
+    """
     from condawheel.convert import convert as convert_one  # noqa: PLC0415 - keep --help fast
+    from condawheel.sources import conda_twins  # noqa: PLC0415
 
     options = _options(platform_prefix)
     with _errors_exit():
@@ -254,6 +263,7 @@ def convert(
     _output_directory(output)
     failed = 0
     counts = {"written": 0, "unchanged": 0}
+    twins = conda_twins(packages)
     show_progress = len(packages) > 1 and sys.stderr.isatty() and not json_output
     progress = Progress(
         TextColumn("{task.description}"),
@@ -268,6 +278,14 @@ def convert(
         task = progress.add_task("converting", total=len(packages))
         for path in packages:
             progress.update(task, description=f"converting {path.name}")
+            twin = twins.get(path)
+            if twin is not None:
+                reason = f"same package as {twin.name} (.conda preferred)"
+                _err.print(f"skipped {escape(f'{path}: {reason}')}", markup=True)
+                if json_output:
+                    typer.echo(_skipped_json(path, reason))
+                progress.advance(task)
+                continue
             try:
                 result = convert_one(
                     path,
@@ -302,8 +320,9 @@ def convert(
             else:
                 typer.echo(str(result.wheel))
             progress.advance(task)
+    skipped = f"{len(twins)} skipped, " if twins else ""
     _err.print(
-        f"{counts['written']} written, {counts['unchanged']} unchanged, {failed} failed",
+        f"{counts['written']} written, {counts['unchanged']} unchanged, {skipped}{failed} failed",
         markup=False,
     )
     if failed:
@@ -327,9 +346,14 @@ def inspect(
 
     options = _options(platform_prefix)
     with _errors_exit():
-        plan = plan_package(
-            package, mapping=_mapping(mapping), options=options, providers=_providers(libs_from)
-        )
+        names = _mapping(mapping)
+        providers = _providers(libs_from)
+    try:
+        plan = plan_package(package, mapping=names, options=options, providers=providers)
+    except CondawheelError as error:
+        if json_output:  # as convert --json: the failed input still gets its record
+            typer.echo(_result_json(package, None, error.reason))
+        _fail(str(error))
     if json_output:
         typer.echo(json.dumps(plan_as_json(plan), indent=2, sort_keys=True))
     else:

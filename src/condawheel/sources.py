@@ -25,7 +25,7 @@ from condawheel.condameta import check_relative_path
 from condawheel.errors import InvalidPackage
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -33,6 +33,7 @@ __all__ = [
     "MemberKind",
     "MemberReader",
     "PackageSource",
+    "conda_twins",
     "open_package",
     "package_kind",
 ]
@@ -114,6 +115,28 @@ def package_kind(path: Path) -> Literal["conda", "tar.bz2", "directory"] | None:
     if path.is_dir():
         return "directory"
     return None
+
+
+def conda_twins(paths: Sequence[Path]) -> dict[Path, Path]:
+    """Map each ``.tar.bz2`` of ``paths`` to the ``.conda`` of the same package also given.
+
+    The same package is the same ``name-version-build`` in the same folder (a channel's
+    subdir: the file name does not say the subdir). Both formats make wheels of one name
+    that differ in the sidecar's record of their source, so a batch converts the
+    ``.conda`` (smaller, faster to read) and skips its twin, as ``sync`` does.
+    """
+    conda = {
+        (os.path.abspath(path.parent), path.name.removesuffix(".conda")): path
+        for path in paths
+        if path.name.endswith(".conda")
+    }
+    twins: dict[Path, Path] = {}
+    for path in paths:
+        if path.name.endswith(".tar.bz2"):
+            key = (os.path.abspath(path.parent), path.name.removesuffix(".tar.bz2"))
+            if key in conda:
+                twins[path] = conda[key]
+    return twins
 
 
 def open_package(path: Path) -> PackageSource:
