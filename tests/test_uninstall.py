@@ -80,6 +80,22 @@ def test_uninstall_refuses_conda_distributions(prefix: Path) -> None:
         uninstall(["nope"], state=environment.state, facts=environment.facts)
 
 
+def test_uninstall_names_a_conda_package_without_distribution(prefix: Path) -> None:
+    """zstd (a C library conda installed) is no Python distribution: conda removes it."""
+    environment = {key: value for key, value in os.environ.items() if key != "CONDA_PREFIX"}
+    refused = subprocess.run(
+        [sys.executable, "-m", "condawheel", "uninstall", "zstd", "--prefix", str(prefix)],
+        capture_output=True, text=True, check=False, env=environment,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr.strip() == (
+        f"error: zstd: a conda package (conda-meta/{ZSTD}.json), not a distribution "
+        f"condawheel or pip installed; remove it with conda (conda remove --prefix {prefix} zstd)"
+    )
+    assert (prefix / "lib/libzstd.so.1").read_bytes() == b"\x7fELF zstd"
+
+
 def _hand_made(prefix: Path, record: str) -> None:
     dist_info = prefix / SITE / "evil-1.0.dist-info"
     dist_info.mkdir(parents=True)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from condawheel.env.prefix import relative_to_prefix
+from condawheel.env.prefix import CONDA_META, relative_to_prefix
 from condawheel.errors import InstallError
 
 if TYPE_CHECKING:
@@ -215,6 +215,20 @@ def plan_for(
     )
 
 
+def _not_a_distribution(name: str, state: PrefixState) -> str:
+    """Say why ``name`` cannot be uninstalled: a conda package's name, or nothing installed."""
+    wanted = canonicalize_name(name)
+    for record in state.records:
+        if canonicalize_name(record.name) == wanted:
+            # A package without Python distribution (a C library, a tool): conda's, by name.
+            return (
+                f"a conda package ({CONDA_META}/{record.record_file}), not a distribution "
+                f"condawheel or pip installed; remove it with conda "
+                f"(conda remove --prefix {state.prefix} {record.name})"
+            )
+    return f"not installed in {state.prefix}"
+
+
 def uninstall(
     names: Sequence[str], *, state: PrefixState, facts: InterpreterFacts
 ) -> tuple[RemovedDistribution, ...]:
@@ -226,6 +240,6 @@ def uninstall(
     for name in names:
         distribution = state.distributions.get(canonicalize_name(name))
         if distribution is None:
-            raise InstallError(name, f"not installed in {state.prefix}")
+            raise InstallError(name, _not_a_distribution(name, state))
         plans.append(plan_for(distribution, state, facts))
     return tuple(execute_uninstall(plan) for plan in plans)
