@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,6 +14,7 @@ from conda_envs import find_python312, link_python_into
 from condawheel.env.environment import open_environment
 from condawheel.env.tagconfig import CONFIG_NAME
 from condawheel.errors import ConfigError, InstallError
+from env_support import WheelSpec, install, make_wheel
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,3 +67,32 @@ def test_interpreter_of_another_installation_is_refused(tmp_path: Path) -> None:
         open_environment(tmp_path, system_config=None)
     with pytest.raises(InstallError, match="no such environment"):
         open_environment(tmp_path / "missing", system_config=None)
+
+
+def test_a_prefix_spelled_with_dot_dot_is_normalised(tmp_path: Path) -> None:
+    """`--prefix ../envs/b` must not put `..` into shebangs or the tags' report."""
+    prefix = _prefix(tmp_path / "envs" / "b")
+    work = tmp_path / "work"
+    work.mkdir()
+    spelled = work / ".." / "envs" / "b"
+    environment = open_environment(spelled, system_config=None)
+    assert environment.prefix == prefix
+    wheel = make_wheel(
+        tmp_path / "wh",
+        WheelSpec(
+            files={"demo/__init__.py": b"def main():\n    pass\n"},
+            console_scripts={"demo": "demo:main"},
+        ),
+    )
+    install(spelled, [wheel])
+    shebang = (prefix / "bin" / "demo").read_bytes().splitlines()[0]
+    assert shebang == f"#!{prefix}/bin/python".encode()
+    variables = {key: value for key, value in os.environ.items() if key != "CONDA_PREFIX"}
+    run = subprocess.run(
+        [sys.executable, "-m", "condawheel", "tags", "--json", "--prefix", "../envs/b"],
+        capture_output=True, text=True, check=False, env=variables, cwd=work,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["prefix"] == str(prefix)
+    assert record["python"] == str(prefix / "bin" / "python")

@@ -694,15 +694,16 @@ EnvPrefixOption = Annotated[
 
 
 def _environment_prefix(prefix: Path | None) -> Path:
-    if prefix is not None:
-        return prefix
-    active = os.environ.get("CONDA_PREFIX")
-    if not active:
-        raise typer.BadParameter(
-            "no --prefix given and no active conda environment ($CONDA_PREFIX)",
-            param_hint="--prefix",
-        )
-    return Path(active)
+    """Return the environment, absolute and without `..` (symlinks are kept as spelled)."""
+    if prefix is None:
+        active = os.environ.get("CONDA_PREFIX")
+        if not active:
+            raise typer.BadParameter(
+                "no --prefix given and no active conda environment ($CONDA_PREFIX)",
+                param_hint="--prefix",
+            )
+        prefix = Path(active)
+    return Path(os.path.abspath(prefix))
 
 
 @app.command("tags")

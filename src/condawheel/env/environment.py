@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def open_environment(
     :raises InstallError: if the prefix has no usable interpreter.
     :raises ConfigError: for a malformed configuration file.
     """
-    prefix = Path(prefix).absolute()
+    # Lexically normalised, symlinks kept: `..` must not reach shebangs or reports, and an
+    # environment reached through a symlink keeps the spelling its user chose.
+    prefix = Path(os.path.abspath(prefix))
     if not prefix.is_dir():
         raise InstallError(str(prefix), "no such environment directory")
     facts = probe_interpreter(find_python(prefix))
