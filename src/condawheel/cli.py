@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
@@ -65,6 +66,17 @@ def _errors_exit() -> Iterator[None]:
         yield
     except CondawheelError as error:
         _fail(str(error))
+
+
+def _debug_traceback(error: BaseException) -> None:
+    """Print the traceback of an internal error when ``CONDAWHEEL_DEBUG=1`` asks for it.
+
+    A catch-all that keeps a batch going says an internal error in one line; the traceback
+    is what a bug report needs. An environment variable rather than ``-v``: ``sync -v``
+    already means "every converted wheel", and a variable reaches every command alike.
+    """
+    if os.environ.get("CONDAWHEEL_DEBUG") == "1":
+        _err.print("".join(traceback.format_exception(error)).rstrip(), markup=False)
 
 
 def _version_callback(value: bool) -> None:
@@ -308,6 +320,7 @@ def convert(
                 failed += 1
                 reason = f"internal error: {type(error).__name__}: {error}"
                 _err.print(f"[red]error:[/red] {escape(f'{path}: {reason}')}", markup=True)
+                _debug_traceback(error)
                 if json_output:
                     typer.echo(_result_json(path, None, reason))
                 progress.advance(task)
