@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -215,3 +216,93 @@ def test_hook_commands(tmp_path: Path) -> None:
     assert removed.returncode == 0, removed.stderr
     assert CONFIG_NAME in json.loads(removed.stdout)["removed"]
     assert not (prefix / CONFIG_NAME).exists()
+
+
+def _hook_cli(
+    prefix: Path, *arguments: str, limit: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key != "CONDA_PREFIX"}
+
+    def limited() -> None:  # `ulimit -f`: a write past `limit` bytes fails with EFBIG
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "condawheel", "hook", *arguments, "--prefix", str(prefix)],
+        capture_output=True, text=True, check=False, env=environment, preexec_fn=limited,
+    )  # fmt: skip
+
+
+def _snapshot(prefix: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(prefix)): path.read_bytes()
+        for path in sorted(prefix.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+def test_hook_install_refuses_a_directory_in_the_way(tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    link_python_into(prefix, find_python312())
+    (prefix / "conda-meta").mkdir()
+    theirs = {"linux_aarch64": {"build": "site_aarch64", "install": []}}
+    (prefix / CONFIG_NAME).write_text(json.dumps(theirs))
+    in_the_way = prefix / "etc/conda/activate.d/condawheel.fish"
+    in_the_way.mkdir(parents=True)
+    before = _snapshot(prefix)
+    run = _hook_cli(prefix, "install", "--wheelhouse", str(tmp_path / "W"))
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        f"error: {in_the_way}: is a directory where condawheel writes a file; move it away; "
+        "nothing was written"
+    )
+    assert _snapshot(prefix) == before
+    assert in_the_way.is_dir()
+    assert not (prefix / STATE_PATH).exists()
+
+
+def test_a_hook_install_failing_part_way_is_undone_by_hook_remove(tmp_path: Path) -> None:
+    """The state (the intent) is written first: whatever fails after it, remove undoes it."""
+    prefix = tmp_path / "env"
+    link_python_into(prefix, find_python312())
+    (prefix / "conda-meta").mkdir()
+    # Many entries of other platforms make the configuration larger than the state, so
+    # that a file-size limit between the two lets the state be written and fails the
+    # configuration, as a disk filling up between the two writes would.
+    theirs = {f"platform_{n}": {"install": [f"tag_{n}" * 8]} for n in range(200)}
+    (prefix / CONFIG_NAME).write_text(json.dumps(theirs))
+    before = _snapshot(prefix)
+    limit = 8192
+    assert len((prefix / CONFIG_NAME).read_bytes()) > limit
+    run = _hook_cli(prefix, "install", "--wheelhouse", str(tmp_path / "W"), limit=limit)
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        f"error: {prefix / CONFIG_NAME}: cannot be written: File too large; "
+        "`condawheel hook remove` undoes what was written"
+    )
+    assert (prefix / STATE_PATH).is_file()  # the intent, written first
+    after = _snapshot(prefix)
+    assert after.pop(STATE_PATH)
+    assert after == before  # no temporary file left, the configuration untouched
+    removed = _hook_cli(prefix, "remove", "--json")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["kept"] == []
+    assert removed.stderr == ""
+    assert _snapshot(prefix) == before
+
+
+def test_remove_takes_the_scripts_an_unfinished_reinstall_left(tmp_path: Path) -> None:
+    """A reinstall records the scripts it replaces: left in place by a failure, still ours."""
+    prefix = tmp_path
+    install_hook(prefix, tmp_path / "W1", base_platform="linux_x86_64", entry=ENTRY)
+    script = prefix / "etc/conda/activate.d/condawheel.sh"
+    first = script.read_bytes()
+    install_hook(prefix, tmp_path / "W2", base_platform="linux_x86_64", entry=ENTRY)
+    script.write_bytes(first)  # as if the second install failed before rewriting it
+    again = install_hook(prefix, tmp_path / "W2", base_platform="linux_x86_64", entry=ENTRY)
+    assert again.written == ("etc/conda/activate.d/condawheel.sh",)
+    script.write_bytes(first)
+    result = remove_hook(prefix)
+    assert result.kept == ()
+    assert not script.exists()
+    assert files_of(prefix) == []

@@ -716,7 +716,7 @@ def _environment_prefix(prefix: Path | None) -> Path:
                 param_hint="--prefix",
             )
         prefix = Path(active)
-    return Path(os.path.abspath(prefix))
+    return Path(os.path.abspath(prefix))  # noqa: PTH100 - keep symlinks
 
 
 @app.command("tags")

@@ -125,15 +125,17 @@ def conda_twins(paths: Sequence[Path]) -> dict[Path, Path]:
     that differ in the sidecar's record of their source, so a batch converts the
     ``.conda`` (smaller, faster to read) and skips its twin, as ``sync`` does.
     """
+    # Folders compared lexically: `./x.conda` and `x.tar.bz2` are twins, links not followed.
     conda = {
-        (os.path.abspath(path.parent), path.name.removesuffix(".conda")): path
+        (os.path.abspath(path.parent), path.name.removesuffix(".conda")): path  # noqa: PTH100
         for path in paths
         if path.name.endswith(".conda")
     }
     twins: dict[Path, Path] = {}
     for path in paths:
         if path.name.endswith(".tar.bz2"):
-            key = (os.path.abspath(path.parent), path.name.removesuffix(".tar.bz2"))
+            folder = os.path.abspath(path.parent)  # noqa: PTH100
+            key = (folder, path.name.removesuffix(".tar.bz2"))
             if key in conda:
                 twins[path] = conda[key]
     return twins

@@ -81,7 +81,7 @@ def open_environment(
     """
     # Lexically normalised, symlinks kept: `..` must not reach shebangs or reports, and an
     # environment reached through a symlink keeps the spelling its user chose.
-    prefix = Path(os.path.abspath(prefix))
+    prefix = Path(os.path.abspath(prefix))  # noqa: PTH100
     if not prefix.is_dir():
         raise InstallError(str(prefix), "no such environment directory")
     facts = probe_interpreter(find_python(prefix))

@@ -14,7 +14,9 @@
   ``*.ps1`` in PowerShell, ``*.bat`` in cmd.exe and ``*.xsh`` in xonsh; mamba, micromamba and
   pixi run the same ``etc/conda/activate.d`` scripts.
 * ``P/etc/condawheel/hook.json``: what was written (each file's sha256), so that removal
-  deletes only files nobody changed since.
+  deletes only files nobody changed since. It is written *first*, as the intent (with the
+  configuration entry to put back): a write that fails part-way leaves what
+  ``hook remove`` needs to undo it.
 
 Both commands are idempotent: a second ``install`` with the same wheelhouse writes nothing,
 a second ``remove`` removes nothing.
@@ -35,7 +37,7 @@ from condawheel.env.tagconfig import (
     parse_tag_config,
     render_tag_config,
 )
-from condawheel.errors import ConfigError
+from condawheel.errors import ConfigError, InstallError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -272,8 +274,12 @@ def _write(path: Path, data: bytes) -> None:
     # The hook's own files: a new file renamed into place (never written through a link).
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _read_state(prefix: Path) -> dict[str, object] | None:
@@ -301,6 +307,15 @@ def _current(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot be read: {error.strerror or error}") from None
+
+
+def _superseded_files(state: Mapping[str, object] | None) -> dict[str, str]:
+    superseded = state.get("superseded") if state is not None else None
+    if not isinstance(superseded, dict):
+        return {}
+    return {str(key): str(value) for key, value in superseded.items()}
 
 
 def _config_entries(prefix: Path) -> dict[str, PlatformEntry] | None:
@@ -334,10 +349,20 @@ def install_hook(
     :param base_platform: the environment interpreter's base platform (the config key).
     :param entry: the tags to configure for it (:func:`~condawheel.env.tagconfig.default_entry`).
     :raises ConfigError: for a malformed existing ``binary-compatibility.cfg`` or hook
-        state, or a script of the same name that condawheel did not write (checked
-        before anything is written: a refusal leaves the environment as it was).
+        state, a script of the same name that condawheel did not write, or a directory
+        where a file goes (checked before anything is written: a refusal leaves the
+        environment as it was).
+    :raises InstallError: when a file cannot be written (a full disk, a read-only
+        folder); the state is written first, so ``hook remove`` undoes the rest.
     """
     # Plan everything first: a refusal must leave the environment as it was.
+    targets = (CONFIG_NAME, STATE_PATH, *(item.path for item in render_scripts("")))
+    for relative in targets:
+        if (prefix / relative).is_dir():
+            raise ConfigError(
+                str(prefix / relative),
+                "is a directory where condawheel writes a file; move it away; nothing was written",
+            )
     state = _read_state(prefix)
     recorded = _recorded_files(state)
     # 1. The configuration file: our entry set, the others kept.
@@ -354,10 +379,15 @@ def install_hook(
     # 2. The scripts, replacing only what condawheel wrote.
     files = render_scripts(str(wheelhouse.absolute()))
     foreign = []
+    superseded: dict[str, str] = {}  # our earlier scripts this install replaces
     for hook_file in files:
         current = _current(prefix / hook_file.path)
-        ours = current is None or current == hook_file.content
-        if not ours and recorded.get(hook_file.path) != _sha256(current or b""):
+        if current is None or current == hook_file.content:
+            continue
+        digest = _sha256(current)
+        if digest in {recorded.get(hook_file.path), _superseded_files(state).get(hook_file.path)}:
+            superseded[hook_file.path] = digest
+        else:
             foreign.append(hook_file.path)
     if foreign:
         others = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
@@ -367,11 +397,13 @@ def install_hook(
             "move it away or run `condawheel hook remove` first; nothing was written",
         )
     wanted.extend(files)
-    # 3. What was written, for `hook remove`.
+    # 3. What is written, for `hook remove`; with the earlier scripts it replaces, which
+    # stay on disk if a write fails part-way and are then still condawheel's to remove.
     document = {
         "schema_version": _STATE_VERSION,
         "wheelhouse": str(wheelhouse.absolute()),
         "files": {item.path: _sha256(item.content) for item in files},
+        "superseded": superseded,
         "config": {
             "platform": base_platform,
             "entry": _entry_json(new_entries[base_platform]),
@@ -380,18 +412,33 @@ def install_hook(
         },
     }
     state_bytes = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
-    # Then write, the state last.
+    # Then write: the state first (the intent, with the entry to put back), so that
+    # `hook remove` can undo whatever part of the rest gets written.
+    if _current(prefix / STATE_PATH) != state_bytes:
+        try:
+            _write(prefix / STATE_PATH, state_bytes)
+        except OSError as error:
+            raise InstallError(
+                str(prefix / STATE_PATH),
+                f"cannot be written: {error.strerror or error}; nothing was written",
+            ) from None
     written: list[str] = []
     unchanged: list[str] = []
     for hook_file in wanted:
         path = prefix / hook_file.path
         if _current(path) == hook_file.content:
             unchanged.append(hook_file.path)
-        else:
+            continue
+        try:
             _write(path, hook_file.content)
-            written.append(hook_file.path)
-    if _current(prefix / STATE_PATH) != state_bytes:
-        _write(prefix / STATE_PATH, state_bytes)
+        except OSError as error:
+            done = f" after {', '.join(written)}" if written else ""
+            raise InstallError(
+                str(path),
+                f"cannot be written: {error.strerror or error}{done}; "
+                "`condawheel hook remove` undoes what was written",
+            ) from None
+        written.append(hook_file.path)
     return HookResult(written=tuple(written), unchanged=tuple(unchanged))
 
 
@@ -413,10 +460,12 @@ def _restore_config(
         return
     ours = _entry_from_json(config_state.get("entry"))
     current = entries.get(platform)
+    previous = _entry_from_json(config_state.get("previous"))
+    if _entry_json(current) == _entry_json(previous):
+        return  # an install that failed before writing the configuration: as it was
     if current is None or ours is None or current.to_json() != ours.to_json():
         kept.append(CONFIG_NAME)  # someone changed our entry since: theirs now
         return
-    previous = _entry_from_json(config_state.get("previous"))
     if previous is None:
         del entries[platform]
     else:
@@ -440,15 +489,22 @@ def remove_hook(prefix: Path) -> HookResult:
     """
     state = _read_state(prefix)
     recorded = _recorded_files(state)
+    superseded = _superseded_files(state)
     removed: list[str] = []
     kept: list[str] = []
     candidates = recorded or {item.path: "" for item in render_scripts("")}
     for relative, digest in sorted(candidates.items()):
         path = prefix / relative
+        if path.is_dir():
+            kept.append(relative)
+            continue
         current = _current(path)
         if current is None:
             continue
-        ours = _sha256(current) == digest if digest else _MARKER.encode() in current[:200]
+        if digest:
+            ours = _sha256(current) in {digest, superseded.get(relative)}
+        else:
+            ours = _MARKER.encode() in current[:200]
         if not ours:
             kept.append(relative)
             continue
