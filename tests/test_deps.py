@@ -160,8 +160,35 @@ def test_a_user_mapping_turns_an_unknown_name_into_a_python_dependency() -> None
 def test_requires_external_merges_specs_of_one_name() -> None:
     result = plan(["zstd >=1.5.6,<1.5.7.0a0", "zstd >=1.5.6,<1.6.0a0", "libgcc >=13"])
     assert result.requires_external == ("zstd (>=1.5.6,<1.5.7.0a0,<1.6.0a0)", "libgcc (>=13)")
-    alternatives = plan(["zstd >=1.5|<1", "zstd <2"])
-    assert alternatives.requires_external == ("zstd ((>=1.5|<1),<2)",)
+    for spec in ("zstd >=1.5.6,<1.5.7.0a0", "zstd >=1.5.6,<1.6.0a0"):
+        assert record(result, spec)["became"] == (
+            "Requires-External: zstd (>=1.5.6,<1.5.7.0a0,<1.6.0a0)"
+        )
+
+
+@pytest.mark.parametrize(
+    ("depends", "lines"),
+    [
+        (["zstd >=1.5", "zstd <2|>=3"], ("zstd (>=1.5)", "zstd (<2|>=3)")),
+        (["zstd >=1.5|<1", "zstd <2"], ("zstd (>=1.5|<1)", "zstd (<2)")),
+    ],
+)
+def test_requires_external_keeps_alternatives_on_their_own_lines(
+    depends: list[str], lines: tuple[str, ...]
+) -> None:
+    """`|` cannot join other specs without nested parentheses: one line per spec then."""
+    from condawheel.env.external import parse_requires_external  # noqa: PLC0415
+
+    result = plan(depends)
+    assert result.requires_external == lines
+    for text in result.requires_external:  # what the install side reads back
+        parsed = parse_requires_external(text)
+        assert parsed is not None
+        assert f"{parsed.name} ({parsed.version_spec})" == text
+    for spec in depends:  # the sidecar names the very line that carries each spec
+        became = record(result, spec)["became"]
+        assert became.removeprefix("Requires-External: ") in result.requires_external
+        assert became == f"Requires-External: zstd ({spec.removeprefix('zstd ')})"
 
 
 # ---------------------------------------------------------------- brackets: extras, when

@@ -11,7 +11,9 @@ Each ``depends`` MatchSpec becomes exactly one of:
   own METADATA already declares its dependencies (then METADATA wins, and where the two
   differ, in ranges, markers or extras, both views are recorded in ``metadata_vs_conda``);
 * anything else (C libraries, compiler runtimes, data) -> ``Requires-External: <conda
-  name> (<conda spec>)``, one line per name.
+  name> (<conda spec>)``, one line per name (the specs ANDed), or one line per spec
+  when one of them has ``|`` alternatives: parentheses inside the parentheses would trip
+  every simple reader of the field.
 
 Whether a conda name is a Python distribution is decided by the embedded METADATA
 first, then the name mapping (``mappings/``), then the rule "unknown means external".
@@ -20,7 +22,7 @@ first, then the name mapping (``mappings/``), then the rule "unknown means exter
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -413,25 +415,33 @@ def _ranges(requirements: Sequence[Requirement]) -> tuple[frozenset[str], Specif
 # ------------------------------------------------------------ external libraries
 
 
-def _external_text(name: str, versions: Sequence[str | None]) -> str:
-    """Return one ``Requires-External`` value for every conda spec on ``name``.
+def _has_version(version: str | None) -> bool:
+    return version not in (None, "", "*")
 
-    Core metadata: ``name (version)``, where the version need not be PEP 440; the conda
-    specs are ANDed into one conda version spec (``|`` alternatives in parentheses), their
-    repeated clauses written once.
+
+def _external_texts(name: str, versions: Sequence[str | None]) -> tuple[str, ...]:
+    """Return the ``Requires-External`` values for every conda spec on ``name``.
+
+    Core metadata: ``name (version)``, where the version need not be PEP 440. Specs
+    without ``|`` are ANDed into one conda version spec, their repeated clauses written
+    once. A ``|`` spec cannot join them without nested parentheses (``zstd (>=1.5,(<2|>=3))``),
+    which simple readers of the field (a regular expression up to the first ``)``) get
+    wrong: then each spec keeps its own line, and the lines hold together.
     """
-    given = [version for version in versions if version not in (None, "", "*")]
-    if len(given) == 1:
-        return f"{name} ({given[0]})"
+    if any(version is not None and "|" in version for version in versions):
+        lines = [_external_text(name, version) for version in versions]
+        return tuple(dict.fromkeys(lines))
     clauses: list[str] = []
-    for version in given:
-        assert version is not None  # noqa: S101 - for mypy
-        if "|" in version:
-            clauses.append(f"({version})")
-        else:
+    for version in versions:
+        if version is not None and _has_version(version):
             clauses.extend(clause.strip() for clause in version.split(","))
     unique = list(dict.fromkeys(clauses))
-    return f"{name} ({','.join(unique)})" if unique else name
+    return (f"{name} ({','.join(unique)})" if unique else name,)
+
+
+def _external_text(name: str, version: str | None) -> str:
+    """Return the ``Requires-External`` value of one conda spec."""
+    return f"{name} ({version})" if _has_version(version) else name
 
 
 # ------------------------------------------------------------ the plan
@@ -478,6 +488,7 @@ class _DependencyPlanner:
         self.records: list[DependencyRecord] = []
         self.requires_dist: list[str] = []
         self.external: dict[str, list[str | None]] = {}
+        self.external_records: list[tuple[int, str, str | None]] = []  # record, name, version
         self.conda_python: dict[str, list[_CondaRequirement]] = {}
         self.system: list[str] = []
         self.python_specs: list[SpecifierSet] = []
@@ -501,8 +512,9 @@ class _DependencyPlanner:
             note = (
                 ("not in the name mapping: treated as a non-Python dependency",) if unknown else ()
             )
-            became = f"Requires-External: {_external_text(name, [parsed.version])}"
-            self._record(spec, parsed, translation, "external", became, note)
+            # Which line carries this spec is known once every spec of the name is seen.
+            self.external_records.append((len(self.records), name, parsed.version))
+            self._record(spec, parsed, translation, "external", "Requires-External", note)
         else:
             wanted = _conda_requirement(spec, pypi, parsed, translation)
             self.conda_python.setdefault(pypi, []).append(wanted)
@@ -565,13 +577,20 @@ class _DependencyPlanner:
             for specifier in self.python_specs:
                 combined &= specifier
             requires_python = format_specifier(combined) or embedded_requires_python
+        external = {
+            name: _external_texts(name, versions) for name, versions in self.external.items()
+        }
+        records = list(self.records)
+        for index, name, version in self.external_records:
+            texts = external[name]
+            # The sidecar says exactly which METADATA line carries the spec.
+            text = texts[0] if len(texts) == 1 else _external_text(name, version)
+            records[index] = replace(records[index], became=f"Requires-External: {text}")
         return DependencyPlan(
             requires_python=requires_python,
             requires_dist=tuple(self.requires_dist),
-            requires_external=tuple(
-                _external_text(name, versions) for name, versions in self.external.items()
-            ),
-            records=tuple(self.records),
+            requires_external=tuple(text for texts in external.values() for text in texts),
+            records=tuple(records),
             system_requirements=tuple(self.system),
             abi_pin=self.abi_pin,
             abi_pin_version=self.abi_pin_version,
