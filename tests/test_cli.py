@@ -211,8 +211,9 @@ def test_convert_for_an_environment_refuses_another_subdirs_package(tmp_path: Pa
     refused = _run("convert", win32, "--for-prefix", prefix, "-o", out)
     assert refused.returncode == 1
     assert refused.stdout == ""
-    assert f"error: {win32}: a win-32 package cannot be made for a linux-64 environment" in (
-        refused.stderr
+    assert (
+        f"error: {win32}: a package for win-32 cannot be made for an environment of linux-64"
+        in (refused.stderr)
     )
     assert list(out.iterdir()) == []
     converted = _run("convert", linux, noarch, "--for-prefix", prefix, "-o", out)

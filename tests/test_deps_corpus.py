@@ -230,11 +230,21 @@ def test_python_packages_of_the_channel_are_python_in_the_mapping() -> None:
 def test_requires_external_holds_no_python_distribution(
     converted: dict[str, ConversionResult],
 ) -> None:
+    # Judged by what the named packages ship, not by the mapping that made the lines.
+    packages = {
+        path.name.rsplit("-", 2)[0]: path
+        for path in CHANNEL.rglob("*")
+        if path.name.endswith((".conda", ".tar.bz2"))
+    }
+    checked = 0
     for name, result in converted.items():
         metadata, _, _ = _read(result)
         for line in metadata.requires_external or []:
             conda_name = line.split(" ", 1)[0]
-            assert MAPPING.classify(conda_name) != "python", (name, line)
+            if conda_name in packages and conda_name not in NOT_MAPPED_ON_PURPOSE:
+                assert not _distributions(packages[conda_name]), (name, line)
+                checked += 1
+    assert checked >= 50
     # Old conda, whose egg-info declares nothing: its Python dependencies are not external.
     edge = corpus_root() / "edge" / "starrysky1211+starrysky" / "conda-4.3.13-py27_0.tar.bz2"
     plan = plan_package(edge, mapping=MAPPING)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import pytest
 from packaging.metadata import Metadata
 
-from condawheel.condameta import About, EntryPoint
+from condawheel.condameta import About
 from condawheel.metadata import (
     MetadataText,
     egg_info_to_metadata,
-    entry_point_names,
     license_fields,
     metadata_version_at_least,
-    render_entry_points,
     render_wheel_file,
     synthesize_metadata,
 )
@@ -150,14 +148,3 @@ def test_wheel_file() -> None:
         b"Wheel-Version: 1.0\nGenerator: condawheel 0.1.0\nRoot-Is-Purelib: false\n"
         b"Tag: cp312-cp312-conda_linux_64\nBuild: 0_py312h06ac9bb_0\n"
     )
-
-
-def test_entry_points_round_trip() -> None:
-    rendered = render_entry_points(
-        [EntryPoint("tqdm", "tqdm.cli", "main"), EntryPoint("a-b", "m", "f")]
-    )
-    assert rendered == b"[console_scripts]\na-b = m:f\ntqdm = tqdm.cli:main\n"
-    names, values = entry_point_names(rendered + b"[gui_scripts]\ngui = m:g\n")
-    assert names == {"a-b", "tqdm", "gui"}
-    assert values["tqdm"] == "tqdm.cli:main"
-    assert entry_point_names(b"[broken") == (set(), {})

@@ -777,7 +777,9 @@ def test_sync_for_a_prefix_stamps_a_channel_and_refuses_other_subdirs(
         "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",
     }
     [failed] = by_status(report, "failed")
-    assert "a win-32 package cannot be made for a linux-64 environment" in str(failed["reason"])
+    assert "a package for win-32 cannot be made for an environment of linux-64" in str(
+        failed["reason"]
+    )
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from condawheel.condameta import About, EntryPoint
+    from condawheel.condameta import About
 
 __all__ = [
     "LOOKS_UP_ITS_ENTRY_POINT",
@@ -34,7 +34,6 @@ __all__ = [
     "egg_info_to_metadata",
     "license_fields",
     "read_scripts",
-    "render_entry_points",
     "render_scripts",
     "render_wheel_file",
     "wrapper_target",
@@ -271,39 +270,6 @@ def render_wheel_file(
     if build:
         lines.append(f"Build: {build}")
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def render_entry_points(console_scripts: Sequence[EntryPoint]) -> bytes:
-    """Return an ``entry_points.txt`` with a ``[console_scripts]`` section, sorted."""
-    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser["console_scripts"] = {
-        point.name: f"{point.module}:{point.function}"
-        for point in sorted(console_scripts, key=lambda p: p.name)
-    }
-    out = io.StringIO()
-    parser.write(out)
-    return out.getvalue().rstrip("\n").encode("utf-8") + b"\n"
-
-
-def entry_point_names(entry_points_txt: bytes | None) -> tuple[set[str], dict[str, str]]:
-    """Return the command names of ``[console_scripts]``/``[gui_scripts]`` and their values.
-
-    Unparseable files yield no names: the wrapper scripts are then kept, never lost.
-    """
-    if not entry_points_txt:
-        return set(), {}
-    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    try:
-        parser.read_string(entry_points_txt.decode("utf-8"))
-    except (configparser.Error, UnicodeDecodeError):
-        return set(), {}
-    values: dict[str, str] = {}
-    for section in ("console_scripts", "gui_scripts"):
-        if parser.has_section(section):
-            values.update(parser.items(section))
-    return set(values), values
 
 
 SCRIPT_SECTIONS = ("console_scripts", "gui_scripts")

@@ -864,7 +864,7 @@ class _Planner:
         if stamp is not None and subdir not in {stamp.subdir, "noarch"}:
             raise UnsupportedPackage(
                 self.subject,
-                f"a {subdir} package cannot be made for a {stamp.subdir} environment "
+                f"a package for {subdir} cannot be made for an environment of {stamp.subdir} "
                 f"(its build tag {stamp.tag!r} is for {stamp.subdir} packages)",
             )
 
