@@ -274,7 +274,7 @@ def test_a_hook_install_failing_part_way_is_undone_by_hook_remove(tmp_path: Path
     before = _snapshot(prefix)
     limit = 8192
     assert len((prefix / CONFIG_NAME).read_bytes()) > limit
-    run = _hook_cli(prefix, "install", "--wheelhouse", str(tmp_path / "W"), limit=limit)
+    run = _hook_cli(prefix, "install", "-w", str(tmp_path / "W"), limit=limit)
     assert run.returncode == 1
     assert run.stderr.strip() == (
         f"error: {prefix / CONFIG_NAME}: cannot be written: File too large; "

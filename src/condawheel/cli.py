@@ -14,7 +14,7 @@ import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Final, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -114,7 +114,12 @@ PrefixOption = Annotated[
         help="Prefix of the conda platform tag: 'conda' gives conda_linux_64.",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON).")]
+# typer 0.29 shows a flag's type (`--json <bool>`) as if it took a value; an empty metavar
+# shows nothing, as older typers did.
+FLAG: Final = ""
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Machine-readable output (JSON).", metavar=FLAG)
+]
 SystemConfigOption = Annotated[
     Path,
     typer.Option(
@@ -350,7 +355,10 @@ def inspect(
     json_output: JsonOption = False,
     libs_from: LibsFromOption = None,
     libs: Annotated[
-        bool, typer.Option("--libs", help="Show the external-library analysis of each binary.")
+        bool,
+        typer.Option(
+            "--libs", help="Show the external-library analysis of each binary.", metavar=FLAG
+        ),
     ] = False,
 ) -> None:
     """Print the conversion plan of one package without writing anything."""
@@ -807,6 +815,7 @@ def install_command(
         Path | None,
         typer.Option(
             "--wheelhouse",
+            "-w",
             help="A wheelhouse directory (default: $CONDAWHEEL_WHEELHOUSE, which "
             "`condawheel hook install` sets on activation).",
             file_okay=False,
@@ -828,10 +837,12 @@ def install_command(
         typer.Option(
             "--ignore-external",
             help="Install even if Requires-External conda packages are missing.",
+            metavar=FLAG,
         ),
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Resolve and check, but write nothing.")
+        bool,
+        typer.Option("--dry-run", help="Resolve and check, but write nothing.", metavar=FLAG),
     ] = False,
     system_config: SystemConfigOption = _SYSTEM_CONFIG,
     json_output: JsonOption = False,
@@ -935,7 +946,10 @@ def hook_install_command(
     wheelhouse: Annotated[
         Path,
         typer.Option(
-            "--wheelhouse", help="The wheelhouse activation points condawheel at.", file_okay=False
+            "--wheelhouse",
+            "-w",
+            help="The wheelhouse activation points condawheel at.",
+            file_okay=False,
         ),
     ],
     prefix: EnvPrefixOption = None,
