@@ -754,6 +754,68 @@ def test_an_environment_without_configuration_is_not_probed(corpus: Path, tmp_pa
     assert configured_stamp(bare, system_config=tmp_path / "none.cfg") is None
 
 
+def test_an_environment_without_python_gets_its_stamp_from_conda_meta(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # C libraries only: the linux-64 records decide the base platform (linux_x86_64).
+    libraries = small_environment(tmp_path / "libs", corpus, STAMPED_PACKAGES, python=False)
+    (libraries / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    # Only noarch records and no interpreter: nothing tells which entry applies.
+    unknown = small_environment(tmp_path / "unknown", corpus, STAMPED_PACKAGES[1:], python=False)
+    (unknown / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    no_system = str(tmp_path / "none.cfg")
+
+    code, report, stderr = sync_cli(
+        str(libraries), str(unknown), "-w", str(tmp_path / "w"), "--system-config", no_system
+    )
+
+    assert code == 1, stderr
+    assert wheel_files(tmp_path / "w") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-site_linux_64.whl",
+        "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",
+    }
+    [failed] = by_status(report, "failed")
+    assert failed["source"] == str(unknown)
+    assert "takes its interpreter" in str(failed["reason"])
+    assert "no Python interpreter" in str(failed["reason"])
+    assert "\n" not in str(failed["reason"])
+
+
+def test_a_configured_environment_and_a_channel_are_not_stamped_together(
+    corpus: Path, tmp_path: Path
+) -> None:
+    configured = small_environment(tmp_path / "env", corpus, STAMPED_PACKAGES)
+    (configured / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    channel = copy_channel(corpus, tmp_path / "channel", STAMPED_PACKAGES)
+    no_system = str(tmp_path / "none.cfg")
+
+    refused = run_condawheel(
+        "sync", str(configured), str(channel), "-w", str(tmp_path / "mixed"),
+        "--system-config", no_system,
+    )  # fmt: skip
+
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert "'site_linux_64' (linux-64)" in line
+    assert str(channel) in line
+    assert "sync those separately, or pass --for-prefix" in line
+    assert not (tmp_path / "mixed").exists()
+    # Separately, each gets its own tags; --for-prefix stamps the channel's on purpose.
+    assert sync_cli(str(channel), "-w", str(tmp_path / "c"))[0] == 0
+    assert "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-conda_linux_64.whl" in wheel_files(
+        tmp_path / "c"
+    )
+    code, _, stderr = sync_cli(
+        str(configured), str(channel), "-w", str(tmp_path / "both"),
+        "--for-prefix", str(configured), "--system-config", no_system,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert wheel_files(tmp_path / "both") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-site_linux_64.whl",
+        "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",
+    }
+
+
 def test_sync_for_a_prefix_stamps_a_channel_and_refuses_other_subdirs(
     corpus: Path, tmp_path: Path
 ) -> None:

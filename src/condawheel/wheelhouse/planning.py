@@ -190,21 +190,36 @@ def options_fingerprint(options: PlanOptions, mapping_digests: Sequence[str]) ->
     return hashlib.sha256(text.encode()).hexdigest()[:16], text
 
 
-def run_stamp(environments: Mapping[str, PlatformStamp | None]) -> PlatformStamp | None:
+def run_stamp(
+    environments: Mapping[str, PlatformStamp | None], others: Sequence[str] = ()
+) -> PlatformStamp | None:
     """Return the build-tag stamp a run needs for its environment sources (``None``: default).
 
     An environment whose ``binary-compatibility.cfg`` names its own build tag accepts
     wheels of that tag, not the default ``conda_<subdir>`` ones, so a sync of it stamps
     that tag. One run has one stamp: environments that need different ones (or one a
-    stamp, another the default) cannot share a run.
+    stamp, another the default) cannot share a run, and neither can the other sources
+    (channels, files): the stamp would re-tag their packages of that subdir and refuse
+    those of other subdirs, which nobody asked for. ``--for-prefix`` says so explicitly.
 
     :param environments: each environment source and the stamp it needs (``None``:
         the default tags).
-    :raises WheelhouseError: if the environments disagree.
+    :param others: the run's sources that are not environments.
+    :raises WheelhouseError: if the environments disagree, or one needs a stamp and
+        ``others`` is not empty.
     """
     stamps = set(environments.values())
     if len(stamps) <= 1:
-        return next(iter(stamps), None)
+        stamp = next(iter(stamps), None)
+        if stamp is not None and others:
+            more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+            raise WheelhouseError(
+                "sync",
+                f"the environment sources need the build tag {stamp.tag!r} ({stamp.subdir}), "
+                f"which would be stamped on {others[0]}{more} too: sync those separately, "
+                "or pass --for-prefix to stamp it on all",
+            )
+        return stamp
 
     def describe(stamp: PlatformStamp | None) -> str:
         return "the default tags" if stamp is None else f"{stamp.tag!r} ({stamp.subdir})"

@@ -38,7 +38,13 @@ from typing import TYPE_CHECKING, Final
 from condawheel import __version__
 from condawheel.env.environment import configured_stamp
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
-from condawheel.errors import CondawheelError, SourceError, WheelExistsError, WheelhouseError
+from condawheel.errors import (
+    CondawheelError,
+    InstallError,
+    SourceError,
+    WheelExistsError,
+    WheelhouseError,
+)
 from condawheel.ingest import default_threads
 from condawheel.plan import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar
@@ -455,6 +461,8 @@ class _Run:
     """Wheel file name -> the outcome that landed it in this run (for conflicts)."""
     indexed: dict[FileStamp, IndexedWheel] = field(default_factory=dict)
     """Index entries of the wheels landed in this run (see _index_if_changed)."""
+    unusable: Mapping[str, CondawheelError] = field(default_factory=dict)
+    """Sources that fail before listing (an environment whose build tag cannot be told)."""
 
     def conversion(
         self, item: Identified, key: str, wheel: str, size: int, sha256: str | None
@@ -495,6 +503,10 @@ def _gather(sources: Sequence[str], run: _Run, digests: Mapping[str, FileDigest]
     artifacts: list[Artifact] = []
     complete: dict[str, tuple[str, ...]] = {}
     for text in sources:
+        if text in run.unusable:
+            error = run.unusable[text]
+            outcomes.append(Outcome(text, error.subject, "", "", "failed", reason=error.reason))
+            continue
         try:
             listing = list_source(
                 classify_source(text),
@@ -821,27 +833,40 @@ def _run_with_state(
     return outcomes, _pruned(prune, done=True), index
 
 
-def _with_environment_stamp(sources: Sequence[str], options: SyncOptions) -> SyncOptions:
-    """Stamp the build tag that the environment sources configure (an explicit stamp wins)."""
+def _with_environment_stamp(
+    sources: Sequence[str], options: SyncOptions
+) -> tuple[SyncOptions, dict[str, CondawheelError]]:
+    """Stamp the build tag that the environment sources configure (an explicit stamp wins).
+
+    Return the options and the environment sources whose stamp cannot be told (they
+    fail, the others are synced).
+    """
     plan_options = options.plan_options
     if plan_options.platform_stamp is not None:
-        return options
+        return options, {}
     environments: dict[str, PlatformStamp | None] = {}
+    others: list[str] = []
+    unusable: dict[str, CondawheelError] = {}
     for text in sources:
         try:
             source = classify_source(text)
         except SourceError:
             continue  # reported when the sources are listed
-        if source.kind == "environment" and source.location not in environments:
-            environments[source.location] = configured_stamp(
-                Path(source.location),
-                system_config=options.system_config,
-                platform_prefix=plan_options.platform_prefix,
-            )
-    stamp = run_stamp(environments)
+        if source.kind != "environment":
+            others.append(text)
+        elif source.location not in environments and text not in unusable:
+            try:
+                environments[source.location] = configured_stamp(
+                    Path(source.location),
+                    system_config=options.system_config,
+                    platform_prefix=plan_options.platform_prefix,
+                )
+            except InstallError as error:
+                unusable[text] = error
+    stamp = run_stamp(environments, others)
     if stamp is None:
-        return options
-    return replace(options, plan_options=replace(plan_options, platform_stamp=stamp))
+        return options, unusable
+    return replace(options, plan_options=replace(plan_options, platform_stamp=stamp)), unusable
 
 
 def sync(
@@ -862,7 +887,8 @@ def sync(
     :raises InvalidMapping: if one of ``mapping_files`` is invalid.
     :raises ConfigError: if an environment source's ``binary-compatibility.cfg`` is
         malformed; :class:`WheelhouseError` too if environment sources need different
-        build tags (see :func:`~condawheel.wheelhouse.planning.run_stamp`).
+        build tags, or one needs a build tag and other sources are synced with it (see
+        :func:`~condawheel.wheelhouse.planning.run_stamp`).
     """
     if in_sync_worker():
         raise WheelhouseError(
@@ -879,9 +905,9 @@ def sync(
         raise WheelhouseError(str(error.filename), f"cannot read: {error.strerror}") from None
     if options.mapping_files:
         load_names(options.mapping_files)  # an invalid mapping is an error before any work
-    options = _with_environment_stamp(sources, options)
+    options, unusable = _with_environment_stamp(sources, options)
     options_key, options_json = options_fingerprint(options.plan_options, digests)
-    run = _Run(wheelhouse, options, options_key, options_json, emit)
+    run = _Run(wheelhouse, options, options_key, options_json, emit, unusable=unusable)
     set_aside = None
     if options.dry_run and not (wheelhouse / STATE_NAME).is_file():
         outcomes, pruned, index = _run_with_state(sources, run)
