@@ -894,16 +894,35 @@ def test_quiet_off_a_terminal_and_a_progress_bar_on_one(corpus: Path, tmp_path: 
     ]
     assert summary.endswith("1 warning in " + summary.rsplit(" in ", 1)[1])
 
+    # stderr on a terminal, stdout redirected: a bar and the warnings, no result lines.
+    code, text, stdout = run_on_terminal(
+        condawheel_command("sync", str(channel), "-w", str(tmp_path / "tty"), "-j", "1"),
+        terminal="stderr",
+    )
+    assert code == 0
+    # The bar is drawn as each phase starts: its name, done/count, done/total size.
+    total = f"{sum((channel / name).stat().st_size for name in SMALL_PACKAGES[:3]) / 1000:.1f}"
+    assert re.search(rf"converting ━+ 0/3 0\.0/{total} kB ", text), text
+    assert re.search(rf"indexing ━+ 3/3 {total}/{total} kB ", text), text
+    assert "warning: jsonpointer-3.0.0-py312h7900ff3_1.conda: " in text  # someone is watching
+    assert "3 converted, 0 unchanged" in text
+    assert stdout == ""
+
+
+def run_on_terminal(command: Sequence[str], *, terminal: str) -> tuple[int, str, str]:
+    """Run ``command`` with its ``terminal`` stream ("stdout"/"stderr") on a pty and the
+    other on a pipe; return the exit code, the terminal's text (no escapes), the pipe's."""
     primary, secondary = pty.openpty()
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, terminal: secondary}
     try:
         process = subprocess.Popen(
-            condawheel_command("sync", str(channel), "-w", str(tmp_path / "tty"), "-j", "1"),
-            stdout=subprocess.PIPE,
-            stderr=secondary,
+            command,
+            stdout=streams["stdout"],
+            stderr=streams["stderr"],
             env=cli_environment(TERM="xterm-256color"),
         )
         os.close(secondary)
-        terminal = b""
+        seen = b""
         while True:
             try:
                 chunk = os.read(primary, 65536)
@@ -911,17 +930,29 @@ def test_quiet_off_a_terminal_and_a_progress_bar_on_one(corpus: Path, tmp_path: 
                 break
             if not chunk:
                 break
-            terminal += chunk
-        stdout, _ = process.communicate(timeout=120)
+            seen += chunk
+        stdout, stderr = process.communicate(timeout=120)
     finally:
         os.close(primary)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    piped = stderr if terminal == "stdout" else stdout
+    return process.returncode, text, piped.decode()
 
-    assert process.returncode == 0
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.decode(errors="replace"))
-    # The bar is drawn as each phase starts: its name, done/count, done/total size.
-    total = f"{sum((channel / name).stat().st_size for name in SMALL_PACKAGES[:3]) / 1000:.1f}"
-    assert re.search(rf"converting ━+ 0/3 0\.0/{total} kB ", text), text
-    assert re.search(rf"indexing ━+ 3/3 {total}/{total} kB ", text), text
-    assert "warning: jsonpointer-3.0.0-py312h7900ff3_1.conda: " in text  # someone is watching
-    assert "3 converted, 0 unchanged" in text
-    assert len(stdout.splitlines()) == 3
+
+def test_results_on_a_terminal_stdout_do_not_depend_on_stderr(
+    corpus: Path, tmp_path: Path
+) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[:3])
+    wheelhouse = tmp_path / "w"
+    # `condawheel sync ... 2>err.log` at a terminal: the results, and no warnings in the log.
+    code, text, stderr = run_on_terminal(
+        condawheel_command("sync", str(channel), "-w", str(wheelhouse), "-j", "1"),
+        terminal="stdout",
+    )
+    assert code == 0, stderr
+    assert sorted(text.splitlines()) == sorted(
+        f"converted {wheelhouse / path.name}" for path in wheelhouse.glob("*.whl")
+    )
+    assert len(text.splitlines()) == 3
+    [summary] = stderr.splitlines()
+    assert summary.startswith("3 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts")

@@ -417,11 +417,13 @@ def _check_report_folder(path: Path) -> None:
         )
 
 
-def _print_sync_results(report: SyncReport, display: _SyncDisplay, *, per_artifact: bool) -> None:
-    """Print the results; ``per_artifact``: also each converted wheel and its warnings."""
+def _print_sync_results(
+    report: SyncReport, display: _SyncDisplay, *, results: bool, warnings: bool
+) -> None:
+    """Print the results: ``results``, each converted wheel; ``warnings``, each warning."""
     for outcome in report.outcomes:
         if outcome.status == "converted" and outcome.wheel:
-            if per_artifact:
+            if results:
                 typer.echo(f"converted {report.wheelhouse / outcome.wheel}")
         elif outcome.status == "would-convert":
             typer.echo(f"would-convert {outcome.location}")
@@ -430,7 +432,7 @@ def _print_sync_results(report: SyncReport, display: _SyncDisplay, *, per_artifa
             and (outcome.source, outcome.location) not in display.reported
         ):
             _print_problem(outcome)  # listing problems are not shown while converting
-        if per_artifact and not display.quiet:
+        if warnings and not display.quiet:
             for warning in outcome.warnings:
                 _err.print(f"[yellow]warning:[/yellow] {outcome.filename}: {warning}", markup=True)
     for pruned in report.pruned:
@@ -545,8 +547,9 @@ def sync_command(
 ) -> None:
     """Convert channels, environments or packages into a shared, indexed wheelhouse.
 
-    Not on a terminal (cron, CI), only errors, conflicts, pruned wheels and the summary
-    are printed; --verbose prints every converted wheel and warning, --report has them all.
+    Each converted wheel is printed when stdout is a terminal, each warning when stderr
+    is; errors, conflicts, pruned wheels and the summary always. --verbose prints them
+    all on any stream; --report has them all.
 
     Exit status: 0 all synced; 1 some artifact failed or conflicted (the others were
     synced); 2 usage error.
@@ -588,8 +591,14 @@ def sync_command(
     if json_output:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
-        # Someone watching stderr wants each result; a cron job or CI log wants problems.
-        _print_sync_results(report, display, per_artifact=verbose or sys.stderr.isatty())
+        # Each stream on its own: someone watching it wants each line; a cron job, a CI
+        # log or a redirected file wants problems and the summary.
+        _print_sync_results(
+            report,
+            display,
+            results=verbose or sys.stdout.isatty(),
+            warnings=verbose or sys.stderr.isatty(),
+        )
     if not quiet:
         _err.print(report.summary(), markup=False)
     if not report.ok:
