@@ -1026,7 +1026,9 @@ def test_corpus_windows_zlib(corpus: Path, file: str, arch: str) -> None:
     report = resolve_libraries(package.binaries, declared=package.depends)
     libraries = {lib.name: lib for lib in report.binaries[0].libraries}
     # The Visual C++ runtime every Windows Python loads counts as the system's.
-    assert libraries["VCRUNTIME140.dll"].reason == "the Visual C++ runtime every Windows Python loads"
+    assert (
+        libraries["VCRUNTIME140.dll"].reason == "the Visual C++ runtime every Windows Python loads"
+    )
     assert {lib.kind for lib in libraries.values()} == {"system"}
 
 

@@ -347,7 +347,8 @@ def test_unprovided_libraries_are_warned_about_only_when_judged(
     # No --libs-from: nothing but the wheel and the system was searched; no warning, and
     # the sidecar keeps the facts.
     unjudged = plan_package(cffi, mapping=default_mapping())
-    assert unjudged.sidecar["libraries"]["providers_given"] is False  # type: ignore[index]
+    libraries: Any = unjudged.sidecar["libraries"]
+    assert libraries["providers_given"] is False
     assert _unresolved(unjudged) == {"libffi.so.8"}
     assert not [w for w in unjudged.warnings if "nothing provides" in w], unjudged.warnings
     # An index that lacks libffi: now the library was looked for and not found.

@@ -327,6 +327,55 @@ def test_a_damaged_wheel_is_repaired_and_a_valid_other_one_never_replaced(
     assert other.read_bytes() == replaced_by_hand
 
 
+def test_damage_that_keeps_the_size_and_a_crash_left_file_are_repaired(
+    corpus: Path, tmp_path: Path
+) -> None:
+    files = [
+        "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda",
+        "noarch/colorama-0.4.6-pyhd8ed1ab_1.conda",
+        "noarch/pluggy-1.5.0-pyhd8ed1ab_1.conda",
+    ]
+    channel = copy_channel(corpus, tmp_path / "channel", files)
+    wheelhouse = tmp_path / "wheelhouse"
+    assert sync_cli(str(channel), "-w", str(wheelhouse))[0] == 0
+    before = wheelhouse_digest(wheelhouse)
+    zeroed = wheelhouse / "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    touched = wheelhouse / "colorama-0.4.6-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    unrecorded = wheelhouse / "pluggy-1.5.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    # Zero-filled under its size (as after a power loss); the same bytes, newer mtime; and
+    # a cut-short wheel whose record a crash kept from being committed.
+    zeroed.write_bytes(bytes(zeroed.stat().st_size))
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    unrecorded.write_bytes(unrecorded.read_bytes()[:100])
+    with sqlite3.connect(wheelhouse / STATE_NAME) as db:
+        db.execute("DELETE FROM conversions WHERE wheel = ?", (unrecorded.name,))
+    db.close()
+
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+
+    assert code == 0, stderr
+    reasons = {item["wheel"]: item.get("reason") for item in artifacts(report)}
+    assert reasons == {
+        zeroed.name: "replaced a damaged wheel (it no longer held what this artifact made)",
+        touched.name: None,  # verified by its sha256: unchanged
+        unrecorded.name: "replaced an unreadable file at the wheel's name that no record "
+        "names (left by a crash?)",
+    }
+    assert counts(report) == {"converted": 2, "unchanged": 1}
+    [replaced] = [item for item in artifacts(report) if item["wheel"] == unrecorded.name]
+    assert replaced["warnings"] == [f"{unrecorded.name}: {replaced['reason']}"]
+    assert wheelhouse_digest(wheelhouse) == before
+    # The touched wheel's new stamp is recorded: the next sync opens nothing.
+    with sqlite3.connect(wheelhouse / STATE_NAME) as db:
+        [(mtime_ns,)] = db.execute(
+            "SELECT wheel_mtime_ns FROM conversions WHERE wheel = ?", (touched.name,)
+        ).fetchall()
+    db.close()
+    assert mtime_ns == touched.stat().st_mtime_ns
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert (code, counts(report)) == (0, {"unchanged": 3})
+
+
 def test_two_sources_making_one_wheel_name_conflict(corpus: Path, tmp_path: Path) -> None:
     files = ["noarch/colorama-0.4.6-pyhd8ed1ab_1.conda"]
     first = copy_channel(corpus, tmp_path / "first", files)
@@ -939,9 +988,7 @@ def run_on_terminal(command: Sequence[str], *, terminal: str) -> tuple[int, str,
     return process.returncode, text, piped.decode()
 
 
-def test_results_on_a_terminal_stdout_do_not_depend_on_stderr(
-    corpus: Path, tmp_path: Path
-) -> None:
+def test_results_on_a_terminal_stdout_do_not_depend_on_stderr(corpus: Path, tmp_path: Path) -> None:
     channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[:3])
     wheelhouse = tmp_path / "w"
     # `condawheel sync ... 2>err.log` at a terminal: the results, and no warnings in the log.

@@ -307,7 +307,10 @@ def conda_subdir_for_platform(base_platform: str) -> str | None:
 _BASE_PLATFORMS: Final = {
     "linux-64": "linux_x86_64",
     "linux-32": "linux_i686",
-    **{f"linux-{arch}": f"linux_{arch}" for arch in ("aarch64", "ppc64le", "s390x", "armv6l", "armv7l", "riscv64")},
+    **{
+        f"linux-{arch}": f"linux_{arch}"
+        for arch in ("aarch64", "ppc64le", "s390x", "armv6l", "armv7l", "riscv64")
+    },
     "win-64": "win_amd64",
     "win-32": "win32",
     "win-arm64": "win_arm64",

@@ -12,14 +12,16 @@ The rules, in order, for each artifact:
    source files, and conda itself prefers ``.conda``;
 3. an artifact whose key was already planned in this run (the same bytes offered twice)
    is skipped;
-4. a key converted before with the same options whose wheel is still present (same size)
-   is kept: nothing to do;
+4. a key converted before with the same options whose wheel is still present (same
+   size, and not found changed: see ``sync._check_wheels``) is kept: nothing to do;
 5. a key that an untracked wheel's sidecar names, with the platform tag these options
    give, is adopted (the wheel landed, then the run that made it died);
 6. anything else is converted; an installed package found in no package cache fails. A
    wheel the state recorded as made from the key, whose file is damaged (cut short by a
    crash or a power loss: no longer what was recorded, and no readable wheel), may be
-   replaced by the conversion; any other wheel of the same name is a conflict.
+   replaced by the conversion; so may a file at the new wheel's name that no record
+   names and that is no readable wheel (the engine checks when it lands); any other
+   wheel of the same name is a conflict.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class StateView:
     damaged: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Artifact key -> wheels the state recorded as made from it (with any options) whose
     file no longer holds what was recorded and is no readable wheel."""
+    changed: frozenset[str] = frozenset()
+    """Recorded wheels whose file no longer holds what was recorded (damaged or not)."""
 
 
 @dataclass(frozen=True)
@@ -290,7 +294,11 @@ def _decide(
         return Skip(item, f"same artifact as {first.artifact.location} (sha256 {key[:12]}...)")
     planned[key] = item
     record = state.conversions.get(key)
-    if record is not None and state.wheels.get(record.wheel) == record.wheel_size:
+    if (
+        record is not None
+        and state.wheels.get(record.wheel) == record.wheel_size
+        and record.wheel not in state.changed
+    ):
         return Keep(item, key, record.wheel)
     for wheel in state.adoptable.get(key, ()):
         if wheel in state.wheels and _platform_matches(wheel, artifact.subdir, options):
@@ -304,6 +312,9 @@ def _decide(
         return Convert(item, key, f"its wheel {record.wheel} is missing", replaces=damaged)
     if record.wheel in damaged:
         return Convert(item, key, f"its wheel {record.wheel} is damaged", replaces=damaged)
+    if record.wheel in state.changed:
+        reason = f"its wheel {record.wheel} is not the one recorded"
+        return Convert(item, key, reason, replaces=damaged)
     return Convert(item, key, f"its wheel {record.wheel} changed size", replaces=damaged)
 
 

@@ -11,7 +11,8 @@ One run, under the wheelhouse lock:
 5. prune (``--prune``): the index first forgets the wheels, then they are removed;
 6. convert in worker processes into a staging folder, and move each wheel into place
    here (hard link: atomic, never over different bytes; a rename only over a wheel
-   of the same artifact that is damaged); record it in the state;
+   of the same artifact that is damaged, or over an unreadable file no record names);
+   record it in the state;
 7. bring the index up to date (skipped when no wheel changed since the last run);
 8. record what each source offers, for the next ``--prune``.
 
@@ -132,6 +133,9 @@ ADOPTED: Final = "adopted the wheel already in the wheelhouse (its conda.json na
 INDEX_SIGNATURE: Final = "index_signature"
 IDENTICAL: Final = "an identical wheel was already in the wheelhouse"
 REPAIRED: Final = "replaced a damaged wheel (it no longer held what this artifact made)"
+REPLACED_GARBAGE: Final = (
+    "replaced an unreadable file at the wheel's name that no record names (left by a crash?)"
+)
 
 
 @dataclass(frozen=True)
@@ -321,26 +325,83 @@ def _readable_wheel(path: Path) -> bool:
         return False
 
 
-def _damaged_wheels(
-    wheelhouse: Path, records: Iterable[ConversionRecord], present: Mapping[str, os.stat_result]
-) -> dict[str, tuple[str, ...]]:
-    """Return artifact key -> recorded wheels whose file is damaged (see ``planning``).
+@dataclass(frozen=True)
+class _WheelCheck:
+    """What :func:`_check_wheels` found."""
 
-    Wheels are published without fsync, so after a power loss one may be empty or cut
-    short under its final name. Only a wheel whose size differs from the record is opened
-    (a no-op sync opens none); one that is still a readable wheel is not damaged, but
-    another wheel, and is never replaced.
+    damaged: dict[str, tuple[str, ...]]
+    """Artifact key -> recorded wheels that are no readable wheel any more."""
+    changed: frozenset[str]
+    """Recorded wheels that are not the recorded bytes (the damaged ones among them)."""
+    restamp: tuple[tuple[str, int, int], ...]
+    """``(wheel, size, mtime_ns)`` of intact wheels whose recorded mtime is stale."""
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return _hash_file(str(path))[0]
+    except OSError:
+        return None
+
+
+def _wheel_verdict(path: Path, record: ConversionRecord, info: os.stat_result) -> str:
+    """Return ``intact``, ``changed`` or ``damaged`` (see :func:`_check_wheels`)."""
+    same_size = info.st_size == record.wheel_size
+    if same_size and record.wheel_mtime_ns in {None, info.st_mtime_ns}:
+        return "intact"
+    if same_size and record.wheel_sha256 is not None and _file_sha256(path) == record.wheel_sha256:
+        return "intact"  # touched, not changed
+    if not _readable_wheel(path):
+        return "damaged"
+    if same_size and record.wheel_sha256 is None:
+        return "intact"  # an adopted wheel: no digest to compare, and readable
+    return "changed"
+
+
+def _check_wheels(
+    wheelhouse: Path, records: Iterable[ConversionRecord], present: Mapping[str, os.stat_result]
+) -> _WheelCheck:
+    """Check the recorded wheels that are present against their records, by stamp.
+
+    Wheels are published without fsync, so after a power loss one may be empty, cut short
+    or zero-filled under its final name; a person or a tool may also have rewritten one.
+    Covered:
+
+    * a wheel whose size and mtime are the recorded ones is trusted and not opened (a
+      no-op sync reads no wheel); damage that keeps both (data blocks lost under intact
+      metadata) is not seen here: ``condawheel index`` reports such a wheel as unreadable,
+      and removing it makes the next sync rebuild it;
+    * a record from before mtimes were recorded (schema 1) is checked by size alone, and
+      its mtime is recorded from then on;
+    * any other wheel is verified: same size and the recorded sha256 is intact (its
+      stamp is recorded again); else a file that is no readable wheel (a zip with a
+      ``.dist-info/WHEEL``, CRCs checked) is *damaged* and the artifact's next wheel
+      replaces it; a readable wheel of other bytes is *changed*: converted again, it is
+      a conflict, and is never replaced. An adopted wheel (no recorded sha256) of the
+      recorded size that is readable counts as intact.
     """
     damaged: dict[str, tuple[str, ...]] = {}
+    changed: set[str] = set()
+    restamp: list[tuple[str, int, int]] = []
+    verdicts: dict[tuple[str, int, int | None, str | None], str] = {}
     for record in records:
         info = present.get(record.wheel)
-        if info is None or info.st_size == record.wheel_size:
+        if info is None:
             continue
-        if not _readable_wheel(wheelhouse / record.wheel):
+        key = (record.wheel, record.wheel_size, record.wheel_mtime_ns, record.wheel_sha256)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = _wheel_verdict(wheelhouse / record.wheel, record, info)
+        if verdict == "intact":
+            if record.wheel_mtime_ns != info.st_mtime_ns:
+                restamp.append((record.wheel, info.st_size, info.st_mtime_ns))
+            continue
+        changed.add(record.wheel)
+        if verdict == "damaged":
             wheels = damaged.get(record.artifact_key, ())
             if record.wheel not in wheels:
                 damaged[record.artifact_key] = (*wheels, record.wheel)
-    return damaged
+    return _WheelCheck(damaged, frozenset(changed), tuple(dict.fromkeys(restamp)))
 
 
 def _adoption_keys(
@@ -457,6 +518,8 @@ class _Run:
     state: WheelhouseState | None = None
     records: Sequence[ConversionRecord] = ()
     """The state's records when the run started."""
+    recorded_wheels: frozenset[str] = frozenset()
+    """The wheels ``records`` name."""
     landed: dict[str, Outcome] = field(default_factory=dict)
     """Wheel file name -> the outcome that landed it in this run (for conflicts)."""
     indexed: dict[FileStamp, IndexedWheel] = field(default_factory=dict)
@@ -465,14 +528,20 @@ class _Run:
     """Sources that fail before listing (an environment whose build tag cannot be told)."""
 
     def conversion(
-        self, item: Identified, key: str, wheel: str, size: int, sha256: str | None
+        self,
+        item: Identified,
+        key: str,
+        wheel: str,
+        stamp: tuple[int, int | None],
+        sha256: str | None,
     ) -> ConversionRecord:
+        """Return the record of a wheel; ``stamp``: its size and mtime (None: unknown)."""
         artifact = item.artifact
         return ConversionRecord(
             artifact_key=key,
             options_key=self.options_key,
             wheel=wheel,
-            wheel_size=size,
+            wheel_size=stamp[0],
             wheel_sha256=sha256,
             artifact_filename=artifact.filename,
             artifact_source=artifact.source,
@@ -481,6 +550,7 @@ class _Run:
             condawheel_version=__version__,
             options_json=self.options_json,
             converted_at=time.time(),
+            wheel_mtime_ns=stamp[1],
         )
 
 
@@ -585,21 +655,27 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
                 f"converted, {action.key} when listed); not landed, the next sync redoes it"
             )
             return _outcome(item, "failed", reason=reason), None
-        repaired = False
+        note: str | None = None
         try:
             written: WriteResult = publish(staged, run.wheelhouse / wheel)
         except WheelExistsError:
             # Checked again, though the lock keeps other syncs out: a readable wheel put
-            # there since planning is someone's, and is never replaced.
-            if wheel not in action.replaces or _readable_wheel(run.wheelhouse / wheel):
+            # there since planning is someone's, and is never replaced. An unreadable file
+            # that no record names is what a crash leaves between a wheel and its record.
+            replaceable = wheel in action.replaces or wheel not in run.recorded_wheels
+            if not replaceable or _readable_wheel(run.wheelhouse / wheel):
                 return _conflict(run, action, wheel)
             try:
                 written = replace_damaged(staged, run.wheelhouse / wheel)
             except OSError as error:
                 return _cannot_move(item, wheel, error), None
-            repaired = True
+            note = REPAIRED if wheel in action.replaces else REPLACED_GARBAGE
         except OSError as error:
             return _cannot_move(item, wheel, error), None
+        try:
+            mtime_ns: int | None = written.path.stat().st_mtime_ns
+        except OSError:
+            mtime_ns = None  # checked by size and sha256 next time
     finally:
         shutil.rmtree(staged.parent, ignore_errors=True)
     if result.metadata is not None:
@@ -608,10 +684,15 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
         )
         run.indexed[stamp] = entry
     status: Status = "converted" if written.status == "written" else "unchanged"
-    note = REPAIRED if repaired else None if status == "converted" else IDENTICAL
-    outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=result.warnings)
+    if status == "unchanged":
+        note = IDENTICAL
+    warnings = result.warnings
+    if note == REPLACED_GARBAGE:
+        warnings = (*warnings, f"{wheel}: {REPLACED_GARBAGE}")
+    outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=warnings)
     run.landed[wheel] = outcome
-    return outcome, run.conversion(item, action.key, wheel, written.size, written.sha256)
+    landed = (written.size, mtime_ns)
+    return outcome, run.conversion(item, action.key, wheel, landed, written.sha256)
 
 
 def _cannot_move(item: Identified, wheel: str, error: OSError) -> Outcome:
@@ -707,8 +788,9 @@ def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -
                 action.item, "unchanged", reason=ADOPTED, wheel=action.wheel
             )
             if batch is not None:
-                size = present[action.wheel].st_size
-                batch.add(run.conversion(action.item, action.key, action.wheel, size, None))
+                info = present[action.wheel]
+                stamp = (info.st_size, info.st_mtime_ns)
+                batch.add(run.conversion(action.item, action.key, action.wheel, stamp, None))
         elif dry_run:
             outcomes[position] = _outcome(action.item, "would-convert", reason=action.reason)
         else:
@@ -723,6 +805,10 @@ def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -
 
 
 def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result]) -> SyncPlan:
+    check = _check_wheels(run.wheelhouse, run.records, present)
+    if check.restamp and run.state is not None and not run.options.dry_run:
+        with run.state.transaction():
+            run.state.record_wheel_stamps(check.restamp)
     view = StateView(
         conversions={
             record.artifact_key: record
@@ -730,7 +816,8 @@ def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result])
             if record.options_key == run.options_key
         },
         wheels={name: info.st_size for name, info in present.items()},
-        damaged=_damaged_wheels(run.wheelhouse, run.records, present),
+        damaged=check.damaged,
+        changed=check.changed,
     )
     plan = plan_sync(gathered.selected, view, options=run.options.plan_options)
     if not plan.needs_adoption_view or run.state is None:
@@ -802,6 +889,7 @@ def _prune(run: _Run, state: WheelhouseState, prune: Sequence[PruneWheel]) -> No
             state.forget_wheel(item.wheel)
     gone = {item.wheel for item in prune}
     run.records = [record for record in run.records if record.wheel not in gone]
+    run.recorded_wheels = run.recorded_wheels - gone
 
 
 def _run_with_state(
@@ -813,6 +901,7 @@ def _run_with_state(
         with state.transaction():
             state.record_file_digests(gathered.new_digests)
     run.records = state.conversions() if state is not None else []
+    run.recorded_wheels = frozenset(record.wheel for record in run.records)
     present = _wheels_present(run.wheelhouse) if run.wheelhouse.is_dir() else {}
     plan = _plan(run, gathered, present)
     prune = _plan_prune(run, gathered, plan)
