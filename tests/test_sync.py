@@ -477,6 +477,19 @@ def test_select_and_newest(corpus: Path, tmp_path: Path) -> None:
         "h2-4.2.0-pyhd8ed1ab_0.conda": "skipped",
         "hpack-4.0.0-pyhd8ed1ab_1.conda": "would-convert",
     }
+    # A term that matches nothing is an error, like a mistyped source; the rest still runs.
+    for dry_run in (("--dry-run",), ()):
+        result = run_condawheel(
+            "sync", str(channel), "-w", str(tmp_path / "w2"), *dry_run,
+            "--select", "tqd", "--select", "h2 >=5", "--select", "hpack",
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [
+            f"error: {term}: this --select term matches no package the sources list"
+            for term in ("tqd", "h2 >=5")
+        ]
+    assert wheel_files(tmp_path / "w2") == {"hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"}
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

@@ -591,6 +591,18 @@ def _gather(sources: Sequence[str], run: _Run, digests: Mapping[str, FileDigest]
         artifacts.extend(listing.artifacts)
         complete[listing.source] = listing.complete_scopes
     selection = select_artifacts(artifacts, options.selection)
+    # Like a mistyped source: a cron job must not report success for a filter of nothing.
+    outcomes.extend(
+        Outcome(
+            "--select",
+            term,
+            "",
+            "",
+            "failed",
+            reason="this --select term matches no package the sources list",
+        )
+        for term in selection.unmatched
+    )
     chosen = {id(artifact) for artifact in selection.selected}
     # --prune must know every listed artifact's key to tell "gone" from "not selected".
     wanted = artifacts if options.prune else list(selection.selected)
