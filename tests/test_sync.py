@@ -575,11 +575,41 @@ def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert indexed_files(tmp_path) == ORDINARY
+    assert result.stderr.splitlines()[-1].startswith(f"{len(ORDINARY)} wheels indexed, ")
     (tmp_path / "junk-1.0-py3-none-any.whl").write_bytes(b"not a zip")
     result = run_condawheel("index", str(tmp_path), "--json")
     assert result.returncode == 1
-    assert json.loads(result.stdout)["skipped"][0]["filename"] == "junk-1.0-py3-none-any.whl"
-    assert "not indexed: junk-1.0-py3-none-any.whl" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["skipped"][0]["filename"] == "junk-1.0-py3-none-any.whl"
+    assert document["indexed"] == len(ORDINARY)
+    # It fails the run, so it is an error, named; the summary counts both kinds of wheel.
+    *errors, summary = result.stderr.splitlines()
+    assert errors == [
+        "error: not indexed: junk-1.0-py3-none-any.whl: not a readable zip archive: "
+        "File is not a zip file"
+    ]
+    assert (
+        summary
+        == f"{len(ORDINARY)} wheels indexed, 0 files written, 0 removed, 1 wheel not indexed"
+    )
+
+
+def test_a_wheel_the_index_cannot_list_fails_every_sync(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[-1:])
+    wheelhouse = tmp_path / "w"
+    wheelhouse.mkdir()
+    (wheelhouse / "junk-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    for _ in range(2):  # the second run indexes nothing, and still says so
+        result = run_condawheel("sync", str(channel), "-w", str(wheelhouse))
+        assert result.returncode == 1
+        *errors, summary = result.stderr.splitlines()
+        assert [line.split(": ")[:2] for line in errors] == [["error", "not indexed"]], (
+            result.stderr
+        )
+        assert "junk-1.0-py3-none-any.whl" in errors[0]
+        assert ", 1 not indexed in " in summary
+    (wheelhouse / "junk-1.0-py3-none-any.whl").unlink()
+    assert run_condawheel("sync", str(channel), "-w", str(wheelhouse)).returncode == 0
 
 
 # ------------------------------------------------------------------ over HTTP

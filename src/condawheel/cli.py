@@ -438,9 +438,9 @@ def _print_sync_results(
     for pruned in report.pruned:
         verb = "pruned" if pruned.done else "would-prune"
         typer.echo(f"{verb} {report.wheelhouse / pruned.wheel}")
-    if report.index is not None and not display.quiet:
+    if report.index is not None:
         for skipped in report.index.skipped:
-            _err.print(f"[yellow]warning:[/yellow] not indexed: {skipped}", markup=True)
+            _err.print(f"[red]error:[/red] not indexed: {skipped}", markup=True)
 
 
 @app.command("sync")
@@ -611,6 +611,7 @@ def _index_json(update: IndexUpdate) -> str:
             "written": list(update.written),
             "removed": list(update.removed),
             "skipped": [{"filename": s.filename, "reason": s.reason} for s in update.skipped],
+            "indexed": update.indexed,
         },
         indent=2,
         sort_keys=True,
@@ -635,8 +636,8 @@ def index_command(
 ) -> None:
     """Write the PEP 503/691 index and PEP 658 metadata of every wheel in DIRECTORY.
 
-    Ordinary wheels dropped into the folder are indexed too. Exit status 1 if some
-    wheel file could not be indexed (each is named on stderr).
+    Ordinary wheels dropped into the folder are indexed too. A wheel file that cannot be
+    indexed is an error (named on stderr, exit status 1), the others are still indexed.
     """
     from condawheel.wheelhouse.index import index_wheelhouse  # noqa: PLC0415
     from condawheel.wheelhouse.lock import WheelhouseLock  # noqa: PLC0415
@@ -654,15 +655,27 @@ def index_command(
         for path in (*update.written, *update.removed):
             typer.echo(str(directory / path))
     for skipped in update.skipped:
-        _err.print(f"[yellow]warning:[/yellow] not indexed: {skipped}", markup=True)
+        _err.print(f"[red]error:[/red] not indexed: {skipped}", markup=True)
     if not quiet:
-        _err.print(
-            f"{len(update.written)} written, {len(update.removed)} removed, "
-            f"{len(update.skipped)} wheels not indexed",
-            markup=False,
-        )
+        _err.print(_index_summary(update), markup=False)
     if update.skipped:
         raise typer.Exit(1)
+
+
+def _index_summary(update: IndexUpdate) -> str:
+    """Return ``N wheels indexed, N files written, N removed[, N not indexed]``."""
+
+    def count(number: int, noun: str) -> str:
+        return f"{number} {noun}{'' if number == 1 else 's'}"
+
+    parts = [
+        f"{count(update.indexed, 'wheel')} indexed",
+        f"{count(len(update.written), 'file')} written",
+        f"{len(update.removed)} removed",
+    ]
+    if update.skipped:
+        parts.append(f"{count(len(update.skipped), 'wheel')} not indexed")
+    return ", ".join(parts)
 
 
 # Environment commands: tags, install, uninstall, hook.

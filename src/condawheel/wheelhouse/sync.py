@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -56,6 +57,7 @@ from condawheel.wheelhouse.index import (
     FileStamp,
     IndexedWheel,
     IndexUpdate,
+    SkippedWheel,
     describe_known_wheel,
     index_wheelhouse,
     read_cache,
@@ -131,6 +133,7 @@ _BATCH_ROWS: Final = 64
 _BATCH_SECONDS: Final = 1.0
 ADOPTED: Final = "adopted the wheel already in the wheelhouse (its conda.json names this artifact)"
 INDEX_SIGNATURE: Final = "index_signature"
+INDEX_SKIPPED: Final = "index_skipped"
 IDENTICAL: Final = "an identical wheel was already in the wheelhouse"
 REPAIRED: Final = "replaced a damaged wheel (it no longer held what this artifact made)"
 REPLACED_GARBAGE: Final = (
@@ -369,8 +372,8 @@ def _check_wheels(
 
     * a wheel whose size and mtime are the recorded ones is trusted and not opened (a
       no-op sync reads no wheel); damage that keeps both (data blocks lost under intact
-      metadata) is not seen here: ``condawheel index`` reports such a wheel as unreadable,
-      and removing it makes the next sync rebuild it;
+      metadata) is not seen here: ``condawheel index --rehash`` reports such a wheel as
+      unreadable, and removing it makes the next sync rebuild it;
     * a record from before mtimes were recorded (schema 1) is checked by size alone, and
       its mtime is recorded from then on;
     * any other wheel is verified: same size and the recorded sha256 is intact (its
@@ -442,14 +445,21 @@ def _index_if_changed(
     simple = wheelhouse / SIMPLE_DIR
     pages_exist = all((simple / page).is_file() for page in ("index.html", "index.json"))
     if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(wheelhouse):
-        return IndexUpdate()
+        # Still not indexed: every run says so (and fails), not only the one that found it.
+        left_out = json.loads(state.meta(INDEX_SKIPPED) or "[]")
+        return IndexUpdate(skipped=tuple(SkippedWheel(name, why) for name, why in left_out))
     if known:
         cache_path = wheelhouse / CACHE_PATH
         write_cache(cache_path, {**read_cache(cache_path), **known})
     update = index_wheelhouse(wheelhouse)
     # The signature is taken after the index run, so nothing it did is mistaken for news.
     with state.transaction():
-        state.set_meta({INDEX_SIGNATURE: _wheels_signature(wheelhouse)})
+        state.set_meta(
+            {
+                INDEX_SIGNATURE: _wheels_signature(wheelhouse),
+                INDEX_SKIPPED: json.dumps([[s.filename, s.reason] for s in update.skipped]),
+            }
+        )
     return update
 
 
