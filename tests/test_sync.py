@@ -585,8 +585,10 @@ def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
     # It fails the run, so it is an error, named; the summary counts both kinds of wheel.
     *errors, summary = result.stderr.splitlines()
     assert errors == [
-        "error: not indexed: junk-1.0-py3-none-any.whl: not a readable zip archive: "
-        "File is not a zip file"
+        (
+            "error: not indexed: junk-1.0-py3-none-any.whl: not a readable zip archive: "
+            "File is not a zip file"
+        )
     ]
     assert (
         summary
