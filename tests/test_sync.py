@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -374,6 +375,36 @@ def test_damage_that_keeps_the_size_and_a_crash_left_file_are_repaired(
     assert mtime_ns == touched.stat().st_mtime_ns
     code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
     assert (code, counts(report)) == (0, {"unchanged": 3})
+
+
+def test_a_wheel_that_cannot_be_staged_names_the_wheelhouse(corpus: Path, tmp_path: Path) -> None:
+    # RLIMIT_FSIZE makes writes past 1 MiB fail with EFBIG, as a full disk fails: the
+    # libstdcxx wheel (13 MiB) cannot be staged, hpack's can.
+    files = ["linux-64/libstdcxx-14.2.0-hc0a3c3a_1.conda", "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"]
+    channel = copy_channel(corpus, tmp_path / "channel", files)
+    wheelhouse = tmp_path / "w"
+    limit = 1 << 20
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run(
+        condawheel_command("sync", str(channel), "-w", str(wheelhouse), "-j", "1"),
+        capture_output=True,
+        text=True,
+        env=cli_environment(),
+        preexec_fn=limited,
+        check=False,
+        timeout=300,
+    )
+
+    assert run.returncode == 1, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: {channel / files[0]}: cannot stage the wheel in {wheelhouse}: File too large"
+    ]
+    assert wheel_files(wheelhouse) == {"hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"}
+    assert hidden_leftovers(wheelhouse) == []
 
 
 def test_two_sources_making_one_wheel_name_conflict(corpus: Path, tmp_path: Path) -> None:
