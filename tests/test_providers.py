@@ -17,7 +17,12 @@ from builders import (
     zip_with,
 )
 from conda_envs import CondaEnvironments, conda_environments
-from condawheel.binaries import BinaryFacts, resolve_libraries
+from condawheel.binaries import (
+    BinaryFacts,
+    PackageLibraries,
+    SonameProviders,
+    resolve_libraries,
+)
 from condawheel.convert import plan_package
 from condawheel.errors import SourceError
 from condawheel.names import default_mapping
@@ -323,3 +328,65 @@ def test_a_real_environment_as_provider(
     }
     assert ("libzstd.so.1", "dependency", "zstd") in kinds
     assert all(kind != "unresolved" for _, kind, _ in kinds), kinds
+
+
+def _unresolved(plan: Any) -> set[str]:
+    return {
+        library["name"]
+        for binary in plan.sidecar["libraries"]["binaries"]
+        for library in binary["libraries"]
+        if library["kind"] == "unresolved"
+    }
+
+
+@pytest.mark.corpus
+def test_unprovided_libraries_are_warned_about_only_when_judged(
+    corpus: Path, tmp_path: Path
+) -> None:
+    cffi = corpus / "channel" / "linux-64" / "cffi-1.17.1-py312h06ac9bb_0.conda"
+    # No --libs-from: nothing but the wheel and the system was searched; no warning, and
+    # the sidecar keeps the facts.
+    unjudged = plan_package(cffi, mapping=default_mapping())
+    libraries: Any = unjudged.sidecar["libraries"]
+    assert libraries["providers_given"] is False
+    assert _unresolved(unjudged) == {"libffi.so.8"}
+    assert not [w for w in unjudged.warnings if "nothing provides" in w], unjudged.warnings
+    # An index that lacks libffi: now the library was looked for and not found.
+    folder = tmp_path / "providers"
+    folder.mkdir()
+    zstd = corpus / "channel" / "linux-64" / "zstd-1.5.6-ha6fb4c9_0.conda"
+    (folder / zstd.name).write_bytes(zstd.read_bytes())
+    judged = plan_package(cffi, mapping=default_mapping(), providers=load_providers([folder]))
+    assert "binaries need libraries nothing provides: libffi.so.8" in judged.warnings
+
+
+@pytest.mark.corpus
+def test_the_visual_cpp_runtime_of_python_is_no_undeclared_library(corpus: Path) -> None:
+    # setuptools (noarch) ships Windows launchers linking VCRUNTIME140.dll and declares
+    # only python: every Windows Python loads that runtime, so nothing is under-declared.
+    setuptools = corpus / "channel" / "noarch" / "setuptools-75.8.0-pyhff2d567_0.conda"
+    index = load_providers([corpus / "channel"])
+    for providers in (None, index):
+        plan = plan_package(setuptools, mapping=default_mapping(), providers=providers)
+        libraries: Any = plan.sidecar["libraries"]
+        kinds = {
+            library["kind"]
+            for binary in libraries["binaries"]
+            for library in binary["libraries"]
+            if library["name"].casefold() == "vcruntime140.dll"
+        }
+        assert kinds == {"system"}
+        assert libraries["under_declared"] == []
+        assert not [w for w in plan.warnings if "declared" in w or "nothing provides" in w]
+    # A C++ runtime DLL outside CPython's own stays judged.
+    binaries = {
+        "Library/bin/x.dll": BinaryFacts(
+            "pe", "library", ("x86_64",), needed=("MSVCP140.dll", "VCRUNTIME140_1.dll")
+        )
+    }
+    vc = SonameProviders.from_packages(
+        [PackageLibraries("vc14_runtime", frozenset({"Library/bin/msvcp140.dll"}), frozenset())]
+    )
+    report = resolve_libraries(binaries, declared=["python"], providers=vc)
+    assert report.under_declared == ("MSVCP140.dll",)
+    assert [library.kind for library in report.binaries[0].libraries] == ["unresolved", "system"]

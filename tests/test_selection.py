@@ -75,6 +75,25 @@ def test_selection_errors(spec: str, message: str) -> None:
         parse_selection([spec])
 
 
+def test_the_supported_fields_are_listed_once() -> None:
+    with pytest.raises(InvalidMatchSpec) as raised:
+        parse_selection(["numpy[md5=0123456789abcdef0123456789abcdef]"])
+    assert raised.value.reason.endswith(
+        "(supported: name, build, build_number, fn, subdir, version)"
+    )
+
+
+def test_terms_that_match_nothing_are_named() -> None:
+    items = [artifact(), artifact(name="scipy", version="1.14")]
+    selection = parse_selection(["numpy >=2", "tqd", "scipy >=2", "sc*"], newest=1)
+
+    result = select_artifacts(items, selection)
+
+    assert result.unmatched == ("tqd", "scipy >=2")  # in the order given
+    assert [a.name for a in result.selected] == ["numpy", "scipy"]
+    assert select_artifacts(items, parse_selection([])).unmatched == ()
+
+
 def test_newest_must_be_positive() -> None:
     with pytest.raises(InvalidMatchSpec, match="at least 1"):
         parse_selection([], newest=0)

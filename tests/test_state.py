@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from condawheel.errors import WheelhouseError
 from condawheel.wheelhouse.state import (
     RACY_NS,
+    SCHEMA_VERSION,
     STATE_NAME,
     ConversionRecord,
     FileDigest,
@@ -37,6 +39,7 @@ def record(key: str = "a" * 64, wheel: str = "demo-1.0-py3-none-conda.whl") -> C
         condawheel_version="0.1.0",
         options_json="{}",
         converted_at=1.5,
+        wheel_mtime_ns=456,
     )
 
 
@@ -149,7 +152,46 @@ def test_a_state_file_of_another_schema_is_set_aside(tmp_path: Path) -> None:
 
     with WheelhouseState.open(tmp_path) as state:
         assert state.set_aside is not None
-        assert state.meta("schema") == "1"
+        assert state.meta("schema") == str(SCHEMA_VERSION)
+
+
+# Schema 1 as condawheel 0.1 wrote it: conversions without the wheel's mtime.
+SCHEMA_1_CONVERSIONS = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema', '1');
+CREATE TABLE conversions (
+    artifact_key TEXT NOT NULL, options_key TEXT NOT NULL, wheel TEXT NOT NULL,
+    wheel_size INTEGER NOT NULL, wheel_sha256 TEXT, artifact_filename TEXT NOT NULL,
+    artifact_source TEXT NOT NULL, artifact_scope TEXT NOT NULL,
+    artifact_location TEXT NOT NULL, condawheel_version TEXT NOT NULL,
+    options_json TEXT NOT NULL, converted_at REAL NOT NULL,
+    PRIMARY KEY (artifact_key, options_key)
+);
+"""
+
+
+def test_a_schema_1_state_is_migrated_in_place(tmp_path: Path) -> None:
+    old = replace(record(), wheel_mtime_ns=None)
+    db = sqlite3.connect(tmp_path / STATE_NAME)
+    db.executescript(SCHEMA_1_CONVERSIONS)
+    db.execute(
+        "INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            old.artifact_key, old.options_key, old.wheel, old.wheel_size, old.wheel_sha256,
+            old.artifact_filename, old.artifact_source, old.artifact_scope,
+            old.artifact_location, old.condawheel_version, old.options_json, old.converted_at,
+        ),
+    )  # fmt: skip
+    db.commit()
+    db.close()
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert state.set_aside is None  # kept, not rebuilt
+        assert state.meta("schema") == str(SCHEMA_VERSION) == "2"
+        assert state.conversions() == [old]  # the mtime is not known yet
+        with state.transaction():
+            state.record_wheel_stamps([(old.wheel, old.wheel_size + 1, 7), (old.wheel, 123, 9)])
+        assert state.conversions() == [replace(old, wheel_mtime_ns=9)]  # only the same size
 
 
 def test_a_state_that_cannot_be_created_is_a_wheelhouse_error(tmp_path: Path) -> None:

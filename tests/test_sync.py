@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -327,6 +328,85 @@ def test_a_damaged_wheel_is_repaired_and_a_valid_other_one_never_replaced(
     assert other.read_bytes() == replaced_by_hand
 
 
+def test_damage_that_keeps_the_size_and_a_crash_left_file_are_repaired(
+    corpus: Path, tmp_path: Path
+) -> None:
+    files = [
+        "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda",
+        "noarch/colorama-0.4.6-pyhd8ed1ab_1.conda",
+        "noarch/pluggy-1.5.0-pyhd8ed1ab_1.conda",
+    ]
+    channel = copy_channel(corpus, tmp_path / "channel", files)
+    wheelhouse = tmp_path / "wheelhouse"
+    assert sync_cli(str(channel), "-w", str(wheelhouse))[0] == 0
+    before = wheelhouse_digest(wheelhouse)
+    zeroed = wheelhouse / "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    touched = wheelhouse / "colorama-0.4.6-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    unrecorded = wheelhouse / "pluggy-1.5.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    # Zero-filled under its size (as after a power loss); the same bytes, newer mtime; and
+    # a cut-short wheel whose record a crash kept from being committed.
+    zeroed.write_bytes(bytes(zeroed.stat().st_size))
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    unrecorded.write_bytes(unrecorded.read_bytes()[:100])
+    with sqlite3.connect(wheelhouse / STATE_NAME) as db:
+        db.execute("DELETE FROM conversions WHERE wheel = ?", (unrecorded.name,))
+    db.close()
+
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+
+    assert code == 0, stderr
+    reasons = {item["wheel"]: item.get("reason") for item in artifacts(report)}
+    assert reasons == {
+        zeroed.name: "replaced a damaged wheel (it no longer held what this artifact made)",
+        touched.name: None,  # verified by its sha256: unchanged
+        unrecorded.name: "replaced an unreadable file at the wheel's name that no record "
+        "names (left by a crash?)",
+    }
+    assert counts(report) == {"converted": 2, "unchanged": 1}
+    [replaced] = [item for item in artifacts(report) if item["wheel"] == unrecorded.name]
+    assert replaced["warnings"] == [f"{unrecorded.name}: {replaced['reason']}"]
+    assert wheelhouse_digest(wheelhouse) == before
+    # The touched wheel's new stamp is recorded: the next sync opens nothing.
+    with sqlite3.connect(wheelhouse / STATE_NAME) as db:
+        [(mtime_ns,)] = db.execute(
+            "SELECT wheel_mtime_ns FROM conversions WHERE wheel = ?", (touched.name,)
+        ).fetchall()
+    db.close()
+    assert mtime_ns == touched.stat().st_mtime_ns
+    code, report, _ = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert (code, counts(report)) == (0, {"unchanged": 3})
+
+
+def test_a_wheel_that_cannot_be_staged_names_the_wheelhouse(corpus: Path, tmp_path: Path) -> None:
+    # RLIMIT_FSIZE makes writes past 1 MiB fail with EFBIG, as a full disk fails: the
+    # libstdcxx wheel (13 MiB) cannot be staged, hpack's can.
+    files = ["linux-64/libstdcxx-14.2.0-hc0a3c3a_1.conda", "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"]
+    channel = copy_channel(corpus, tmp_path / "channel", files)
+    wheelhouse = tmp_path / "w"
+    limit = 1 << 20
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    run = subprocess.run(
+        condawheel_command("sync", str(channel), "-w", str(wheelhouse), "-j", "1"),
+        capture_output=True,
+        text=True,
+        env=cli_environment(),
+        preexec_fn=limited,
+        check=False,
+        timeout=300,
+    )
+
+    assert run.returncode == 1, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: {channel / files[0]}: cannot stage the wheel in {wheelhouse}: File too large"
+    ]
+    assert wheel_files(wheelhouse) == {"hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"}
+    assert hidden_leftovers(wheelhouse) == []
+
+
 def test_two_sources_making_one_wheel_name_conflict(corpus: Path, tmp_path: Path) -> None:
     files = ["noarch/colorama-0.4.6-pyhd8ed1ab_1.conda"]
     first = copy_channel(corpus, tmp_path / "first", files)
@@ -428,6 +508,19 @@ def test_select_and_newest(corpus: Path, tmp_path: Path) -> None:
         "h2-4.2.0-pyhd8ed1ab_0.conda": "skipped",
         "hpack-4.0.0-pyhd8ed1ab_1.conda": "would-convert",
     }
+    # A term that matches nothing is an error, like a mistyped source; the rest still runs.
+    for dry_run in (("--dry-run",), ()):
+        result = run_condawheel(
+            "sync", str(channel), "-w", str(tmp_path / "w2"), *dry_run,
+            "--select", "tqd", "--select", "h2 >=5", "--select", "hpack",
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [
+            f"error: {term}: this --select term matches no package the sources list"
+            for term in ("tqd", "h2 >=5")
+        ]
+    assert wheel_files(tmp_path / "w2") == {"hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"}
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -513,11 +606,43 @@ def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert indexed_files(tmp_path) == ORDINARY
+    assert result.stderr.splitlines()[-1].startswith(f"{len(ORDINARY)} wheels indexed, ")
     (tmp_path / "junk-1.0-py3-none-any.whl").write_bytes(b"not a zip")
     result = run_condawheel("index", str(tmp_path), "--json")
     assert result.returncode == 1
-    assert json.loads(result.stdout)["skipped"][0]["filename"] == "junk-1.0-py3-none-any.whl"
-    assert "not indexed: junk-1.0-py3-none-any.whl" in result.stderr
+    document = json.loads(result.stdout)
+    assert document["skipped"][0]["filename"] == "junk-1.0-py3-none-any.whl"
+    assert document["indexed"] == len(ORDINARY)
+    # It fails the run, so it is an error, named; the summary counts both kinds of wheel.
+    *errors, summary = result.stderr.splitlines()
+    assert errors == [
+        (
+            "error: not indexed: junk-1.0-py3-none-any.whl: not a readable zip archive: "
+            "File is not a zip file"
+        )
+    ]
+    assert (
+        summary
+        == f"{len(ORDINARY)} wheels indexed, 0 files written, 0 removed, 1 wheel not indexed"
+    )
+
+
+def test_a_wheel_the_index_cannot_list_fails_every_sync(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[-1:])
+    wheelhouse = tmp_path / "w"
+    wheelhouse.mkdir()
+    (wheelhouse / "junk-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    for _ in range(2):  # the second run indexes nothing, and still says so
+        result = run_condawheel("sync", str(channel), "-w", str(wheelhouse))
+        assert result.returncode == 1
+        *errors, summary = result.stderr.splitlines()
+        assert [line.split(": ")[:2] for line in errors] == [["error", "not indexed"]], (
+            result.stderr
+        )
+        assert "junk-1.0-py3-none-any.whl" in errors[0]
+        assert ", 1 not indexed in " in summary
+    (wheelhouse / "junk-1.0-py3-none-any.whl").unlink()
+    assert run_condawheel("sync", str(channel), "-w", str(wheelhouse)).returncode == 0
 
 
 # ------------------------------------------------------------------ over HTTP
@@ -754,6 +879,68 @@ def test_an_environment_without_configuration_is_not_probed(corpus: Path, tmp_pa
     assert configured_stamp(bare, system_config=tmp_path / "none.cfg") is None
 
 
+def test_an_environment_without_python_gets_its_stamp_from_conda_meta(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # C libraries only: the linux-64 records decide the base platform (linux_x86_64).
+    libraries = small_environment(tmp_path / "libs", corpus, STAMPED_PACKAGES, python=False)
+    (libraries / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    # Only noarch records and no interpreter: nothing tells which entry applies.
+    unknown = small_environment(tmp_path / "unknown", corpus, STAMPED_PACKAGES[1:], python=False)
+    (unknown / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    no_system = str(tmp_path / "none.cfg")
+
+    code, report, stderr = sync_cli(
+        str(libraries), str(unknown), "-w", str(tmp_path / "w"), "--system-config", no_system
+    )
+
+    assert code == 1, stderr
+    assert wheel_files(tmp_path / "w") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-site_linux_64.whl",
+        "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",
+    }
+    [failed] = by_status(report, "failed")
+    assert failed["source"] == str(unknown)
+    assert "takes its interpreter" in str(failed["reason"])
+    assert "no Python interpreter" in str(failed["reason"])
+    assert "\n" not in str(failed["reason"])
+
+
+def test_a_configured_environment_and_a_channel_are_not_stamped_together(
+    corpus: Path, tmp_path: Path
+) -> None:
+    configured = small_environment(tmp_path / "env", corpus, STAMPED_PACKAGES)
+    (configured / "binary-compatibility.cfg").write_text(json.dumps(SITE_CONFIG))
+    channel = copy_channel(corpus, tmp_path / "channel", STAMPED_PACKAGES)
+    no_system = str(tmp_path / "none.cfg")
+
+    refused = run_condawheel(
+        "sync", str(configured), str(channel), "-w", str(tmp_path / "mixed"),
+        "--system-config", no_system,
+    )  # fmt: skip
+
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert "'site_linux_64' (linux-64)" in line
+    assert str(channel) in line
+    assert "sync those separately, or pass --for-prefix" in line
+    assert not (tmp_path / "mixed").exists()
+    # Separately, each gets its own tags; --for-prefix stamps the channel's on purpose.
+    assert sync_cli(str(channel), "-w", str(tmp_path / "c"))[0] == 0
+    assert "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-conda_linux_64.whl" in wheel_files(
+        tmp_path / "c"
+    )
+    code, _, stderr = sync_cli(
+        str(configured), str(channel), "-w", str(tmp_path / "both"),
+        "--for-prefix", str(configured), "--system-config", no_system,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert wheel_files(tmp_path / "both") == {
+        "conda_pkg_libffi-3.4.2-5_h7f98852_5-py3-none-site_linux_64.whl",
+        "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl",
+    }
+
+
 def test_sync_for_a_prefix_stamps_a_channel_and_refuses_other_subdirs(
     corpus: Path, tmp_path: Path
 ) -> None:
@@ -834,16 +1021,35 @@ def test_quiet_off_a_terminal_and_a_progress_bar_on_one(corpus: Path, tmp_path: 
     ]
     assert summary.endswith("1 warning in " + summary.rsplit(" in ", 1)[1])
 
+    # stderr on a terminal, stdout redirected: a bar and the warnings, no result lines.
+    code, text, stdout = run_on_terminal(
+        condawheel_command("sync", str(channel), "-w", str(tmp_path / "tty"), "-j", "1"),
+        terminal="stderr",
+    )
+    assert code == 0
+    # The bar is drawn as each phase starts: its name, done/count, done/total size.
+    total = f"{sum((channel / name).stat().st_size for name in SMALL_PACKAGES[:3]) / 1000:.1f}"
+    assert re.search(rf"converting ━+ 0/3 0\.0/{total} kB ", text), text
+    assert re.search(rf"indexing ━+ 3/3 {total}/{total} kB ", text), text
+    assert "warning: jsonpointer-3.0.0-py312h7900ff3_1.conda: " in text  # someone is watching
+    assert "3 converted, 0 unchanged" in text
+    assert stdout == ""
+
+
+def run_on_terminal(command: Sequence[str], *, terminal: str) -> tuple[int, str, str]:
+    """Run ``command`` with its ``terminal`` stream ("stdout"/"stderr") on a pty and the
+    other on a pipe; return the exit code, the terminal's text (no escapes), the pipe's."""
     primary, secondary = pty.openpty()
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, terminal: secondary}
     try:
         process = subprocess.Popen(
-            condawheel_command("sync", str(channel), "-w", str(tmp_path / "tty"), "-j", "1"),
-            stdout=subprocess.PIPE,
-            stderr=secondary,
+            command,
+            stdout=streams["stdout"],
+            stderr=streams["stderr"],
             env=cli_environment(TERM="xterm-256color"),
         )
         os.close(secondary)
-        terminal = b""
+        seen = b""
         while True:
             try:
                 chunk = os.read(primary, 65536)
@@ -851,17 +1057,27 @@ def test_quiet_off_a_terminal_and_a_progress_bar_on_one(corpus: Path, tmp_path: 
                 break
             if not chunk:
                 break
-            terminal += chunk
-        stdout, _ = process.communicate(timeout=120)
+            seen += chunk
+        stdout, stderr = process.communicate(timeout=120)
     finally:
         os.close(primary)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    piped = stderr if terminal == "stdout" else stdout
+    return process.returncode, text, piped.decode()
 
-    assert process.returncode == 0
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.decode(errors="replace"))
-    # The bar is drawn as each phase starts: its name, done/count, done/total size.
-    total = f"{sum((channel / name).stat().st_size for name in SMALL_PACKAGES[:3]) / 1000:.1f}"
-    assert re.search(rf"converting ━+ 0/3 0\.0/{total} kB ", text), text
-    assert re.search(rf"indexing ━+ 3/3 {total}/{total} kB ", text), text
-    assert "warning: jsonpointer-3.0.0-py312h7900ff3_1.conda: " in text  # someone is watching
-    assert "3 converted, 0 unchanged" in text
-    assert len(stdout.splitlines()) == 3
+
+def test_results_on_a_terminal_stdout_do_not_depend_on_stderr(corpus: Path, tmp_path: Path) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[:3])
+    wheelhouse = tmp_path / "w"
+    # `condawheel sync ... 2>err.log` at a terminal: the results, and no warnings in the log.
+    code, text, stderr = run_on_terminal(
+        condawheel_command("sync", str(channel), "-w", str(wheelhouse), "-j", "1"),
+        terminal="stdout",
+    )
+    assert code == 0, stderr
+    assert sorted(text.splitlines()) == sorted(
+        f"converted {wheelhouse / path.name}" for path in wheelhouse.glob("*.whl")
+    )
+    assert len(text.splitlines()) == 3
+    [summary] = stderr.splitlines()
+    assert summary.startswith("3 converted, 0 unchanged, 0 skipped, 0 failed, 0 conflicts")

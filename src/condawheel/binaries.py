@@ -1039,6 +1039,13 @@ _WINDOWS_SYSTEM = frozenset(
 )  # fmt: skip
 
 
+# The Visual C++ runtime CPython itself is linked against (3.5+): wherever a Windows Python
+# runs, these are loaded (python.org bundles them; conda's python needs vc14_runtime), as
+# manylinux takes libstdc++ for granted. msvcp140.dll and the rest of vc14_runtime are not:
+# a C++ library must still declare them.
+_WINDOWS_PYTHON_RUNTIME = frozenset({"vcruntime140.dll", "vcruntime140_1.dll"})
+
+
 def _system_reason(binary_format: BinaryFormat, name: str) -> str | None:
     if binary_format == "elf":
         if name in _GLIBC or _GLIBC_INTERPRETER.match(name):
@@ -1047,6 +1054,8 @@ def _system_reason(binary_format: BinaryFormat, name: str) -> str | None:
     if binary_format == "macho":
         return "a macOS system library" if name.startswith(_MACOS_SYSTEM_PREFIXES) else None
     folded = name.casefold()
+    if folded in _WINDOWS_PYTHON_RUNTIME:
+        return "the Visual C++ runtime every Windows Python loads"
     system = folded in _WINDOWS_SYSTEM or folded.startswith(_WINDOWS_API_SETS)
     return "a Windows system DLL" if system else None
 

@@ -462,11 +462,13 @@ def _check_report_folder(path: Path) -> None:
         )
 
 
-def _print_sync_results(report: SyncReport, display: _SyncDisplay, *, per_artifact: bool) -> None:
-    """Print the results; ``per_artifact``: also each converted wheel and its warnings."""
+def _print_sync_results(
+    report: SyncReport, display: _SyncDisplay, *, results: bool, warnings: bool
+) -> None:
+    """Print the results: ``results``, each converted wheel; ``warnings``, each warning."""
     for outcome in report.outcomes:
         if outcome.status == "converted" and outcome.wheel:
-            if per_artifact:
+            if results:
                 typer.echo(f"converted {report.wheelhouse / outcome.wheel}")
         elif outcome.status == "would-convert":
             typer.echo(f"would-convert {outcome.location}")
@@ -475,15 +477,15 @@ def _print_sync_results(report: SyncReport, display: _SyncDisplay, *, per_artifa
             and (outcome.source, outcome.location) not in display.reported
         ):
             _print_problem(outcome)  # listing problems are not shown while converting
-        if per_artifact and not display.quiet:
+        if warnings and not display.quiet:
             for warning in outcome.warnings:
                 _err.print(f"[yellow]warning:[/yellow] {outcome.filename}: {warning}", markup=True)
     for pruned in report.pruned:
         verb = "pruned" if pruned.done else "would-prune"
         typer.echo(f"{verb} {report.wheelhouse / pruned.wheel}")
-    if report.index is not None and not display.quiet:
+    if report.index is not None:
         for skipped in report.index.skipped:
-            _err.print(f"[yellow]warning:[/yellow] not indexed: {skipped}", markup=True)
+            _err.print(f"[red]error:[/red] not indexed: {skipped}", markup=True)
 
 
 @app.command("sync")
@@ -590,8 +592,9 @@ def sync_command(
 ) -> None:
     """Convert channels, environments or packages into a shared, indexed wheelhouse.
 
-    Not on a terminal (cron, CI), only errors, conflicts, pruned wheels and the summary
-    are printed; --verbose prints every converted wheel and warning, --report has them all.
+    Each converted wheel is printed when stdout is a terminal, each warning when stderr
+    is; errors, conflicts, pruned wheels and the summary always. --verbose prints them
+    all on any stream; --report has them all.
 
     Exit status: 0 all synced; 1 some artifact failed or conflicted (the others were
     synced); 2 usage error.
@@ -633,8 +636,14 @@ def sync_command(
     if json_output:
         typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
-        # Someone watching stderr wants each result; a cron job or CI log wants problems.
-        _print_sync_results(report, display, per_artifact=verbose or sys.stderr.isatty())
+        # Each stream on its own: someone watching it wants each line; a cron job, a CI
+        # log or a redirected file wants problems and the summary.
+        _print_sync_results(
+            report,
+            display,
+            results=verbose or sys.stdout.isatty(),
+            warnings=verbose or sys.stderr.isatty(),
+        )
     if not quiet:
         _err.print(report.summary(), markup=False)
     if not report.ok:
@@ -647,6 +656,7 @@ def _index_json(update: IndexUpdate) -> str:
             "written": list(update.written),
             "removed": list(update.removed),
             "skipped": [{"filename": s.filename, "reason": s.reason} for s in update.skipped],
+            "indexed": update.indexed,
         },
         indent=2,
         sort_keys=True,
@@ -671,8 +681,8 @@ def index_command(
 ) -> None:
     """Write the PEP 503/691 index and PEP 658 metadata of every wheel in DIRECTORY.
 
-    Ordinary wheels dropped into the folder are indexed too. Exit status 1 if some
-    wheel file could not be indexed (each is named on stderr).
+    Ordinary wheels dropped into the folder are indexed too. A wheel file that cannot be
+    indexed is an error (named on stderr, exit status 1), the others are still indexed.
     """
     from condawheel.wheelhouse.index import index_wheelhouse  # noqa: PLC0415
     from condawheel.wheelhouse.lock import WheelhouseLock  # noqa: PLC0415
@@ -690,15 +700,27 @@ def index_command(
         for path in (*update.written, *update.removed):
             typer.echo(str(directory / path))
     for skipped in update.skipped:
-        _err.print(f"[yellow]warning:[/yellow] not indexed: {skipped}", markup=True)
+        _err.print(f"[red]error:[/red] not indexed: {skipped}", markup=True)
     if not quiet:
-        _err.print(
-            f"{len(update.written)} written, {len(update.removed)} removed, "
-            f"{len(update.skipped)} wheels not indexed",
-            markup=False,
-        )
+        _err.print(_index_summary(update), markup=False)
     if update.skipped:
         raise typer.Exit(1)
+
+
+def _index_summary(update: IndexUpdate) -> str:
+    """Return ``N wheels indexed, N files written, N removed[, N not indexed]``."""
+
+    def count(number: int, noun: str) -> str:
+        return f"{number} {noun}{'' if number == 1 else 's'}"
+
+    parts = [
+        f"{count(update.indexed, 'wheel')} indexed",
+        f"{count(len(update.written), 'file')} written",
+        f"{len(update.removed)} removed",
+    ]
+    if update.skipped:
+        parts.append(f"{count(len(update.skipped), 'wheel')} not indexed")
+    return ", ".join(parts)
 
 
 # Environment commands: tags, install, uninstall, hook.

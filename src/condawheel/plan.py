@@ -939,7 +939,9 @@ class _Planner:
             providers=self.providers,
             prefix_placeholders=sorted({record.placeholder for record in placeholders}),
         )
-        if report.unresolved:
+        # Without --libs-from nothing was searched but the wheel and the system: an
+        # unresolved library says nothing about the package (the sidecar keeps the facts).
+        if report.unresolved and report.providers_given:
             self.warnings.append(
                 f"binaries need libraries nothing provides: {', '.join(report.unresolved)}"
             )

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from condawheel.env.interpreter import InterpreterFacts, find_python, probe_interpreter
-from condawheel.env.prefix import PrefixState, read_prefix
+from condawheel.env.prefix import PrefixState, read_conda_meta, read_prefix
 from condawheel.env.tagconfig import (
     DEFAULT_SYSTEM_CONFIG,
     EnvironmentTags,
     PlatformEntry,
     TagConfig,
+    base_platform_for_subdir,
     conda_subdir_for_platform,
     default_entry,
     environment_tags,
@@ -149,19 +150,38 @@ def configured_stamp(
 
     Only a ``binary-compatibility.cfg`` (the system's or the prefix's) that names a build
     tag other than the conda default (``conda_linux_64``) needs one. The configuration
-    files are read first and the interpreter is run only when they configure such a tag:
-    an environment sync with nothing configured stays as cheap as reading ``conda-meta``.
+    files are read first; when they configure such a tag, the entry is looked up by the
+    base platform of the subdir that ``conda-meta`` records (``linux-64`` ->
+    ``linux_x86_64``), so an environment of C libraries without a Python needs no
+    interpreter. Only where the subdir does not decide the base platform (``osx-*``,
+    whose base platform names a deployment target) or no record names a subdir is the
+    interpreter run, as ``condawheel install`` would.
 
     :raises ConfigError: for a malformed configuration file.
-    :raises InstallError: if a configured prefix has no usable interpreter.
+    :raises InstallError: for an unreadable ``conda-meta`` record, or if the interpreter
+        is needed and the prefix has none that works.
     """
-    config = load_tag_config(Path(prefix), system_path=system_config)
+    prefix = Path(prefix)
+    config = load_tag_config(prefix, system_path=system_config)
     if not _may_configure_a_stamp(config, platform_prefix):
         return None
-    environment = open_environment(
-        prefix, system_config=system_config, platform_prefix=platform_prefix
-    )
-    stamp = build_stamp(environment)
+    subdir = PrefixState(prefix, is_conda=True, records=read_conda_meta(prefix)).subdir()
+    base_platform = None if subdir is None else base_platform_for_subdir(subdir)
+    if subdir is not None and base_platform is not None:
+        entry = config.entry(base_platform)
+        stamp = None if entry is None or entry.build is None else PlatformStamp(subdir, entry.build)
+    else:
+        try:
+            environment = open_environment(
+                prefix, system_config=system_config, platform_prefix=platform_prefix
+            )
+        except InstallError as error:
+            raise InstallError(
+                str(prefix),
+                "which build tag of binary-compatibility.cfg applies takes its interpreter "
+                f"(conda-meta names no subdir that decides it), and: {error.reason}",
+            ) from None
+        stamp = build_stamp(environment)
     if stamp is None or stamp.tag == platform_tag(stamp.subdir, prefix=platform_prefix):
         return None
     return stamp

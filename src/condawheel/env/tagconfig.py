@@ -41,6 +41,7 @@ __all__ = [
     "InterpreterTags",
     "PlatformEntry",
     "TagConfig",
+    "base_platform_for_subdir",
     "conda_subdir_for_platform",
     "default_entry",
     "environment_tags",
@@ -298,6 +299,31 @@ def conda_subdir_for_platform(base_platform: str) -> str | None:
         if match is not None:
             return subdir.format(*match.groups())
     return None
+
+
+# conda subdir -> sysconfig.get_platform() as a tag, where the subdir alone decides it. A
+# macOS base platform also names a deployment target (macosx_11_0_arm64), which only the
+# interpreter knows.
+_BASE_PLATFORMS: Final = {
+    "linux-64": "linux_x86_64",
+    "linux-32": "linux_i686",
+    **{
+        f"linux-{arch}": f"linux_{arch}"
+        for arch in ("aarch64", "ppc64le", "s390x", "armv6l", "armv7l", "riscv64")
+    },
+    "win-64": "win_amd64",
+    "win-32": "win32",
+    "win-arm64": "win_arm64",
+}
+
+
+def base_platform_for_subdir(subdir: str) -> str | None:
+    """Return the base platform of a conda subdir's interpreters (``linux-64`` -> ``linux_x86_64``).
+
+    The reverse of :func:`conda_subdir_for_platform`, for the subdirs whose base platform
+    does not depend on the interpreter; ``None`` for the others (``osx-*``, unknown ones).
+    """
+    return _BASE_PLATFORMS.get(subdir)
 
 
 def environment_tags(facts: InterpreterTags, entry: PlatformEntry | None) -> EnvironmentTags:

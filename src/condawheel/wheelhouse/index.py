@@ -178,6 +178,8 @@ class IndexUpdate:
     projects_removed: tuple[NormalizedName, ...] = ()
     """Projects whose pages were removed because none of their wheels is left."""
     skipped: tuple[SkippedWheel, ...] = ()
+    indexed: int = 0
+    """How many wheels the index lists."""
 
 
 class _UnusableWheelError(WheelhouseError):
@@ -581,6 +583,7 @@ def write_index(directory: Path, wheels: Iterable[IndexedWheel]) -> IndexUpdate:
         removed=tuple(removed),
         projects_written=_projects(written),
         projects_removed=_projects(removed),
+        indexed=len(wheels),
     )
 
 
@@ -692,4 +695,5 @@ def index_wheelhouse(
         projects_written=update.projects_written,
         projects_removed=update.projects_removed,
         skipped=scan.skipped,
+        indexed=update.indexed,
     )

@@ -153,7 +153,9 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        """Whether nothing failed or conflicted."""
+        """Whether nothing failed or conflicted, and the index lists every wheel."""
+        if self.index is not None and self.index.skipped:
+            return False
         return not any(outcome.status in {"failed", "conflict"} for outcome in self.outcomes)
 
     def summary(self) -> str:
@@ -170,6 +172,8 @@ class SyncReport:
         if self.pruned:
             verb = "to prune" if self.dry_run else "pruned"
             parts.append(f"{len(self.pruned)} {verb}")
+        if self.index is not None and self.index.skipped:
+            parts.append(f"{len(self.index.skipped)} not indexed")
         if self.warnings:
             parts.append(f"{self.warnings} warning{'s' if self.warnings != 1 else ''}")
         return f"{', '.join(parts)} in {self.seconds:.1f}s"

@@ -12,14 +12,16 @@ The rules, in order, for each artifact:
    source files, and conda itself prefers ``.conda``;
 3. an artifact whose key was already planned in this run (the same bytes offered twice)
    is skipped;
-4. a key converted before with the same options whose wheel is still present (same size)
-   is kept: nothing to do;
+4. a key converted before with the same options whose wheel is still present (same
+   size, and not found changed: see ``sync._check_wheels``) is kept: nothing to do;
 5. a key that an untracked wheel's sidecar names, with the platform tag these options
    give, is adopted (the wheel landed, then the run that made it died);
 6. anything else is converted; an installed package found in no package cache fails. A
    wheel the state recorded as made from the key, whose file is damaged (cut short by a
    crash or a power loss: no longer what was recorded, and no readable wheel), may be
-   replaced by the conversion; any other wheel of the same name is a conflict.
+   replaced by the conversion; so may a file at the new wheel's name that no record
+   names and that is no readable wheel (the engine checks when it lands); any other
+   wheel of the same name is a conflict.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class StateView:
     damaged: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Artifact key -> wheels the state recorded as made from it (with any options) whose
     file no longer holds what was recorded and is no readable wheel."""
+    changed: frozenset[str] = frozenset()
+    """Recorded wheels whose file no longer holds what was recorded (damaged or not)."""
 
 
 @dataclass(frozen=True)
@@ -190,21 +194,36 @@ def options_fingerprint(options: PlanOptions, mapping_digests: Sequence[str]) ->
     return hashlib.sha256(text.encode()).hexdigest()[:16], text
 
 
-def run_stamp(environments: Mapping[str, PlatformStamp | None]) -> PlatformStamp | None:
+def run_stamp(
+    environments: Mapping[str, PlatformStamp | None], others: Sequence[str] = ()
+) -> PlatformStamp | None:
     """Return the build-tag stamp a run needs for its environment sources (``None``: default).
 
     An environment whose ``binary-compatibility.cfg`` names its own build tag accepts
     wheels of that tag, not the default ``conda_<subdir>`` ones, so a sync of it stamps
     that tag. One run has one stamp: environments that need different ones (or one a
-    stamp, another the default) cannot share a run.
+    stamp, another the default) cannot share a run, and neither can the other sources
+    (channels, files): the stamp would re-tag their packages of that subdir and refuse
+    those of other subdirs, which nobody asked for. ``--for-prefix`` says so explicitly.
 
     :param environments: each environment source and the stamp it needs (``None``:
         the default tags).
-    :raises WheelhouseError: if the environments disagree.
+    :param others: the run's sources that are not environments.
+    :raises WheelhouseError: if the environments disagree, or one needs a stamp and
+        ``others`` is not empty.
     """
     stamps = set(environments.values())
     if len(stamps) <= 1:
-        return next(iter(stamps), None)
+        stamp = next(iter(stamps), None)
+        if stamp is not None and others:
+            more = f" and {len(others) - 1} more" if len(others) > 1 else ""
+            raise WheelhouseError(
+                "sync",
+                f"the environment sources need the build tag {stamp.tag!r} ({stamp.subdir}), "
+                f"which would be stamped on {others[0]}{more} too: sync those separately, "
+                "or pass --for-prefix to stamp it on all",
+            )
+        return stamp
 
     def describe(stamp: PlatformStamp | None) -> str:
         return "the default tags" if stamp is None else f"{stamp.tag!r} ({stamp.subdir})"
@@ -275,7 +294,11 @@ def _decide(
         return Skip(item, f"same artifact as {first.artifact.location} (sha256 {key[:12]}...)")
     planned[key] = item
     record = state.conversions.get(key)
-    if record is not None and state.wheels.get(record.wheel) == record.wheel_size:
+    if (
+        record is not None
+        and state.wheels.get(record.wheel) == record.wheel_size
+        and record.wheel not in state.changed
+    ):
         return Keep(item, key, record.wheel)
     for wheel in state.adoptable.get(key, ()):
         if wheel in state.wheels and _platform_matches(wheel, artifact.subdir, options):
@@ -289,6 +312,9 @@ def _decide(
         return Convert(item, key, f"its wheel {record.wheel} is missing", replaces=damaged)
     if record.wheel in damaged:
         return Convert(item, key, f"its wheel {record.wheel} is damaged", replaces=damaged)
+    if record.wheel in state.changed:
+        reason = f"its wheel {record.wheel} is not the one recorded"
+        return Convert(item, key, reason, replaces=damaged)
     return Convert(item, key, f"its wheel {record.wheel} changed size", replaces=damaged)
 
 

@@ -58,6 +58,9 @@ class SelectionResult:
 
     selected: tuple[Artifact, ...]
     skipped: tuple[tuple[Artifact, str], ...]
+    unmatched: tuple[str, ...] = ()
+    """The ``--select`` terms (as given) that matched no listed artifact: a typo, most
+    likely, which a sync reports as an error rather than a successful run of nothing."""
 
 
 def parse_selection(texts: Iterable[str], *, newest: int | None = None) -> Selection:
@@ -74,7 +77,7 @@ def parse_selection(texts: Iterable[str], *, newest: int | None = None) -> Selec
             raise InvalidMatchSpec(
                 text,
                 f"--select cannot filter on {', '.join(map(repr, unsupported))} "
-                f"(supported: name, version, build, {', '.join(sorted(_SUPPORTED_BRACKETS))})",
+                f"(supported: name, {', '.join(sorted(_SUPPORTED_BRACKETS))})",
             )
         if spec.channel is not None or spec.namespace is not None:
             raise InvalidMatchSpec(
@@ -160,18 +163,24 @@ def _newest_versions(versions: Iterable[str], count: int) -> set[str]:
 def select_artifacts(artifacts: Sequence[Artifact], selection: Selection) -> SelectionResult:
     """Apply ``--select`` (any spec matches), then ``--newest`` per subdir and name.
 
+    Every spec is tried on every artifact, so that a term matching nothing is known.
+
     ``--newest`` counts versions per ``(subdir, name)``, so every platform keeps its own
     newest builds; all builds of a kept version are kept.
     """
     selected: list[Artifact] = []
     skipped: list[tuple[Artifact, str]] = []
+    used: set[int] = set()
     for artifact in artifacts:
-        if selection.specs and not any(matches(spec, artifact) for spec in selection.specs):
+        matching = {n for n, spec in enumerate(selection.specs) if matches(spec, artifact)}
+        used |= matching
+        if selection.specs and not matching:
             skipped.append((artifact, NOT_SELECTED))
         else:
             selected.append(artifact)
+    unmatched = tuple(spec.original for n, spec in enumerate(selection.specs) if n not in used)
     if selection.newest is None:
-        return SelectionResult(tuple(selected), tuple(skipped))
+        return SelectionResult(tuple(selected), tuple(skipped), unmatched)
     groups: dict[tuple[str, str], list[str]] = {}
     for artifact in selected:
         groups.setdefault((artifact.subdir, artifact.name), []).append(artifact.version)
@@ -183,4 +192,4 @@ def select_artifacts(artifacts: Sequence[Artifact], selection: Selection) -> Sel
         else:
             reason = f"older than the newest {selection.newest} version(s) of {artifact.name}"
             skipped.append((artifact, reason))
-    return SelectionResult(tuple(kept), tuple(skipped))
+    return SelectionResult(tuple(kept), tuple(skipped), unmatched)

@@ -3,8 +3,8 @@
 ``<wheelhouse>/.condawheel-state.sqlite`` holds
 
 * ``conversions``: artifact key (``sha256`` hex, or ``md5:<hex>`` when a source offers
-  no sha256) and options key -> the wheel it produced, with the condawheel version and the
-  options that produced it;
+  no sha256) and options key -> the wheel it produced (its size, sha256 and mtime when it
+  landed), with the condawheel version and the options that produced it;
 * ``offers``: which source offered which artifact key at which location; ``--prune``
   removes the wheels of keys that no source offers any more;
 * ``file_digests``: ``(path, size, mtime_ns, inode)`` -> sha256 and md5 of local files, so
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 STATE_NAME: Final = ".condawheel-state.sqlite"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 # A file modified within this window of being hashed may change again within the same
 # mtime tick without changing its stamp (git's "racy clean" problem): hash it again later.
 RACY_NS: Final = 2_000_000_000
@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS conversions (
     condawheel_version TEXT NOT NULL,
     options_json TEXT NOT NULL,
     converted_at REAL NOT NULL,
+    wheel_mtime_ns INTEGER,
     PRIMARY KEY (artifact_key, options_key)
 );
 CREATE INDEX IF NOT EXISTS conversions_by_wheel ON conversions (wheel);
@@ -114,6 +115,8 @@ class ConversionRecord:
     condawheel_version: str
     options_json: str
     converted_at: float
+    wheel_mtime_ns: int | None = None
+    """The wheel file's mtime when recorded (``None``: recorded by schema 1, size only)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,24 @@ def _unknown_schema(found: object) -> None:
     raise sqlite3.DatabaseError(msg)
 
 
+def _migrate_from_1(connection: sqlite3.Connection) -> None:
+    """Migrate schema 1 to 2: conversions remember the wheel's mtime (``NULL`` until known).
+
+    Not merely compatible: schema 1 writers insert rows by position, so an older
+    condawheel must see the new schema and set the file aside rather than fail to write.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(conversions)")}
+        if "wheel_mtime_ns" not in columns:
+            connection.execute("ALTER TABLE conversions ADD COLUMN wheel_mtime_ns INTEGER")
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     # Autocommit mode; transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
     connection = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -173,6 +194,8 @@ def _connect(path: Path) -> sqlite3.Connection:
             connection.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
+        elif row[0] == "1":
+            _migrate_from_1(connection)
         elif row[0] != str(SCHEMA_VERSION):
             _unknown_schema(row[0])
     except BaseException:
@@ -248,8 +271,7 @@ class WheelhouseState:
         rows = self._db.execute(
             "SELECT artifact_key, options_key, wheel, wheel_size, wheel_sha256, "
             "artifact_filename, artifact_source, artifact_scope, artifact_location, "
-            "condawheel_version, "
-            "options_json, converted_at FROM conversions"
+            "condawheel_version, options_json, converted_at, wheel_mtime_ns FROM conversions"
         )
         return [ConversionRecord(*row) for row in rows]
 
@@ -281,7 +303,10 @@ class WheelhouseState:
     def record_conversion(self, record: ConversionRecord) -> None:
         """Insert or replace the record of ``(artifact_key, options_key)``."""
         self._db.execute(
-            "INSERT OR REPLACE INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO conversions (artifact_key, options_key, wheel, wheel_size, "
+            "wheel_sha256, artifact_filename, artifact_source, artifact_scope, "
+            "artifact_location, condawheel_version, options_json, converted_at, "
+            "wheel_mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.artifact_key,
                 record.options_key,
@@ -295,9 +320,17 @@ class WheelhouseState:
                 record.condawheel_version,
                 record.options_json,
                 record.converted_at,
+                record.wheel_mtime_ns,
             ),
         )
         self._db.execute("DELETE FROM sidecar_keys WHERE wheel = ?", (record.wheel,))
+
+    def record_wheel_stamps(self, stamps: Iterable[tuple[str, int, int]]) -> None:
+        """Record ``(wheel, size, mtime_ns)``: the mtime, where the size is the recorded one."""
+        self._db.executemany(
+            "UPDATE conversions SET wheel_mtime_ns = ? WHERE wheel = ? AND wheel_size = ?",
+            ((mtime_ns, wheel, size) for wheel, size, mtime_ns in stamps),
+        )
 
     def forget_wheel(self, wheel: str) -> None:
         """Drop every conversion record that names ``wheel``."""

@@ -11,7 +11,8 @@ One run, under the wheelhouse lock:
 5. prune (``--prune``): the index first forgets the wheels, then they are removed;
 6. convert in worker processes into a staging folder, and move each wheel into place
    here (hard link: atomic, never over different bytes; a rename only over a wheel
-   of the same artifact that is damaged); record it in the state;
+   of the same artifact that is damaged, or over an unreadable file no record names);
+   record it in the state;
 7. bring the index up to date (skipped when no wheel changed since the last run);
 8. record what each source offers, for the next ``--prune``.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -38,7 +40,13 @@ from typing import TYPE_CHECKING, Final
 from condawheel import __version__
 from condawheel.env.environment import configured_stamp
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
-from condawheel.errors import CondawheelError, SourceError, WheelExistsError, WheelhouseError
+from condawheel.errors import (
+    CondawheelError,
+    InstallError,
+    SourceError,
+    WheelExistsError,
+    WheelhouseError,
+)
 from condawheel.ingest import default_threads
 from condawheel.plan import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar
@@ -49,6 +57,7 @@ from condawheel.wheelhouse.index import (
     FileStamp,
     IndexedWheel,
     IndexUpdate,
+    SkippedWheel,
     describe_known_wheel,
     index_wheelhouse,
     read_cache,
@@ -124,8 +133,12 @@ _BATCH_ROWS: Final = 64
 _BATCH_SECONDS: Final = 1.0
 ADOPTED: Final = "adopted the wheel already in the wheelhouse (its conda.json names this artifact)"
 INDEX_SIGNATURE: Final = "index_signature"
+INDEX_SKIPPED: Final = "index_skipped"
 IDENTICAL: Final = "an identical wheel was already in the wheelhouse"
 REPAIRED: Final = "replaced a damaged wheel (it no longer held what this artifact made)"
+REPLACED_GARBAGE: Final = (
+    "replaced an unreadable file at the wheel's name that no record names (left by a crash?)"
+)
 
 
 @dataclass(frozen=True)
@@ -315,26 +328,83 @@ def _readable_wheel(path: Path) -> bool:
         return False
 
 
-def _damaged_wheels(
-    wheelhouse: Path, records: Iterable[ConversionRecord], present: Mapping[str, os.stat_result]
-) -> dict[str, tuple[str, ...]]:
-    """Return artifact key -> recorded wheels whose file is damaged (see ``planning``).
+@dataclass(frozen=True)
+class _WheelCheck:
+    """What :func:`_check_wheels` found."""
 
-    Wheels are published without fsync, so after a power loss one may be empty or cut
-    short under its final name. Only a wheel whose size differs from the record is opened
-    (a no-op sync opens none); one that is still a readable wheel is not damaged, but
-    another wheel, and is never replaced.
+    damaged: dict[str, tuple[str, ...]]
+    """Artifact key -> recorded wheels that are no readable wheel any more."""
+    changed: frozenset[str]
+    """Recorded wheels that are not the recorded bytes (the damaged ones among them)."""
+    restamp: tuple[tuple[str, int, int], ...]
+    """``(wheel, size, mtime_ns)`` of intact wheels whose recorded mtime is stale."""
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return _hash_file(str(path))[0]
+    except OSError:
+        return None
+
+
+def _wheel_verdict(path: Path, record: ConversionRecord, info: os.stat_result) -> str:
+    """Return ``intact``, ``changed`` or ``damaged`` (see :func:`_check_wheels`)."""
+    same_size = info.st_size == record.wheel_size
+    if same_size and record.wheel_mtime_ns in {None, info.st_mtime_ns}:
+        return "intact"
+    if same_size and record.wheel_sha256 is not None and _file_sha256(path) == record.wheel_sha256:
+        return "intact"  # touched, not changed
+    if not _readable_wheel(path):
+        return "damaged"
+    if same_size and record.wheel_sha256 is None:
+        return "intact"  # an adopted wheel: no digest to compare, and readable
+    return "changed"
+
+
+def _check_wheels(
+    wheelhouse: Path, records: Iterable[ConversionRecord], present: Mapping[str, os.stat_result]
+) -> _WheelCheck:
+    """Check the recorded wheels that are present against their records, by stamp.
+
+    Wheels are published without fsync, so after a power loss one may be empty, cut short
+    or zero-filled under its final name; a person or a tool may also have rewritten one.
+    Covered:
+
+    * a wheel whose size and mtime are the recorded ones is trusted and not opened (a
+      no-op sync reads no wheel); damage that keeps both (data blocks lost under intact
+      metadata) is not seen here: ``condawheel index --rehash`` reports such a wheel as
+      unreadable, and removing it makes the next sync rebuild it;
+    * a record from before mtimes were recorded (schema 1) is checked by size alone, and
+      its mtime is recorded from then on;
+    * any other wheel is verified: same size and the recorded sha256 is intact (its
+      stamp is recorded again); else a file that is no readable wheel (a zip with a
+      ``.dist-info/WHEEL``, CRCs checked) is *damaged* and the artifact's next wheel
+      replaces it; a readable wheel of other bytes is *changed*: converted again, it is
+      a conflict, and is never replaced. An adopted wheel (no recorded sha256) of the
+      recorded size that is readable counts as intact.
     """
     damaged: dict[str, tuple[str, ...]] = {}
+    changed: set[str] = set()
+    restamp: list[tuple[str, int, int]] = []
+    verdicts: dict[tuple[str, int, int | None, str | None], str] = {}
     for record in records:
         info = present.get(record.wheel)
-        if info is None or info.st_size == record.wheel_size:
+        if info is None:
             continue
-        if not _readable_wheel(wheelhouse / record.wheel):
+        key = (record.wheel, record.wheel_size, record.wheel_mtime_ns, record.wheel_sha256)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = _wheel_verdict(wheelhouse / record.wheel, record, info)
+        if verdict == "intact":
+            if record.wheel_mtime_ns != info.st_mtime_ns:
+                restamp.append((record.wheel, info.st_size, info.st_mtime_ns))
+            continue
+        changed.add(record.wheel)
+        if verdict == "damaged":
             wheels = damaged.get(record.artifact_key, ())
             if record.wheel not in wheels:
                 damaged[record.artifact_key] = (*wheels, record.wheel)
-    return damaged
+    return _WheelCheck(damaged, frozenset(changed), tuple(dict.fromkeys(restamp)))
 
 
 def _adoption_keys(
@@ -375,14 +445,21 @@ def _index_if_changed(
     simple = wheelhouse / SIMPLE_DIR
     pages_exist = all((simple / page).is_file() for page in ("index.html", "index.json"))
     if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(wheelhouse):
-        return IndexUpdate()
+        # Still not indexed: every run says so (and fails), not only the one that found it.
+        left_out = json.loads(state.meta(INDEX_SKIPPED) or "[]")
+        return IndexUpdate(skipped=tuple(SkippedWheel(name, why) for name, why in left_out))
     if known:
         cache_path = wheelhouse / CACHE_PATH
         write_cache(cache_path, {**read_cache(cache_path), **known})
     update = index_wheelhouse(wheelhouse)
     # The signature is taken after the index run, so nothing it did is mistaken for news.
     with state.transaction():
-        state.set_meta({INDEX_SIGNATURE: _wheels_signature(wheelhouse)})
+        state.set_meta(
+            {
+                INDEX_SIGNATURE: _wheels_signature(wheelhouse),
+                INDEX_SKIPPED: json.dumps([[s.filename, s.reason] for s in update.skipped]),
+            }
+        )
     return update
 
 
@@ -451,20 +528,30 @@ class _Run:
     state: WheelhouseState | None = None
     records: Sequence[ConversionRecord] = ()
     """The state's records when the run started."""
+    recorded_wheels: frozenset[str] = frozenset()
+    """The wheels ``records`` name."""
     landed: dict[str, Outcome] = field(default_factory=dict)
     """Wheel file name -> the outcome that landed it in this run (for conflicts)."""
     indexed: dict[FileStamp, IndexedWheel] = field(default_factory=dict)
     """Index entries of the wheels landed in this run (see _index_if_changed)."""
+    unusable: Mapping[str, CondawheelError] = field(default_factory=dict)
+    """Sources that fail before listing (an environment whose build tag cannot be told)."""
 
     def conversion(
-        self, item: Identified, key: str, wheel: str, size: int, sha256: str | None
+        self,
+        item: Identified,
+        key: str,
+        wheel: str,
+        stamp: tuple[int, int | None],
+        sha256: str | None,
     ) -> ConversionRecord:
+        """Return the record of a wheel; ``stamp``: its size and mtime (None: unknown)."""
         artifact = item.artifact
         return ConversionRecord(
             artifact_key=key,
             options_key=self.options_key,
             wheel=wheel,
-            wheel_size=size,
+            wheel_size=stamp[0],
             wheel_sha256=sha256,
             artifact_filename=artifact.filename,
             artifact_source=artifact.source,
@@ -473,6 +560,7 @@ class _Run:
             condawheel_version=__version__,
             options_json=self.options_json,
             converted_at=time.time(),
+            wheel_mtime_ns=stamp[1],
         )
 
 
@@ -495,6 +583,10 @@ def _gather(sources: Sequence[str], run: _Run, digests: Mapping[str, FileDigest]
     artifacts: list[Artifact] = []
     complete: dict[str, tuple[str, ...]] = {}
     for text in sources:
+        if text in run.unusable:
+            error = run.unusable[text]
+            outcomes.append(Outcome(text, error.subject, "", "", "failed", reason=error.reason))
+            continue
         try:
             listing = list_source(
                 classify_source(text),
@@ -509,6 +601,18 @@ def _gather(sources: Sequence[str], run: _Run, digests: Mapping[str, FileDigest]
         artifacts.extend(listing.artifacts)
         complete[listing.source] = listing.complete_scopes
     selection = select_artifacts(artifacts, options.selection)
+    # Like a mistyped source: a cron job must not report success for a filter of nothing.
+    outcomes.extend(
+        Outcome(
+            "--select",
+            term,
+            "",
+            "",
+            "failed",
+            reason="this --select term matches no package the sources list",
+        )
+        for term in selection.unmatched
+    )
     chosen = {id(artifact) for artifact in selection.selected}
     # --prune must know every listed artifact's key to tell "gone" from "not selected".
     wanted = artifacts if options.prune else list(selection.selected)
@@ -573,21 +677,27 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
                 f"converted, {action.key} when listed); not landed, the next sync redoes it"
             )
             return _outcome(item, "failed", reason=reason), None
-        repaired = False
+        note: str | None = None
         try:
             written: WriteResult = publish(staged, run.wheelhouse / wheel)
         except WheelExistsError:
             # Checked again, though the lock keeps other syncs out: a readable wheel put
-            # there since planning is someone's, and is never replaced.
-            if wheel not in action.replaces or _readable_wheel(run.wheelhouse / wheel):
+            # there since planning is someone's, and is never replaced. An unreadable file
+            # that no record names is what a crash leaves between a wheel and its record.
+            replaceable = wheel in action.replaces or wheel not in run.recorded_wheels
+            if not replaceable or _readable_wheel(run.wheelhouse / wheel):
                 return _conflict(run, action, wheel)
             try:
                 written = replace_damaged(staged, run.wheelhouse / wheel)
             except OSError as error:
                 return _cannot_move(item, wheel, error), None
-            repaired = True
+            note = REPAIRED if wheel in action.replaces else REPLACED_GARBAGE
         except OSError as error:
             return _cannot_move(item, wheel, error), None
+        try:
+            mtime_ns: int | None = written.path.stat().st_mtime_ns
+        except OSError:
+            mtime_ns = None  # checked by size and sha256 next time
     finally:
         shutil.rmtree(staged.parent, ignore_errors=True)
     if result.metadata is not None:
@@ -596,10 +706,15 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
         )
         run.indexed[stamp] = entry
     status: Status = "converted" if written.status == "written" else "unchanged"
-    note = REPAIRED if repaired else None if status == "converted" else IDENTICAL
-    outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=result.warnings)
+    if status == "unchanged":
+        note = IDENTICAL
+    warnings = result.warnings
+    if note == REPLACED_GARBAGE:
+        warnings = (*warnings, f"{wheel}: {REPLACED_GARBAGE}")
+    outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=warnings)
     run.landed[wheel] = outcome
-    return outcome, run.conversion(item, action.key, wheel, written.size, written.sha256)
+    landed = (written.size, mtime_ns)
+    return outcome, run.conversion(item, action.key, wheel, landed, written.sha256)
 
 
 def _cannot_move(item: Identified, wheel: str, error: OSError) -> Outcome:
@@ -695,8 +810,9 @@ def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -
                 action.item, "unchanged", reason=ADOPTED, wheel=action.wheel
             )
             if batch is not None:
-                size = present[action.wheel].st_size
-                batch.add(run.conversion(action.item, action.key, action.wheel, size, None))
+                info = present[action.wheel]
+                stamp = (info.st_size, info.st_mtime_ns)
+                batch.add(run.conversion(action.item, action.key, action.wheel, stamp, None))
         elif dry_run:
             outcomes[position] = _outcome(action.item, "would-convert", reason=action.reason)
         else:
@@ -711,6 +827,10 @@ def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -
 
 
 def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result]) -> SyncPlan:
+    check = _check_wheels(run.wheelhouse, run.records, present)
+    if check.restamp and run.state is not None and not run.options.dry_run:
+        with run.state.transaction():
+            run.state.record_wheel_stamps(check.restamp)
     view = StateView(
         conversions={
             record.artifact_key: record
@@ -718,7 +838,8 @@ def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result])
             if record.options_key == run.options_key
         },
         wheels={name: info.st_size for name, info in present.items()},
-        damaged=_damaged_wheels(run.wheelhouse, run.records, present),
+        damaged=check.damaged,
+        changed=check.changed,
     )
     plan = plan_sync(gathered.selected, view, options=run.options.plan_options)
     if not plan.needs_adoption_view or run.state is None:
@@ -790,6 +911,7 @@ def _prune(run: _Run, state: WheelhouseState, prune: Sequence[PruneWheel]) -> No
             state.forget_wheel(item.wheel)
     gone = {item.wheel for item in prune}
     run.records = [record for record in run.records if record.wheel not in gone]
+    run.recorded_wheels = run.recorded_wheels - gone
 
 
 def _run_with_state(
@@ -801,6 +923,7 @@ def _run_with_state(
         with state.transaction():
             state.record_file_digests(gathered.new_digests)
     run.records = state.conversions() if state is not None else []
+    run.recorded_wheels = frozenset(record.wheel for record in run.records)
     present = _wheels_present(run.wheelhouse) if run.wheelhouse.is_dir() else {}
     plan = _plan(run, gathered, present)
     prune = _plan_prune(run, gathered, plan)
@@ -821,27 +944,40 @@ def _run_with_state(
     return outcomes, _pruned(prune, done=True), index
 
 
-def _with_environment_stamp(sources: Sequence[str], options: SyncOptions) -> SyncOptions:
-    """Stamp the build tag that the environment sources configure (an explicit stamp wins)."""
+def _with_environment_stamp(
+    sources: Sequence[str], options: SyncOptions
+) -> tuple[SyncOptions, dict[str, CondawheelError]]:
+    """Stamp the build tag that the environment sources configure (an explicit stamp wins).
+
+    Return the options and the environment sources whose stamp cannot be told (they
+    fail, the others are synced).
+    """
     plan_options = options.plan_options
     if plan_options.platform_stamp is not None:
-        return options
+        return options, {}
     environments: dict[str, PlatformStamp | None] = {}
+    others: list[str] = []
+    unusable: dict[str, CondawheelError] = {}
     for text in sources:
         try:
             source = classify_source(text)
         except SourceError:
             continue  # reported when the sources are listed
-        if source.kind == "environment" and source.location not in environments:
-            environments[source.location] = configured_stamp(
-                Path(source.location),
-                system_config=options.system_config,
-                platform_prefix=plan_options.platform_prefix,
-            )
-    stamp = run_stamp(environments)
+        if source.kind != "environment":
+            others.append(text)
+        elif source.location not in environments and text not in unusable:
+            try:
+                environments[source.location] = configured_stamp(
+                    Path(source.location),
+                    system_config=options.system_config,
+                    platform_prefix=plan_options.platform_prefix,
+                )
+            except InstallError as error:
+                unusable[text] = error
+    stamp = run_stamp(environments, others)
     if stamp is None:
-        return options
-    return replace(options, plan_options=replace(plan_options, platform_stamp=stamp))
+        return options, unusable
+    return replace(options, plan_options=replace(plan_options, platform_stamp=stamp)), unusable
 
 
 def sync(
@@ -862,7 +998,8 @@ def sync(
     :raises InvalidMapping: if one of ``mapping_files`` is invalid.
     :raises ConfigError: if an environment source's ``binary-compatibility.cfg`` is
         malformed; :class:`WheelhouseError` too if environment sources need different
-        build tags (see :func:`~condawheel.wheelhouse.planning.run_stamp`).
+        build tags, or one needs a build tag and other sources are synced with it (see
+        :func:`~condawheel.wheelhouse.planning.run_stamp`).
     """
     if in_sync_worker():
         raise WheelhouseError(
@@ -879,9 +1016,9 @@ def sync(
         raise WheelhouseError(str(error.filename), f"cannot read: {error.strerror}") from None
     if options.mapping_files:
         load_names(options.mapping_files)  # an invalid mapping is an error before any work
-    options = _with_environment_stamp(sources, options)
+    options, unusable = _with_environment_stamp(sources, options)
     options_key, options_json = options_fingerprint(options.plan_options, digests)
-    run = _Run(wheelhouse, options, options_key, options_json, emit)
+    run = _Run(wheelhouse, options, options_key, options_json, emit, unusable=unusable)
     set_aside = None
     if options.dry_run and not (wheelhouse / STATE_NAME).is_file():
         outcomes, pruned, index = _run_with_state(sources, run)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from condawheel.convert import ArtifactHints, convert
-from condawheel.errors import CondawheelError, SourceError
+from condawheel.errors import CondawheelError, OutputError, SourceError
 from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.wheelhouse.downloads import Expected, RetryPolicy, download_artifact
 
@@ -159,11 +159,14 @@ def _source_sha256(sidecar: object) -> str | None:
 def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
     """Convert one artifact into ``<staging>/<number>/``; never raises for bad input."""
     artifact = job.artifact
+    out_dir = job.staging / str(job.number)
     try:
-        out_dir = job.staging / str(job.number)
         # No parents: if a newer run removed the staging folder, this worker is an orphan
         # of a killed engine and must not recreate it.
         out_dir.mkdir()
+    except OSError as error:
+        return JobResult(job.number, error=_cannot_stage(job, error.strerror or str(error)))
+    try:
         path = _local_bytes(job)
         hints = ArtifactHints(
             channel=artifact.channel,
@@ -177,6 +180,11 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
         result = convert(
             path, out_dir, mapping=names, options=job.options, hints=hints, threads=job.threads
         )
+    except OutputError as error:
+        # The staging folder is the engine's business: name the wheelhouse, not it.
+        cause = error.__cause__
+        why = cause.strerror or str(cause) if isinstance(cause, OSError) else error.reason
+        return JobResult(job.number, error=_cannot_stage(job, why))
     except CondawheelError as error:
         return JobResult(
             job.number, error=error.reason if error.subject in _own(job) else str(error)
@@ -193,6 +201,10 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
         warnings=result.plan.warnings,
         metadata=result.plan.metadata,
     )
+
+
+def _cannot_stage(job: ConversionJob, why: str) -> str:
+    return f"cannot stage the wheel in {job.staging.parent}: {why}"
 
 
 def _own(job: ConversionJob) -> set[str]:
