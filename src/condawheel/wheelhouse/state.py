@@ -3,15 +3,17 @@
 ``<wheelhouse>/.condawheel-state.sqlite`` holds
 
 * ``conversions``: artifact key (``sha256`` hex, or ``md5:<hex>`` when a source offers
-  no sha256) and options key -> the wheel it produced, with the condawheel version and the
-  options that produced it;
+  no sha256) and options key -> the wheel it produced, with the condawheel version, the
+  options that produced it, and the digest of the ``depends`` / ``constrains`` it was made
+  with (a source's record may change them later: a repodata patch);
 * ``offers``: which source offered which artifact key at which location; ``--prune``
   removes the wheels of keys that no source offers any more;
 * ``file_digests``: ``(path, size, mtime_ns, inode)`` -> sha256 and md5 of local files, so
   that a no-op sync of a local channel opens no package file;
 * ``sidecar_keys``: for wheels the state does not list, the source sha256 their
   ``conda.json`` names (the stamp-keyed result of opening them once), so that a wheel
-  that landed just before a crash is adopted instead of converted again.
+  that landed just before a crash is adopted instead of converted again (and the digest of
+  the dependencies they were made with).
 
 The wheel files are the truth and this file is an index of them: a row whose wheel is
 missing is redone, a wheel without a row is adopted, and a state file that is corrupt or
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 STATE_NAME: Final = ".condawheel-state.sqlite"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 # A file modified within this window of being hashed may change again within the same
 # mtime tick without changing its stamp (git's "racy clean" problem): hash it again later.
 RACY_NS: Final = 2_000_000_000
@@ -69,6 +71,7 @@ CREATE TABLE IF NOT EXISTS conversions (
     condawheel_version TEXT NOT NULL,
     options_json TEXT NOT NULL,
     converted_at REAL NOT NULL,
+    depends_key TEXT,
     PRIMARY KEY (artifact_key, options_key)
 );
 CREATE INDEX IF NOT EXISTS conversions_by_wheel ON conversions (wheel);
@@ -92,9 +95,16 @@ CREATE TABLE IF NOT EXISTS sidecar_keys (
     wheel TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    artifact_key TEXT
+    artifact_key TEXT,
+    depends_key TEXT
 );
 """
+
+# Schema 1 -> 2: the dependencies digest of conversions and of untracked wheels.
+_MIGRATE_FROM_1: Final = (
+    "ALTER TABLE conversions ADD COLUMN depends_key TEXT",
+    "ALTER TABLE sidecar_keys ADD COLUMN depends_key TEXT",
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,9 @@ class ConversionRecord:
     condawheel_version: str
     options_json: str
     converted_at: float
+    depends_key: str | None = None
+    """:func:`~condawheel.condameta.dependencies_key` of the depends and constrains the
+    wheel was made with; None where unknown (recorded by an older condawheel)."""
 
 
 @dataclass(frozen=True)
@@ -155,11 +168,30 @@ class SidecarKey:
     size: int
     mtime_ns: int
     artifact_key: str | None
+    depends_key: str | None = None
+    """The digest of the depends and constrains its ``conda.json`` says it was made with."""
 
 
 def _unknown_schema(found: object) -> None:
     msg = f"state schema {found!r}, this condawheel writes {SCHEMA_VERSION}"
     raise sqlite3.DatabaseError(msg)
+
+
+def _migrate_from_1(connection: sqlite3.Connection) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another process may have migrated it meanwhile.
+        row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is not None and row[0] == "1":
+            for statement in _MIGRATE_FROM_1:
+                connection.execute(statement)
+            connection.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
+            )
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -173,6 +205,8 @@ def _connect(path: Path) -> sqlite3.Connection:
             connection.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
+        elif row[0] == "1":
+            _migrate_from_1(connection)
         elif row[0] != str(SCHEMA_VERSION):
             _unknown_schema(row[0])
     except BaseException:
@@ -249,7 +283,7 @@ class WheelhouseState:
             "SELECT artifact_key, options_key, wheel, wheel_size, wheel_sha256, "
             "artifact_filename, artifact_source, artifact_scope, artifact_location, "
             "condawheel_version, "
-            "options_json, converted_at FROM conversions"
+            "options_json, converted_at, depends_key FROM conversions"
         )
         return [ConversionRecord(*row) for row in rows]
 
@@ -267,7 +301,9 @@ class WheelhouseState:
 
     def sidecar_keys(self) -> dict[str, SidecarKey]:
         """Return the sidecar cache of untracked wheels by file name."""
-        rows = self._db.execute("SELECT wheel, size, mtime_ns, artifact_key FROM sidecar_keys")
+        rows = self._db.execute(
+            "SELECT wheel, size, mtime_ns, artifact_key, depends_key FROM sidecar_keys"
+        )
         return {row[0]: SidecarKey(*row) for row in rows}
 
     def meta(self, key: str) -> str | None:
@@ -281,7 +317,7 @@ class WheelhouseState:
     def record_conversion(self, record: ConversionRecord) -> None:
         """Insert or replace the record of ``(artifact_key, options_key)``."""
         self._db.execute(
-            "INSERT OR REPLACE INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.artifact_key,
                 record.options_key,
@@ -295,6 +331,7 @@ class WheelhouseState:
                 record.condawheel_version,
                 record.options_json,
                 record.converted_at,
+                record.depends_key,
             ),
         )
         self._db.execute("DELETE FROM sidecar_keys WHERE wheel = ?", (record.wheel,))
@@ -333,8 +370,8 @@ class WheelhouseState:
     def record_sidecar_keys(self, keys: Iterable[SidecarKey]) -> None:
         """Remember what untracked wheels' sidecars say."""
         self._db.executemany(
-            "INSERT OR REPLACE INTO sidecar_keys VALUES (?, ?, ?, ?)",
-            ((k.wheel, k.size, k.mtime_ns, k.artifact_key) for k in keys),
+            "INSERT OR REPLACE INTO sidecar_keys VALUES (?, ?, ?, ?, ?)",
+            ((k.wheel, k.size, k.mtime_ns, k.artifact_key, k.depends_key) for k in keys),
         )
 
     def forget_sidecar_keys(self, wheels: Iterable[str]) -> None:
