@@ -632,8 +632,8 @@ def _conflict(run: _Run, action: Convert, wheel: str) -> tuple[Outcome, None]:
     )
     if other.sha256 == action.key:
         reason += (
-            " (the same artifact, converted with other options or mappings: remove "
-            "the wheel to rebuild it)"
+            " (the same artifact, converted with other options, mappings or record "
+            "dependencies: remove the wheel to rebuild it)"
         )
     elif other.location == item.artifact.location:
         reason += " (the artifact changed in place: --prune replaces its wheel)"
