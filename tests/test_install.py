@@ -593,6 +593,45 @@ def test_proof_collision_with_a_conda_owned_file_is_refused(
 
 @pytest.mark.slow
 @pytest.mark.corpus
+def test_proof_the_conda_meta_record_gives_the_depends_and_the_install_passes(
+    conda_environments: CondaEnvironments, wheelhouse: Path, tmp_path: Path
+) -> None:
+    # zstd's index.json pins libzlib <1.3.0a0; the channel's patched repodata, and so A's
+    # conda-meta record, say <2.0a0 (the corpus README): the wheel follows the record.
+    [zstd] = [read_wheel(path) for path in wheelhouse.glob("conda_pkg_zstd-*.whl")]
+    assert "libzlib (>=1.2.13,<2.0a0)" in zstd.requires_external
+    assert "libzlib (>=1.2.13,<1.3.0a0)" not in zstd.requires_external
+    assert zstd.sidecar is not None
+    document = zstd.sidecar.document
+    assert document["depends_from"] == "conda-meta"
+    index = document["index"]  # index.json, untouched
+    assert isinstance(index, dict)
+    assert index["depends"] == [
+        "libgcc-ng >=12", "libstdcxx-ng >=12", "libzlib >=1.2.13,<1.3.0a0",
+    ]  # fmt: skip
+    # An environment with conda's libzlib 1.3.1 and no zstd takes zstd from the wheelhouse.
+    env_c = conda_environments.create(
+        tmp_path / "C", ("python 3.12.*", "cffi", "libzlib", "libstdcxx-ng")
+    )
+    assert [path.name for path in (env_c / "conda-meta").glob("libzlib-*.json")] == [
+        "libzlib-1.3.1-hb9d3cd8_2.json"
+    ]
+    assert not list((env_c / "conda-meta").glob("zstd-*.json"))
+    result = install_requirements(
+        ["zstandard", "conda-pkg-zstd"],
+        prefix=env_c,
+        source=PackageSource(wheelhouse=wheelhouse),
+        system_config=None,
+    )
+    assert {item.contents.name for item in result.plan.installs} == {"zstandard", "conda-pkg-zstd"}
+    assert (
+        in_env(env_c, "import zstandard; print(zstandard.backend, zstandard.ZSTD_VERSION)")
+        == "cext (1, 5, 6)\n"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
 def test_proof_conda_installed_distributions_are_reported(
     conda_environments: CondaEnvironments, wheelhouse: Path, tmp_path: Path
 ) -> None:

@@ -155,7 +155,7 @@ def test_a_state_file_of_another_schema_is_set_aside(tmp_path: Path) -> None:
         assert state.meta("schema") == str(SCHEMA_VERSION)
 
 
-# Schema 1 as condawheel 0.1 wrote it: conversions without the wheel's mtime.
+# Schema 1 as condawheel 0.1 wrote it: no wheel mtime, no dependencies digest.
 SCHEMA_1_CONVERSIONS = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO meta VALUES ('schema', '1');
@@ -167,6 +167,8 @@ CREATE TABLE conversions (
     options_json TEXT NOT NULL, converted_at REAL NOT NULL,
     PRIMARY KEY (artifact_key, options_key)
 );
+CREATE TABLE sidecar_keys (wheel TEXT PRIMARY KEY, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, artifact_key TEXT);
 """
 
 
@@ -192,6 +194,47 @@ def test_a_schema_1_state_is_migrated_in_place(tmp_path: Path) -> None:
         with state.transaction():
             state.record_wheel_stamps([(old.wheel, old.wheel_size + 1, 7), (old.wheel, 123, 9)])
         assert state.conversions() == [replace(old, wheel_mtime_ns=9)]  # only the same size
+
+
+def test_a_schema_1_state_gains_the_dependencies_digest_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    # Schema 1 as condawheel wrote it: no depends_key in conversions and sidecar_keys.
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:
+        db.executescript(
+            """
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('schema', '1');
+            CREATE TABLE conversions (
+                artifact_key TEXT NOT NULL, options_key TEXT NOT NULL, wheel TEXT NOT NULL,
+                wheel_size INTEGER NOT NULL, wheel_sha256 TEXT, artifact_filename TEXT NOT NULL,
+                artifact_source TEXT NOT NULL, artifact_scope TEXT NOT NULL,
+                artifact_location TEXT NOT NULL, condawheel_version TEXT NOT NULL,
+                options_json TEXT NOT NULL, converted_at REAL NOT NULL,
+                PRIMARY KEY (artifact_key, options_key));
+            CREATE TABLE sidecar_keys (wheel TEXT PRIMARY KEY, size INTEGER NOT NULL,
+                mtime_ns INTEGER NOT NULL, artifact_key TEXT);
+            """
+        )
+        old = record()
+        db.execute(
+            "INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [getattr(old, name) for name in list(old.__dataclass_fields__)[:12]],
+        )
+        db.execute("INSERT INTO sidecar_keys VALUES ('x-1.0-py3-none-conda.whl', 1, 2, 'k')")
+    db.close()
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert state.set_aside is None
+        assert state.meta("schema") == "2"
+        assert state.conversions() == [replace(record(), wheel_mtime_ns=None)]  # unknown yet
+        assert list(state.sidecar_keys().values()) == [
+            SidecarKey("x-1.0-py3-none-conda.whl", 1, 2, "k", None)
+        ]
+        with state.transaction():
+            state.record_conversion(replace(record(), depends_key="d" * 16))
+    with WheelhouseState.open(tmp_path) as state:
+        assert [item.depends_key for item in state.conversions()] == ["d" * 16]
 
 
 def test_a_state_that_cannot_be_created_is_a_wheelhouse_error(tmp_path: Path) -> None:

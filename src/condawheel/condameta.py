@@ -7,6 +7,7 @@ References: CEP 34 (package contents), conda's ``conda/models/records.py`` and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -29,13 +30,18 @@ __all__ = [
     "NoarchKind",
     "PathEntry",
     "PathType",
+    "RecordDependencies",
+    "RecordOrigin",
     "check_relative_path",
+    "dependencies_key",
     "parse_package",
+    "record_dependencies",
 ]
 
 NoarchKind: TypeAlias = Literal["python", "generic"]
 PathType: TypeAlias = Literal["hardlink", "softlink", "directory"]
 FileMode: TypeAlias = Literal["text", "binary"]
+RecordOrigin: TypeAlias = Literal["repodata", "conda-meta"]
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 JSONObject: TypeAlias = "dict[str, JSONValue]"
 
@@ -91,6 +97,58 @@ class IndexRecord:
     def dist_name(self) -> str:
         """Return the conda ``name-version-build`` string."""
         return f"{self.name}-{self.version}-{self.build}"
+
+
+@dataclass(frozen=True)
+class RecordDependencies:
+    """The ``depends`` and ``constrains`` of a record conda solves with.
+
+    A channel's ``repodata.json`` entry, or the environment's ``conda-meta/<pkg>.json``
+    copy of it, may differ from the package's own ``info/index.json``: channels patch
+    their repodata after publication (conda-forge loosens or tightens pins), and conda
+    uses the patched record, never ``index.json``, once the package is published.
+    """
+
+    origin: RecordOrigin
+    depends: tuple[str, ...]
+    constrains: tuple[str, ...]
+
+    def differs_from(self, index: IndexRecord) -> bool:
+        """Return whether it says something else than ``index.json`` (order aside)."""
+        return dependencies_key(self.depends, self.constrains) != dependencies_key(
+            index.depends, index.constrains
+        )
+
+
+def dependencies_key(depends: tuple[str, ...], constrains: tuple[str, ...]) -> str:
+    """Return a short digest of a package's ``depends`` and ``constrains`` (order aside).
+
+    The wheelhouse state keeps it to notice a record that changed after its wheel was made.
+    """
+    text = json.dumps([sorted(depends), sorted(constrains)], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def record_dependencies(
+    raw: Mapping[str, object], origin: RecordOrigin
+) -> RecordDependencies | str | None:
+    """Read ``depends`` / ``constrains`` of a repodata or conda-meta record.
+
+    :returns: the lists; ``None`` if the record has no ``depends`` (``index.json``'s then
+        apply); a reason if they are not lists of strings. A missing ``constrains`` is
+        empty (repodata omits it then).
+    """
+    if "depends" not in raw:
+        return None
+    lists = []
+    for key in ("depends", "constrains"):
+        value = raw.get(key)
+        if value is None:
+            value = []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return f"its {origin} record's {key!r} is not a list of strings"
+        lists.append(tuple(value))
+    return RecordDependencies(origin, lists[0], lists[1])
 
 
 @dataclass(frozen=True)

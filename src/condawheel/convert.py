@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from condawheel.binaries import SonameProviders
-    from condawheel.condameta import CondaPackage
+    from condawheel.condameta import CondaPackage, RecordDependencies
     from condawheel.names import NameMapping
     from condawheel.sources import PackageSource
 
@@ -41,6 +41,9 @@ class ArtifactHints:
     # For an extracted directory: the archive it came from (a folder has no file name).
     filename: str | None = None
     size: int | None = None
+    # The record conda installs it by (repodata, conda-meta): its depends and constrains
+    # are the wheel's, not index.json's. None: index.json's (a file converted on its own).
+    dependencies: RecordDependencies | None = None
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,8 @@ def plan_package(
 
     :raises CondawheelError: for unreadable or unconvertible packages.
     """
-    package, inventory, artifact = _read(
-        path, spool=None, threads=0, limits=limits, hints=hints or ArtifactHints()
-    )
+    hints = hints or ArtifactHints()
+    package, inventory, artifact = _read(path, spool=None, threads=0, limits=limits, hints=hints)
     return plan_wheel(
         package,
         inventory,
@@ -190,6 +192,7 @@ def plan_package(
         options=options,
         providers=providers,
         subject=str(path),
+        record=hints.dependencies,
     )
 
 
@@ -215,6 +218,7 @@ def convert(
         Every error names ``path``; nothing is left behind on failure.
     """
     subject = str(path)
+    hints = hints or ArtifactHints()
     plan: WheelPlan | None = None
     try:
         with Spool(out_dir, level=level) as spool:
@@ -223,7 +227,7 @@ def convert(
                 spool=spool,
                 threads=threads,
                 limits=limits,
-                hints=hints or ArtifactHints(),
+                hints=hints,
             )
             plan = plan_wheel(
                 package,
@@ -233,6 +237,7 @@ def convert(
                 options=options,
                 providers=providers,
                 subject=subject,
+                record=hints.dependencies,
             )
             written = write_wheel(
                 plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level

@@ -325,8 +325,9 @@ def _compare(
     """Say how METADATA and conda's ``depends`` differ about ``pypi``; ``None``: they agree.
 
     The wheel always keeps METADATA: it is the project's own declaration and what pip
-    resolves. conda's ``depends`` come from the package's ``index.json`` (the recipe),
-    not from a channel's patched repodata.
+    resolves. conda's ``depends`` are those of the record conda installs by (a channel's
+    repodata or an environment's conda-meta, patches included) where the caller has
+    one, else the package's ``index.json`` (the recipe).
     """
     wanted = [item.requirement for item in conda]
     if sorted(map(_key, metadata)) == sorted(map(_key, wanted)):

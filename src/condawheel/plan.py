@@ -50,7 +50,13 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from condawheel.binaries import LibraryReport, SonameProviders
-    from condawheel.condameta import CondaPackage, JSONObject, JSONValue, PathEntry
+    from condawheel.condameta import (
+        CondaPackage,
+        JSONObject,
+        JSONValue,
+        PathEntry,
+        RecordDependencies,
+    )
     from condawheel.ingest import Inventory, PayloadFile
     from condawheel.names import NameMapping
 
@@ -234,17 +240,24 @@ def plan_wheel(
     options: PlanOptions | None = None,
     providers: SonameProviders | None = None,
     subject: str | None = None,
+    record: RecordDependencies | None = None,
 ) -> WheelPlan:
     """Plan the wheel for one conda package.
 
     :param subject: how errors name the input (default: the artifact's file name).
+    :param record: the ``depends`` / ``constrains`` of the record conda installs the
+        package by (a channel's repodata, an environment's conda-meta); where they differ
+        from ``index.json`` (a repodata patch), they are the wheel's dependencies, and the
+        sidecar keeps both.
     :param providers: which conda packages ship which shared libraries (``--libs-from``);
         without it the external-library analysis records what each binary needs and what
         the wheel or the system provides, and does not judge the dependencies.
     :raises InvalidPackage: when the payload contradicts its metadata or is hostile.
     :raises UnsupportedPackage: when no single wheel can express the package.
     """
-    planner = _Planner(package, inventory, source, mapping, options or PlanOptions(), providers)
+    planner = _Planner(
+        package, inventory, source, mapping, options or PlanOptions(), providers, record=record
+    )
     planner.subject = subject or source.filename
     return planner.plan()
 
@@ -258,9 +271,16 @@ class _Planner:
         mapping: NameMapping,
         options: PlanOptions,
         providers: SonameProviders | None,
+        *,
+        record: RecordDependencies | None = None,
     ) -> None:
         self.package = package
         self.index = package.index
+        # A record that agrees with index.json changes nothing, so that the wheel is the
+        # one a plain convert of the file makes.
+        self.record = record if record is not None and record.differs_from(self.index) else None
+        self.depends = self.index.depends if self.record is None else self.record.depends
+        self.constrains = self.index.constrains if self.record is None else self.record.constrains
         self.inventory = inventory
         self.files = inventory.by_path()
         self.source = source
@@ -724,7 +744,7 @@ class _Planner:
         metadata = distribution.metadata if distribution else None
         try:
             return plan_dependencies(
-                self.index.depends,
+                self.depends,
                 mapping=self.mapping,
                 embedded_requires=None if metadata is None else metadata.get_all("Requires-Dist"),
                 embedded_requires_python=None
@@ -1045,8 +1065,9 @@ class _Planner:
                 "build_tag": build_tag,
                 "layout": self.layout.kind,
             },
+            "depends_from": "index.json" if self.record is None else self.record.origin,
             "dependencies": deps.to_json(),
-            "constrains": _json_list(index.constrains),
+            "constrains": _json_list(self.constrains),
             "run_exports": self.package.run_exports,
             "prefix_placeholders": [record.to_json() for record in placeholders],
             "symlinks": [record.to_json() for record in symlinks],
@@ -1067,6 +1088,12 @@ class _Planner:
             "warnings": _json_list(self.warnings, ordered=True),
             "libraries": libraries.to_json(),
         }
+        if self.record is not None:
+            # "index" keeps index.json as the package has it; these are what was used.
+            document["record"] = {
+                "depends": _json_list(self.record.depends, ordered=True),
+                "constrains": _json_list(self.record.constrains, ordered=True),
+            }
         return document
 
     def _dist_info_entries(

@@ -27,6 +27,7 @@ __all__ = [
     "SymlinkRecord",
     "dump_sidecar",
     "load_sidecar",
+    "used_dependencies",
 ]
 
 SIDECAR_NAME = "conda.json"
@@ -122,6 +123,26 @@ class Sidecar:
 def dump_sidecar(document: JSONObject) -> bytes:
     """Serialise a sidecar deterministically (sorted keys, two-space indent, UTF-8)."""
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def used_dependencies(document: JSONObject) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Return the ``depends`` and ``constrains`` a wheel was made with, from its sidecar.
+
+    Those of ``record`` (a patched repodata or conda-meta record) where the sidecar has
+    one, otherwise ``index.json``'s. ``None`` if the sidecar does not say.
+    """
+    lists = document.get("record")
+    if not isinstance(lists, dict):
+        lists = document.get("index")
+    if not isinstance(lists, dict):
+        return None
+    found = []
+    for key in ("depends", "constrains"):
+        value = lists.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return None
+        found.append(tuple(item for item in value if isinstance(item, str)))
+    return found[0], found[1]
 
 
 def _text(value: JSONValue, where: str, problems: list[str]) -> str:

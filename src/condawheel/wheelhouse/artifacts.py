@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from condawheel.condameta import RecordDependencies
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -89,6 +92,9 @@ class Artifact:
     size: int | None = None
     alternatives: tuple[str, ...] = ()
     """Installed packages: the archives, then the extracted folders, that may hold it."""
+    dependencies: RecordDependencies | None = None
+    """The record's ``depends`` / ``constrains`` (repodata, conda-meta), which conda uses
+    instead of ``index.json``'s; None where the source has no record (a folder of files)."""
 
     @property
     def format(self) -> ArtifactFormat | None:

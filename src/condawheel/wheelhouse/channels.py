@@ -4,11 +4,12 @@ A channel is ``<channel>/<subdir>/``, each subdir holding ``*.conda`` / ``*.tar.
 and, when indexed, ``repodata.json`` (CEP 15 for ``info.base_url``). Where repodata exists,
 it *is* the channel, as for conda: a file it does not list is skipped, a file it lists
 but which is missing fails, and each file must match the sha256, md5 and size it
-promises. A folder subdir without repodata is listed by its file names
-(``<name>-<version>-<build>.conda``). Over HTTP, ``repodata.json.zst`` is preferred
-(CEP 16's compressed form), then ``repodata.json``, then ``repodata.json.bz2``; the
-subdirs are those ``channeldata.json`` names, or, without it, every known subdir that has
-repodata.
+promises, and its record's ``depends`` / ``constrains`` (a repodata patch's, where they
+differ from the package's ``index.json``) are the wheel's. A folder subdir without
+repodata is listed by its file names (``<name>-<version>-<build>.conda``). Over HTTP,
+``repodata.json.zst`` is preferred (CEP 16's compressed form), then ``repodata.json``,
+then ``repodata.json.bz2``; the subdirs are those ``channeldata.json`` names, or, without
+it, every known subdir that has repodata.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
+from condawheel.condameta import RecordDependencies, record_dependencies
 from condawheel.errors import SourceError
 from condawheel.wheelhouse.artifacts import (
     Artifact,
@@ -71,6 +73,8 @@ class RepodataRecord:
     sha256: str | None = None
     md5: str | None = None
     size: int | None = None
+    dependencies: RecordDependencies | None = None
+    """Its ``depends`` / ``constrains``: patched repodata may differ from ``index.json``."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,9 @@ def _record(filename: str, raw: object, subdir: str) -> RepodataRecord | str:
     missing = [key for key, value in fields.items() if not isinstance(value, str) or not value]
     if missing:
         return f"its repodata record lacks {', '.join(missing)}"
+    dependencies = record_dependencies(raw, "repodata")
+    if isinstance(dependencies, str):
+        return dependencies
     number = raw.get("build_number")
     size = raw.get("size")
     return RepodataRecord(
@@ -189,6 +196,7 @@ def _record(filename: str, raw: object, subdir: str) -> RepodataRecord | str:
         sha256=_optional_text(raw.get("sha256")),
         md5=_optional_text(raw.get("md5")),
         size=size if isinstance(size, int) and size >= 0 else None,
+        dependencies=dependencies,
     )
 
 
@@ -349,6 +357,7 @@ def _artifact(
         sha256=record.sha256.lower() if record.sha256 else None,
         md5=record.md5.lower() if record.md5 else None,
         size=record.size,
+        dependencies=record.dependencies,
     )
 
 

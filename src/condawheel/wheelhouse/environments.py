@@ -1,8 +1,10 @@
 """List what a conda environment holds: ``conda-meta/*.json`` records -> artifacts.
 
 Each record (conda's ``PrefixRecord``; rattler writes the same keys) names the installed
-package (``name``, ``version``, ``build``, ``subdir``, ``fn``, ``sha256``, ``md5``, ``url``)
-and, depending on the installer, where its bytes came from:
+package (``name``, ``version``, ``build``, ``subdir``, ``fn``, ``sha256``, ``md5``, ``url``),
+its ``depends`` and ``constrains`` as conda solved with them (a channel's repodata patches
+included; they become the wheel's dependencies) and, depending on the installer, where its
+bytes came from:
 
 * conda: ``package_tarball_full_path`` (the archive in a ``pkgs`` folder) and
   ``extracted_package_dir`` (its extracted copy beside it);
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from condawheel.condameta import record_dependencies
 from condawheel.errors import SourceError
 from condawheel.wheelhouse.artifacts import Artifact, ListingProblem
 
@@ -164,6 +167,10 @@ def _artifact(source: str, path: Path, record: object, pkgs_dirs: Sequence[Path]
     subdir = _subdir_of(record)
     if subdir is None:
         return "conda-meta record names no subdir"
+    # conda-meta holds the record conda solved with (repodata patches included).
+    dependencies = record_dependencies(record, "conda-meta")
+    if isinstance(dependencies, str):
+        return dependencies
     number = record.get("build_number")
     size = record.get("size")
     sha256, md5 = _text(record, "sha256"), _text(record, "md5")
@@ -183,4 +190,5 @@ def _artifact(source: str, path: Path, record: object, pkgs_dirs: Sequence[Path]
         md5=md5.lower() if md5 else None,
         size=size if isinstance(size, int) else None,
         alternatives=_locations(record, filenames, stem, pkgs_dirs),
+        dependencies=dependencies,
     )

@@ -16,6 +16,10 @@ The rules, in order, for each artifact:
    size, and not found changed: see ``sync._check_wheels``) is kept: nothing to do;
 5. a key that an untracked wheel's sidecar names, with the platform tag these options
    give, is adopted (the wheel landed, then the run that made it died);
+
+   a kept or adopted wheel made with other depends / constrains than the source's record
+   now gives (a repodata patch since) stays as it is, with a note that says so: a wheel
+   in the wheelhouse is never rewritten (like a published one on PyPI);
 6. anything else is converted; an installed package found in no package cache fails. A
    wheel the state recorded as made from the key, whose file is damaged (cut short by a
    crash or a power loss: no longer what was recorded, and no readable wheel), may be
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from condawheel.condameta import dependencies_key
 from condawheel.errors import WheelhouseError
 from condawheel.tags import platform_tag
 from condawheel.wheelhouse.state import Offer
@@ -98,6 +103,8 @@ class StateView:
     file no longer holds what was recorded and is no readable wheel."""
     changed: frozenset[str] = frozenset()
     """Recorded wheels whose file no longer holds what was recorded (damaged or not)."""
+    adoptable_depends: Mapping[str, str] = field(default_factory=dict)
+    """Untracked wheel -> the digest of the depends and constrains its sidecar names."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,8 @@ class Keep:
     item: Identified
     key: str
     wheel: str
+    note: str | None = None
+    """Why the kept wheel is not what converting the artifact now would make."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,9 @@ class Adopt:
     item: Identified
     key: str
     wheel: str
+    note: str | None = None
+    depends_key: str | None = None
+    """The digest of the depends and constrains the wheel's sidecar names."""
 
 
 @dataclass(frozen=True)
@@ -299,10 +311,13 @@ def _decide(
         and state.wheels.get(record.wheel) == record.wheel_size
         and record.wheel not in state.changed
     ):
-        return Keep(item, key, record.wheel)
+        return Keep(
+            item, key, record.wheel, _changed_record(artifact, record.wheel, record.depends_key)
+        )
     for wheel in state.adoptable.get(key, ()):
         if wheel in state.wheels and _platform_matches(wheel, artifact.subdir, options):
-            return Adopt(item, key, wheel)
+            depends = state.adoptable_depends.get(wheel)
+            return Adopt(item, key, wheel, _changed_record(artifact, wheel, depends), depends)
     if artifact.kind == "installed" and not artifact.alternatives:
         return Fail(item, NOT_FOUND_INSTALLED)
     damaged = state.damaged.get(key, ())
@@ -316,6 +331,20 @@ def _decide(
         reason = f"its wheel {record.wheel} is not the one recorded"
         return Convert(item, key, reason, replaces=damaged)
     return Convert(item, key, f"its wheel {record.wheel} changed size", replaces=damaged)
+
+
+def _changed_record(artifact: Artifact, wheel: str, made_with: str | None) -> str | None:
+    """Say so when the source's record gives other dependencies than ``wheel`` has."""
+    record = artifact.dependencies
+    if record is None or made_with is None:
+        return None  # nothing to compare: the wheel stays, as always
+    if dependencies_key(record.depends, record.constrains) == made_with:
+        return None
+    return (
+        f"kept {wheel}, made with other depends/constrains than its {record.origin} record "
+        "now gives (patched since?); a wheel in the wheelhouse is never rewritten: "
+        "remove it and sync again to rebuild it from the record"
+    )
 
 
 def refreshed_offers(

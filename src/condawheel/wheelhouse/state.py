@@ -4,14 +4,17 @@
 
 * ``conversions``: artifact key (``sha256`` hex, or ``md5:<hex>`` when a source offers
   no sha256) and options key -> the wheel it produced (its size, sha256 and mtime when it
-  landed), with the condawheel version and the options that produced it;
+  landed), with the condawheel version, the options that produced it, and the digest
+  of the ``depends`` / ``constrains`` it was made with (a source's record may change
+  them later: a repodata patch);
 * ``offers``: which source offered which artifact key at which location; ``--prune``
   removes the wheels of keys that no source offers any more;
 * ``file_digests``: ``(path, size, mtime_ns, inode)`` -> sha256 and md5 of local files, so
   that a no-op sync of a local channel opens no package file;
 * ``sidecar_keys``: for wheels the state does not list, the source sha256 their
   ``conda.json`` names (the stamp-keyed result of opening them once), so that a wheel
-  that landed just before a crash is adopted instead of converted again.
+  that landed just before a crash is adopted instead of converted again (and the digest of
+  the dependencies they were made with).
 
 The wheel files are the truth and this file is an index of them: a row whose wheel is
 missing is redone, a wheel without a row is adopted, and a state file that is corrupt or
@@ -70,6 +73,7 @@ CREATE TABLE IF NOT EXISTS conversions (
     options_json TEXT NOT NULL,
     converted_at REAL NOT NULL,
     wheel_mtime_ns INTEGER,
+    depends_key TEXT,
     PRIMARY KEY (artifact_key, options_key)
 );
 CREATE INDEX IF NOT EXISTS conversions_by_wheel ON conversions (wheel);
@@ -93,9 +97,18 @@ CREATE TABLE IF NOT EXISTS sidecar_keys (
     wheel TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    artifact_key TEXT
+    artifact_key TEXT,
+    depends_key TEXT
 );
 """
+
+# Schema 1 -> 2: the wheel mtime of conversions; the dependencies digest of conversions
+# and of untracked wheels.
+_MIGRATE_FROM_1: Final = (
+    "ALTER TABLE conversions ADD COLUMN wheel_mtime_ns INTEGER",
+    "ALTER TABLE conversions ADD COLUMN depends_key TEXT",
+    "ALTER TABLE sidecar_keys ADD COLUMN depends_key TEXT",
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,9 @@ class ConversionRecord:
     converted_at: float
     wheel_mtime_ns: int | None = None
     """The wheel file's mtime when recorded (``None``: recorded by schema 1, size only)."""
+    depends_key: str | None = None
+    """:func:`~condawheel.condameta.dependencies_key` of the depends and constrains the
+    wheel was made with; None where unknown (recorded by an older condawheel)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,8 @@ class SidecarKey:
     size: int
     mtime_ns: int
     artifact_key: str | None
+    depends_key: str | None = None
+    """The digest of the depends and constrains its ``conda.json`` says it was made with."""
 
 
 def _unknown_schema(found: object) -> None:
@@ -166,17 +184,21 @@ def _unknown_schema(found: object) -> None:
 
 
 def _migrate_from_1(connection: sqlite3.Connection) -> None:
-    """Migrate schema 1 to 2: conversions remember the wheel's mtime (``NULL`` until known).
+    """Migrate schema 1 to 2: the wheel's mtime and the dependencies' digest (``NULL``: unknown).
 
     Not merely compatible: schema 1 writers insert rows by position, so an older
     condawheel must see the new schema and set the file aside rather than fail to write.
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(conversions)")}
-        if "wheel_mtime_ns" not in columns:
-            connection.execute("ALTER TABLE conversions ADD COLUMN wheel_mtime_ns INTEGER")
-        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+        # Read again under the write lock: another process may have migrated it meanwhile.
+        row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is not None and row[0] == "1":
+            for statement in _MIGRATE_FROM_1:
+                connection.execute(statement)
+            connection.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
+            )
     except BaseException:
         connection.execute("ROLLBACK")
         raise
@@ -271,7 +293,8 @@ class WheelhouseState:
         rows = self._db.execute(
             "SELECT artifact_key, options_key, wheel, wheel_size, wheel_sha256, "
             "artifact_filename, artifact_source, artifact_scope, artifact_location, "
-            "condawheel_version, options_json, converted_at, wheel_mtime_ns FROM conversions"
+            "condawheel_version, options_json, converted_at, wheel_mtime_ns, depends_key "
+            "FROM conversions"
         )
         return [ConversionRecord(*row) for row in rows]
 
@@ -289,7 +312,9 @@ class WheelhouseState:
 
     def sidecar_keys(self) -> dict[str, SidecarKey]:
         """Return the sidecar cache of untracked wheels by file name."""
-        rows = self._db.execute("SELECT wheel, size, mtime_ns, artifact_key FROM sidecar_keys")
+        rows = self._db.execute(
+            "SELECT wheel, size, mtime_ns, artifact_key, depends_key FROM sidecar_keys"
+        )
         return {row[0]: SidecarKey(*row) for row in rows}
 
     def meta(self, key: str) -> str | None:
@@ -306,7 +331,7 @@ class WheelhouseState:
             "INSERT OR REPLACE INTO conversions (artifact_key, options_key, wheel, wheel_size, "
             "wheel_sha256, artifact_filename, artifact_source, artifact_scope, "
             "artifact_location, condawheel_version, options_json, converted_at, "
-            "wheel_mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "wheel_mtime_ns, depends_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.artifact_key,
                 record.options_key,
@@ -321,6 +346,7 @@ class WheelhouseState:
                 record.options_json,
                 record.converted_at,
                 record.wheel_mtime_ns,
+                record.depends_key,
             ),
         )
         self._db.execute("DELETE FROM sidecar_keys WHERE wheel = ?", (record.wheel,))
@@ -366,8 +392,8 @@ class WheelhouseState:
     def record_sidecar_keys(self, keys: Iterable[SidecarKey]) -> None:
         """Remember what untracked wheels' sidecars say."""
         self._db.executemany(
-            "INSERT OR REPLACE INTO sidecar_keys VALUES (?, ?, ?, ?)",
-            ((k.wheel, k.size, k.mtime_ns, k.artifact_key) for k in keys),
+            "INSERT OR REPLACE INTO sidecar_keys VALUES (?, ?, ?, ?, ?)",
+            ((k.wheel, k.size, k.mtime_ns, k.artifact_key, k.depends_key) for k in keys),
         )
 
     def forget_sidecar_keys(self, wheels: Iterable[str]) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from condawheel import __version__
+from condawheel.condameta import dependencies_key
 from condawheel.env.environment import configured_stamp
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
 from condawheel.errors import (
@@ -49,7 +50,7 @@ from condawheel.errors import (
 )
 from condawheel.ingest import default_threads
 from condawheel.plan import PlanOptions
-from condawheel.sidecar import SIDECAR_NAME, load_sidecar
+from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies
 from condawheel.wheelhouse.downloads import RetryPolicy, clean_partial_downloads, default_cache_dir
 from condawheel.wheelhouse.index import (
     CACHE_PATH,
@@ -296,8 +297,11 @@ def _wheels_present(wheelhouse: Path) -> dict[str, os.stat_result]:
     return found
 
 
-def _sidecar_source(path: Path) -> tuple[str | None, str | None]:
-    """Return ``(filename, sha256)`` of the source a wheel's ``conda.json`` names."""
+def _sidecar_source(path: Path) -> tuple[str | None, str | None, str | None]:
+    """Return ``(filename, sha256, depends key)`` of the source a wheel's ``conda.json`` names.
+
+    The depends key digests the depends and constrains the wheel was made with.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             names = [
@@ -308,12 +312,14 @@ def _sidecar_source(path: Path) -> tuple[str | None, str | None]:
                 and name.endswith("/" + SIDECAR_NAME)
             ]
             if len(names) != 1:
-                return None, None
+                return None, None, None
             data = archive.read(names[0])
         sidecar = load_sidecar(path.name, data)
     except (OSError, zipfile.BadZipFile, CondawheelError, ValueError, KeyError):
-        return None, None
-    return sidecar.source.filename, sidecar.source.sha256
+        return None, None, None
+    used = used_dependencies(sidecar.document)
+    depends = None if used is None else dependencies_key(*used)
+    return sidecar.source.filename, sidecar.source.sha256, depends
 
 
 def _readable_wheel(path: Path) -> bool:
@@ -418,8 +424,8 @@ def _adoption_keys(
         if known is not None and (known.size, known.mtime_ns) == (info.st_size, info.st_mtime_ns):
             keys.append(known)
             continue
-        _, sha256 = _sidecar_source(wheelhouse / wheel)
-        keys.append(SidecarKey(wheel, info.st_size, info.st_mtime_ns, sha256))
+        _, sha256, depends = _sidecar_source(wheelhouse / wheel)
+        keys.append(SidecarKey(wheel, info.st_size, info.st_mtime_ns, sha256, depends))
     return keys
 
 
@@ -544,6 +550,7 @@ class _Run:
         wheel: str,
         stamp: tuple[int, int | None],
         sha256: str | None,
+        depends_key: str | None,
     ) -> ConversionRecord:
         """Return the record of a wheel; ``stamp``: its size and mtime (None: unknown)."""
         artifact = item.artifact
@@ -561,6 +568,7 @@ class _Run:
             options_json=self.options_json,
             converted_at=time.time(),
             wheel_mtime_ns=stamp[1],
+            depends_key=depends_key,
         )
 
 
@@ -649,7 +657,7 @@ def _conflict_party(run: _Run, wheel: str) -> ConflictParty:
                 record.artifact_filename,
                 None if record.artifact_key.startswith("md5:") else record.artifact_key,
             )
-    filename, sha256 = _sidecar_source(run.wheelhouse / wheel)
+    filename, sha256, _ = _sidecar_source(run.wheelhouse / wheel)
     if filename is None:
         if not _readable_wheel(run.wheelhouse / wheel):
             note = "a file of that name that is no readable wheel (damaged? remove it)"
@@ -714,7 +722,8 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
     outcome = replace(_outcome(item, status, reason=note, wheel=wheel), warnings=warnings)
     run.landed[wheel] = outcome
     landed = (written.size, mtime_ns)
-    return outcome, run.conversion(item, action.key, wheel, landed, written.sha256)
+    record = run.conversion(item, action.key, wheel, landed, written.sha256, result.depends_key)
+    return outcome, record
 
 
 def _cannot_move(item: Identified, wheel: str, error: OSError) -> Outcome:
@@ -731,8 +740,8 @@ def _conflict(run: _Run, action: Convert, wheel: str) -> tuple[Outcome, None]:
     )
     if other.sha256 == action.key:
         reason += (
-            " (the same artifact, converted with other options or mappings: remove "
-            "the wheel to rebuild it)"
+            " (the same artifact, converted with other options, mappings or record "
+            "dependencies: remove the wheel to rebuild it)"
         )
     elif other.location == item.artifact.location:
         reason += " (the artifact changed in place: --prune replaces its wheel)"
@@ -793,6 +802,12 @@ def _convert_all(
     return outcomes
 
 
+def _kept(item: Identified, wheel: str, note: str | None, *, reason: str | None = None) -> Outcome:
+    outcome = _outcome(item, "unchanged", reason=reason or note, wheel=wheel)
+    # A wheel kept although the source's record now says other dependencies: a warning.
+    return outcome if note is None else replace(outcome, warnings=(note,))
+
+
 def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -> list[Outcome]:
     dry_run = run.options.dry_run
     batch = None if dry_run or run.state is None else _Batch(run.state)
@@ -800,19 +815,21 @@ def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -
     converts: list[tuple[int, Convert]] = []
     for position, action in enumerate(plan.actions):
         if isinstance(action, Keep):
-            outcomes[position] = _outcome(action.item, "unchanged", wheel=action.wheel)
+            outcomes[position] = _kept(action.item, action.wheel, action.note)
         elif isinstance(action, Skip):
             outcomes[position] = _outcome(action.item, "skipped", reason=action.reason)
         elif isinstance(action, Fail):
             outcomes[position] = _outcome(action.item, "failed", reason=action.reason)
         elif isinstance(action, Adopt):
-            outcomes[position] = _outcome(
-                action.item, "unchanged", reason=ADOPTED, wheel=action.wheel
-            )
+            outcomes[position] = _kept(action.item, action.wheel, action.note, reason=ADOPTED)
             if batch is not None:
                 info = present[action.wheel]
                 stamp = (info.st_size, info.st_mtime_ns)
-                batch.add(run.conversion(action.item, action.key, action.wheel, stamp, None))
+                batch.add(
+                    run.conversion(
+                        action.item, action.key, action.wheel, stamp, None, action.depends_key
+                    )
+                )
         elif dry_run:
             outcomes[position] = _outcome(action.item, "would-convert", reason=action.reason)
         else:
@@ -856,7 +873,8 @@ def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result])
     for key in keys:
         if key.artifact_key is not None:
             adoptable[key.artifact_key] = (*adoptable.get(key.artifact_key, ()), key.wheel)
-    view = replace(view, adoptable=adoptable)
+    depends = {key.wheel: key.depends_key for key in keys if key.depends_key is not None}
+    view = replace(view, adoptable=adoptable, adoptable_depends=depends)
     return plan_sync(gathered.selected, view, options=run.options.plan_options)
 
 

@@ -27,14 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from condawheel.condameta import dependencies_key
 from condawheel.convert import ArtifactHints, convert
 from condawheel.errors import CondawheelError, OutputError, SourceError
 from condawheel.names import NameMapping, default_mapping, load_mapping
+from condawheel.sidecar import used_dependencies
 from condawheel.wheelhouse.downloads import Expected, RetryPolicy, download_artifact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
+    from condawheel.condameta import JSONObject
     from condawheel.plan import PlanOptions
     from condawheel.wheelhouse.artifacts import Artifact
 
@@ -81,6 +84,8 @@ class JobResult:
     error: str | None = None
     metadata: bytes | None = None
     """The wheel's METADATA, so that the index need not read the wheel again."""
+    depends_key: str | None = None
+    """The digest of the depends and constrains the wheel was made with (for the state)."""
 
 
 def load_names(mapping_files: Sequence[Path]) -> NameMapping:
@@ -150,6 +155,11 @@ def _local_bytes(job: ConversionJob) -> Path:
     return _installed_bytes(artifact)
 
 
+def _depends_key(sidecar: JSONObject) -> str | None:
+    used = used_dependencies(sidecar)
+    return None if used is None else dependencies_key(*used)
+
+
 def _source_sha256(sidecar: object) -> str | None:
     source = sidecar.get("source") if isinstance(sidecar, dict) else None
     value = source.get("sha256") if isinstance(source, dict) else None
@@ -176,6 +186,7 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
             md5=artifact.md5,
             filename=artifact.filename,
             size=artifact.size,
+            dependencies=artifact.dependencies,
         )
         result = convert(
             path, out_dir, mapping=names, options=job.options, hints=hints, threads=job.threads
@@ -200,6 +211,7 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
         source_sha256=_source_sha256(result.plan.sidecar),
         warnings=result.plan.warnings,
         metadata=result.plan.metadata,
+        depends_key=_depends_key(result.plan.sidecar),
     )
 
 
