@@ -315,9 +315,11 @@ def _from_file_names(
 ) -> tuple[list[Artifact], list[ListingProblem]]:
     artifacts: list[Artifact] = []
     problems: list[ListingProblem] = []
+    # One Path per file costs a tenth of a no-op sync of 10,000 packages: join as text.
+    folder_text = os.path.join(folder, "")  # noqa: PTH118 - a separator-terminated prefix
     for filename in files:
         parsed = parse_artifact_filename(filename)
-        location = str(folder / filename)
+        location = folder_text + filename
         if parsed is None:
             why = "not a conda package file name (<name>-<version>-<build>.conda|.tar.bz2)"
             problems.append(ListingProblem(source, location, filename, subdir, why))

@@ -250,17 +250,22 @@ def run_stamp(
 
 def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], list[Skip]]:
     """Skip each ``.tar.bz2`` whose ``.conda`` twin the same source offers (rule 2)."""
+    formats = [item.artifact.format for item in items]
     conda = {
         (item.artifact.source, item.artifact.subdir, item.artifact.stem): item.artifact
-        for item in items
-        if item.artifact.format == "conda"
+        for item, kind in zip(items, formats, strict=True)
+        if kind == "conda"
     }
     kept: list[Identified] = []
     skipped: list[Skip] = []
-    for item in items:
+    for item, kind in zip(items, formats, strict=True):
         artifact = item.artifact
-        twin = conda.get((artifact.source, artifact.subdir, artifact.stem))
-        if artifact.format == "tar.bz2" and twin is not None:
+        twin = (
+            conda.get((artifact.source, artifact.subdir, artifact.stem))
+            if kind == "tar.bz2"
+            else None
+        )
+        if twin is not None:
             skipped.append(Skip(item, f"same package as {twin.filename} (.conda preferred)"))
         else:
             kept.append(item)

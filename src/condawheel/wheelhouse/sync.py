@@ -397,6 +397,8 @@ def _check_wheels(
         info = present.get(record.wheel)
         if info is None:
             continue
+        if (info.st_size, info.st_mtime_ns) == (record.wheel_size, record.wheel_mtime_ns):
+            continue  # the common case, decided without building a path (a no-op sync)
         key = (record.wheel, record.wheel_size, record.wheel_mtime_ns, record.wheel_sha256)
         verdict = verdicts.get(key)
         if verdict is None:
@@ -429,28 +431,34 @@ def _adoption_keys(
     return keys
 
 
-def _wheels_signature(wheelhouse: Path) -> str:
+def _wheels_signature(present: Mapping[str, os.stat_result]) -> str:
     """Digest every wheel's stamp (and this condawheel's version, which writes the index)."""
     digest = hashlib.sha256(__version__.encode())
-    for name, info in sorted(_wheels_present(wheelhouse).items()):
+    for name, info in sorted(present.items()):
         digest.update(f"\0{name}\0{info.st_size}\0{info.st_mtime_ns}".encode())
     return digest.hexdigest()
 
 
 def _index_if_changed(
-    wheelhouse: Path, state: WheelhouseState, known: Mapping[FileStamp, IndexedWheel]
+    wheelhouse: Path,
+    state: WheelhouseState,
+    known: Mapping[FileStamp, IndexedWheel],
+    present: Mapping[str, os.stat_result] | None = None,
 ) -> IndexUpdate:
     """Bring the index up to date, unless no wheel changed since this engine last did.
 
     Rendering the pages of 10,000 projects to compare them with the disk costs most of
     a no-op sync, so the wheels' stamps after each index run are remembered; a wheel
     added, removed or replaced (by anyone) changes them. ``known`` describes the wheels
-    this run landed, so that the index does not read them back. ``condawheel index`` rewrites
-    the index unconditionally, for pages edited or removed by hand.
+    this run landed, so that the index does not read them back. ``present``: the wheels
+    found at the start of a run that wrote none (None: look again). ``condawheel index``
+    rewrites the index unconditionally, for pages edited or removed by hand.
     """
     simple = wheelhouse / SIMPLE_DIR
     pages_exist = all((simple / page).is_file() for page in ("index.html", "index.json"))
-    if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(wheelhouse):
+    if present is None:
+        present = _wheels_present(wheelhouse)
+    if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(present):
         # Still not indexed: every run says so (and fails), not only the one that found it.
         left_out = json.loads(state.meta(INDEX_SKIPPED) or "[]")
         return IndexUpdate(skipped=tuple(SkippedWheel(name, why) for name, why in left_out))
@@ -462,7 +470,7 @@ def _index_if_changed(
     with state.transaction():
         state.set_meta(
             {
-                INDEX_SIGNATURE: _wheels_signature(wheelhouse),
+                INDEX_SIGNATURE: _wheels_signature(_wheels_present(wheelhouse)),
                 INDEX_SKIPPED: json.dumps([[s.filename, s.reason] for s in update.skipped]),
             }
         )
@@ -952,7 +960,9 @@ def _run_with_state(
         _prune(run, state, prune)
     outcomes = gathered.outcomes + _execute(run, plan, present)
     run.emit(Phase("indexing"))
-    index = _index_if_changed(run.wheelhouse, state, run.indexed)
+    # A run that moved no wheel in or out saw the wheelhouse as it still is (it holds the lock).
+    wrote = bool(prune) or any(isinstance(action, Convert) for action in plan.actions)
+    index = _index_if_changed(run.wheelhouse, state, run.indexed, None if wrote else present)
     with state.transaction():
         for source, (scopes, offers) in gathered.offers.items():
             if options.prune:
