@@ -9,6 +9,8 @@
 * :mod:`~condawheel.env.install`, :mod:`~condawheel.env.uninstall`: install by plan,
   remove by ``RECORD``.
 * :mod:`~condawheel.env.hooks`: the per-environment configuration and activation scripts.
+* :mod:`~condawheel.env.conda_plugin`: the conda post-command hook that syncs what conda
+  changed (loaded by conda only).
 """
 
 from __future__ import annotations
