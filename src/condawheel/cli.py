@@ -49,6 +49,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    # Markdown joins a docstring's wrapped lines into paragraphs (rich mode keeps them).
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Diagnostics only; results are written with typer.echo, untouched by rich's markup.
 _err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -90,7 +93,11 @@ def _main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version.",
+            metavar=FLAG,
         ),
     ] = False,
 ) -> None:
@@ -101,6 +108,7 @@ MappingOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--mapping",
+        metavar="FILE",
         help="Extra conda->PyPI name mapping (YAML, schema in mappings/README.md); repeatable, "
         "later files win.",
         exists=True,
@@ -133,6 +141,7 @@ LibsFromOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--libs-from",
+        metavar="PATH",
         help="Conda environment prefix, folder of conda packages, or package file that tells "
         "which package provides which shared library; repeatable.",
     ),
@@ -232,7 +241,9 @@ def convert(
     packages: Annotated[
         list[Path],
         typer.Argument(
-            help=".conda / .tar.bz2 files or extracted package directories.", exists=False
+            help=".conda / .tar.bz2 files or extracted package directories.",
+            exists=False,
+            metavar="PACKAGE",
         ),
     ],
     output: Annotated[
@@ -495,6 +506,7 @@ def sync_command(
         typer.Argument(
             help="Channel folders, channel URLs (http/https), conda environment prefixes, "
             "or .conda / .tar.bz2 files.",
+            metavar="SOURCE",
             show_default=False,
         ),
     ],
@@ -511,12 +523,17 @@ def sync_command(
     ],
     subdir: Annotated[
         list[str] | None,
-        typer.Option("--subdir", help="Channel subdir to sync (default: all found); repeatable."),
+        typer.Option(
+            "--subdir",
+            metavar="SUBDIR",
+            help="Channel subdir to sync (default: all found); repeatable.",
+        ),
     ] = None,
     select: Annotated[
         list[str] | None,
         typer.Option(
             "--select",
+            metavar="SPEC",
             help="Only packages matching this name, glob or MatchSpec ('numpy >=2', "
             "'py*', 'openssl 3.*'); repeatable, any may match.",
         ),
@@ -530,15 +547,19 @@ def sync_command(
         typer.Option("--jobs", "-j", min=1, help="Parallel conversions (default: cores)."),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")
+        bool, typer.Option("--dry-run", help="Say what would happen; change nothing.", metavar=FLAG)
     ] = False,
     prune: Annotated[
         bool,
-        typer.Option("--prune", help="Remove wheels whose source is gone from the SOURCEs."),
+        typer.Option(
+            "--prune", help="Remove wheels whose source is gone from the SOURCEs.", metavar=FLAG
+        ),
     ] = False,
     no_wait: Annotated[
         bool,
-        typer.Option("--no-wait", help="Fail at once if another run holds the wheelhouse."),
+        typer.Option(
+            "--no-wait", help="Fail at once if another run holds the wheelhouse.", metavar=FLAG
+        ),
     ] = False,
     report_file: Annotated[
         Path | None,
@@ -558,6 +579,7 @@ def sync_command(
         list[Path] | None,
         typer.Option(
             "--pkgs-dir",
+            metavar="DIR",
             help="Package cache holding an environment's packages; repeatable.",
             file_okay=False,
         ),
@@ -576,10 +598,11 @@ def sync_command(
     ] = None,
     system_config: SystemConfigOption = _SYSTEM_CONFIG,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print the report (JSON) instead of lines.")
+        bool, typer.Option("--json", help="Print the report (JSON) instead of lines.", metavar=FLAG)
     ] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No summary and no warnings on stderr.")
+        bool,
+        typer.Option("--quiet", "-q", help="No summary and no warnings on stderr.", metavar=FLAG),
     ] = False,
     verbose: Annotated[
         bool,
@@ -587,6 +610,7 @@ def sync_command(
             "--verbose",
             "-v",
             help="Print every converted wheel and warning, also when not on a terminal.",
+            metavar=FLAG,
         ),
     ] = False,
 ) -> None:
@@ -670,14 +694,18 @@ def index_command(
         typer.Argument(help="The wheelhouse folder.", exists=True, file_okay=False),
     ],
     rehash: Annotated[
-        bool, typer.Option("--rehash", help="Hash every wheel again; trust no cache.")
+        bool, typer.Option("--rehash", help="Hash every wheel again; trust no cache.", metavar=FLAG)
     ] = False,
     no_wait: Annotated[
         bool,
-        typer.Option("--no-wait", help="Fail at once if another run holds the wheelhouse."),
+        typer.Option(
+            "--no-wait", help="Fail at once if another run holds the wheelhouse.", metavar=FLAG
+        ),
     ] = False,
     json_output: JsonOption = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary on stderr.", metavar=FLAG)
+    ] = False,
 ) -> None:
     """Write the PEP 503/691 index and PEP 658 metadata of every wheel in DIRECTORY.
 
@@ -830,7 +858,8 @@ def _install_json(result: InstallResult) -> str:
 @app.command("install")
 def install_command(
     requirements: Annotated[
-        list[str], typer.Argument(help="Requirements (PEP 508), as for pip install.")
+        list[str],
+        typer.Argument(help="Requirements (PEP 508), as for pip install.", metavar="REQUIREMENT"),
     ],
     prefix: EnvPrefixOption = None,
     wheelhouse: Annotated[
@@ -916,7 +945,7 @@ def install_command(
 
 @app.command("uninstall")
 def uninstall_command(
-    names: Annotated[list[str], typer.Argument(help="Distribution names.")],
+    names: Annotated[list[str], typer.Argument(help="Distribution names.", metavar="NAME")],
     prefix: EnvPrefixOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -394,7 +394,8 @@ def install_hook(
         raise ConfigError(
             str(prefix / foreign[0]),
             f"exists and was not written by condawheel (or was edited since){others}; "
-            "move it away or run `condawheel hook remove` first; nothing was written",
+            "move it away (`condawheel hook remove` keeps files edited since it wrote "
+            "them); nothing was written",
         )
     wanted.extend(files)
     # 3. What is written, for `hook remove`; with the earlier scripts it replaces, which
