@@ -599,6 +599,25 @@ def test_a_folder_that_offers_nothing_is_an_error_but_an_empty_channel_is_not(
     assert result.stderr.startswith("0 converted, 0 unchanged, 0 skipped, 0 failed")
 
 
+def test_a_url_that_offers_no_repodata_is_an_error_but_an_empty_channel_is_not(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "served"
+    (root / "noarch").mkdir(parents=True)
+    repodata = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}}
+    (root / "noarch" / "repodata.json").write_text(json.dumps(repodata))
+    for server in serve(root):
+        wrong = f"{server.url}/nope"
+        result = run_condawheel("sync", wrong + "/", "-w", str(tmp_path / "w"))
+        assert result.returncode == 1, result.stderr
+        assert f"error: {wrong}: not a channel (HTTP 404 for " in result.stderr
+        assert "0 converted, 0 unchanged, 0 skipped, 1 failed" in result.stderr
+        # The channel itself lists nothing: fine.
+        result = run_condawheel("sync", server.url, "-w", str(tmp_path / "w"))
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.startswith("0 converted, 0 unchanged, 0 skipped, 0 failed")
+
+
 def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:
     add_pypi_wheels(tmp_path)
 
