@@ -277,6 +277,36 @@ def test_a_subdir_asked_for_but_absent_is_a_problem(
     assert listing.complete_scopes == ("noarch",)
 
 
+def test_a_url_where_no_subdir_has_repodata_is_no_channel(
+    http: tuple[ChannelServer, dict[str, dict[str, object]]],
+) -> None:
+    server, _ = http
+    wrong = f"{server.url}/nope"  # the channel is the server's root, not this
+    with pytest.raises(SourceError) as raised:
+        list_http_channel(wrong + "/", policy=NO_RETRY)
+    assert raised.value.subject == wrong
+    assert raised.value.reason == (
+        "not a channel (HTTP 404 for repodata.json.zst, repodata.json, repodata.json.bz2 "
+        "of any known subdir)"
+    )
+    # channeldata.json naming subdirs that have no repodata: no channel either.
+    folder = server.root / "nope"
+    folder.mkdir()
+    (folder / "channeldata.json").write_text(json.dumps({"subdirs": ["noarch"]}))
+    with pytest.raises(SourceError, match=r"of any subdir channeldata.json names\)$"):
+        list_http_channel(wrong, policy=NO_RETRY)
+    # A subdir asked for that has no repodata is that subdir's problem (the run fails),
+    # as a missing subdir folder of a folder channel is.
+    listing = list_http_channel(wrong, ["noarch"], policy=NO_RETRY)
+    assert [(p.subdir, p.status) for p in listing.problems] == [("noarch", "failed")]
+    # A real channel whose repodata lists nothing offers nothing, and that is fine.
+    (folder / "noarch").mkdir()
+    empty = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}}
+    (folder / "noarch" / "repodata.json").write_text(json.dumps(empty))
+    listing = list_http_channel(wrong, policy=NO_RETRY)
+    assert (listing.artifacts, listing.problems, listing.complete_scopes) == ((), (), ("noarch",))
+
+
 def test_base_url_points_the_downloads_elsewhere(
     http: tuple[ChannelServer, dict[str, dict[str, object]]],
 ) -> None:

@@ -123,23 +123,50 @@ def test_convert_prefers_the_conda_twin_in_one_batch(tmp_path: Path) -> None:
     run = _run("convert", "--json", tar_bz2, conda, other, "-o", out)
     assert run.returncode == 0, run.stderr
     records = [json.loads(line) for line in run.stdout.splitlines()]
+    # The .tar.bz2 waits for its .conda (it stands in if that one fails), whatever the order.
     assert [(r["input"], r["status"]) for r in records] == [
-        (str(tar_bz2), "skipped"),
         (str(conda), "written"),
+        (str(tar_bz2), "skipped"),
         (str(other), "written"),
     ]
-    assert records[0]["reason"] == f"same package as {conda.name} (.conda preferred)"
+    assert records[1]["reason"] == f"same package as {conda.name} (.conda preferred)"
     assert f"skipped {tar_bz2}: same package as {conda.name} (.conda preferred)" in run.stderr
     assert "2 written, 0 unchanged, 1 skipped, 0 failed" in run.stderr
     wheels = sorted(p.name for p in out.iterdir())
-    assert wheels == sorted(Path(r["wheel"]).name for r in records[1:])
-    with zipfile.ZipFile(out / Path(records[1]["wheel"]).name) as wheel:
+    assert wheels == sorted(Path(r["wheel"]).name for r in records if "wheel" in r)
+    with zipfile.ZipFile(out / Path(records[0]["wheel"]).name) as wheel:
         (sidecar,) = (n for n in wheel.namelist() if n.endswith(".dist-info/conda.json"))
         assert json.loads(wheel.read(sidecar))["source"]["filename"] == conda.name
     # Without the rule the .tar.bz2 alone makes a different wheel of that name: refused.
     alone = _run("convert", tar_bz2, "-o", out)
     assert alone.returncode == 1
     assert "a different wheel with this name already exists" in alone.stderr
+
+
+@pytest.mark.corpus
+def test_convert_falls_back_to_the_tar_bz2_when_the_conda_fails(tmp_path: Path) -> None:
+    """conda-press's test-deps .conda is malformed; its .tar.bz2 converts on its own."""
+    edge = corpus_root() / "edge" / "conda-incubator+conda-press"
+    conda = edge / "test-deps-0.0.1-py_0.conda"
+    tar_bz2 = edge / "test-deps-0.0.1-py_0.tar.bz2"
+    out = tmp_path / "out"
+
+    run = _run("convert", "--json", conda, tar_bz2, "-o", out)
+
+    # The batch still fails: an input (the .conda) is bad; the package has its wheel.
+    assert run.returncode == 1, run.stderr
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [(r["input"], r["status"]) for r in records] == [
+        (str(conda), "failed"),
+        (str(tar_bz2), "written"),
+    ]
+    assert records[0]["error"].startswith("not a conda package: no info/index.json")
+    assert records[1]["note"] == f"converted in place of the failed {conda.name}"
+    assert [p.name for p in out.iterdir()] == [Path(records[1]["wheel"]).name]
+    lines = run.stderr.splitlines()
+    assert lines[0].startswith(f"error: {conda}: not a conda package")
+    assert lines[1] == f"note: {tar_bz2}: converted in place of the failed {conda.name}"
+    assert lines[-1] == "1 written, 0 unchanged, 0 skipped, 1 failed"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,9 @@ import re
 import resource
 import shutil
 import sqlite3
+import struct
 import subprocess
+import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
@@ -377,6 +379,57 @@ def test_damage_that_keeps_the_size_and_a_crash_left_file_are_repaired(
     assert (code, counts(report)) == (0, {"unchanged": 3})
 
 
+def flip_a_byte_inside_a_member(wheel: Path) -> str:
+    """Flip one byte in the middle of the largest member's compressed data; keep the stamp.
+
+    Return the member's name. Size and mtime stay, so only a check of the CRCs can tell.
+    """
+    with zipfile.ZipFile(wheel) as archive:
+        member = max(archive.infolist(), key=lambda info: info.compress_size)
+    info = wheel.stat()
+    data = bytearray(wheel.read_bytes())
+    offset = member.header_offset
+    name_length, extra_length = struct.unpack_from("<HH", data, offset + 26)
+    start = offset + 30 + name_length + extra_length  # the local header's end
+    data[start + member.compress_size // 2] ^= 0xFF
+    wheel.write_bytes(bytes(data))
+    os.utime(wheel, ns=(info.st_atime_ns, info.st_mtime_ns))
+    return member.filename
+
+
+def test_index_rehash_reports_damage_that_keeps_size_and_mtime(
+    corpus: Path, tmp_path: Path
+) -> None:
+    channel = copy_channel(
+        corpus,
+        tmp_path / "channel",
+        ["noarch/idna-3.10-pyhd8ed1ab_1.conda", "noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"],
+    )
+    wheelhouse = tmp_path / "wheelhouse"
+    assert sync_cli(str(channel), "-w", str(wheelhouse))[0] == 0
+    idna = wheelhouse / "idna-3.10-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    page = wheelhouse / "simple" / "idna" / "index.html"
+    member = flip_a_byte_inside_a_member(idna)
+
+    # Trusted by its stamp: neither sync nor a plain index opens it.
+    assert run_condawheel("index", str(wheelhouse)).returncode == 0
+    result = run_condawheel("index", "--rehash", str(wheelhouse))
+
+    assert result.returncode == 1, result.stderr
+    *errors, summary = result.stderr.splitlines()
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"error: not indexed: {idna.name}: damaged: member {member}: ")
+    assert summary.startswith("1 wheel indexed, ")
+    assert summary.endswith(", 1 wheel not indexed")
+    assert not page.exists()  # its only wheel is no longer listed
+    assert indexed_files(wheelhouse) == {"hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"}
+    # Removed, it is rebuilt by the next sync (see the README).
+    idna.unlink()
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse))
+    assert (code, counts(report)) == (0, {"converted": 1, "unchanged": 1}), stderr
+    assert run_condawheel("index", "--rehash", str(wheelhouse)).returncode == 0
+
+
 def test_a_wheel_that_cannot_be_staged_names_the_wheelhouse(corpus: Path, tmp_path: Path) -> None:
     # RLIMIT_FSIZE makes writes past 1 MiB fail with EFBIG, as a full disk fails: the
     # libstdcxx wheel (13 MiB) cannot be staged, hpack's can.
@@ -597,6 +650,25 @@ def test_a_folder_that_offers_nothing_is_an_error_but_an_empty_channel_is_not(
     result = run_condawheel("sync", str(empty), "-w", str(tmp_path / "other"))
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("0 converted, 0 unchanged, 0 skipped, 0 failed")
+
+
+def test_a_url_that_offers_no_repodata_is_an_error_but_an_empty_channel_is_not(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "served"
+    (root / "noarch").mkdir(parents=True)
+    repodata = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}}
+    (root / "noarch" / "repodata.json").write_text(json.dumps(repodata))
+    for server in serve(root):
+        wrong = f"{server.url}/nope"
+        result = run_condawheel("sync", wrong + "/", "-w", str(tmp_path / "w"))
+        assert result.returncode == 1, result.stderr
+        assert f"error: {wrong}: not a channel (HTTP 404 for " in result.stderr
+        assert "0 converted, 0 unchanged, 0 skipped, 1 failed" in result.stderr
+        # The channel itself lists nothing: fine.
+        result = run_condawheel("sync", server.url, "-w", str(tmp_path / "w"))
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.startswith("0 converted, 0 unchanged, 0 skipped, 0 failed")
 
 
 def test_index_command_indexes_ordinary_wheels(tmp_path: Path) -> None:

@@ -218,8 +218,18 @@ def _skipped_json(path: Path, reason: str) -> str:
     return json.dumps({"input": str(path), "reason": reason, "status": "skipped"}, sort_keys=True)
 
 
-def _result_json(path: Path, result: ConversionResult | None, error: str | None) -> str:
+def _report_skip(path: Path, reason: str, json_output: bool) -> None:
+    _err.print(f"skipped {escape(f'{path}: {reason}')}", markup=True)
+    if json_output:
+        typer.echo(_skipped_json(path, reason))
+
+
+def _result_json(
+    path: Path, result: ConversionResult | None, error: str | None, *, note: str | None = None
+) -> str:
     record: dict[str, object] = {"input": str(path)}
+    if note is not None:
+        record["note"] = note
     if result is not None:
         record.update(
             status=result.status,
@@ -276,7 +286,8 @@ def convert(
     """Convert conda packages into wheels; a failed input does not stop the others.
 
     A .tar.bz2 given together with the .conda of the same package (same folder, same
-    name-version-build) is skipped: both would make the same wheel name.
+    name-version-build) is skipped: both would make the same wheel name. If the .conda
+    fails, the .tar.bz2 is converted instead.
     """
     from condawheel.convert import convert as convert_one  # noqa: PLC0415 - keep --help fast
     from condawheel.sources import conda_twins  # noqa: PLC0415
@@ -289,9 +300,12 @@ def convert(
         if stamp is not None:
             options = dataclasses.replace(options, platform_stamp=stamp)
     _output_directory(output)
-    failed = 0
-    counts = {"written": 0, "unchanged": 0}
+    counts = {"written": 0, "unchanged": 0, "skipped": 0, "failed": 0}
     twins = conda_twins(packages)
+    # Each .tar.bz2 twin waits for its .conda: converted only if that one fails.
+    standby: dict[Path, list[Path]] = {}
+    for tar_bz2, conda in twins.items():
+        standby.setdefault(conda, []).append(tar_bz2)
     show_progress = len(packages) > 1 and sys.stderr.isatty() and not json_output
     progress = Progress(
         TextColumn("{task.description}"),
@@ -302,59 +316,65 @@ def convert(
         transient=True,
         disable=not show_progress,
     )
+
+    def convert_input(path: Path, note: str | None = None) -> bool:
+        progress.update(task, description=f"converting {path.name}")
+        try:
+            result = convert_one(
+                path, output, mapping=names, options=options, threads=threads, providers=providers
+            )
+        except CondawheelError as error:
+            counts["failed"] += 1
+            _err.print(f"[red]error:[/red] {error}", markup=True)
+            if json_output:
+                typer.echo(_result_json(path, None, error.reason))
+            progress.advance(task)
+            return False
+        except Exception as error:  # noqa: BLE001 - a bug on one input must not end the batch
+            # Not bad input but a defect of condawheel: said as such, in one line, as the
+            # sync workers do; the other inputs are still converted.
+            counts["failed"] += 1
+            reason = f"internal error: {type(error).__name__}: {error}"
+            _err.print(f"[red]error:[/red] {escape(f'{path}: {reason}')}", markup=True)
+            _debug_traceback(error)
+            if json_output:
+                typer.echo(_result_json(path, None, reason))
+            progress.advance(task)
+            return False
+        counts[result.status] += 1
+        if note is not None:
+            _err.print(f"note: {escape(f'{path}: {note}')}", markup=True)
+        for warning in result.plan.warnings:
+            _err.print(f"[yellow]warning:[/yellow] {path.name}: {warning}", markup=True)
+        if json_output:
+            typer.echo(_result_json(path, result, None, note=note))
+        else:
+            typer.echo(str(result.wheel))
+        progress.advance(task)
+        return True
+
     with progress:
         task = progress.add_task("converting", total=len(packages))
         for path in packages:
-            progress.update(task, description=f"converting {path.name}")
-            twin = twins.get(path)
-            if twin is not None:
-                reason = f"same package as {twin.name} (.conda preferred)"
-                _err.print(f"skipped {escape(f'{path}: {reason}')}", markup=True)
-                if json_output:
-                    typer.echo(_skipped_json(path, reason))
+            if path in twins:
+                continue  # decided right after its .conda
+            converted = convert_input(path)
+            for tar_bz2 in standby.pop(path, ()):
+                if not converted:
+                    convert_input(tar_bz2, note=f"converted in place of the failed {path.name}")
+                    continue
+                counts["skipped"] += 1
+                reason = f"same package as {path.name} (.conda preferred)"
+                _report_skip(tar_bz2, reason, json_output)
                 progress.advance(task)
-                continue
-            try:
-                result = convert_one(
-                    path,
-                    output,
-                    mapping=names,
-                    options=options,
-                    threads=threads,
-                    providers=providers,
-                )
-            except CondawheelError as error:
-                failed += 1
-                _err.print(f"[red]error:[/red] {error}", markup=True)
-                if json_output:
-                    typer.echo(_result_json(path, None, error.reason))
-                progress.advance(task)
-                continue
-            except Exception as error:  # noqa: BLE001 - a bug on one input must not end the batch
-                # Not bad input but a defect of condawheel: said as such, in one line, as the
-                # sync workers do; the other inputs are still converted.
-                failed += 1
-                reason = f"internal error: {type(error).__name__}: {error}"
-                _err.print(f"[red]error:[/red] {escape(f'{path}: {reason}')}", markup=True)
-                _debug_traceback(error)
-                if json_output:
-                    typer.echo(_result_json(path, None, reason))
-                progress.advance(task)
-                continue
-            counts[result.status] += 1
-            for warning in result.plan.warnings:
-                _err.print(f"[yellow]warning:[/yellow] {path.name}: {warning}", markup=True)
-            if json_output:
-                typer.echo(_result_json(path, result, None))
-            else:
-                typer.echo(str(result.wheel))
-            progress.advance(task)
-    skipped = f"{len(twins)} skipped, " if twins else ""
+    skipped = f"{counts['skipped']} skipped, " if twins else ""
     _err.print(
-        f"{counts['written']} written, {counts['unchanged']} unchanged, {skipped}{failed} failed",
+        f"{counts['written']} written, {counts['unchanged']} unchanged, {skipped}"
+        f"{counts['failed']} failed",
         markup=False,
     )
-    if failed:
+    # A .conda that failed fails the batch, though its .tar.bz2 made the wheel.
+    if counts["failed"]:
         raise typer.Exit(1)
 
 

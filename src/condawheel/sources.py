@@ -123,7 +123,8 @@ def conda_twins(paths: Sequence[Path]) -> dict[Path, Path]:
     The same package is the same ``name-version-build`` in the same folder (a channel's
     subdir: the file name does not say the subdir). Both formats make wheels of one name
     that differ in the sidecar's record of their source, so a batch converts the
-    ``.conda`` (smaller, faster to read) and skips its twin, as ``sync`` does.
+    ``.conda`` (smaller, faster to read) and skips its twin, as ``sync`` does, unless
+    the ``.conda`` fails: then the twin is converted in its place.
     """
     # Folders compared lexically: `./x.conda` and `x.tar.bz2` are twins, links not followed.
     conda = {

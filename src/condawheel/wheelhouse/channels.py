@@ -9,7 +9,7 @@ differ from the package's ``index.json``) are the wheel's. A folder subdir witho
 repodata is listed by its file names (``<name>-<version>-<build>.conda``). Over HTTP,
 ``repodata.json.zst`` is preferred (CEP 16's compressed form), then ``repodata.json``,
 then ``repodata.json.bz2``; the subdirs are those ``channeldata.json`` names, or, without
-it, every known subdir that has repodata.
+it, every known subdir that has repodata. A URL where none has any is no channel.
 """
 
 from __future__ import annotations
@@ -394,13 +394,17 @@ def list_http_channel(
     :param fetcher: ``url -> body or None (404)``; default :func:`downloads.fetch`.
     :raises SourceError: if the channel cannot be reached at all (its first request,
         ``channeldata.json`` or the first subdir asked for, fails for good): one error
-        then, instead of one per subdir probed.
+        then, instead of one per subdir probed; or if (without ``subdirs``) no subdir
+        has repodata in any form: it is no channel (one whose repodata lists no package
+        is one, and offers nothing). A subdir asked for without repodata is a problem of
+        the listing, as a missing subdir folder is.
     """
     source = url.rstrip("/")
     base = source + "/"
     get = fetcher or (lambda address: fetch(address, policy=policy))
     explicit = bool(subdirs)
-    wanted = list(subdirs) if subdirs else (_channel_subdirs(base, get) or list(KNOWN_SUBDIRS))
+    named = None if explicit else _channel_subdirs(base, get)
+    wanted = list(subdirs) if subdirs else (named or list(KNOWN_SUBDIRS))
     names = _HTTP_ORDER if _zstd() is not None else tuple(n for n in _HTTP_ORDER if "zst" not in n)
     artifacts: list[Artifact] = []
     problems: list[ListingProblem] = []
@@ -429,6 +433,11 @@ def list_http_channel(
             location = str(file_url_to_path(address)) if local else address
             artifacts.append(_artifact(source, source, record, location, address, local=local))
         complete.append(subdir)
+    if not explicit and not complete and not problems:
+        # Every subdir answered 404 for every repodata form: a mistyped URL, or a server
+        # that is no channel. Syncing it must not look like success (as a folder).
+        asked = "any subdir channeldata.json names" if named else "any known subdir"
+        raise SourceError(source, f"not a channel (HTTP 404 for {', '.join(names)} of {asked})")
     return ChannelListing(source, tuple(artifacts), tuple(problems), tuple(complete))
 
 

@@ -90,6 +90,7 @@ __all__ = [
     "index_wheelhouse",
     "read_cache",
     "scan_wheelhouse",
+    "wheel_damage",
     "write_cache",
     "write_index",
 ]
@@ -332,13 +333,42 @@ def _zip_errors() -> tuple[type[Exception], ...]:
 _ZIP_ERRORS = _zip_errors()
 
 
+def _archive_damage(archive: zipfile.ZipFile) -> str | None:
+    """Return why an open wheel is damaged (no ``WHEEL``, a member that fails), or None.
+
+    Every member is decompressed and its CRC-32 checked: damage that keeps the file's
+    size (a flipped byte, a zero-filled block) shows nowhere else.
+    """
+    if not any(name.endswith(".dist-info/WHEEL") for name in archive.namelist()):
+        return "damaged: it has no *.dist-info/WHEEL"
+    name = ""
+    try:
+        for info in archive.infolist():
+            name = info.filename
+            with archive.open(info) as member:
+                while member.read(_CHUNK):
+                    pass
+    except _ZIP_ERRORS as error:
+        return f"damaged: member {name}: {error}"
+    return None
+
+
+def wheel_damage(path: Path) -> str | None:
+    """Return why ``path`` is no intact wheel (see :func:`_archive_damage`), or None if it is."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _archive_damage(archive)
+    except _ZIP_ERRORS as error:
+        return f"not a readable zip archive: {error}"
+
+
 def _is_metadata_member(name: str) -> bool:
     # PEP 427: exactly one {name}-{version}.dist-info/ at the root of the archive.
     directory, slash, base = name.partition("/")
     return bool(slash) and directory.endswith(".dist-info") and base == "METADATA"
 
 
-def _read_metadata(filename: str, handle: BinaryIO) -> bytes:
+def _read_metadata(filename: str, handle: BinaryIO, *, verify: bool) -> bytes:
     try:
         with zipfile.ZipFile(handle) as archive:
             members = [info for info in archive.infolist() if _is_metadata_member(info.filename)]
@@ -349,6 +379,9 @@ def _read_metadata(filename: str, handle: BinaryIO) -> bytes:
                 )
             with archive.open(members[0]) as member:
                 data = member.read(MAX_METADATA_SIZE + 1)
+            damage = _archive_damage(archive) if verify else None
+            if damage is not None:
+                raise _UnusableWheelError(filename, damage)
     except _ZIP_ERRORS as error:
         raise _UnusableWheelError(filename, f"not a readable zip archive: {error}") from None
     if len(data) > MAX_METADATA_SIZE:
@@ -406,7 +439,7 @@ def describe_known_wheel(
     return FileStamp(filename, info.st_size, info.st_mtime_ns), wheel
 
 
-def _read_wheel(path: Path) -> tuple[FileStamp, IndexedWheel, bytes]:
+def _read_wheel(path: Path, *, verify: bool) -> tuple[FileStamp, IndexedWheel, bytes]:
     filename = path.name
     try:
         project, version = _parse_project(filename)
@@ -418,7 +451,7 @@ def _read_wheel(path: Path) -> tuple[FileStamp, IndexedWheel, bytes]:
             digest = hashlib.sha256()
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
-            metadata = _read_metadata(filename, handle)
+            metadata = _read_metadata(filename, handle, verify=verify)
     except OSError as error:
         raise _UnusableWheelError(filename, f"cannot be read: {error.strerror or error}") from None
     wheel = IndexedWheel(
@@ -488,7 +521,7 @@ def _has_metadata_file(path: Path) -> bool:
 
 
 def scan_wheelhouse(
-    directory: Path, cache: Mapping[FileStamp, IndexedWheel] | None = None
+    directory: Path, cache: Mapping[FileStamp, IndexedWheel] | None = None, *, verify: bool = False
 ) -> WheelhouseScan:
     """Describe every ``*.whl`` in ``directory`` and write its PEP 658 ``.metadata`` file.
 
@@ -502,6 +535,8 @@ def scan_wheelhouse(
     :param directory: the wheelhouse root; subdirectories are not scanned.
     :param cache: stamps -> entries from an earlier scan (:func:`read_cache`, or the
         wheelhouse state database); entries for files that changed are simply not used.
+    :param verify: also decompress every member of each wheel opened and check its CRC
+        (:func:`wheel_damage`); a damaged wheel is skipped.
     :raises WheelhouseError: if the directory cannot be listed or a metadata file written.
     """
     known = cache if cache is not None else {}
@@ -536,7 +571,7 @@ def scan_wheelhouse(
             fresh[stamp] = cached
             continue
         try:
-            stamp, wheel, metadata = _read_wheel(directory / name)
+            stamp, wheel, metadata = _read_wheel(directory / name, verify=verify)
         except _UnusableWheelError as error:
             skipped.append(SkippedWheel(name, error.reason))
             continue
@@ -678,13 +713,15 @@ def index_wheelhouse(
     This is ``condawheel index DIR``. A caller with its own cache (the wheelhouse state
     database) calls :func:`scan_wheelhouse` and :func:`write_index` itself instead.
 
-    :param rehash: ignore the cache and hash every wheel again (the cache is then rewritten).
+    :param rehash: ignore the cache, hash every wheel again and verify it (every member's
+        CRC): a damaged wheel is skipped, so reported and no longer listed (the cache is
+        then rewritten). Damage that keeps a wheel's size and mtime is seen only so.
     :param exclude: wheel file names to leave out although present (about to be pruned:
         the index stops listing a wheel before its file goes).
     :raises WheelhouseError: if the wheelhouse cannot be listed or the index written.
     """
     cache_path = directory / CACHE_PATH
-    scan = scan_wheelhouse(directory, {} if rehash else read_cache(cache_path))
+    scan = scan_wheelhouse(directory, {} if rehash else read_cache(cache_path), verify=rehash)
     update = write_index(directory, [w for w in scan.wheels if w.filename not in exclude])
     write_cache(
         cache_path, {stamp: w for stamp, w in scan.cache.items() if stamp.filename not in exclude}

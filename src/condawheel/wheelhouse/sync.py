@@ -62,6 +62,7 @@ from condawheel.wheelhouse.index import (
     describe_known_wheel,
     index_wheelhouse,
     read_cache,
+    wheel_damage,
     write_cache,
 )
 from condawheel.wheelhouse.listing import classify_source, list_source
@@ -322,18 +323,6 @@ def _sidecar_source(path: Path) -> tuple[str | None, str | None, str | None]:
     return sidecar.source.filename, sidecar.source.sha256, depends
 
 
-def _readable_wheel(path: Path) -> bool:
-    """Return whether ``path`` is a complete zip with a ``.dist-info/WHEEL`` (CRCs checked)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if not any(name.endswith(".dist-info/WHEEL") for name in names):
-                return False
-            return archive.testzip() is None
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
-        return False
-
-
 @dataclass(frozen=True)
 class _WheelCheck:
     """What :func:`_check_wheels` found."""
@@ -360,7 +349,7 @@ def _wheel_verdict(path: Path, record: ConversionRecord, info: os.stat_result) -
         return "intact"
     if same_size and record.wheel_sha256 is not None and _file_sha256(path) == record.wheel_sha256:
         return "intact"  # touched, not changed
-    if not _readable_wheel(path):
+    if wheel_damage(path) is not None:
         return "damaged"
     if same_size and record.wheel_sha256 is None:
         return "intact"  # an adopted wheel: no digest to compare, and readable
@@ -379,7 +368,7 @@ def _check_wheels(
     * a wheel whose size and mtime are the recorded ones is trusted and not opened (a
       no-op sync reads no wheel); damage that keeps both (data blocks lost under intact
       metadata) is not seen here: ``condawheel index --rehash`` reports such a wheel as
-      unreadable, and removing it makes the next sync rebuild it;
+      damaged (not indexed), and removing it makes the next sync rebuild it;
     * a record from before mtimes were recorded (schema 1) is checked by size alone, and
       its mtime is recorded from then on;
     * any other wheel is verified: same size and the recorded sha256 is intact (its
@@ -667,7 +656,7 @@ def _conflict_party(run: _Run, wheel: str) -> ConflictParty:
             )
     filename, sha256, _ = _sidecar_source(run.wheelhouse / wheel)
     if filename is None:
-        if not _readable_wheel(run.wheelhouse / wheel):
+        if wheel_damage(run.wheelhouse / wheel) is not None:
             note = "a file of that name that is no readable wheel (damaged? remove it)"
             return ConflictParty(wheel, note=note)
         return ConflictParty(
@@ -701,7 +690,7 @@ def _land(run: _Run, action: Convert, result: JobResult) -> tuple[Outcome, Conve
             # there since planning is someone's, and is never replaced. An unreadable file
             # that no record names is what a crash leaves between a wheel and its record.
             replaceable = wheel in action.replaces or wheel not in run.recorded_wheels
-            if not replaceable or _readable_wheel(run.wheelhouse / wheel):
+            if not replaceable or wheel_damage(run.wheelhouse / wheel) is None:
                 return _conflict(run, action, wheel)
             try:
                 written = replace_damaged(staged, run.wheelhouse / wheel)
