@@ -714,7 +714,12 @@ def index_command(
         typer.Argument(help="The wheelhouse folder.", exists=True, file_okay=False),
     ],
     rehash: Annotated[
-        bool, typer.Option("--rehash", help="Hash every wheel again; trust no cache.", metavar=FLAG)
+        bool,
+        typer.Option(
+            "--rehash",
+            help="Hash and check (CRCs) every wheel again; trust no cache.",
+            metavar=FLAG,
+        ),
     ] = False,
     no_wait: Annotated[
         bool,
