@@ -19,6 +19,7 @@ from condawheel.wheelhouse.planning import (
     StateView,
     offers_of,
     options_fingerprint,
+    plan_fallbacks,
     plan_prune,
     plan_sync,
     refreshed_offers,
@@ -133,10 +134,48 @@ def test_conda_beats_tar_bz2_of_the_same_source_only() -> None:
     actions = plan_sync([bz2, conda, elsewhere], StateView(), options=OPTIONS).actions
 
     assert actions == (
-        Skip(bz2, "same package as demo-1.0-py312h0_0.conda (.conda preferred)"),
+        Skip(bz2, "same package as demo-1.0-py312h0_0.conda (.conda preferred)", twin=conda),
         Convert(conda, SHA_A, "new"),
         Convert(elsewhere, SHA_C, "new"),
     )
+
+
+def test_a_tar_bz2_stands_in_only_for_its_own_failed_conda() -> None:
+    conda = item("demo-1.0-py312h0_0.conda", SHA_A)
+    bz2 = item("demo-1.0-py312h0_0.tar.bz2", SHA_B)
+    other_conda = item("other-1.0-py312h0_0.conda", SHA_C)
+    other_bz2 = item("other-1.0-py312h0_0.tar.bz2", "d" * 64)
+    items = [bz2, conda, other_conda, other_bz2]
+    wheel = "demo-1.0-0_py312h0_0-cp312-cp312-conda_linux_64.whl"
+    state = StateView({SHA_B: record(SHA_B, wheel)}, {wheel: 10})
+    plan = plan_sync(items, state, options=OPTIONS)
+
+    assert plan_fallbacks(plan, [], state, options=OPTIONS) == ()
+    # demo's .conda failed: its .tar.bz2 is decided (its wheel is there: kept); other's
+    # .conda did not fail, so its .tar.bz2 stays skipped.
+    assert plan_fallbacks(plan, [1], state, options=OPTIONS) == ((0, Keep(bz2, SHA_B, wheel)),)
+    assert plan_fallbacks(plan, [1, 2], StateView(), options=OPTIONS) == (
+        (0, Convert(bz2, SHA_B, "new")),
+        (3, Convert(other_bz2, "d" * 64, "new")),
+    )
+    # Rule 3 still holds: bytes planned in the first round (another source offers the
+    # same .tar.bz2 on its own) are not converted again.
+    mirrored = item("demo-1.0-py312h0_0.tar.bz2", SHA_B, source="/mirror")
+    plan = plan_sync([bz2, conda, mirrored], StateView(), options=OPTIONS)
+    assert plan_fallbacks(plan, [1], StateView(), options=OPTIONS) == (
+        (0, Skip(bz2, f"same artifact as {mirrored.artifact.location} (sha256 bbbbbbbbbbbb...)")),
+    )
+
+
+def test_a_conda_that_fails_its_identity_asks_for_the_adoption_view() -> None:
+    conda = item("demo-1.0-py312h0_0.conda", SHA_A, problem="cannot be read: gone")
+    bz2 = item("demo-1.0-py312h0_0.tar.bz2", SHA_B)
+    wheel = "demo-1.0-0_py312h0_0-cp312-cp312-conda_linux_64.whl"
+    state = StateView({SHA_B: record(SHA_B, wheel)}, {wheel: 10})
+
+    # Nothing else to convert, but the .tar.bz2 will be decided: untracked wheels count.
+    assert plan_sync([conda, bz2], StateView(), options=OPTIONS).needs_adoption_view
+    assert not plan_sync([conda], state, options=OPTIONS).needs_adoption_view
 
 
 def test_the_same_bytes_offered_twice_are_converted_once() -> None:

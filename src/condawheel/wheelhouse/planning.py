@@ -9,7 +9,9 @@ The rules, in order, for each artifact:
 1. a problem found while identifying it (unreadable, not what repodata promised) fails it;
 2. a ``.tar.bz2`` whose ``.conda`` twin (same source, subdir, name-version-build) is
    offered too is skipped: both would make a wheel of the same name from different
-   source files, and conda itself prefers ``.conda``;
+   source files, and conda itself prefers ``.conda``. If that ``.conda`` fails (its
+   identity here, or its conversion when the engine runs it), :func:`plan_fallbacks`
+   decides the ``.tar.bz2`` by the other rules, in its place;
 3. an artifact whose key was already planned in this run (the same bytes offered twice)
    is skipped;
 4. a key converted before with the same options whose wheel is still present (same
@@ -43,7 +45,7 @@ from condawheel.tags import platform_tag
 from condawheel.wheelhouse.state import Offer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from condawheel.plan import PlanOptions, PlatformStamp
     from condawheel.wheelhouse.artifacts import Artifact
@@ -62,6 +64,7 @@ __all__ = [
     "SyncPlan",
     "offers_of",
     "options_fingerprint",
+    "plan_fallbacks",
     "plan_prune",
     "plan_sync",
     "prefer_conda_format",
@@ -147,6 +150,8 @@ class Skip:
 
     item: Identified
     reason: str
+    twin: Identified | None = None
+    """The ``.conda`` preferred to this ``.tar.bz2`` (rule 2): if it fails, this stands in."""
 
 
 @dataclass(frozen=True)
@@ -172,8 +177,16 @@ class SyncPlan:
 
     @property
     def needs_adoption_view(self) -> bool:
-        """Whether untracked wheels might save a conversion (so they are worth reading)."""
-        return any(isinstance(action, Convert) for action in self.actions)
+        """Whether untracked wheels might save a conversion (so they are worth reading).
+
+        A ``.tar.bz2`` whose ``.conda`` already failed here will be decided in its place.
+        """
+        failed = {id(action.item) for action in self.actions if isinstance(action, Fail)}
+        return any(
+            isinstance(action, Convert)
+            or (isinstance(action, Skip) and action.twin is not None and id(action.twin) in failed)
+            for action in self.actions
+        )
 
 
 @dataclass(frozen=True)
@@ -252,7 +265,7 @@ def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], 
     """Skip each ``.tar.bz2`` whose ``.conda`` twin the same source offers (rule 2)."""
     formats = [item.artifact.format for item in items]
     conda = {
-        (item.artifact.source, item.artifact.subdir, item.artifact.stem): item.artifact
+        (item.artifact.source, item.artifact.subdir, item.artifact.stem): item
         for item, kind in zip(items, formats, strict=True)
         if kind == "conda"
     }
@@ -266,7 +279,8 @@ def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], 
             else None
         )
         if twin is not None:
-            skipped.append(Skip(item, f"same package as {twin.filename} (.conda preferred)"))
+            reason = f"same package as {twin.artifact.filename} (.conda preferred)"
+            skipped.append(Skip(item, reason, twin))
         else:
             kept.append(item)
     return kept, skipped
@@ -297,6 +311,31 @@ def plan_sync(items: Sequence[Identified], state: StateView, *, options: PlanOpt
     # One action per item, in the order the sources listed them.
     actions = [twins.get(id(item)) or _decide(item, state, planned, options) for item in items]
     return SyncPlan(tuple(actions))
+
+
+def plan_fallbacks(
+    plan: SyncPlan, failed: Collection[int], state: StateView, *, options: PlanOptions
+) -> tuple[tuple[int, Action], ...]:
+    """Decide the ``.tar.bz2`` twins that rule 2 skipped for a ``.conda`` that failed.
+
+    :param plan: the plan of the run, as :func:`plan_sync` made it.
+    :param failed: the positions in ``plan.actions`` of the artifacts that failed.
+    :param state: the view ``plan`` was made with.
+    :returns: ``(position, action)`` of each such ``.tar.bz2``, decided by the other rules
+        as if the ``.conda`` had not been offered: the same bytes planned already (rule 3)
+        are still skipped, a wheel made from it before is kept.
+    """
+    failed_items = {id(plan.actions[position].item) for position in failed}
+    planned = {
+        action.key: action.item
+        for action in plan.actions
+        if isinstance(action, Convert | Keep | Adopt)
+    }
+    return tuple(
+        (position, _decide(action.item, state, planned, options))
+        for position, action in enumerate(plan.actions)
+        if isinstance(action, Skip) and action.twin is not None and id(action.twin) in failed_items
+    )
 
 
 def _decide(
