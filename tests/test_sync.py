@@ -501,6 +501,115 @@ def test_the_same_package_as_conda_and_tar_bz2_is_converted_once(tmp_path: Path)
     }
 
 
+def test_a_tar_bz2_stands_in_for_its_failed_conda_twin(corpus: Path, tmp_path: Path) -> None:
+    """conda-press's test-deps .conda is malformed; its .tar.bz2 twin converts."""
+    edge = corpus / "edge" / "conda-incubator+conda-press"
+    channel = tmp_path / "channel"
+    (channel / "noarch").mkdir(parents=True)
+    conda = channel / "noarch" / "test-deps-0.0.1-py_0.conda"
+    tar_bz2 = channel / "noarch" / "test-deps-0.0.1-py_0.tar.bz2"
+    for path in (conda, tar_bz2):
+        shutil.copyfile(edge / path.name, path)
+    wheelhouse, report_file = tmp_path / "wheelhouse", tmp_path / "report.json"
+    command = ("sync", str(channel), "-w", str(wheelhouse), "--report", str(report_file))
+
+    # A dry run cannot know that the .conda will fail: the .tar.bz2 stays skipped.
+    dry = run_condawheel(*command, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout == f"would-convert {conda}\n"
+    assert "1 to convert, 0 unchanged, 1 skipped, 0 failed" in dry.stderr
+
+    first = run_condawheel(*command)
+
+    # The run fails (the .conda is bad input), yet the package has its wheel.
+    assert first.returncode == 1, first.stderr
+    report = {item["filename"]: item for item in artifacts(json.loads(report_file.read_text()))}
+    assert report[conda.name]["status"] == "failed"
+    assert str(report[conda.name]["reason"]).startswith("not a conda package: no info/index.json")
+    stand_in = report[tar_bz2.name]
+    assert (stand_in["status"], stand_in["reason"], stand_in["in_place_of"]) == (
+        "converted",
+        f"in place of the failed {conda.name}",
+        str(conda),
+    )
+    wheel = str(stand_in["wheel"])
+    assert wheel_files(wheelhouse) == indexed_files(wheelhouse) == {wheel}
+    with zipfile.ZipFile(wheelhouse / wheel) as archive:
+        (sidecar,) = (n for n in archive.namelist() if n.endswith(".dist-info/conda.json"))
+        assert json.loads(archive.read(sidecar))["source"]["filename"] == tar_bz2.name
+    lines = first.stderr.splitlines()
+    error = next(n for n, line in enumerate(lines) if line.startswith(f"error: {conda}: "))
+    assert lines[error + 1] == f"note: {tar_bz2}: converted in place of the failed {conda.name}"
+    assert "1 converted, 0 unchanged, 0 skipped, 1 failed" in first.stderr
+    before = wheelhouse_digest(wheelhouse)
+
+    second = run_condawheel(*command)
+
+    # The .conda fails again, so the .tar.bz2 is decided again: its wheel is kept.
+    assert second.returncode == 1, second.stderr
+    report = {item["filename"]: item for item in artifacts(json.loads(report_file.read_text()))}
+    assert report[conda.name]["status"] == "failed"
+    assert (report[tar_bz2.name]["status"], report[tar_bz2.name]["reason"]) == (
+        "unchanged",
+        f"in place of the failed {conda.name}",
+    )
+    assert report[tar_bz2.name]["wheel"] == wheel
+    assert "note:" not in second.stderr
+    assert "0 converted, 1 unchanged, 0 skipped, 1 failed" in second.stderr
+    assert wheelhouse_digest(wheelhouse) == before
+
+
+def test_a_conda_that_fails_before_converting_has_its_tar_bz2_synced_even_in_a_dry_run(
+    corpus: Path, tmp_path: Path
+) -> None:
+    edge = corpus / "edge" / "conda-incubator+conda-press"
+    noarch = tmp_path / "channel" / "noarch"
+    noarch.mkdir(parents=True)
+    records: dict[str, dict[str, object]] = {}
+    for name in ("test-deps-0.0.1-py_0.conda", "test-deps-0.0.1-py_0.tar.bz2"):
+        data = shutil.copyfile(edge / name, noarch / name).read_bytes()
+        records[name] = {
+            "name": "test-deps",
+            "version": "0.0.1",
+            "build": "py_0",
+            "build_number": 0,
+            "depends": [],
+            "subdir": "noarch",
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+    records["test-deps-0.0.1-py_0.conda"]["sha256"] = "0" * 64  # not what the file holds
+    repodata = {
+        "info": {"subdir": "noarch"},
+        "packages": {k: v for k, v in records.items() if k.endswith(".tar.bz2")},
+        "packages.conda": {k: v for k, v in records.items() if k.endswith(".conda")},
+    }
+    (noarch / "repodata.json").write_text(json.dumps(repodata))
+    wheelhouse = tmp_path / "wheelhouse"
+    # An indexed wheelhouse: a run that plans no conversion may leave its index alone.
+    hpack = copy_channel(corpus, tmp_path / "hpack", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    assert sync([str(hpack)], wheelhouse, SyncOptions(jobs=1)).ok
+    in_place = "in place of the failed test-deps-0.0.1-py_0.conda"
+
+    for dry_run, status in ((True, "would-convert"), (False, "converted")):
+        report = sync([str(noarch.parent)], wheelhouse, SyncOptions(jobs=1, dry_run=dry_run))
+
+        assert not report.ok
+        outcomes = {o.filename: o for o in report.outcomes}
+        assert outcomes["test-deps-0.0.1-py_0.conda"].status == "failed"
+        assert "does not match repodata.json's" in (
+            outcomes["test-deps-0.0.1-py_0.conda"].reason or ""
+        )
+        stand_in = outcomes["test-deps-0.0.1-py_0.tar.bz2"]
+        assert stand_in.status == status
+        assert (stand_in.reason or "").startswith(in_place)
+        assert stand_in.in_place_of == str(noarch / "test-deps-0.0.1-py_0.conda")
+    # The plan converted nothing else, yet the index knows the new wheel.
+    assert stand_in.wheel is not None
+    hpack_wheel = "hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"
+    assert wheel_files(wheelhouse) == indexed_files(wheelhouse) == {stand_in.wheel, hpack_wheel}
+
+
 def test_a_corrupt_state_file_is_set_aside_and_rebuilt(corpus: Path, tmp_path: Path) -> None:
     channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
     wheelhouse = tmp_path / "wheelhouse"

@@ -462,6 +462,10 @@ class _SyncDisplay:
             if outcome.status in {"failed", "conflict"}:
                 self.reported.add((outcome.source, outcome.location))
                 _print_problem(outcome, console=self.progress.console)
+            elif outcome.status == "converted" and outcome.in_place_of and not self.quiet:
+                # After its .conda's error: the package has its wheel all the same.
+                note = f"note: {outcome.location}: converted {outcome.reason}"
+                self.progress.console.print(note, markup=False)
 
 
 def _print_problem(outcome: Outcome, *, console: Console = _err) -> None:

@@ -5,6 +5,8 @@ The report (``--report FILE``, ``--json``) lists every source artifact with its 
 * ``converted``: a new wheel landed in the wheelhouse;
 * ``unchanged``: its wheel was already there (also when adopted, or identical);
 * ``skipped``: left out on purpose, with the reason (``--select``, a ``.conda`` twin...);
+  a ``.tar.bz2`` whose ``.conda`` twin failed is synced instead, and its entry's
+  ``in_place_of`` names that ``.conda``;
 * ``failed``: it could not be synced, with the reason (the rest of the run went on);
 * ``conflict``: its wheel would replace a different wheel of the same name; both sources
   are named, and nothing was overwritten;
@@ -77,6 +79,8 @@ class Outcome:
     size: int | None = None
     conflict_with: ConflictParty | None = None
     warnings: tuple[str, ...] = ()
+    in_place_of: str | None = None
+    """The location of the failed ``.conda`` this ``.tar.bz2`` was synced for."""
 
     def to_json(self) -> dict[str, object]:
         """Return the report entry."""
@@ -104,6 +108,8 @@ class Outcome:
             }
         if self.warnings:
             entry["warnings"] = list(self.warnings)
+        if self.in_place_of is not None:
+            entry["in_place_of"] = self.in_place_of
         return entry
 
 

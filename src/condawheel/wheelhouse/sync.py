@@ -12,7 +12,8 @@ One run, under the wheelhouse lock:
 6. convert in worker processes into a staging folder, and move each wheel into place
    here (hard link: atomic, never over different bytes; a rename only over a wheel
    of the same artifact that is damaged, or over an unreadable file no record names);
-   record it in the state;
+   record it in the state; then, only if a ``.conda`` failed, the ``.tar.bz2`` twin that
+   was skipped for it (planned again by ``plan_fallbacks``);
 7. bring the index up to date (skipped when no wheel changed since the last run);
 8. record what each source offers, for the next ``--prune``.
 
@@ -80,6 +81,7 @@ from condawheel.wheelhouse.outcomes import (
     WorkPlanned,
 )
 from condawheel.wheelhouse.planning import (
+    Action,
     Adopt,
     Convert,
     Fail,
@@ -91,6 +93,7 @@ from condawheel.wheelhouse.planning import (
     SyncPlan,
     offers_of,
     options_fingerprint,
+    plan_fallbacks,
     plan_prune,
     plan_sync,
     refreshed_offers,
@@ -747,8 +750,12 @@ def _conflict(run: _Run, action: Convert, wheel: str) -> tuple[Outcome, None]:
 
 
 def _convert_all(
-    run: _Run, converts: Sequence[tuple[int, Convert]], batch: _Batch | None
+    run: _Run,
+    converts: Sequence[tuple[int, Convert]],
+    batch: _Batch | None,
+    stand_ins: Mapping[int, Identified] | None = None,
 ) -> dict[int, Outcome]:
+    """Convert and land; ``stand_ins``: position -> the failed ``.conda`` it stands in for."""
     options = run.options
     staging = run.wheelhouse / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
     staging.mkdir()
@@ -788,6 +795,8 @@ def _convert_all(
         ):
             action = actions[result.number]
             outcome, record = _land(run, action, result)
+            if stand_ins and result.number in stand_ins:
+                outcome = _in_place_of(outcome, stand_ins[result.number])
             if record is not None and batch is not None:
                 batch.add(record)
             outcomes[result.number] = outcome
@@ -805,12 +814,74 @@ def _kept(item: Identified, wheel: str, note: str | None, *, reason: str | None 
     return outcome if note is None else replace(outcome, warnings=(note,))
 
 
-def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -> list[Outcome]:
-    dry_run = run.options.dry_run
-    batch = None if dry_run or run.state is None else _Batch(run.state)
+def _execute(
+    run: _Run, plan: SyncPlan, view: StateView, present: Mapping[str, os.stat_result]
+) -> tuple[list[Outcome], tuple[Action, ...]]:
+    """Carry out ``plan``; return the outcomes and the actions decided for fallbacks.
+
+    A ``.tar.bz2`` skipped for its ``.conda`` twin is decided again, in a second round,
+    only if that ``.conda`` failed (a dry run knows only the failures of planning).
+    """
+    batch = None if run.options.dry_run or run.state is None else _Batch(run.state)
     outcomes: dict[int, Outcome] = {}
+    converts = _execute_round(run, enumerate(plan.actions), outcomes, batch, present)
+    size = sum(action.item.size or 0 for _, action in converts)
+    run.emit(WorkPlanned(len(converts), size))
+    if converts:
+        run.emit(Phase("converting"))
+        outcomes.update(_convert_all(run, converts, batch))
+    failed = [position for position, outcome in outcomes.items() if outcome.status == "failed"]
+    fallbacks = (
+        plan_fallbacks(plan, failed, view, options=run.options.plan_options) if failed else ()
+    )
+    if fallbacks:
+        stand_ins = {position: _twin(plan.actions[position]) for position, _ in fallbacks}
+        for position in stand_ins:
+            del outcomes[position]  # "skipped" no more: decided again
+        more = _execute_round(run, fallbacks, outcomes, batch, present)
+        for position in stand_ins.keys() & outcomes.keys():
+            outcomes[position] = _in_place_of(outcomes[position], stand_ins[position])
+        if more:
+            # The progress counts what the run converts in all: the first round and this.
+            more_size = sum(action.item.size or 0 for _, action in more)
+            run.emit(WorkPlanned(len(converts) + len(more), size + more_size))
+            if not converts:
+                run.emit(Phase("converting"))
+            outcomes.update(_convert_all(run, more, batch, stand_ins))
+    if batch is not None:
+        batch.flush()
+    ordered = [outcomes[position] for position in range(len(plan.actions))]
+    return ordered, tuple(action for _, action in fallbacks)
+
+
+def _twin(action: Action) -> Identified:
+    """Return the ``.conda`` a ``.tar.bz2`` was skipped for (plan_fallbacks chose it)."""
+    if not isinstance(action, Skip) or action.twin is None:
+        raise AssertionError(f"not a skipped .tar.bz2 twin: {action!r}")
+    return action.twin
+
+
+def _in_place_of(outcome: Outcome, twin: Identified) -> Outcome:
+    """Say that a ``.tar.bz2``'s outcome stands in for its failed ``.conda`` ``twin``."""
+    conda = twin.artifact
+    reason = outcome.reason
+    if outcome.status in {"converted", "unchanged", "would-convert"}:
+        said = f"in place of the failed {conda.filename}"
+        reason = said if reason is None else f"{said}; {reason}"
+    return replace(outcome, reason=reason, in_place_of=conda.location)
+
+
+def _execute_round(
+    run: _Run,
+    chosen: Iterable[tuple[int, Action]],
+    outcomes: dict[int, Outcome],
+    batch: _Batch | None,
+    present: Mapping[str, os.stat_result],
+) -> list[tuple[int, Convert]]:
+    """Record the outcome of each chosen action that needs no conversion; return the rest."""
+    dry_run = run.options.dry_run
     converts: list[tuple[int, Convert]] = []
-    for position, action in enumerate(plan.actions):
+    for position, action in chosen:
         if isinstance(action, Keep):
             outcomes[position] = _kept(action.item, action.wheel, action.note)
         elif isinstance(action, Skip):
@@ -831,16 +902,12 @@ def _execute(run: _Run, plan: SyncPlan, present: Mapping[str, os.stat_result]) -
             outcomes[position] = _outcome(action.item, "would-convert", reason=action.reason)
         else:
             converts.append((position, action))
-    run.emit(WorkPlanned(len(converts), sum(action.item.size or 0 for _, action in converts)))
-    if converts:
-        run.emit(Phase("converting"))
-        outcomes.update(_convert_all(run, converts, batch))
-    elif batch is not None:
-        batch.flush()
-    return [outcomes[position] for position in range(len(plan.actions))]
+    return converts
 
 
-def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result]) -> SyncPlan:
+def _plan(
+    run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result]
+) -> tuple[SyncPlan, StateView]:
     check = _check_wheels(run.wheelhouse, run.records, present)
     if check.restamp and run.state is not None and not run.options.dry_run:
         with run.state.transaction():
@@ -857,7 +924,7 @@ def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result])
     )
     plan = plan_sync(gathered.selected, view, options=run.options.plan_options)
     if not plan.needs_adoption_view or run.state is None:
-        return plan
+        return plan, view
     # Something must be converted: first look whether a killed run already made it.
     tracked = {record.wheel for record in run.records}
     untracked = {name: info for name, info in present.items() if name not in tracked}
@@ -872,7 +939,7 @@ def _plan(run: _Run, gathered: _Gathered, present: Mapping[str, os.stat_result])
             adoptable[key.artifact_key] = (*adoptable.get(key.artifact_key, ()), key.wheel)
     depends = {key.wheel: key.depends_key for key in keys if key.depends_key is not None}
     view = replace(view, adoptable=adoptable, adoptable_depends=depends)
-    return plan_sync(gathered.selected, view, options=run.options.plan_options)
+    return plan_sync(gathered.selected, view, options=run.options.plan_options), view
 
 
 def _remove_wheel(path: Path) -> None:
@@ -940,17 +1007,19 @@ def _run_with_state(
     run.records = state.conversions() if state is not None else []
     run.recorded_wheels = frozenset(record.wheel for record in run.records)
     present = _wheels_present(run.wheelhouse) if run.wheelhouse.is_dir() else {}
-    plan = _plan(run, gathered, present)
+    plan, view = _plan(run, gathered, present)
     prune = _plan_prune(run, gathered, plan)
     if state is None or options.dry_run:
-        outcomes = gathered.outcomes + _execute(run, plan, present)
-        return outcomes, _pruned(prune, done=False), None
+        executed, _ = _execute(run, plan, view, present)
+        return gathered.outcomes + executed, _pruned(prune, done=False), None
     if prune:
         _prune(run, state, prune)
-    outcomes = gathered.outcomes + _execute(run, plan, present)
+    executed, fallbacks = _execute(run, plan, view, present)
+    outcomes = gathered.outcomes + executed
     run.emit(Phase("indexing"))
     # A run that moved no wheel in or out saw the wheelhouse as it still is (it holds the lock).
-    wrote = bool(prune) or any(isinstance(action, Convert) for action in plan.actions)
+    actions = (*plan.actions, *fallbacks)
+    wrote = bool(prune) or any(isinstance(action, Convert) for action in actions)
     index = _index_if_changed(run.wheelhouse, state, run.indexed, None if wrote else present)
     with state.transaction():
         for source, (scopes, offers) in gathered.offers.items():
