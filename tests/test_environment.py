@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conda_envs import find_python312, link_python_into
-from condawheel.env.environment import open_environment
+from condawheel.env.environment import environment_path, open_environment
 from condawheel.env.tagconfig import CONFIG_NAME
 from condawheel.errors import ConfigError, InstallError
 from env_support import WheelSpec, install, make_wheel
@@ -96,3 +96,18 @@ def test_a_prefix_spelled_with_dot_dot_is_normalised(tmp_path: Path) -> None:
     record = json.loads(run.stdout)
     assert record["prefix"] == str(prefix)
     assert record["python"] == str(prefix / "bin" / "python")
+
+
+def test_an_environment_path_keeps_symlinks_but_resolves_dotdot_as_the_os_does(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path.resolve()
+    (root / "real" / "sub").mkdir(parents=True)
+    (root / "real" / "env").mkdir()
+    (root / "links").mkdir()
+    (root / "links" / "L").symlink_to(root / "real" / "sub")
+    (root / "links" / "env").mkdir()  # what a textual `..` would wrongly pick
+    (root / "envlink").symlink_to(root / "real" / "env")
+
+    assert environment_path(root / "links" / "L" / ".." / "env") == root / "real" / "env"
+    assert environment_path(root / "envlink") == root / "envlink"  # spelling kept

@@ -237,6 +237,67 @@ def test_a_schema_1_state_gains_the_dependencies_digest_and_keeps_its_rows(
         assert [item.depends_key for item in state.conversions()] == ["d" * 16]
 
 
+@pytest.mark.parametrize("lacking", ["wheel_mtime_ns", "depends_key"])
+def test_a_schema_2_state_lacking_a_column_gains_it(tmp_path: Path, lacking: str) -> None:
+    # Development builds wrote schema 2 with only one of the two columns schema 2 adds.
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:
+        db.executescript(SCHEMA_1_CONVERSIONS.replace("'schema', '1'", "'schema', '2'"))
+        other = "depends_key" if lacking == "wheel_mtime_ns" else "wheel_mtime_ns"
+        kind = "TEXT" if other == "depends_key" else "INTEGER"
+        db.execute(f"ALTER TABLE conversions ADD COLUMN {other} {kind}")
+    db.close()
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert state.set_aside is None
+        with state.transaction():
+            state.record_conversion(replace(record(), depends_key="d" * 16))
+        assert state.conversions() == [replace(record(), depends_key="d" * 16)]
+
+
+def test_migrating_drops_the_index_signature(tmp_path: Path) -> None:
+    # Schema 1 did not remember which wheels the index left out: index once more.
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:
+        db.executescript(SCHEMA_1_CONVERSIONS)
+        db.execute("INSERT INTO meta VALUES ('index_signature', 'abc')")
+    db.close()
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert state.meta("index_signature") is None
+
+
+def test_an_io_error_while_migrating_keeps_the_state_file(tmp_path: Path) -> None:
+    # A real process whose file size limit stops the migration's write (a full disk).
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:
+        db.executescript(SCHEMA_1_CONVERSIONS)
+        db.executemany(
+            "INSERT INTO sidecar_keys VALUES (?, 1, 2, NULL)",
+            [(f"w{number}-1.0-py3-none-any.whl",) for number in range(200)],
+        )
+    db.close()
+    before = (tmp_path / STATE_NAME).read_bytes()
+    script = textwrap.dedent(
+        f"""
+        import resource, signal
+        from pathlib import Path
+        from condawheel.errors import WheelhouseError
+        from condawheel.wheelhouse.state import WheelhouseState
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+        try:
+            WheelhouseState.open(Path({str(tmp_path)!r}))
+        except WheelhouseError as error:
+            print(error)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cannot open the state file" in result.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == [STATE_NAME]  # not set aside
+    assert (tmp_path / STATE_NAME).read_bytes() == before
+
+
 def test_a_state_that_cannot_be_created_is_a_wheelhouse_error(tmp_path: Path) -> None:
     with pytest.raises(WheelhouseError, match="cannot open the state file"):
         WheelhouseState.open(tmp_path / "missing" / "folder")

@@ -803,7 +803,9 @@ def _environment_prefix(prefix: Path | None) -> Path:
                 param_hint="--prefix",
             )
         prefix = Path(active)
-    return Path(os.path.abspath(prefix))  # noqa: PTH100 - keep symlinks
+    from condawheel.env.environment import environment_path  # noqa: PLC0415 - keep --help fast
+
+    return environment_path(prefix)
 
 
 @app.command("tags")

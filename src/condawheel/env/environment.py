@@ -23,7 +23,25 @@ from condawheel.errors import ConfigError, InstallError
 from condawheel.plan import PlatformStamp
 from condawheel.tags import platform_tag
 
-__all__ = ["Environment", "build_stamp", "configured_stamp", "open_environment", "tag_entry"]
+__all__ = [
+    "Environment",
+    "build_stamp",
+    "configured_stamp",
+    "environment_path",
+    "open_environment",
+    "tag_entry",
+]
+
+
+def environment_path(prefix: Path) -> Path:
+    """Return ``prefix`` absolute and without ``..``, as the shebangs and reports spell it.
+
+    An environment reached through a symlink keeps the spelling its user chose; a path
+    with ``..`` is resolved the way the OS resolves it (``link/..`` is the parent of the
+    link's target, not the folder holding the link), so it cannot name another folder.
+    """
+    path = Path(prefix).absolute()
+    return Path(os.path.realpath(path)) if ".." in path.parts else path
 
 
 @dataclass(frozen=True)
@@ -80,9 +98,7 @@ def open_environment(
     :raises InstallError: if the prefix has no usable interpreter.
     :raises ConfigError: for a malformed configuration file.
     """
-    # Lexically normalised, symlinks kept: `..` must not reach shebangs or reports, and an
-    # environment reached through a symlink keeps the spelling its user chose.
-    prefix = Path(os.path.abspath(prefix))  # noqa: PTH100
+    prefix = environment_path(prefix)
     if not prefix.is_dir():
         raise InstallError(str(prefix), "no such environment directory")
     facts = probe_interpreter(find_python(prefix))

@@ -103,11 +103,11 @@ CREATE TABLE IF NOT EXISTS sidecar_keys (
 """
 
 # Schema 1 -> 2: the wheel mtime of conversions; the dependencies digest of conversions
-# and of untracked wheels.
-_MIGRATE_FROM_1: Final = (
-    "ALTER TABLE conversions ADD COLUMN wheel_mtime_ns INTEGER",
-    "ALTER TABLE conversions ADD COLUMN depends_key TEXT",
-    "ALTER TABLE sidecar_keys ADD COLUMN depends_key TEXT",
+# and of untracked wheels. (table, column, type), added where missing.
+_ADDED_IN_2: Final = (
+    ("conversions", "wheel_mtime_ns", "INTEGER"),
+    ("conversions", "depends_key", "TEXT"),
+    ("sidecar_keys", "depends_key", "TEXT"),
 )
 
 
@@ -183,24 +183,38 @@ def _unknown_schema(found: object) -> None:
     raise sqlite3.DatabaseError(msg)
 
 
-def _migrate_from_1(connection: sqlite3.Connection) -> None:
-    """Migrate schema 1 to 2: the wheel's mtime and the dependencies' digest (``NULL``: unknown).
+def _missing_columns(connection: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    present: dict[str, set[str]] = {}
+    for table, _, _ in _ADDED_IN_2:
+        if table not in present:
+            rows = connection.execute(f"PRAGMA table_info({table})")
+            present[table] = {row[1] for row in rows}
+    return [item for item in _ADDED_IN_2 if item[1] not in present[item[0]]]
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring a schema 1 state (or a schema 2 one lacking a column) to schema 2 in place.
 
     Not merely compatible: schema 1 writers insert rows by position, so an older
     condawheel must see the new schema and set the file aside rather than fail to write.
+    The index signature is dropped so that the next sync runs the index once and
+    records which wheels it could not index (schema 1 did not keep that).
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
         # Read again under the write lock: another process may have migrated it meanwhile.
         row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is not None and row[0] == "1":
-            for statement in _MIGRATE_FROM_1:
-                connection.execute(statement)
+        missing = _missing_columns(connection)
+        if missing or (row is not None and row[0] != str(SCHEMA_VERSION)):
+            for table, column, kind in missing:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             connection.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
             )
+            connection.execute("DELETE FROM meta WHERE key = 'index_signature'")
     except BaseException:
-        connection.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+            connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
 
@@ -216,10 +230,10 @@ def _connect(path: Path) -> sqlite3.Connection:
             connection.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
-        elif row[0] == "1":
-            _migrate_from_1(connection)
-        elif row[0] != str(SCHEMA_VERSION):
+        elif row[0] not in {"1", str(SCHEMA_VERSION)}:
             _unknown_schema(row[0])
+        elif row[0] == "1" or _missing_columns(connection):
+            _migrate(connection)
     except BaseException:
         connection.close()
         raise
@@ -250,6 +264,8 @@ class WheelhouseState:
         try:
             try:
                 connection = _connect(path)
+            except sqlite3.OperationalError:
+                raise  # I/O, a full disk, a lock: the file itself may be fine, keep it
             except sqlite3.DatabaseError:
                 set_aside = path.with_name(f"{path.name}.unreadable-{time.time_ns()}")
                 path.replace(set_aside)

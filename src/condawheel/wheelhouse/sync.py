@@ -348,7 +348,7 @@ def _file_sha256(path: Path) -> str | None:
 def _wheel_verdict(path: Path, record: ConversionRecord, info: os.stat_result) -> str:
     """Return ``intact``, ``changed`` or ``damaged`` (see :func:`_check_wheels`)."""
     same_size = info.st_size == record.wheel_size
-    if same_size and record.wheel_mtime_ns in {None, info.st_mtime_ns}:
+    if same_size and record.wheel_mtime_ns == info.st_mtime_ns:
         return "intact"
     if same_size and record.wheel_sha256 is not None and _file_sha256(path) == record.wheel_sha256:
         return "intact"  # touched, not changed
@@ -372,8 +372,8 @@ def _check_wheels(
       no-op sync reads no wheel); damage that keeps both (data blocks lost under intact
       metadata) is not seen here: ``condawheel index --rehash`` reports such a wheel as
       damaged (not indexed), and removing it makes the next sync rebuild it;
-    * a record from before mtimes were recorded (schema 1) is checked by size alone, and
-      its mtime is recorded from then on;
+    * a record from before mtimes were recorded (schema 1) has no stamp to trust: its
+      wheel is verified once like any other, and its mtime is recorded from then on;
     * any other wheel is verified: same size and the recorded sha256 is intact (its
       stamp is recorded again); else a file that is no readable wheel (a zip with a
       ``.dist-info/WHEEL``, CRCs checked) is *damaged* and the artifact's next wheel
