@@ -199,23 +199,8 @@ def test_a_schema_1_state_is_migrated_in_place(tmp_path: Path) -> None:
 def test_a_schema_1_state_gains_the_dependencies_digest_and_keeps_its_rows(
     tmp_path: Path,
 ) -> None:
-    # Schema 1 as condawheel wrote it: no depends_key in conversions and sidecar_keys.
     with sqlite3.connect(tmp_path / STATE_NAME) as db:
-        db.executescript(
-            """
-            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            INSERT INTO meta VALUES ('schema', '1');
-            CREATE TABLE conversions (
-                artifact_key TEXT NOT NULL, options_key TEXT NOT NULL, wheel TEXT NOT NULL,
-                wheel_size INTEGER NOT NULL, wheel_sha256 TEXT, artifact_filename TEXT NOT NULL,
-                artifact_source TEXT NOT NULL, artifact_scope TEXT NOT NULL,
-                artifact_location TEXT NOT NULL, condawheel_version TEXT NOT NULL,
-                options_json TEXT NOT NULL, converted_at REAL NOT NULL,
-                PRIMARY KEY (artifact_key, options_key));
-            CREATE TABLE sidecar_keys (wheel TEXT PRIMARY KEY, size INTEGER NOT NULL,
-                mtime_ns INTEGER NOT NULL, artifact_key TEXT);
-            """
-        )
+        db.executescript(SCHEMA_1_CONVERSIONS)
         old = record()
         db.execute(
             "INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

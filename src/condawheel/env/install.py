@@ -95,6 +95,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
     from condawheel.env.interpreter import InterpreterFacts
+    from condawheel.sidecar import Sidecar
 
 __all__ = [
     "AlreadyInstalled",
@@ -303,33 +304,33 @@ def _sidecar_actions(
     return tuple(relocations), tuple(symlinks), directories
 
 
+def _wheel_provider(sidecar: Sidecar, origin: str) -> ExternalProvider:
+    """Return the conda package a conda wheel stands for, as an external provider."""
+    return ExternalProvider(
+        sidecar.conda_name,
+        sidecar.conda_version,
+        f"{sidecar.conda_name}-{sidecar.conda_version}-{sidecar.conda_build}",
+        origin,
+    )
+
+
 def _providers(state: PrefixState, installs: Iterable[WheelContents]) -> list[ExternalProvider]:
     providers = [
         ExternalProvider(record.name, record.version, record.dist_name, "conda")
         for record in state.records
     ]
-    for distribution in state.distributions.values():
-        sidecar = distribution.sidecar
-        if sidecar is not None:
-            providers.append(
-                ExternalProvider(
-                    sidecar.conda_name,
-                    sidecar.conda_version,
-                    f"{sidecar.conda_name}-{sidecar.conda_version}-{sidecar.conda_build}",
-                    f"installed from the wheel {distribution.display_name}",
-                )
-            )
-    for contents in installs:
-        sidecar = contents.sidecar
-        if sidecar is not None:
-            providers.append(
-                ExternalProvider(
-                    sidecar.conda_name,
-                    sidecar.conda_version,
-                    f"{sidecar.conda_name}-{sidecar.conda_version}-{sidecar.conda_build}",
-                    f"from the wheel {contents.filename}, installed now",
-                )
-            )
+    providers.extend(
+        _wheel_provider(
+            distribution.sidecar, f"installed from the wheel {distribution.display_name}"
+        )
+        for distribution in state.distributions.values()
+        if distribution.sidecar is not None
+    )
+    providers.extend(
+        _wheel_provider(contents.sidecar, f"from the wheel {contents.filename}, installed now")
+        for contents in installs
+        if contents.sidecar is not None
+    )
     return providers
 
 
