@@ -72,7 +72,7 @@ class WheelhouseError(CondawheelError):
 
 
 class ConfigError(CondawheelError, ValueError):
-    """A configuration file (``binary-compatibility.cfg``) is malformed."""
+    """A configuration file (``binary-compatibility.cfg``, a system-library policy) is malformed."""
 
 
 class InstallError(CondawheelError):

@@ -1,98 +1,217 @@
-"""Which libraries the host system provides, per binary format, with the reason shown (pure)."""
+"""Which libraries the host system provides, per binary format, with the reason shown (pure).
+
+The lists are data, shipped beside this module as ``system-libraries.json`` (read through
+:mod:`importlib.resources`, as auditwheel ships its manylinux policy), so that changing
+what counts as a system library is a reviewed change of data, not of code. Each format
+holds ordered groups (glibc, then the rest of the manylinux policy; the Visual C++ runtime
+of Python, then Windows' own DLLs; ...); the first group that lists a name gives the
+reason a report shows. ``docs/convert.md`` ("External libraries") describes the schema.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Final
+
+from condawheel.errors import ConfigError
+from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from condawheel.binaries.facts import BinaryFormat
+    from condawheel.io.jsondata import JSONValue
 
-__all__ = ["system_reason"]
+__all__ = [
+    "POLICY_RESOURCE",
+    "FormatPolicy",
+    "SystemLibraryGroup",
+    "SystemPolicy",
+    "default_policy",
+    "parse_policy",
+]
 
-# glibc's own libraries: conda never ships them, the host provides them (``__glibc``).
-_GLIBC = frozenset(
-    {
-        "libc.so.6",
-        "libm.so.6",
-        "libdl.so.2",
-        "librt.so.1",
-        "libpthread.so.0",
-        "libutil.so.1",
-        "libresolv.so.2",
-        "libnsl.so.1",
-        "libanl.so.1",
-        "libmvec.so.1",
-        "libBrokenLocale.so.1",
-        "libthread_db.so.1",
-        "libc_malloc_debug.so.0",
+POLICY_RESOURCE: Final = "system-libraries.json"
+_POLICY_VERSION = 1
+_FORMATS: tuple[BinaryFormat, ...] = ("elf", "macho", "pe")
+_GROUP_KEYS = frozenset({"name", "reason", "about", "names", "prefixes", "patterns"})
+
+
+@dataclass(frozen=True)
+class SystemLibraryGroup:
+    """Libraries the host provides for one reason: by exact name, name prefix or pattern."""
+
+    name: str
+    # The text reports show for a library of this group.
+    reason: str
+    # Why the group is there, and where its list comes from.
+    about: str
+    names: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    # Matched against the whole name (``re.fullmatch``).
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def lists(self, name: str) -> bool:
+        """Return whether this group lists ``name`` (already case-folded if it must be)."""
+        return (
+            name in self.names
+            or name.startswith(self.prefixes)
+            or any(pattern.fullmatch(name) for pattern in self.patterns)
+        )
+
+
+@dataclass(frozen=True)
+class FormatPolicy:
+    """The groups of one binary format, in the order they are tried."""
+
+    # False for PE: Windows file names are case-insensitive, and the data is lower case.
+    case_sensitive: bool
+    groups: tuple[SystemLibraryGroup, ...]
+
+
+@dataclass(frozen=True)
+class SystemPolicy:
+    """Which libraries the host system provides, for every binary format."""
+
+    formats: Mapping[BinaryFormat, FormatPolicy]
+
+    def reason(self, binary_format: BinaryFormat, name: str) -> str | None:
+        """Return why the host provides library ``name`` of a ``binary_format`` binary.
+
+        :return: the reason of the first group that lists it; ``None`` if none does.
+        """
+        policy = self.formats[binary_format]
+        key = name if policy.case_sensitive else name.casefold()
+        return next((group.reason for group in policy.groups if group.lists(key)), None)
+
+
+@functools.cache
+def default_policy() -> SystemPolicy:
+    """Return the shipped policy (``system-libraries.json``), read once per process.
+
+    :raises ConfigError: if the packaged file is missing or invalid (a broken install).
+    """
+    origin = f"condawheel/binaries/{POLICY_RESOURCE}"
+    try:
+        data = resources.files(__package__ or "condawheel.binaries").joinpath(POLICY_RESOURCE)
+        raw = data.read_bytes()
+    except OSError as error:
+        raise ConfigError(origin, f"cannot read the packaged policy: {error}") from None
+    return parse_policy(raw, origin=origin)
+
+
+def parse_policy(data: bytes | str, *, origin: str) -> SystemPolicy:
+    """Parse and validate a system-library policy document.
+
+    :param origin: names the document in errors.
+    :raises ConfigError: naming the first field that breaks the schema.
+    """
+    try:
+        document = parse_json(data)
+    except JSONProblem as problem:
+        raise ConfigError(origin, str(problem)) from None
+    top = _object(origin, document, "the document", {"policy_version", "about", "formats"})
+    if top.get("policy_version") != _POLICY_VERSION:
+        raise ConfigError(
+            origin,
+            f"policy_version must be {_POLICY_VERSION}, not {top.get('policy_version')!r}",
+        )
+    formats = _object(origin, top.get("formats"), "formats", set(_FORMATS))
+    missing = [name for name in _FORMATS if name not in formats]
+    if missing:
+        raise ConfigError(origin, f"formats: {', '.join(missing)} missing")
+    return SystemPolicy(
+        {name: _format(origin, formats[name], f"formats.{name}") for name in _FORMATS}
+    )
+
+
+def _format(origin: str, value: JSONValue, where: str) -> FormatPolicy:
+    entry = _object(origin, value, where, {"case_sensitive", "groups"})
+    case_sensitive = entry.get("case_sensitive")
+    if not isinstance(case_sensitive, bool):
+        raise ConfigError(origin, f"{where}.case_sensitive must be true or false")
+    groups = entry.get("groups")
+    if not isinstance(groups, list) or not groups:
+        raise ConfigError(origin, f"{where}.groups must be a non-empty list")
+    parsed = tuple(
+        _group(origin, group, f"{where}.groups[{index}]", case_sensitive=case_sensitive)
+        for index, group in enumerate(groups)
+    )
+    names = [group.name for group in parsed]
+    if len(set(names)) != len(names):
+        raise ConfigError(origin, f"{where}: two groups have the same name")
+    listed: dict[str, str] = {}
+    for group in parsed:
+        for name in sorted(group.names):
+            if name in listed:
+                raise ConfigError(
+                    origin, f"{where}: {name!r} is in both {listed[name]!r} and {group.name!r}"
+                )
+            listed[name] = group.name
+    return FormatPolicy(case_sensitive, parsed)
+
+
+def _group(
+    origin: str, value: JSONValue, where: str, *, case_sensitive: bool
+) -> SystemLibraryGroup:
+    entry = _object(origin, value, where, _GROUP_KEYS)
+    texts = {key: _text(origin, entry.get(key), f"{where}.{key}") for key in ("name", "reason")}
+    about = _text(origin, entry.get("about"), f"{where}.about")
+    lists = {
+        key: _strings(origin, entry.get(key, []), f"{where}.{key}", case_sensitive=case_sensitive)
+        for key in ("names", "prefixes", "patterns")
     }
-)
-# The program interpreters glibc installs (ld-linux-x86-64.so.2, ld-linux-aarch64.so.1,
-# ld-linux.so.2, ld-linux-armhf.so.3, ld64.so.1 (s390x), ld64.so.2 (ppc64le), ...).
-_GLIBC_INTERPRETER = re.compile(r"^(ld-linux[-\w.]*|ld64)\.so\.\d+$")
-# The other libraries of the manylinux policy (PEP 600; auditwheel's manylinux_2_17
-# lib_whitelist, the same as PEP 599's list plus libatomic, libanl, libexpat, libz).
-# libcrypt.so.1 left the list with PEP 571; conda ships libcrypt.so.2 (libxcrypt).
-_MANYLINUX = frozenset(
-    {
-        "libgcc_s.so.1",
-        "libstdc++.so.6",
-        "libatomic.so.1",
-        "libX11.so.6",
-        "libXext.so.6",
-        "libXrender.so.1",
-        "libICE.so.6",
-        "libSM.so.6",
-        "libGL.so.1",
-        "libgobject-2.0.so.0",
-        "libgthread-2.0.so.0",
-        "libglib-2.0.so.0",
-        "libexpat.so.1",
-        "libz.so.1",
-    }
-)
-# macOS: dyld's shared cache holds /usr/lib and the system frameworks.
-_MACOS_SYSTEM_PREFIXES = ("/usr/lib/", "/System/")
-# Windows: DLLs of every supported Windows (System32), the API sets, and the Universal
-# CRT (part of Windows 10+; conda's ``ucrt`` package provides it where it is missing).
-_WINDOWS_API_SETS = ("api-ms-win-", "ext-ms-win-")
-_WINDOWS_SYSTEM = frozenset(
-    {
-        "advapi32.dll", "avrt.dll", "bcrypt.dll", "cfgmgr32.dll", "comctl32.dll",
-        "comdlg32.dll", "crypt32.dll", "cryptbase.dll", "d2d1.dll", "d3d11.dll",
-        "d3d12.dll", "d3d9.dll", "dbghelp.dll", "dnsapi.dll", "dwmapi.dll", "dwrite.dll",
-        "dxgi.dll", "gdi32.dll", "gdiplus.dll", "glu32.dll", "hid.dll", "imagehlp.dll",
-        "imm32.dll", "iphlpapi.dll", "kernel32.dll", "kernelbase.dll", "mpr.dll",
-        "msimg32.dll", "mscoree.dll", "msvcrt.dll", "mswsock.dll", "ncrypt.dll",
-        "netapi32.dll", "normaliz.dll", "ntdll.dll", "ole32.dll", "oleacc.dll",
-        "oleaut32.dll", "opengl32.dll", "powrprof.dll", "propsys.dll", "psapi.dll",
-        "rpcrt4.dll", "secur32.dll", "setupapi.dll", "shcore.dll", "shell32.dll",
-        "shlwapi.dll", "sspicli.dll", "ucrtbase.dll", "user32.dll", "userenv.dll",
-        "usp10.dll", "uxtheme.dll", "version.dll", "winhttp.dll", "wininet.dll",
-        "winmm.dll", "winspool.drv", "wintrust.dll", "wldap32.dll", "ws2_32.dll",
-        "wsock32.dll", "wtsapi32.dll",
-    }
-)  # fmt: skip
+    if not any(lists.values()):
+        raise ConfigError(origin, f"{where} lists no names, prefixes or patterns")
+    patterns = tuple(_pattern(origin, pattern, where) for pattern in lists["patterns"])
+    return SystemLibraryGroup(
+        name=texts["name"],
+        reason=texts["reason"],
+        about=about,
+        names=frozenset(lists["names"]),
+        prefixes=tuple(lists["prefixes"]),
+        patterns=patterns,
+    )
 
 
-# The Visual C++ runtime CPython itself is linked against (3.5+): wherever a Windows Python
-# runs, these are loaded (python.org bundles them; conda's python needs vc14_runtime), as
-# manylinux takes libstdc++ for granted. msvcp140.dll and the rest of vc14_runtime are not:
-# a C++ library must still declare them.
-_WINDOWS_PYTHON_RUNTIME = frozenset({"vcruntime140.dll", "vcruntime140_1.dll"})
+def _pattern(origin: str, pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise ConfigError(
+            origin, f"{where}.patterns: {pattern!r} is not a regular expression ({error})"
+        ) from None
 
 
-def system_reason(binary_format: BinaryFormat, name: str) -> str | None:
-    """Return why the host provides library ``name`` of a ``binary_format`` binary, or ``None``."""
-    if binary_format == "elf":
-        if name in _GLIBC or _GLIBC_INTERPRETER.match(name):
-            return "part of glibc, which the host system provides"
-        return "allowed as a system library by the manylinux policy" if name in _MANYLINUX else None
-    if binary_format == "macho":
-        return "a macOS system library" if name.startswith(_MACOS_SYSTEM_PREFIXES) else None
-    folded = name.casefold()
-    if folded in _WINDOWS_PYTHON_RUNTIME:
-        return "the Visual C++ runtime every Windows Python loads"
-    system = folded in _WINDOWS_SYSTEM or folded.startswith(_WINDOWS_API_SETS)
-    return "a Windows system DLL" if system else None
+def _object(
+    origin: str, value: JSONValue, where: str, keys: set[str] | frozenset[str]
+) -> dict[str, JSONValue]:
+    if not isinstance(value, dict):
+        raise ConfigError(origin, f"{where} must be a JSON object")
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise ConfigError(origin, f"{where}: unknown key {unknown[0]!r}")
+    return value
+
+
+def _text(origin: str, value: JSONValue, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(origin, f"{where} must be a non-empty string")
+    return value
+
+
+def _strings(origin: str, value: JSONValue, where: str, *, case_sensitive: bool) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(origin, f"{where} must be a list of non-empty strings")
+    strings = [item for item in value if isinstance(item, str)]
+    if len(set(strings)) != len(strings):
+        raise ConfigError(origin, f"{where} lists a string twice")
+    if not case_sensitive:
+        # Names are compared case-folded: data that is not would never match.
+        folded = next((item for item in strings if item != item.casefold()), None)
+        if folded is not None and not where.endswith(".patterns"):
+            raise ConfigError(origin, f"{where}: {folded!r} must be lower case (case-insensitive)")
+    return strings

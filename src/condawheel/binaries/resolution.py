@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel.binaries.facts import unique
-from condawheel.binaries.policy import system_reason
+from condawheel.binaries.policy import default_policy
 from condawheel.binaries.search import loader_candidates, normalize
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from condawheel.binaries.facts import BinaryFacts
     from condawheel.binaries.libraries import SonameProviders
+    from condawheel.binaries.policy import SystemPolicy
     from condawheel.io.jsondata import JSONObject, JSONValue
 
 __all__ = [
@@ -168,6 +169,7 @@ class _Context:
     declared: frozenset[str]
     unjudged: tuple[str, ...]
     placeholders: tuple[str, ...]
+    policy: SystemPolicy
 
 
 def resolve_libraries(
@@ -176,6 +178,7 @@ def resolve_libraries(
     declared: Collection[str],
     providers: SonameProviders | None = None,
     prefix_placeholders: Collection[str] = (),
+    policy: SystemPolicy | None = None,
 ) -> LibraryReport:
     """Resolve every library every binary of one wheel needs, as the loader would.
 
@@ -190,6 +193,8 @@ def resolve_libraries(
         are searched, and neither under- nor over-declaration is judged.
     :param prefix_placeholders: the package's prefix placeholders, so that absolute
         search paths into the build prefix are understood.
+    :param policy: which libraries the host system provides; the shipped policy
+        (:func:`~condawheel.binaries.policy.default_policy`) when not given.
     """
     declared_names = frozenset(declared)
     wheel: dict[str, BinaryFacts] = {}
@@ -213,6 +218,7 @@ def resolve_libraries(
             )
         ),
         placeholders=tuple(p.rstrip("/") for p in prefix_placeholders if p.strip("/")),
+        policy=default_policy() if policy is None else policy,
     )
     reports = tuple(
         BinaryReport(
@@ -291,7 +297,7 @@ def _resolve(path: str, facts: BinaryFacts, name: str, context: _Context) -> Res
         undeclared |= context.providers.providers_of(posixpath.basename(name)) - set(
             context.effective
         )
-    system = system_reason(facts.format, name)
+    system = context.policy.reason(facts.format, name)
     if system is not None:
         if undeclared:
             system += f"; also shipped by undeclared {_quoted(undeclared)}"
