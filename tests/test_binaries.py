@@ -870,7 +870,7 @@ def _corpus_file(corpus: Path, pattern: str) -> Path:
 
 @pytest.fixture(scope="module")
 def channel_providers(corpus: Path) -> SonameProviders:
-    from condawheel.providers import load_providers  # noqa: PLC0415 - corpus tests only
+    from condawheel.binaries.providers import load_providers  # noqa: PLC0415 - corpus tests only
 
     return load_providers([corpus / "channel"])
 

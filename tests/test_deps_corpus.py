@@ -13,9 +13,9 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from condawheel.binaries.providers import load_providers
 from condawheel.convert import ConversionResult, convert, plan_package
 from condawheel.names import default_mapping
-from condawheel.providers import load_providers
 from conftest import corpus_root
 
 if TYPE_CHECKING:

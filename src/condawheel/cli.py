@@ -151,7 +151,7 @@ LibsFromOption = Annotated[
 def _providers(paths: list[Path] | None) -> SonameProviders | None:
     if not paths:
         return None
-    from condawheel.providers import load_providers  # noqa: PLC0415 - only when asked
+    from condawheel.binaries.providers import load_providers  # noqa: PLC0415 - only when asked
 
     providers = load_providers(paths)
     for warning in providers.warnings:

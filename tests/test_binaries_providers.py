@@ -23,10 +23,10 @@ from condawheel.binaries import (
     SonameProviders,
     resolve_libraries,
 )
+from condawheel.binaries.providers import load_providers, read_package_libraries
 from condawheel.convert import plan_package
 from condawheel.errors import SourceError
 from condawheel.names import default_mapping
-from condawheel.providers import load_providers, read_package_libraries
 from envs import make_environment
 
 __all__ = ["conda_environments"]  # a fixture, imported for pytest

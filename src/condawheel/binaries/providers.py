@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from condawheel.binaries import (
+from condawheel.binaries.libraries import (
     PackageLibraries,
     SonameProviders,
     dependency_name,
