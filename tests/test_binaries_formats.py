@@ -1,0 +1,380 @@
+"""Reading ELF / Mach-O / PE linkage facts: real gcc output, synthetic images, the corpus."""
+
+from __future__ import annotations
+
+import io
+import struct
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, BinaryIO
+
+import pytest
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+from hypothesis import given
+from hypothesis import strategies as st
+
+from binary_builders import (
+    CPU_ARM64,
+    LC_ID_DYLIB,
+    LC_LOAD_DYLIB,
+    LC_LOAD_WEAK_DYLIB,
+    LC_REEXPORT_DYLIB,
+    LC_RPATH,
+    LC_SEGMENT_64,
+    MACHINE,
+    SITE,
+    Built,
+    built,
+    dylib_command,
+    facts_of,
+    fat,
+    macho,
+    pe,
+    read_corpus_package,
+    rpath_command,
+)
+from condawheel.binaries import (
+    BinaryFacts,
+    LinkageAnalyzer,
+    analyze_binary,
+    looks_like_binary,
+    resolve_libraries,
+)
+from condawheel.sources import open_package
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from condawheel.ingest import BinaryAnalyzer
+
+__all__ = ["built"]  # a fixture, imported for pytest
+
+
+# ------------------------------------------------------------------- Actual tests: ELF
+
+
+class TestElf:
+    def test_shared_library(self, built: Built) -> None:
+        facts = facts_of(built.files["lib/libfoo.so.1"])
+        assert facts == BinaryFacts(
+            "elf", "library", (MACHINE,), needed=("libdep.so.1", "libc.so.6"),
+            rpaths=("$ORIGIN",), soname="libfoo.so.1",
+        )  # fmt: skip
+
+    def test_rpath_and_runpath_executables(self, built: Built) -> None:
+        with_rpath = facts_of(built.files["bin/prog-rpath"])
+        with_runpath = facts_of(built.files["bin/prog-runpath"])
+        assert with_rpath.kind == with_runpath.kind == "executable"
+        assert (with_rpath.rpaths, with_rpath.runpaths) == (("$ORIGIN/../lib",), ())
+        assert (with_runpath.rpaths, with_runpath.runpaths) == ((), ("$ORIGIN/../lib",))
+        assert with_rpath.needed == ("libfoo.so.1", "libc.so.6")
+        assert with_rpath.soname is None
+
+    def test_extension_module_without_search_path(self, built: Built) -> None:
+        facts = facts_of(built.files[f"{SITE}/pkg/_bare.so"])
+        assert (facts.kind, facts.rpaths, facts.runpaths) == ("library", (), ())
+        assert facts.needed == ("libfoo.so.1", "libc.so.6")
+
+    def test_read_without_section_headers_like_the_loader(self, built: Built) -> None:
+        data = bytearray(built.files["lib/libfoo.so.1"])
+        struct.pack_into("<Q", data, 0x28, 0)  # e_shoff
+        struct.pack_into("<HHH", data, 0x3A, 0, 0, 0)  # e_shentsize, e_shnum, e_shstrndx
+        assert facts_of(bytes(data)) == facts_of(built.files["lib/libfoo.so.1"])
+
+    @pytest.mark.parametrize("keep", [4, 20, 63, 64, 200, 1000, 3000, -1], ids=lambda k: f"keep{k}")
+    def test_truncated(self, built: Built, keep: int) -> None:
+        data = built.files["lib/libfoo.so.1"]
+        facts = facts_of(data[:keep])
+        assert facts.format == "elf"
+        assert facts.error is not None or facts.needed == facts_of(data).needed
+
+    def test_garbage_after_the_magic(self) -> None:
+        facts = facts_of(b"\x7fELF" + bytes(range(256)) * 4)
+        assert facts.format == "elf"
+        assert facts.error is not None
+        assert facts.needed == ()
+
+    def test_absurd_program_header_count(self, built: Built) -> None:
+        data = bytearray(built.files["lib/libfoo.so.1"])
+        struct.pack_into("<H", data, 0x38, 0xFFFE)  # e_phnum
+        facts = facts_of(bytes(data))
+        assert facts.error is not None
+        assert "program headers" in facts.error
+
+    def test_dynamic_string_outside_the_table(self, built: Built) -> None:
+        data = bytearray(built.files["lib/libfoo.so.1"])
+        dynamic = next(
+            s
+            for s in ELFFile(io.BytesIO(bytes(data))).iter_segments()
+            if s["p_type"] == "PT_DYNAMIC"
+        )
+        # Point the first DT_NEEDED (tag 1) at a string far beyond the string table.
+        at = dynamic["p_offset"]
+        while (tag := struct.unpack_from("<q", data, at)[0]) != 1:
+            assert tag != 0, "no DT_NEEDED"
+            at += 16
+        struct.pack_into("<qQ", data, at, 1, 0x7FFFFFFF)
+        facts = facts_of(bytes(data))
+        assert facts.needed == ("libc.so.6",)
+        assert facts.error is not None
+        assert "DT_NEEDED" in facts.error
+
+
+# ---------------------------------------------------------------- Actual tests: Mach-O
+
+
+class TestMachO:
+    def test_load_commands(self) -> None:
+        image = macho(
+            [
+                (LC_ID_DYLIB, dylib_command("@rpath/libfoo.1.dylib")),
+                (LC_LOAD_DYLIB, dylib_command("@rpath/libz.1.dylib")),
+                (LC_LOAD_WEAK_DYLIB, dylib_command("@rpath/libweak.dylib")),
+                (LC_REEXPORT_DYLIB, dylib_command("@rpath/libbar.dylib")),
+                (LC_SEGMENT_64, bytes(64)),
+                (LC_LOAD_DYLIB, dylib_command("/usr/lib/libSystem.B.dylib")),
+                (LC_RPATH, rpath_command("@loader_path/../lib")),
+            ]
+        )
+        assert facts_of(image) == BinaryFacts(
+            "macho",
+            "library",
+            ("x86_64",),
+            needed=(
+                "@rpath/libz.1.dylib",
+                "@rpath/libweak.dylib",
+                "@rpath/libbar.dylib",
+                "/usr/lib/libSystem.B.dylib",
+            ),
+            optional=("@rpath/libweak.dylib",),
+            rpaths=("@loader_path/../lib",),
+            soname="@rpath/libfoo.1.dylib",
+        )
+
+    def test_universal_binary(self) -> None:
+        x86 = macho([(LC_LOAD_DYLIB, dylib_command("/usr/lib/libSystem.B.dylib"))])
+        arm = macho([(LC_LOAD_DYLIB, dylib_command("/usr/lib/libc++.1.dylib"))], cputype=CPU_ARM64)
+        facts = facts_of(fat(x86, arm))
+        assert facts.archs == ("x86_64", "arm64")
+        assert facts.needed == ("/usr/lib/libSystem.B.dylib", "/usr/lib/libc++.1.dylib")
+        assert facts.error is None
+
+    def test_universal_static_library_is_not_a_binary(self) -> None:
+        archive = b"!<arch>\n" + bytes(64)
+        assert analyze_binary(io.BytesIO(fat(archive, archive, archs=[(7, 3), (12, 0)]))) is None
+
+    def test_java_class_file_is_not_a_binary(self) -> None:
+        java = b"\xca\xfe\xba\xbe\x00\x00\x00\x41" + bytes(64)
+        assert not looks_like_binary(java)
+        assert analyze_binary(io.BytesIO(java)) is None
+
+    def test_command_size_overflows(self) -> None:
+        image = bytearray(macho([(LC_LOAD_DYLIB, dylib_command("@rpath/libz.1.dylib"))] * 2))
+        struct.pack_into("<I", image, 32 + 4, 0xFFFF)  # cmdsize of the first command
+        facts = facts_of(bytes(image))
+        assert facts.needed == ()
+        assert facts.error is not None
+        assert "invalid size" in facts.error
+
+    def test_name_offset_outside_the_command(self) -> None:
+        command = struct.pack("<IIII", 4096, 0, 0, 0) + b"libz\0\0\0\0"
+        facts = facts_of(macho([(LC_LOAD_DYLIB, command)]))
+        assert facts.error is not None
+        assert "outside the command" in facts.error
+
+    def test_absurd_counts(self) -> None:
+        image = bytearray(macho([(LC_RPATH, rpath_command("@loader_path"))]))
+        struct.pack_into("<II", image, 16, 0xFFFFFFFF, 0xFFFFFFF0)  # ncmds, sizeofcmds
+        facts = facts_of(bytes(image))
+        assert facts.rpaths == ("@loader_path",)
+        assert facts.error is not None
+
+    @pytest.mark.parametrize("keep", [4, 12, 40, 60, 87], ids=lambda k: f"keep{k}")
+    def test_truncated(self, keep: int) -> None:
+        image = macho([(LC_LOAD_DYLIB, dylib_command("/usr/lib/libSystem.B.dylib"))])
+        facts = facts_of(image[:keep])
+        assert facts.format == "macho"
+        assert facts.error is not None
+
+
+# -------------------------------------------------------------------- Actual tests: PE
+
+
+class TestPe:
+    def test_imports_delay_imports_and_export_name(self) -> None:
+        image = pe(["KERNEL32.dll", "zlib.dll"], ["USER32.dll", "zlib.DLL"], "mine.dll")
+        assert facts_of(image) == BinaryFacts(
+            "pe",
+            "library",
+            ("x86_64",),
+            needed=("KERNEL32.dll", "zlib.dll", "USER32.dll"),
+            optional=("USER32.dll",),
+            soname="mine.dll",
+        )
+
+    def test_executable_and_machine(self) -> None:
+        facts = facts_of(pe(["KERNEL32.dll"], machine=0x14C, characteristics=0x0102))
+        assert (facts.kind, facts.archs) == ("executable", ("x86",))
+
+    def test_ms_dos_program_is_not_a_binary(self) -> None:
+        assert analyze_binary(io.BytesIO(b"MZ" + bytes(200))) is None
+
+    def test_import_name_outside_every_section(self) -> None:
+        image = bytearray(pe(["KERNEL32.dll"]))
+        struct.pack_into("<I", image, 0x200 + 12, 0x7FFF0000)  # Name RVA of the descriptor
+        facts = facts_of(bytes(image))
+        assert facts.needed == ()
+        assert facts.error is not None
+        assert "in no section" in facts.error
+
+    @pytest.mark.parametrize("keep", [0x84, 0x90, 0x100, 0x200, 0x210], ids=hex)
+    def test_truncated(self, keep: int) -> None:
+        facts = facts_of(pe(["KERNEL32.dll"])[:keep])
+        assert facts.format == "pe"
+        assert facts.error is not None
+
+    def test_truncated_before_the_pe_signature(self) -> None:
+        assert analyze_binary(io.BytesIO(pe(["KERNEL32.dll"])[:0x82])) is None
+
+
+# --------------------------------------------------------- Actual tests: any binary
+
+
+class TestAnyBinary:
+    @pytest.mark.parametrize(
+        "data",
+        [b"", b"\x7fEL", b"#!/bin/sh\n", b"PK\x03\x04" + bytes(40), b"\xca\xfe\xba\xbe"],
+        ids=["empty", "short", "script", "zip", "bare-fat-magic"],
+    )
+    def test_not_binaries(self, data: bytes) -> None:
+        assert analyze_binary(io.BytesIO(data)) is None
+
+    def test_non_seekable_stream(self, built: Built) -> None:
+        class Pipe(io.RawIOBase):
+            def __init__(self, data: bytes) -> None:
+                self._data = io.BytesIO(data)
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+                chunk = self._data.read(min(len(buffer), 100))
+                buffer[: len(chunk)] = chunk
+                return len(chunk)
+
+        data = built.files["lib/libfoo.so.1"]
+        stream: BinaryIO = io.BufferedReader(Pipe(data))
+        assert analyze_binary(stream) == facts_of(data)
+
+    def test_a_file_on_disk(self, built: Built) -> None:
+        data = built.files[f"{SITE}/pkg/_ext.so"]
+        with tempfile.TemporaryFile() as spooled:
+            spooled.write(data)
+            assert analyze_binary(spooled) == facts_of(data)
+
+    def test_read_errors_becomefacts_of(self) -> None:
+        class Failing(io.BytesIO):
+            def read(self, size: int | None = -1, /) -> bytes:
+                if self.tell() > 0:
+                    raise OSError(5, "Input/output error")
+                return super().read(size)
+
+        facts = analyze_binary(Failing(b"\x7fELF" + bytes(100)))
+        assert facts is not None
+        assert facts.error is not None
+        assert "Input/output error" in facts.error
+
+    def test_threads_agree(self, built: Built) -> None:
+        datas = list(built.files.values()) * 8
+        expected = [facts_of(data) for data in datas]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(facts_of, datas)) == expected
+
+    def test_analyzer_protocol(self, built: Built) -> None:
+        analyzer: BinaryAnalyzer = LinkageAnalyzer()
+        data = built.files["lib/libdep.so.1"]
+        assert analyzer.wants(data[:64])
+        assert not analyzer.wants(b"#!/usr/bin/env python\n")
+        assert analyzer.analyze(io.BytesIO(data)) == facts_of(data)
+
+    @given(st.data())
+    def test_mutated_binaries_never_raise(self, built: Built, data: st.DataObject) -> None:
+        samples = [
+            built.files["lib/libfoo.so.1"],
+            macho(
+                [
+                    (LC_LOAD_DYLIB, dylib_command("@rpath/a.dylib")),
+                    (LC_RPATH, rpath_command("@loader_path")),
+                ]
+            ),
+            pe(["KERNEL32.dll", "b.dll"], ["c.dll"], "d.dll"),
+        ]
+        image = bytearray(data.draw(st.sampled_from(samples)))
+        window = min(len(image), 4096)  # the headers and tables live near the start
+        for position, value in data.draw(
+            st.lists(st.tuples(st.integers(0, window - 1), st.integers(0, 255)), max_size=16)
+        ):
+            image[position] = value
+        cut = data.draw(st.integers(0, len(image)))
+        facts = analyze_binary(io.BytesIO(bytes(image[:cut])))
+        if facts is not None:
+            assert all(facts.needed)
+
+
+# ------------------------------------------------------------- Actual tests: the corpus
+
+
+@pytest.mark.corpus
+def test_corpus_elf_facts_agree_with_section_headers(corpus: Path) -> None:
+    """Reading through program headers gives what pyelftools reads through sections."""
+    checked = 0
+    for path in sorted((corpus / "channel" / "linux-64").iterdir()):
+        for member, body in open_package(path).members():
+            if body is None or member.path.startswith("info/"):
+                continue
+            data = body.read()
+            if data[:4] != b"\x7fELF":
+                continue
+            expected: dict[str, list[str]] = {
+                "DT_NEEDED": [],
+                "DT_RPATH": [],
+                "DT_RUNPATH": [],
+                "DT_SONAME": [],
+            }
+            for section in ELFFile(io.BytesIO(data)).iter_sections():
+                if isinstance(section, DynamicSection):
+                    for tag in section.iter_tags():
+                        if tag.entry.d_tag in expected:
+                            value = getattr(tag, tag.entry.d_tag[3:].lower())
+                            expected[tag.entry.d_tag] += (
+                                value.split(":") if "PATH" in tag.entry.d_tag else [value]
+                            )
+            facts = facts_of(data)
+            assert facts.error is None, member.path
+            assert list(facts.needed) == expected["DT_NEEDED"], member.path
+            assert list(facts.rpaths) == [p for p in expected["DT_RPATH"] if p], member.path
+            assert list(facts.runpaths) == [p for p in expected["DT_RUNPATH"] if p], member.path
+            assert facts.soname == next(iter(expected["DT_SONAME"]), None), member.path
+            assert facts.archs == ("x86_64",)
+            checked += 1
+    assert checked > 100
+
+
+@pytest.mark.corpus
+def test_corpus_macos_extension_universal(corpus: Path) -> None:
+    slices = []
+    for name in ("osx-64-baseballmetrics-0.1.0-0.conda", "osx-arm64-baseballmetrics-0.1.0-0.conda"):
+        package = read_corpus_package(corpus / "edge/jameslamb+pydistcheck" / name)
+        (path,) = package.binaries
+        assert path.endswith("site-packages/lib/lib_baseballmetrics.dylib")
+        for member, body in open_package(corpus / "edge/jameslamb+pydistcheck" / name).members():
+            if member.path == path and body is not None:
+                slices.append(body.read())
+    facts = facts_of(fat(*slices))
+    assert facts.archs == ("x86_64", "arm64")
+    assert facts.needed == ("/usr/lib/libSystem.B.dylib",)
+    assert facts.rpaths == ("@loader_path/lib", "@loader_path/../../../")
+    assert facts.soname == "@rpath/lib_baseballmetrics.dylib"
+    report = resolve_libraries({f"{SITE}/lib/lib_baseballmetrics.dylib": facts}, declared=[])
+    assert [lib.kind for lib in report.binaries[0].libraries] == ["system"]
