@@ -15,8 +15,14 @@ The package reads binaries and decides where their libraries come from, in layer
   in a declared conda dependency, in the operating system, or nowhere, by walking the
   same search path as the loader.
 
-All of these are pure. :mod:`.providers` (reading conda-meta records and packages' ``info/``)
-is the package's only I/O, and is imported on its own.
+All of these are pure. The package's I/O is imported on its own: :mod:`.providers` reads
+conda-meta records and packages' ``info/`` into the index, and :mod:`.files` finds and reads
+the binaries of a folder. A build in a conda environment (a wheel's binaries against the
+environment that built it) composes them::
+
+    facts = analyze_folder(installed_tree)          # prefix-relative path -> BinaryFacts
+    report = resolve_in_environment(facts, load_providers([prefix]))
+    report.linked_dependencies, report.unresolved   # conda packages to declare; errors
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from condawheel.binaries.resolution import (
     LibraryReport,
     Resolution,
     ResolvedLibrary,
+    resolve_in_environment,
     resolve_libraries,
 )
 
@@ -54,5 +61,6 @@ __all__ = [
     "in_loader_directory",
     "is_library_path",
     "looks_like_binary",
+    "resolve_in_environment",
     "resolve_libraries",
 ]

@@ -10,7 +10,7 @@ judges under- and over-declared dependencies, as conda-build's overlinking check
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel.binaries.facts import unique
@@ -30,6 +30,7 @@ __all__ = [
     "LibraryReport",
     "Resolution",
     "ResolvedLibrary",
+    "resolve_in_environment",
     "resolve_libraries",
 ]
 
@@ -227,6 +228,41 @@ def resolve_libraries(
         for path, facts in sorted(wheel.items())
     )
     return _summarize(reports, context)
+
+
+def resolve_in_environment(
+    binaries: Mapping[str, BinaryFacts],
+    environment: SonameProviders,
+    *,
+    prefix_placeholders: Collection[str] = (),
+    policy: SystemPolicy | None = None,
+) -> LibraryReport:
+    """Resolve the binaries of a build made in a conda environment against that environment.
+
+    A wheel built with an environment's Python declares nothing yet: what it links is what
+    the environment offered. So every package installed there counts as declared, and each
+    library resolves to the wheel, to the conda package of the environment that ships it
+    (``package``, and ``dependency``, the same name unless reached through a package that
+    ships no library), to the system policy, or to ``unresolved``. The packages to
+    declare are ``linked_dependencies``; ``unresolved`` names the libraries that make the
+    build unusable elsewhere. Declarations are not judged: ``under_declared`` and
+    ``over_declared`` are empty.
+
+    :param binaries: installed prefix-relative path -> facts (see :func:`resolve_libraries`).
+    :param environment: the environment's index, from
+        :func:`condawheel.binaries.providers.load_providers` on its prefix.
+    :param prefix_placeholders: absolute paths that stand for the prefix (the environment's
+        own path, when the build recorded absolute search paths into it).
+    :param policy: which libraries the host system provides; the shipped policy by default.
+    """
+    report = resolve_libraries(
+        binaries,
+        declared=environment.packages.keys(),
+        providers=environment,
+        prefix_placeholders=prefix_placeholders,
+        policy=policy,
+    )
+    return replace(report, under_declared=(), over_declared=())
 
 
 def _effective_providers(
