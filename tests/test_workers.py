@@ -13,6 +13,7 @@ import pytest
 
 from builders import CondaSpec, build_conda, build_directory, python_package
 from condawheel.plan import PlanOptions
+from condawheel.sources import MAX_METADATA_BYTES
 from condawheel.wheelhouse.artifacts import Artifact
 from condawheel.wheelhouse.downloads import RetryPolicy
 from condawheel.wheelhouse.workers import ConversionJob, load_names, run_job, run_jobs
@@ -230,3 +231,25 @@ def test_an_unguarded_script_fails_clearly_instead_of_deadlocking(tmp_path: Path
 
     assert 'guard the script that calls it with `if __name__ == "__main__":`' in result.stderr
     assert result.stdout == "not ok\n"  # the conversions failed; the run itself ended
+
+
+def test_a_hostile_extracted_folder_is_passed_over(tmp_path: Path, staging: Path) -> None:
+    real = build_conda(SPEC, tmp_path)
+    folder = build_directory(SPEC, tmp_path / "extracted")
+    deep = build_directory(SPEC, tmp_path / "deep")
+    (deep / "info" / "index.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    huge = build_directory(SPEC, tmp_path / "huge")
+    with (huge / "info" / "index.json").open("r+b") as sparse:
+        sparse.truncate(MAX_METADATA_BYTES + 1)  # read whole, it would cost 64 MiB
+    installed = file_artifact(
+        real, kind="installed", sha256=sha256_of(real), md5=None, location="/env/conda-meta/x"
+    )
+    alternatives = (str(deep), str(huge), str(folder))
+
+    result = run_job(
+        job(Artifact(**{**installed.__dict__, "alternatives": alternatives}), staging), NAMES
+    )
+
+    assert result.error is None
+    assert result.staged is not None
+    assert sidecar_source(result.staged)["format"] == "directory"

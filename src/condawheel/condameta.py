@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel.errors import InvalidPackage
+from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -279,9 +280,9 @@ def _load_object(
             problems.append(f"info/{name} is missing")
         return None
     try:
-        value: JSONValue = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problems.append(f"info/{name} is not valid JSON ({error})")
+        value = parse_json(data)
+    except JSONProblem as problem:
+        problems.append(f"info/{name} is {problem}")
         return None
     if not isinstance(value, dict) and not (name == "run_exports.json" and isinstance(value, list)):
         problems.append(f"info/{name} must hold a JSON object, not {type(value).__name__}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -12,6 +11,7 @@ from condawheel.binaries import LinkageAnalyzer
 from condawheel.condameta import parse_package
 from condawheel.errors import InvalidPackage, OutputError, WheelExistsError
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
+from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.plan import PlanOptions, WheelPlan, plan_wheel
 from condawheel.sidecar import SourceArtifact
 from condawheel.sources import open_package
@@ -102,10 +102,11 @@ def _artifact(
     raw = inventory.info_files.get("repodata_record.json")
     if raw is not None:
         try:
-            loaded = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            loaded = {}
-        record = loaded if isinstance(loaded, dict) else {}
+            loaded = parse_json(raw)
+        except JSONProblem:
+            loaded = None  # the package's metadata parse reports it, naming the file
+        if isinstance(loaded, dict):
+            record = dict(loaded)
 
     def text(key: str) -> str | None:
         value = record.get(key)
@@ -132,7 +133,7 @@ def _read(
     limits: Limits | None,
     hints: ArtifactHints,
 ) -> tuple[CondaPackage, Inventory, SourceArtifact]:
-    source = open_package(path)
+    source = open_package(path, metadata_limit=(limits or Limits()).max_metadata_file)
     digests = None if source.format == "directory" else _Digests(path)
     if digests is not None:
         digests.start()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, Protocol, TypeVar
 
 from condawheel import layout
 from condawheel.errors import InvalidPackage
+from condawheel.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.spool import (
     BLOCK,
     DEFLATED,
@@ -71,7 +72,7 @@ class Limits:
     max_file_size: int = 16 << 30
     max_total_size: int = 64 << 30
     max_members: int = 2_000_000
-    max_metadata_file: int = 64 << 20
+    max_metadata_file: int = MAX_METADATA_BYTES
 
 
 class BinaryAnalyzer(Protocol):
@@ -292,14 +293,15 @@ class _Ingest:
         wanted = name in _WANTED_INFO or name.startswith("licenses/")
         if member.kind != "file" or body is None or not wanted:
             return
-        if member.size > self.limits.max_metadata_file:
-            raise InvalidPackage(
-                self.subject, f"{member.path!r} is {member.size} bytes (absurd for metadata)"
-            )
+        limit = self.limits.max_metadata_file
+        if member.size > limit:
+            raise InvalidPackage(self.subject, metadata_too_large(member.path, limit, member.size))
         self.info[name] = self._read_exactly(member, body)
 
     def _read_exactly(self, member: Member, body: MemberReader) -> bytes:
-        data = body.read()
+        # One byte more than the member claims, never everything: a file of an extracted
+        # package may have grown since it was listed.
+        data = body.read(member.size + 1)
         if len(data) != member.size:
             raise InvalidPackage(
                 self.subject,
@@ -314,7 +316,8 @@ class _Ingest:
             and member.size > self.limits.max_metadata_file
         ):
             raise InvalidPackage(
-                self.subject, f"{member.path!r} is {member.size} bytes (absurd for metadata)"
+                self.subject,
+                metadata_too_large(member.path, self.limits.max_metadata_file, member.size),
             )
         if member.size > _WHOLE_BODY_LIMIT:
             self._drain(all_pending=True)  # a streamed body is written contiguously

@@ -9,7 +9,6 @@ file and the reason.
 from __future__ import annotations
 
 import bz2
-import json
 import os
 import stat
 import tarfile
@@ -17,29 +16,40 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal, Protocol, TypeAlias
+from typing import IO, TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
 
 from conda_package_streaming import package_streaming
 
 from condawheel.condameta import check_relative_path
 from condawheel.errors import InvalidPackage
+from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
+    "MAX_METADATA_BYTES",
     "Member",
     "MemberKind",
     "MemberReader",
     "PackageSource",
     "conda_twins",
+    "metadata_too_large",
     "open_package",
     "package_kind",
+    "read_metadata",
+    "read_metadata_file",
 ]
 
 MemberKind: TypeAlias = Literal["file", "symlink", "hardlink", "directory"]
 ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
+# The most one metadata file of a package may hold: metadata.json of a .conda and every
+# info/ file that is read. The largest real ones are a few MiB (paths.json of packages
+# with tens of thousands of files; 0.6 MiB is the largest in the test corpus), and each
+# is read into memory whole to be parsed, so the limit bounds memory per file.
+MAX_METADATA_BYTES: Final = 64 << 20
+_METADATA_CHUNK = 1 << 20
 
 # What the underlying readers raise on corrupt or truncated input: tarfile, bz2 and zstd
 # streams (OSError / EOFError), zipfile, and conda-package-streaming's LookupError /
@@ -106,6 +116,67 @@ class PackageSource(Protocol):
         ...
 
 
+def metadata_too_large(name: str, limit: int, size: int | None = None) -> str:
+    """Return the reason a metadata file ``name`` over ``limit`` bytes is refused.
+
+    :param size: its declared size, when known before reading it.
+    """
+    holds = f"is {size} bytes, more than" if size is not None else "holds more than"
+    return f"metadata file {name!r} {holds} {_amount(limit)}, the limit for a metadata file"
+
+
+def _amount(size: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit} ({size} bytes)"
+    return f"{size} bytes"
+
+
+def read_metadata(
+    subject: str, name: str, body: MemberReader, *, limit: int = MAX_METADATA_BYTES
+) -> bytes:
+    """Read a metadata member whole, never taking more than ``limit`` + 1 bytes from ``body``.
+
+    A compressed member can inflate to any size whatever its container declares, so the
+    bound is kept while reading, not trusted from a header.
+
+    :raises InvalidPackage: naming ``name`` and the limit, if it holds more than ``limit``.
+    """
+    chunks: list[bytes] = []
+    taken = 0
+    while taken <= limit:
+        chunk = body.read(min(_METADATA_CHUNK, limit + 1 - taken))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        taken += len(chunk)
+    if taken > limit:
+        raise InvalidPackage(subject, metadata_too_large(name, limit))
+    return b"".join(chunks)
+
+
+def read_metadata_file(
+    subject: str, path: Path, name: str, *, limit: int = MAX_METADATA_BYTES
+) -> bytes:
+    """Read a metadata file of an extracted package, bounded like :func:`read_metadata`.
+
+    Only a regular file is opened (a FIFO would block the reader for ever), and one larger
+    than ``limit`` is refused by its size before anything is read.
+
+    :raises InvalidPackage: if it is not a regular file, or is over ``limit``.
+    :raises OSError: if it cannot be opened or read.
+    """
+    # O_NONBLOCK: opening a FIFO put in the file's place since it was listed must not hang.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise InvalidPackage(subject, f"metadata file {name!r} is not a regular file")
+        if status.st_size > limit:
+            raise InvalidPackage(subject, metadata_too_large(name, limit, status.st_size))
+        return read_metadata(subject, name, handle, limit=limit)
+
+
 def package_kind(path: Path) -> Literal["conda", "tar.bz2", "directory"] | None:
     """Return which package form ``path`` is by its name, or ``None`` if it is none."""
     if path.name.endswith(".conda"):
@@ -142,9 +213,11 @@ def conda_twins(paths: Sequence[Path]) -> dict[Path, Path]:
     return twins
 
 
-def open_package(path: Path) -> PackageSource:
+def open_package(path: Path, *, metadata_limit: int = MAX_METADATA_BYTES) -> PackageSource:
     """Return the source for a ``.conda``, ``.tar.bz2`` or extracted package directory.
 
+    :param metadata_limit: the most a ``.conda``'s ``metadata.json`` may hold, the one
+        metadata file the source reads itself; readers of ``info/`` apply their own.
     :raises InvalidPackage: if ``path`` is none of those or cannot be opened.
     """
     kind = package_kind(path)
@@ -173,7 +246,7 @@ def open_package(path: Path) -> PackageSource:
     if kind == "conda":
         if not magic.startswith(b"PK"):
             raise InvalidPackage(str(path), f"not a .conda (ZIP) archive{_sniff(magic)}")
-        return CondaArchiveSource(path)
+        return CondaArchiveSource(path, metadata_limit=metadata_limit)
     if not magic.startswith(b"BZh"):
         raise InvalidPackage(str(path), f"not a bzip2-compressed tar{_sniff(magic)}")
     return TarBz2Source(path)
@@ -295,15 +368,16 @@ class CondaArchiveSource:
 
     format: Literal["conda"] = "conda"
 
-    def __init__(self, location: Path) -> None:
+    def __init__(self, location: Path, *, metadata_limit: int = MAX_METADATA_BYTES) -> None:
         self.location = location
+        self.metadata_limit = metadata_limit
 
     def members(self) -> Iterator[tuple[Member, MemberReader | None]]:
         subject = str(self.location)
         if _zstd is None:  # pragma: no cover - conda-package-handling requires a binding
             raise InvalidPackage(subject, "cannot read .conda: no zstd module is installed")
         with _translated_errors(subject), zipfile.ZipFile(self.location) as archive:
-            components = _conda_components(subject, archive)
+            components = _conda_components(subject, archive, self.metadata_limit)
             for component in ("info", "pkg"):
                 # Components are found by their "info-"/"pkg-" prefix, not by the file name:
                 # renamed copies (hash-prefixed downloads) keep the original stem inside.
@@ -315,7 +389,9 @@ class CondaArchiveSource:
                         stream.close()
 
 
-def _conda_components(subject: str, archive: zipfile.ZipFile) -> dict[str, str]:
+def _conda_components(
+    subject: str, archive: zipfile.ZipFile, metadata_limit: int
+) -> dict[str, str]:
     """Find the ``info``/``pkg`` component stems of a ``.conda`` (CEP 35), by prefix."""
     names = archive.namelist()
     found: dict[str, list[str]] = {"info": [], "pkg": []}
@@ -343,18 +419,31 @@ def _conda_components(subject: str, archive: zipfile.ZipFile) -> dict[str, str]:
     if problems:
         raise InvalidPackage(subject, problems)
     if "metadata.json" in names:
-        # CEP 35: {"conda_pkg_format_version": 2}. conda-package-handling ignores this file
-        # (early writers left it empty), so only a different declared version is refused.
-        try:
-            declared = json.loads(archive.read("metadata.json") or b"{}")
-        except ValueError:
-            declared = {}
-        version = declared.get("conda_pkg_format_version", 2) if isinstance(declared, dict) else 2
-        if version != 2:  # noqa: PLR2004
-            raise InvalidPackage(
-                subject, f"unsupported .conda format: metadata.json says version {version!r}"
-            )
+        _check_format_version(subject, archive, metadata_limit)
     return {component: stems[0] for component, stems in found.items()}
+
+
+def _check_format_version(subject: str, archive: zipfile.ZipFile, limit: int) -> None:
+    """Refuse a ``.conda`` whose ``metadata.json`` declares another format, or is unusable.
+
+    CEP 35: ``{"conda_pkg_format_version": 2}``. Early writers left the file empty, which
+    reads as version 2. Its declared size is checked first (zipfile never inflates past
+    it), and the read is bounded all the same.
+    """
+    declared_size = archive.getinfo("metadata.json").file_size
+    if declared_size > limit:
+        raise InvalidPackage(subject, metadata_too_large("metadata.json", limit))
+    with archive.open("metadata.json") as body:
+        data = read_metadata(subject, "metadata.json", body, limit=limit)
+    try:
+        declared = parse_json(data) if data.strip() else {}
+    except JSONProblem as problem:
+        raise InvalidPackage(subject, f"metadata.json is {problem}") from None
+    version = declared.get("conda_pkg_format_version", 2) if isinstance(declared, dict) else 2
+    if version != 2:  # noqa: PLR2004
+        raise InvalidPackage(
+            subject, f"unsupported .conda format: metadata.json says version {version!r}"
+        )
 
 
 class DirectorySource:

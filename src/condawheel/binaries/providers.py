@@ -12,7 +12,6 @@ Symbolic links count like files, so the soname link ``lib/libzstd.so.1`` ->
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +23,15 @@ from condawheel.binaries.libraries import (
     is_library_path,
 )
 from condawheel.errors import InvalidPackage, SourceError
-from condawheel.sources import ARCHIVE_SUFFIXES, open_package
+from condawheel.io.jsondata import JSONProblem, parse_json
+from condawheel.sources import (
+    ARCHIVE_SUFFIXES,
+    MAX_METADATA_BYTES,
+    metadata_too_large,
+    open_package,
+    read_metadata,
+    read_metadata_file,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -34,8 +41,6 @@ __all__ = ["SonameProviders", "load_providers", "read_package_libraries"]
 _INDEX = "info/index.json"
 _PATHS = "info/paths.json"
 _FILES = "info/files"
-# info/paths.json of the largest real packages is a few MiB; more is hostile.
-_MAX_METADATA = 64 << 20
 
 
 class _BadRecordError(Exception):
@@ -144,9 +149,7 @@ def _read_extracted(path: Path) -> dict[str, bytes]:
     for name in (_INDEX, _PATHS, _FILES):
         file = path / name
         if file.is_file():
-            if file.stat().st_size > _MAX_METADATA:
-                raise _BadRecordError(f"{name!r} is absurdly large")
-            info[name] = file.read_bytes()
+            info[name] = read_metadata_file(str(path), file, name)
         if _INDEX in info and _PATHS in info:
             break
     return info
@@ -163,9 +166,11 @@ def _read_archive(path: Path) -> dict[str, bytes]:
                     break  # the pkg component: info/ is complete
                 continue  # a .tar.bz2 normally starts with info/, but need not
             if member.path in {_INDEX, _PATHS, _FILES} and body is not None:
-                if member.size > _MAX_METADATA:
-                    raise _BadRecordError(f"{member.path!r} is absurdly large")
-                info[member.path] = body.read()
+                if member.size > MAX_METADATA_BYTES:
+                    raise _BadRecordError(
+                        metadata_too_large(member.path, MAX_METADATA_BYTES, member.size)
+                    )
+                info[member.path] = read_metadata(str(path), member.path, body)
                 if _INDEX in info and _PATHS in info:
                     break
     finally:
@@ -234,12 +239,12 @@ def _environment_record(path: Path) -> PackageLibraries | str:
 
 def _json_object(raw: bytes, what: str) -> dict[str, object]:
     try:
-        data = json.loads(raw)
-    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
-        raise _BadRecordError(f"{what} is not valid JSON ({error})") from None
+        data = parse_json(raw)
+    except JSONProblem as problem:
+        raise _BadRecordError(f"{what} is {problem}") from None
     if not isinstance(data, dict):
         raise _BadRecordError(f"{what} is not a JSON object")
-    return data
+    return dict(data)
 
 
 def _libraries(files: list[object]) -> frozenset[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
-import json
 import multiprocessing
 import os
 import signal
@@ -29,9 +28,11 @@ from typing import TYPE_CHECKING, Final
 
 from condawheel.condameta import dependencies_key
 from condawheel.convert import ArtifactHints, convert
-from condawheel.errors import CondawheelError, OutputError, SourceError
+from condawheel.errors import CondawheelError, InvalidPackage, OutputError, SourceError
+from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.sidecar import used_dependencies
+from condawheel.sources import read_metadata_file
 from condawheel.wheelhouse.downloads import Expected, RetryPolicy, download_artifact
 
 if TYPE_CHECKING:
@@ -107,8 +108,9 @@ def _digests(path: Path) -> tuple[str, str]:
 
 def _is_installed_folder(path: Path, artifact: Artifact) -> bool:
     try:
-        index = json.loads((path / "info" / "index.json").read_bytes())
-    except (OSError, ValueError):
+        raw = read_metadata_file(str(path), path / "info" / "index.json", "info/index.json")
+        index = parse_json(raw)
+    except (OSError, InvalidPackage, JSONProblem):
         return False
     return isinstance(index, dict) and (
         index.get("name"),
