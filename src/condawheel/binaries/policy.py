@@ -96,8 +96,7 @@ def default_policy() -> SystemPolicy:
     """
     origin = f"condawheel/binaries/{POLICY_RESOURCE}"
     try:
-        data = resources.files(__package__ or "condawheel.binaries").joinpath(POLICY_RESOURCE)
-        raw = data.read_bytes()
+        raw = resources.files("condawheel.binaries").joinpath(POLICY_RESOURCE).read_bytes()
     except OSError as error:
         raise ConfigError(origin, f"cannot read the packaged policy: {error}") from None
     return parse_policy(raw, origin=origin)
@@ -114,6 +113,8 @@ def parse_policy(data: bytes | str, *, origin: str) -> SystemPolicy:
     except JSONProblem as problem:
         raise ConfigError(origin, str(problem)) from None
     top = _object(origin, document, "the document", {"policy_version", "about", "formats"})
+    if "about" in top:
+        _text(origin, top["about"], "about")
     if top.get("policy_version") != _POLICY_VERSION:
         raise ConfigError(
             origin,
@@ -158,8 +159,9 @@ def _group(
     origin: str, value: JSONValue, where: str, *, case_sensitive: bool
 ) -> SystemLibraryGroup:
     entry = _object(origin, value, where, _GROUP_KEYS)
-    texts = {key: _text(origin, entry.get(key), f"{where}.{key}") for key in ("name", "reason")}
-    about = _text(origin, entry.get("about"), f"{where}.about")
+    name, reason, about = (
+        _text(origin, entry.get(key), f"{where}.{key}") for key in ("name", "reason", "about")
+    )
     lists = {
         key: _strings(origin, entry.get(key, []), f"{where}.{key}", case_sensitive=case_sensitive)
         for key in ("names", "prefixes", "patterns")
@@ -168,8 +170,8 @@ def _group(
         raise ConfigError(origin, f"{where} lists no names, prefixes or patterns")
     patterns = tuple(_pattern(origin, pattern, where) for pattern in lists["patterns"])
     return SystemLibraryGroup(
-        name=texts["name"],
-        reason=texts["reason"],
+        name=name,
+        reason=reason,
         about=about,
         names=frozenset(lists["names"]),
         prefixes=tuple(lists["prefixes"]),
