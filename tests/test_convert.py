@@ -31,7 +31,7 @@ from builders import (
 from condawheel.convert import ConversionResult, convert
 from condawheel.errors import InvalidPackage, UnsupportedPackage, WheelExistsError
 from condawheel.names import NameMapping
-from condawheel.plan import PlanOptions, PlatformStamp
+from condawheel.options import PlanOptions, PlatformStamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable

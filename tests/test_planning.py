@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from condawheel.plan import PlanOptions, PlatformStamp
+from condawheel.options import PlanOptions, PlatformStamp
 from condawheel.wheelhouse.artifacts import Artifact
 from condawheel.wheelhouse.planning import (
     NOT_FOUND_INSTALLED,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from builders import CondaSpec, build_conda, build_directory, python_package
-from condawheel.plan import PlanOptions
+from condawheel.options import PlanOptions
 from condawheel.sources import MAX_METADATA_BYTES
 from condawheel.wheelhouse.artifacts import Artifact
 from condawheel.wheelhouse.downloads import RetryPolicy

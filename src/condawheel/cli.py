@@ -31,7 +31,7 @@ from rich.progress import (
 from condawheel import __version__
 from condawheel.errors import CondawheelError
 from condawheel.names import NameMapping, default_mapping, load_mapping
-from condawheel.plan import PlanOptions, PlatformStamp
+from condawheel.options import PlanOptions, PlatformStamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -12,7 +12,7 @@ from condawheel.condameta import parse_package
 from condawheel.errors import InvalidPackage, OutputError, WheelExistsError
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.io.jsondata import JSONProblem, parse_json
-from condawheel.plan import PlanOptions, WheelPlan, plan_wheel
+from condawheel.plan import WheelPlan, plan_wheel
 from condawheel.sidecar import SourceArtifact
 from condawheel.sources import open_package
 from condawheel.spool import Spool
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from condawheel.binaries import SonameProviders
     from condawheel.condameta import CondaPackage, RecordDependencies
     from condawheel.names import NameMapping
+    from condawheel.options import PlanOptions
     from condawheel.sources import PackageSource
 
 __all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package"]

@@ -20,7 +20,7 @@ from condawheel.env.tagconfig import (
     load_tag_config,
 )
 from condawheel.errors import ConfigError, InstallError
-from condawheel.plan import PlatformStamp
+from condawheel.options import PlatformStamp
 from condawheel.tags import platform_tag
 
 __all__ = [

@@ -47,7 +47,7 @@ from condawheel.wheelhouse.state import Offer
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
 
-    from condawheel.plan import PlanOptions, PlatformStamp
+    from condawheel.options import PlanOptions, PlatformStamp
     from condawheel.wheelhouse.artifacts import Artifact
     from condawheel.wheelhouse.state import ConversionRecord
 

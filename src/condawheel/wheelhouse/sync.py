@@ -50,7 +50,7 @@ from condawheel.errors import (
     WheelhouseError,
 )
 from condawheel.ingest import default_threads
-from condawheel.plan import PlanOptions
+from condawheel.options import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies
 from condawheel.wheelhouse.downloads import RetryPolicy, clean_partial_downloads, default_cache_dir
 from condawheel.wheelhouse.index import (
@@ -120,7 +120,7 @@ from condawheel.writer import TEMP_PREFIX, publish, replace_damaged
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from condawheel.plan import PlatformStamp
+    from condawheel.options import PlatformStamp
     from condawheel.wheelhouse.artifacts import (
         Artifact,
         ListingProblem,

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from condawheel.condameta import JSONObject
-    from condawheel.plan import PlanOptions
+    from condawheel.options import PlanOptions
     from condawheel.wheelhouse.artifacts import Artifact
 
 __all__ = [
