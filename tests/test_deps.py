@@ -1,4 +1,4 @@
-"""plan_dependencies: what each conda dependency becomes, and what the sidecar says."""
+"""translate_dependencies: what each conda dependency becomes, and what the sidecar says."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from packaging.requirements import Requirement
 
-from condawheel.deps import DependencyPlan, plan_dependencies
+from condawheel.deps import DependencyTranslation, translate_dependencies
 from condawheel.names import NameMapping, default_mapping
 
 if TYPE_CHECKING:
@@ -21,8 +21,8 @@ def plan(
     depends: Sequence[str],
     embedded: Sequence[str] | None = None,
     mapping: NameMapping = MAPPING,
-) -> DependencyPlan:
-    return plan_dependencies(
+) -> DependencyTranslation:
+    return translate_dependencies(
         depends,
         mapping=mapping,
         embedded_requires=embedded,
@@ -31,17 +31,17 @@ def plan(
     )
 
 
-def sidecar(result: DependencyPlan) -> Any:
+def sidecar(result: DependencyTranslation) -> Any:
     """Return the sidecar's ``dependencies`` as the JSON a reader of conda.json gets."""
     return json.loads(json.dumps(result.to_json()))
 
 
-def record(result: DependencyPlan, spec: str) -> Any:
+def record(result: DependencyTranslation, spec: str) -> Any:
     (found,) = [item for item in sidecar(result)["depends"] if item["spec"] == spec]
     return found
 
 
-def comparison(result: DependencyPlan, name: str) -> Any:
+def comparison(result: DependencyTranslation, name: str) -> Any:
     (found,) = [item for item in sidecar(result)["metadata_vs_conda"] if item["name"] == name]
     return found
 

@@ -46,10 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DependencyKind",
-    "DependencyPlan",
     "DependencyRecord",
+    "DependencyTranslation",
     "format_specifier",
-    "plan_dependencies",
+    "translate_dependencies",
 ]
 
 DependencyKind: TypeAlias = Literal[
@@ -83,8 +83,8 @@ class DependencyRecord:
 
 
 @dataclass(frozen=True)
-class DependencyPlan:
-    """Every dependency decision of one package."""
+class DependencyTranslation:
+    """What each conda dependency of one package becomes in the wheel, and why."""
 
     requires_python: str | None
     requires_dist: tuple[str, ...]  # to add; empty when the embedded METADATA declares them
@@ -445,35 +445,35 @@ def _external_text(name: str, version: str | None) -> str:
     return f"{name} ({version})" if _has_version(version) else name
 
 
-# ------------------------------------------------------------ the plan
+# ------------------------------------------------------------ the translation
 
 
-def plan_dependencies(
+def translate_dependencies(
     depends: Sequence[str],
     *,
     mapping: NameMapping,
     embedded_requires: Sequence[str] | None,
     embedded_requires_python: str | None,
     subject: str,
-) -> DependencyPlan:
+) -> DependencyTranslation:
     """Decide what each conda dependency becomes.
 
     :param embedded_requires: ``Requires-Dist`` of the package's own METADATA, or ``None``
         when it has none (no dist-info and no egg-info).
     :raises InvalidMatchSpec: for a dependency that is not a MatchSpec.
     """
-    planner = _DependencyPlanner(mapping, embedded_requires)
+    translator = _DependencyTranslator(mapping, embedded_requires)
     for spec in depends:
         try:
             parsed = parse_matchspec(spec)
         except InvalidMatchSpec as error:
             raise InvalidMatchSpec(subject, f"depends entry {spec!r}: {error.reason}") from None
-        planner.add(spec, parsed, translate_version_spec(parsed.version))
-    return planner.result(embedded_requires_python)
+        translator.add(spec, parsed, translate_version_spec(parsed.version))
+    return translator.result(embedded_requires_python)
 
 
-class _DependencyPlanner:
-    """Accumulates the decisions of :func:`plan_dependencies`, one dependency at a time."""
+class _DependencyTranslator:
+    """Accumulates the decisions of :func:`translate_dependencies`, one dependency at a time."""
 
     def __init__(self, mapping: NameMapping, embedded_requires: Sequence[str] | None) -> None:
         self.mapping = mapping
@@ -571,7 +571,7 @@ class _DependencyPlanner:
                 found.append(entry)
         return tuple(found)
 
-    def result(self, embedded_requires_python: str | None) -> DependencyPlan:
+    def result(self, embedded_requires_python: str | None) -> DependencyTranslation:
         requires_python = embedded_requires_python
         if self.python_specs:
             combined = SpecifierSet()
@@ -587,7 +587,7 @@ class _DependencyPlanner:
             # The sidecar says exactly which METADATA line carries the spec.
             text = texts[0] if len(texts) == 1 else _external_text(name, version)
             records[index] = replace(records[index], became=f"Requires-External: {text}")
-        return DependencyPlan(
+        return DependencyTranslation(
             requires_python=requires_python,
             requires_dist=tuple(self.requires_dist),
             requires_external=tuple(text for texts in external.values() for text in texts),

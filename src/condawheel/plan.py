@@ -20,7 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from condawheel import __version__, layout, tags
 from condawheel.binaries import resolve_libraries
-from condawheel.deps import DependencyPlan, plan_dependencies
+from condawheel.deps import DependencyTranslation, translate_dependencies
 from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPackage
 from condawheel.matchspec import conda_version_to_pep440
 from condawheel.metadata import (
@@ -705,10 +705,10 @@ class _Planner:
         target, kind = links.get(path, (path, "external"))
         return self.files[target] if kind == "file" else None
 
-    def _dependencies(self, distribution: _Distribution | None) -> DependencyPlan:
+    def _dependencies(self, distribution: _Distribution | None) -> DependencyTranslation:
         metadata = distribution.metadata if distribution else None
         try:
-            return plan_dependencies(
+            return translate_dependencies(
                 self.depends,
                 mapping=self.mapping,
                 embedded_requires=None if metadata is None else metadata.get_all("Requires-Dist"),
@@ -854,7 +854,10 @@ class _Planner:
             )
 
     def _tags(
-        self, kind: Literal["python", "library"], files: list[WheelEntry], deps: DependencyPlan
+        self,
+        kind: Literal["python", "library"],
+        files: list[WheelEntry],
+        deps: DependencyTranslation,
     ) -> tags.TagChoice:
         site = self.layout.site_packages
         extension_modules = (
@@ -905,7 +908,10 @@ class _Planner:
         return entry.origin
 
     def _libraries(
-        self, files: list[WheelEntry], deps: DependencyPlan, placeholders: list[PlaceholderRecord]
+        self,
+        files: list[WheelEntry],
+        deps: DependencyTranslation,
+        placeholders: list[PlaceholderRecord],
     ) -> LibraryReport:
         """Resolve every library each binary of the wheel needs (under/over-declaration)."""
         binaries = {}
@@ -948,7 +954,7 @@ class _Planner:
         kind: Literal["python", "library"],
         display: str,
         version: str,
-        deps: DependencyPlan,
+        deps: DependencyTranslation,
     ) -> bytes:
         if distribution is not None:
             document = distribution.metadata
@@ -996,7 +1002,7 @@ class _Planner:
         version_rule: str,
         choice: tags.TagChoice,
         build_tag: str,
-        deps: DependencyPlan,
+        deps: DependencyTranslation,
         placeholders: list[PlaceholderRecord],
         symlinks: list[SymlinkRecord],
         listed: Mapping[str, PathEntry],
