@@ -1,4 +1,4 @@
-"""Convert one conda package: read it once, plan, write (the orchestration of the stages)."""
+"""Convert one conda package: read it once, analyse, plan, write (the stages in order)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from condawheel.analysis import analyze_package
 from condawheel.binaries import LinkageAnalyzer
 from condawheel.condameta import parse_package
 from condawheel.errors import InvalidPackage, OutputError, WheelExistsError
@@ -186,16 +187,10 @@ def plan_package(
     """
     hints = hints or ArtifactHints()
     package, inventory, artifact = _read(path, spool=None, threads=0, limits=limits, hints=hints)
-    return plan_wheel(
-        package,
-        inventory,
-        source=artifact,
-        mapping=mapping,
-        options=options,
-        providers=providers,
-        subject=str(path),
-        record=hints.dependencies,
+    analysis = analyze_package(
+        package, inventory, source=artifact, subject=str(path), record=hints.dependencies
     )
+    return plan_wheel(analysis, mapping=mapping, options=options, providers=providers)
 
 
 def convert(
@@ -231,16 +226,10 @@ def convert(
                 limits=limits,
                 hints=hints,
             )
-            plan = plan_wheel(
-                package,
-                inventory,
-                source=artifact,
-                mapping=mapping,
-                options=options,
-                providers=providers,
-                subject=subject,
-                record=hints.dependencies,
+            analysis = analyze_package(
+                package, inventory, source=artifact, subject=subject, record=hints.dependencies
             )
+            plan = plan_wheel(analysis, mapping=mapping, options=options, providers=providers)
             written = write_wheel(
                 plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
             )

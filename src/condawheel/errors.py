@@ -48,7 +48,14 @@ class InvalidMatchSpec(CondawheelError, ValueError):
 
 
 class UnsupportedPackage(CondawheelError):
-    """A valid conda package that condawheel cannot express as one wheel."""
+    """A valid conda package that condawheel cannot express as one wheel.
+
+    ``problems`` lists every reason found, as :class:`InvalidPackage` does.
+    """
+
+    def __init__(self, subject: str, problems: str | list[str] | tuple[str, ...]) -> None:
+        self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
+        super().__init__(subject, "; ".join(self.problems))
 
 
 class InvalidMapping(CondawheelError, ValueError):

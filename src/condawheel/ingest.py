@@ -1,9 +1,9 @@
 """Read a package once: ``info/`` files, payload facts, and compressed bodies in a spool.
 
-Everything the planner needs from the payload is gathered in this single pass (hashes,
-sizes, modes, link targets, script heads, binary facts, the embedded dist-info), so that
-the archive is decompressed exactly once whatever the package format. The planner then
-decides; the writer copies compressed bodies from the spool.
+Everything the analysis and the plan need from the payload is gathered in this single pass
+(hashes, sizes, modes, link targets, script heads, binary facts, the embedded dist-info),
+so that the archive is decompressed exactly once whatever the package format. The plan
+then decides; the writer copies compressed bodies from the spool.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ __all__ = ["BinaryAnalyzer", "Inventory", "Limits", "PayloadFile", "ingest"]
 
 _T = TypeVar("_T")
 
-# The info/ files the planner reads; the rest (recipe/, test/, ...) is never decompressed
+# The info/ files the analysis reads; the rest (recipe/, test/, ...) is never decompressed
 # into memory.
 _WANTED_INFO = frozenset(
     {

@@ -142,7 +142,7 @@ def is_metadata_candidate(path: str) -> bool:
 
 
 def wants_head(path: str) -> bool:
-    """Return whether the planner needs the first bytes of ``path`` (script candidates)."""
+    """Return whether the analysis needs the first bytes of ``path`` (script candidates)."""
     return path.startswith(_SCRIPT_DIRS)
 
 

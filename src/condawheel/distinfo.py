@@ -1,0 +1,309 @@
+"""Decide what the wheel's ``.dist-info`` holds (pure): METADATA, WHEEL, the sidecar, the rest.
+
+The wheel plan (:mod:`condawheel.plan`) calls these once it has decided the wheel's name,
+tags, dependencies and payload: they keep what the embedded metadata directory says of the
+project, add what conda knows, and render the generated files. References: PEP 427
+(``WHEEL``, ``RECORD`` last), PEP 639 (``licenses/``, core metadata 2.4), the entry points
+specification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.metadata import ExceptionGroup as MetadataErrors
+from packaging.metadata import Metadata
+
+from condawheel import __version__, layout
+from condawheel.errors import UnsupportedPackage
+from condawheel.metadata import (
+    license_fields,
+    metadata_version_at_least,
+    render_scripts,
+    render_wheel_file,
+    synthesize_metadata,
+)
+from condawheel.sidecar import SCHEMA_VERSION, SIDECAR_NAME, dump_sidecar
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from condawheel.analysis import EmbeddedDistribution, PackageAnalysis
+    from condawheel.binaries import LibraryReport
+    from condawheel.condameta import JSONObject, JSONValue
+    from condawheel.deps import DependencyTranslation
+    from condawheel.metadata import MetadataText
+    from condawheel.sidecar import PlaceholderRecord, SymlinkRecord
+    from condawheel.tags import TagChoice
+
+__all__ = [
+    "Commands",
+    "DistInfoMembers",
+    "WheelIdentity",
+    "dist_info_files",
+    "dist_info_members",
+    "sidecar_document",
+    "wheel_metadata",
+]
+
+
+@dataclass(frozen=True)
+class WheelIdentity:
+    """The wheel's distribution name and version, and the rule they come from.
+
+    :param display: the name as the project spells it (METADATA ``Name``).
+    :param notes: what a user should know about the choice.
+    """
+
+    display: str
+    name: NormalizedName
+    version: Version
+    version_rule: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Commands:
+    """The wheel's script entry points, and where they differ from what the package says.
+
+    ``scripts`` maps ``console_scripts``/``gui_scripts`` to ``{command: module:attr}``;
+    ``original`` is the embedded ``entry_points.txt`` (rewritten only when ``changed``);
+    ``wrappers`` are the conda paths of generated wrappers the wheel leaves out;
+    ``notes`` record each disagreement for the sidecar, ``warnings`` for the user.
+    """
+
+    scripts: Mapping[str, Mapping[str, str]]
+    original: bytes | None = None
+    changed: bool = False
+    wrappers: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[JSONObject, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DistInfoMembers:
+    """What the wheel keeps of the embedded metadata directory.
+
+    :param metadata: its METADATA as the wheel starts from (before dependencies).
+    :param members: each kept file: its name inside the wheel's ``.dist-info`` -> the
+        payload path whose body it ships.
+    :param notes: what a user should know about what was dropped.
+    """
+
+    metadata: MetadataText
+    members: Mapping[str, str]
+    notes: tuple[str, ...] = ()
+
+
+def dist_info_members(distribution: EmbeddedDistribution) -> DistInfoMembers:
+    """Decide which embedded metadata files the wheel's ``.dist-info`` keeps, and where.
+
+    A dist-info keeps everything but the installation records (RECORD, INSTALLER,
+    REQUESTED, direct_url.json) and the files condawheel regenerates. Egg-info keeps what
+    has a dist-info meaning (entry points, top-level names). ``License-File`` fields of
+    METADATA older than 2.4 point at files in the .dist-info root, which core metadata 2.4
+    (PEP 639) places under ``licenses/``: such METADATA is raised to 2.4 and the files move,
+    as setuptools itself now writes them, so that the METADATA validates.
+    """
+    directory = distribution.directory
+    if distribution.kind == "egg-info":
+        kept = {
+            name: f"{directory}/{name}"
+            for name in sorted(distribution.files)
+            if name in ("entry_points.txt", "top_level.txt")
+        }
+    else:
+        drop = layout.INSTALLATION_RECORDS | {"METADATA", "WHEEL", SIDECAR_NAME}
+        kept = {
+            name: f"{directory}/{name}"
+            for name in sorted(distribution.files)
+            if name and name not in drop
+        }
+    metadata = distribution.metadata.without_placeholders()
+    license_files = metadata.get_all("License-File")
+    version = metadata.get("Metadata-Version") or "1.0"
+    notes: list[str] = []
+    if license_files and tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 4):
+        fields: list[str] = []
+        for name in license_files:
+            if f"licenses/{name}" in kept:
+                fields.append(name)
+            elif name in kept:
+                kept[f"licenses/{name}"] = kept.pop(name)
+                fields.append(name)
+            else:
+                notes.append(f"{directory}: License-File {name!r} names no file; dropped")
+        metadata = metadata.without("License-File").replaced("Metadata-Version", "2.4")
+        metadata = metadata.with_fields(("License-File", name) for name in fields)
+    return DistInfoMembers(metadata, kept, tuple(notes))
+
+
+def wheel_metadata(
+    analysis: PackageAnalysis,
+    members: DistInfoMembers | None,
+    kind: str,
+    identity: WheelIdentity,
+    deps: DependencyTranslation,
+) -> bytes:
+    """Render the wheel's METADATA: the embedded one with conda's additions, or a new one.
+
+    :raises UnsupportedPackage: when the result is not valid core metadata.
+    """
+    if members is not None:
+        document = members.metadata
+        if deps.requires_python is not None:
+            document = document.without("Requires-Python").with_fields(
+                [("Requires-Python", deps.requires_python)]
+            )
+        # An egg-info's name and version stay as they are; it only gains the fields below.
+    else:
+        package = analysis.package
+        document = synthesize_metadata(
+            name=identity.display,
+            version=str(identity.version),
+            about=package.about,
+            license_field=license_fields(package.index.license, package.about.license),
+            license_files=[name for name, _ in package.license_files],
+        )
+        if deps.requires_python is not None and kind == "python":
+            document = document.with_fields([("Requires-Python", deps.requires_python)])
+        document = document.with_fields(("Requires-Dist", text) for text in deps.requires_dist)
+    document = document.with_fields(("Requires-External", text) for text in deps.requires_external)
+    if deps.requires_external:
+        document = metadata_version_at_least(document, (1, 2))
+    rendered = document.render()
+    try:
+        Metadata.from_email(rendered, validate=True)
+    except MetadataErrors as group:
+        reasons = "; ".join(str(error) for error in group.exceptions)
+        raise UnsupportedPackage(
+            analysis.subject, f"METADATA does not validate: {reasons}"
+        ) from None
+    return rendered
+
+
+def sidecar_document(
+    analysis: PackageAnalysis,
+    *,
+    kind: str,
+    identity: WheelIdentity,
+    choice: TagChoice,
+    build_tag: str,
+    deps: DependencyTranslation,
+    placeholders: Sequence[PlaceholderRecord],
+    symlinks: Sequence[SymlinkRecord],
+    libraries: LibraryReport,
+    commands: Commands,
+    skipped_reasons: Sequence[str],
+    warnings: Sequence[str],
+) -> JSONObject:
+    """Return ``conda.json``: what the wheel cannot express, and every decision's reason."""
+    index = analysis.index
+    listed = analysis.listed
+    record = analysis.record
+    document: JSONObject = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"condawheel {__version__}",
+        "source": analysis.source.to_json(),
+        "package": {
+            "name": index.name,
+            "version": index.version,
+            "build": index.build,
+            "build_number": index.build_number,
+            "subdir": index.subdir,
+            "noarch": analysis.noarch,
+            "paths_source": analysis.package.paths_source,
+        },
+        "index": index.raw,
+        "wheel": {
+            "distribution": identity.display,
+            "kind": kind,
+            "version": str(identity.version),
+            "version_rule": identity.version_rule,
+            "tags": str(choice),
+            "tags_reason": choice.reason,
+            "build_tag": build_tag,
+            "layout": analysis.layout.kind,
+        },
+        "depends_from": "index.json" if record is None else record.origin,
+        "dependencies": deps.to_json(),
+        "constrains": _json_list(analysis.constrains),
+        "run_exports": analysis.package.run_exports,
+        "prefix_placeholders": [item.to_json() for item in placeholders],
+        "symlinks": [item.to_json() for item in symlinks],
+        "directories": _json_list(
+            path for path, entry in listed.items() if entry.path_type == "directory"
+        ),
+        "link_scripts": _json_list(path for path in listed if layout.is_link_script(path)),
+        "menu_files": _json_list(path for path in listed if layout.is_menu_file(path)),
+        "entry_points": {
+            **{
+                section: {name: values[name] for name in sorted(values)}
+                for section, values in commands.scripts.items()
+            },
+            # where entry_points.txt, link.json and the scripts conda installs disagree
+            "disagreements": list(commands.notes),
+        },
+        "skipped": {
+            reason: sum(1 for item in skipped_reasons if item == reason)
+            for reason in sorted(set(skipped_reasons))
+        },
+        "warnings": _json_list(warnings, ordered=True),
+        "libraries": libraries.to_json(),
+    }
+    if record is not None:
+        # "index" keeps index.json as the package has it; these are what was used.
+        document["record"] = {
+            "depends": _json_list(record.depends, ordered=True),
+            "constrains": _json_list(record.constrains, ordered=True),
+        }
+    return document
+
+
+def dist_info_files(
+    analysis: PackageAnalysis,
+    *,
+    members: DistInfoMembers | None,
+    metadata: bytes,
+    sidecar: JSONObject,
+    root_is_purelib: bool,
+    wheel_tags: Sequence[str],
+    build_tag: str,
+    commands: Commands,
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Decide the files of the wheel's ``.dist-info`` (RECORD aside: the writer's).
+
+    :returns: the generated files by name, and the embedded files kept by name (-> the
+        payload path whose body each ships).
+    """
+    generated: dict[str, bytes] = {
+        "METADATA": metadata,
+        "WHEEL": render_wheel_file(
+            generator=f"condawheel {__version__}",
+            root_is_purelib=root_is_purelib,
+            tags=list(wheel_tags),
+            build=build_tag,
+        ),
+        SIDECAR_NAME: dump_sidecar(sidecar),
+    }
+    copied = dict(members.members) if members is not None else {}
+    if commands.changed:
+        rendered = render_scripts(commands.original, commands.scripts)
+        if rendered.strip():
+            generated["entry_points.txt"] = rendered
+        else:  # every command it declared is a script of conda's: nothing left
+            copied.pop("entry_points.txt", None)
+    if members is None:
+        for name, data in analysis.package.license_files:
+            generated[f"licenses/{name}"] = data
+    return generated, {name: path for name, path in copied.items() if name not in generated}
+
+
+def _json_list(items: Iterable[str], *, ordered: bool = False) -> list[JSONValue]:
+    """Return strings as a JSON list, sorted unless their order means something."""
+    values: list[JSONValue] = list(items if ordered else sorted(items))
+    return values
