@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from builders import CondaSpec, FileSpec, build_conda, build_directory
+from builders import CondaSpec, FileSpec, build_conda, build_directory, build_tar_bz2
 from condawheel.convert import convert
 from condawheel.errors import InvalidPackage
 from condawheel.names import NameMapping
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 SITE = "lib/python3.12/site-packages"
@@ -53,4 +54,63 @@ def test_a_package_directory_whose_info_is_a_symlink_is_refused(tmp_path: Path) 
         convert(package, out, mapping=NameMapping.from_names({}))
     assert caught.value.subject == str(package)
     assert caught.value.reason == "info/ is a symbolic link; a package's metadata must be inside it"
+    assert list(out.iterdir()) == []
+
+
+DEEP = "a/b/c/d/e/f/g/h"
+# The chain of the hostile-input report: 'up' points at the prefix itself, so the nine
+# '..' after it in 'share/evil' climb above the prefix, although a check of the target's
+# text alone ends inside it ('tmp/outside').
+EVIL_TARGET = f"../{DEEP}/up/" + "../" * 9 + "tmp/outside"
+LINK_CHAINS: list[tuple[str, list[FileSpec], str]] = [
+    (
+        "chain-of-the-report",
+        [
+            FileSpec("share/x.txt", b"x"),
+            FileSpec(f"{DEEP}/up", symlink="../" * 7 + ".."),
+            FileSpec("share/evil", symlink=EVIL_TARGET),
+        ],
+        (
+            f"symlink 'share/evil' -> {EVIL_TARGET!r} points outside the package "
+            f"through the symlink '{DEEP}/up'"
+        ),
+    ),
+    (
+        "link-to-a-link-to-dotdot",
+        [
+            FileSpec("lib/x.txt", b"x"),
+            FileSpec("lib/up", symlink=".."),
+            FileSpec("lib/sub/evil", symlink="../up/../etc"),
+        ],
+        (
+            "symlink 'lib/sub/evil' -> '../up/../etc' points outside the package "
+            "through the symlink 'lib/up'"
+        ),
+    ),
+    (
+        "loop-through-a-component",
+        [FileSpec("share/x.txt", b"x"), FileSpec("a", symlink="b/x"), FileSpec("b", symlink="a")],
+        "symlink 'a' is part of a loop",
+    ),
+]
+
+
+@pytest.mark.parametrize("build", [build_conda, build_tar_bz2, build_directory])
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [case[1:] for case in LINK_CHAINS],
+    ids=[case[0] for case in LINK_CHAINS],
+)
+def test_links_are_judged_through_the_links_of_the_package(
+    files: list[FileSpec], reason: str, build: Callable[[CondaSpec, Path], Path], tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    package = build(CondaSpec(files=files), tmp_path / "src")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(InvalidPackage) as caught:
+        convert(package, out, mapping=NameMapping.from_names({}))
+    assert caught.value.subject == str(package)
+    assert reason in caught.value.problems
+    assert "\n" not in str(caught.value)
     assert list(out.iterdir()) == []

@@ -13,7 +13,6 @@ from condawheel.layout import (
     is_metadata_candidate,
     is_python_shebang,
     never_shipped,
-    resolve_link,
 )
 
 UNIX = Layout("unix", "lib/python3.12/site-packages/", "3.12")
@@ -157,22 +156,6 @@ def test_wrapper_names() -> None:
         "Scripts/tool.exe": "tool",
     }
     assert entry_point_wrapper_names(NOARCH, {"tool"}) == {}
-
-
-@pytest.mark.parametrize(
-    ("link", "target", "expected"),
-    [
-        ("lib/libz.so", "libz.so.1", "lib/libz.so.1"),
-        ("bin/x", "../lib/x", "lib/x"),
-        ("a/b/c", "../../d", "d"),
-        ("lib/x", "../../etc/passwd", None),
-        ("lib/x", "/etc/passwd", None),
-        ("x", "..", None),
-        ("Library/bin/x", "C:/Windows/x", None),
-    ],
-)
-def test_resolve_link(link: str, target: str, expected: str | None) -> None:
-    assert resolve_link(link, target) == expected
 
 
 def test_link_scripts() -> None:

@@ -13,7 +13,6 @@ prefix) exactly where conda would have put it.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
@@ -177,17 +176,3 @@ def entry_point_wrapper_names(layout: Layout, commands: set[str]) -> dict[str, s
             for suffix in ("-script.py", "-script.pyw", ".exe"):
                 wrappers[f"Scripts/{command}{suffix}"] = command
     return wrappers
-
-
-def resolve_link(link_path: str, target: str) -> str | None:
-    """Return the package-relative path a symlink points to, or ``None`` if it escapes.
-
-    An absolute target or one that climbs above the package root escapes the prefix; an
-    empty target points nowhere.
-    """
-    if not target or target.startswith("/") or re.match(r"^[A-Za-z]:", target):
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(link_path), target))
-    if joined == ".." or joined.startswith(("../", "/")):
-        return None
-    return joined

@@ -1,13 +1,20 @@
-"""Resolve a package's symbolic links to where they lead inside the prefix (pure).
+"""Resolve a package's symbolic links as the operating system will (pure).
 
-A link is followed, link after link, until it names something that is not a link of
-the package; one that leaves the prefix or never ends is refused before anything is
-installed.
+A link target is not judged by its text: ``up/../x`` means "the parent of wherever ``up``
+points", which is not ``x`` when ``up`` is itself a link. POSIX path resolution
+(POSIX.1-2017, section 4.13 "Pathname Resolution") walks a path one component at a time
+and replaces each component that names a symbolic link by that link's contents, read
+relative to the directory that holds it. :func:`resolve_symlink` does the same, over the
+members of one package: a chain of links that climbs above the package root, or that
+never ends, is found before anything is installed.
+
+Components the package does not hold are taken as plain directories (what they are in
+a conda prefix unless another package makes them links; the install side checks the
+real file system).
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -29,6 +36,8 @@ LinkKind: TypeAlias = Literal["file", "directory", "external"]
 # Linux follows at most 40 links while resolving one path (MAXSYMLINKS), then fails
 # with ELOOP: a longer chain is as unusable as a loop.
 MAX_LINK_HOPS = 40
+# Both separators: a link of a Windows package is read with "\" there.
+_SEPARATORS = re.compile(r"[/\\]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -99,28 +108,52 @@ def resolve_symlink(
 ) -> ResolvedLink | LinkOutside | Literal["loop", "empty"]:
     """Follow the symbolic link ``link`` of ``tree`` to where it leads.
 
-    :returns: where it leads; :class:`LinkOutside` if it leaves the prefix;
-        ``"loop"`` if resolving it follows more than :data:`MAX_LINK_HOPS` links;
-        ``"empty"`` for an empty target.
+    :returns: where it leads; :class:`LinkOutside` if it leaves the prefix (an absolute
+        target, or ``..`` above the root at any step); ``"loop"`` if resolving it
+        follows more than :data:`MAX_LINK_HOPS` links; ``"empty"`` for an empty target.
     """
-    current, hops = link, 0
-    while True:
-        target = tree.symlinks[current]
-        if not target:
-            return "empty"
-        if _is_absolute(target):
-            return LinkOutside()
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
-        if joined == ".." or joined.startswith(("../", "/")):
-            return LinkOutside()
-        hops += 1
-        if joined in tree.symlinks and hops < MAX_LINK_HOPS:
-            current = joined
+    target = tree.symlinks[link]
+    if not target:
+        return "empty"
+    if _is_absolute(target):
+        return LinkOutside()
+    # Resolution starts in the link's own directory, which may itself be reached
+    # through links of the package; ``pending`` is a stack, next component last.
+    pending = [*reversed(_components(target)), *reversed(link.split("/")[:-1])]
+    resolved: list[str] = []
+    hops = 1
+    through: str | None = None
+    while pending:
+        part = pending.pop()
+        if part in ("", "."):
             continue
-        if joined in tree.symlinks:
+        if part == "..":
+            if not resolved:
+                return LinkOutside(through)
+            resolved.pop()
+            continue
+        path = "/".join([*resolved, part])
+        inner = tree.symlinks.get(path)
+        if inner is None:
+            resolved.append(part)
+            continue
+        hops += 1
+        if hops > MAX_LINK_HOPS:
             return "loop"
-        return ResolvedLink(joined, tree.kind_of(joined))
+        if not inner:  # a link to nowhere: nothing below it resolves
+            return ResolvedLink(path, "external")
+        if _is_absolute(inner):
+            return LinkOutside(path)
+        # The inner link's target is read from the directory holding it: ``resolved``.
+        pending.extend(reversed(_components(inner)))
+        through = path
+    final = "/".join(resolved)
+    return ResolvedLink(final, tree.kind_of(final))
+
+
+def _components(target: str) -> list[str]:
+    return _SEPARATORS.split(target)
 
 
 def _is_absolute(target: str) -> bool:
-    return target.startswith("/") or _DRIVE.match(target) is not None
+    return target.startswith(("/", "\\")) or _DRIVE.match(target) is not None
