@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import TYPE_CHECKING
 
 import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_directory, build_tar_bz2
-from condawheel.convert import convert
+from condawheel.convert import convert, plan_package
 from condawheel.errors import InvalidPackage
+from condawheel.ingest import Limits
 from condawheel.names import NameMapping
 
 if TYPE_CHECKING:
@@ -114,3 +116,56 @@ def test_links_are_judged_through_the_links_of_the_package(
     assert reason in caught.value.problems
     assert "\n" not in str(caught.value)
     assert list(out.iterdir()) == []
+
+
+COPIES = 40
+# One body of 1 MiB of zeros, which the archive compresses to almost nothing, and forty
+# links to it: the payload is 1 MiB, but a wheel stores every link as a full copy.
+LINKED_BODIES: list[tuple[str, FileSpec]] = [
+    ("symlinks", FileSpec("share/copy{n}.bin", symlink="big.bin")),
+    ("hardlinks", FileSpec("share/copy{n}.bin", hardlink="share/big.bin")),
+]
+
+
+@pytest.mark.parametrize(
+    "link", [link for _, link in LINKED_BODIES], ids=[name for name, _ in LINKED_BODIES]
+)
+def test_link_copies_count_against_the_size_limits(link: FileSpec, tmp_path: Path) -> None:
+    files = [FileSpec("share/big.bin", bytes(1 << 20))]
+    files += [
+        FileSpec(link.path.format(n=n), symlink=link.symlink, hardlink=link.hardlink)
+        for n in range(COPIES)
+    ]
+    spec = CondaSpec(files=files)
+    paths = spec.generated_paths_json()["paths"]
+    assert isinstance(paths, list)
+    for entry in paths:
+        entry.pop("sha256")  # the builder cannot hash a hard link's target
+    spec.paths_json = {"paths_version": 1, "paths": paths}
+    (tmp_path / "src").mkdir()
+    package = build_tar_bz2(spec, tmp_path / "src")
+    assert package.stat().st_size < 64 << 10
+    limit = 32 << 20  # far above the payload, below its copies
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(InvalidPackage) as caught:
+        convert(
+            package, out, mapping=NameMapping.from_names({}), limits=Limits(max_total_size=limit)
+        )
+    assert re.fullmatch(
+        rf"the wheel's content would be (\d+) bytes, above the {limit}-byte limit "
+        rf"\(absurd size\): each of its {COPIES} link\(s\) is stored as a copy",
+        caught.value.reason,
+    )
+    assert list(out.iterdir()) == []
+    with pytest.raises(InvalidPackage, match="the wheel's content would be"):
+        plan_package(
+            package, mapping=NameMapping.from_names({}), limits=Limits(max_total_size=limit)
+        )
+    # Within the limits, the same package converts, every copy in full.
+    written = convert(package, out, mapping=NameMapping.from_names({}))
+    assert written.wheel.stat().st_size < 1 << 20
+    assert (
+        sum(1 for entry in written.plan.entries if entry.origin and "copy" in entry.origin)
+        == COPIES
+    )

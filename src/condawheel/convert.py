@@ -190,7 +190,9 @@ def plan_package(
     analysis = analyze_package(
         package, inventory, source=artifact, subject=str(path), record=hints.dependencies
     )
-    return plan_wheel(analysis, mapping=mapping, options=options, providers=providers)
+    return plan_wheel(
+        analysis, mapping=mapping, options=options, providers=providers, limits=limits
+    )
 
 
 def convert(
@@ -229,7 +231,9 @@ def convert(
             analysis = analyze_package(
                 package, inventory, source=artifact, subject=subject, record=hints.dependencies
             )
-            plan = plan_wheel(analysis, mapping=mapping, options=options, providers=providers)
+            plan = plan_wheel(
+                analysis, mapping=mapping, options=options, providers=providers, limits=limits
+            )
             written = write_wheel(
                 plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
             )

@@ -29,6 +29,7 @@ from condawheel.distinfo import (
     wheel_metadata,
 )
 from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPackage
+from condawheel.ingest import Limits
 from condawheel.links import ResolvedLink
 from condawheel.metadata import LOOKS_UP_ITS_ENTRY_POINT, callable_path
 from condawheel.names import library_distribution_name
@@ -55,6 +56,7 @@ __all__ = [
     "Skipped",
     "WheelEntry",
     "WheelPlan",
+    "check_content_size",
     "check_platform_stamp",
     "choose_wheel_tags",
     "leave_out_wrappers",
@@ -186,12 +188,16 @@ def plan_wheel(
     mapping: NameMapping,
     options: PlanOptions | None = None,
     providers: SonameProviders | None = None,
+    limits: Limits | None = None,
 ) -> WheelPlan:
     """Plan the wheel for one analysed conda package.
 
     :param providers: which conda packages ship which shared libraries (``--libs-from``);
         without it the external-library analysis records what each binary needs and what
         the wheel or the system provides, and does not judge the dependencies.
+    :param limits: the size limits the wheel's content is held to (every link's copy
+        counted in full).
+    :raises InvalidPackage: when the wheel's content would exceed ``limits``.
     :raises UnsupportedPackage: when no single wheel can express the package.
     """
     options = options or PlanOptions()
@@ -260,6 +266,7 @@ def plan_wheel(
     ]
     entries = _ordered(mapped.entries, dist_entries)
     _check_unique(analysis.subject, entries, dist_info)
+    check_content_size(analysis, entries, limits or Limits())
     return WheelPlan(
         filename=f"{escaped}-{identity.version}-{build_tag}-{choice}.whl",
         name=identity.name,
@@ -724,6 +731,48 @@ def zip_date_time(
         moment.tm_min,
         moment.tm_sec,
     )
+
+
+def check_content_size(
+    analysis: PackageAnalysis, entries: tuple[WheelEntry, ...], limits: Limits
+) -> None:
+    """Hold the wheel's content to the size limits, every copy counted.
+
+    A wheel stores each symbolic or hard link to a file as a copy of that file, so a small
+    archive whose links all name one large body would expand far beyond what its own
+    payload declared. Each entry counts for its full size, however often its body repeats.
+
+    :raises InvalidPackage: when one entry or the whole content exceeds ``limits``.
+    """
+    total = 0
+    copies = 0
+    for entry in entries:
+        size = _entry_size(analysis.payload, entry)
+        if size > limits.max_file_size:
+            raise InvalidPackage(
+                analysis.subject,
+                f"{entry.arcname!r} would hold {size} bytes, above the "
+                f"{limits.max_file_size}-byte limit",
+            )
+        total += size
+        origin = analysis.payload.get(entry.origin or "")
+        copies += origin is not None and origin.kind in ("symlink", "hardlink")
+    if total > limits.max_total_size:
+        raise InvalidPackage(
+            analysis.subject,
+            f"the wheel's content would be {total} bytes, above the {limits.max_total_size}-"
+            f"byte limit (absurd size): each of its {copies} link(s) is stored as a copy",
+        )
+
+
+def _entry_size(payload: Mapping[str, PayloadFile], entry: WheelEntry) -> int:
+    source = entry.source
+    if isinstance(source, Generated):
+        return len(source.data)
+    size = payload[source.path].size
+    if isinstance(source, RewrittenScript):
+        return size - source.first_line_length + len(source.new_first_line)
+    return size
 
 
 def _ordered(
