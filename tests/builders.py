@@ -11,9 +11,13 @@ import posixpath
 import tarfile
 import zipfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from conda_package_streaming.create import conda_builder
+
+from condawheel import layout
+from condawheel.condameta import CondaPackage, parse_package
+from condawheel.ingest import Inventory, PayloadFile
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -112,6 +116,44 @@ class CondaSpec:
             info["about.json"] = json.dumps(self.about).encode()
         info.update(self.info_extra)
         return info
+
+
+def in_memory(spec: CondaSpec) -> tuple[CondaPackage, Inventory]:
+    """Return what reading ``spec`` finds (parsed ``info/``, payload facts), with no archive.
+
+    The facts are those :func:`condawheel.ingest.ingest` gathers (without spooled bodies
+    or binary facts), so that analysis and plan tests need not write a package.
+    """
+    info = spec.info_files()
+    payload: list[PayloadFile] = []
+    metadata: dict[str, bytes] = {}
+    for item in spec.files:
+        if item.symlink is not None or item.hardlink is not None:
+            kind: Literal["symlink", "hardlink"] = "symlink" if item.symlink else "hardlink"
+            mode = 0o777 if item.symlink is not None else item.mode
+            payload.append(
+                PayloadFile(item.path, kind, 0, mode, link_target=item.symlink or item.hardlink)
+            )
+            continue
+        skip = layout.never_shipped(item.path)
+        if skip is not None:
+            payload.append(
+                PayloadFile(item.path, "file", len(item.data), item.mode, never_shipped=skip)
+            )
+            continue
+        if layout.is_metadata_candidate(item.path):
+            metadata[item.path] = item.data
+        payload.append(
+            PayloadFile(
+                item.path,
+                "file",
+                len(item.data),
+                item.mode,
+                sha256=hashlib.sha256(item.data).hexdigest(),
+                head=item.data[:4096] if layout.wants_head(item.path) else b"",
+            )
+        )
+    return parse_package(spec.stem, info), Inventory(info, tuple(payload), metadata)
 
 
 def _tarinfo(name: str, size: int = 0, mode: int = 0o644) -> tarfile.TarInfo:
