@@ -234,10 +234,18 @@ def test_a_dist_info_beats_an_egg_info_of_the_same_project() -> None:
 
 
 def test_metadata_directories_without_metadata_are_noted_and_ignored() -> None:
-    spec = CondaSpec(files=[FileSpec(f"{SITE}/demo-1.0.dist-info/RECORD", b"")])
+    spec = CondaSpec(
+        files=[
+            FileSpec(f"{SITE}/demo-1.0.dist-info/RECORD", b""),
+            FileSpec(f"{SITE}/demo-1.0.egg-info/SOURCES.txt", b""),
+        ]
+    )
     analysis = analyze(spec)
     assert analysis.distribution is None
-    assert analysis.distribution_notes == (f"{SITE}/demo-1.0.dist-info: no METADATA; ignored",)
+    assert analysis.distribution_notes == (
+        f"{SITE}/demo-1.0.dist-info: no METADATA; ignored",
+        f"{SITE}/demo-1.0.egg-info: no PKG-INFO; ignored",
+    )
 
 
 @pytest.mark.parametrize(
@@ -337,3 +345,15 @@ def test_the_analysis_is_frozen() -> None:
     analysis = analyze(python_package())
     with pytest.raises(dataclasses.FrozenInstanceError):
         analysis.subject = "other"  # type: ignore[misc]
+
+
+def test_a_link_to_a_broken_hard_link_carries_nothing() -> None:
+    spec = CondaSpec(
+        files=[
+            FileSpec("lib/hard", hardlink="lib/nowhere", listed=False),
+            FileSpec("lib/soft", symlink="hard"),
+        ]
+    )
+    assert analyze(with_paths(spec, {"lib/soft": {"sha256": None}})).links == {
+        "lib/soft": ResolvedLink("lib/hard", "external")
+    }

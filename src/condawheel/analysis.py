@@ -149,10 +149,6 @@ class PackageAnalysis:
         """The ``info/`` file that lists the payload."""
         return "info/paths.json" if self.package.paths_source == "paths.json" else "info/files"
 
-    def body_of(self, path: str) -> PayloadFile | None:
-        """Return the payload file whose bytes ``path`` ships, if it is a listed file."""
-        return _body_of(path, self.listed, self.payload, self.links)
-
 
 def analyze_package(
     package: CondaPackage,
