@@ -317,6 +317,34 @@ def python_package(
     )
 
 
+def noarch_tool(entry_points_txt: bytes | None, link_points: list[str]) -> CondaSpec:
+    """A ``noarch: python`` package ``tool`` whose commands link.json and entry_points.txt name."""
+    files = [
+        FileSpec("site-packages/tool/__init__.py", b"def a(): pass\ndef b(): pass\n"),
+        FileSpec("site-packages/tool/cli.py", b"def a(): pass\n"),
+        FileSpec(
+            "site-packages/tool-1.0.dist-info/METADATA",
+            b"Metadata-Version: 2.1\nName: tool\nVersion: 1.0\n",
+        ),
+    ]
+    if entry_points_txt is not None:
+        files.append(
+            FileSpec("site-packages/tool-1.0.dist-info/entry_points.txt", entry_points_txt)
+        )
+    return CondaSpec(
+        name="tool",
+        subdir="noarch",
+        noarch="python",
+        build="pyh0_0",
+        depends=["python >=3.9"],
+        files=files,
+        link={
+            "noarch": {"type": "python", "entry_points": link_points},
+            "package_metadata_version": 1,
+        },
+    )
+
+
 def zip_with(path: Path, members: dict[str, bytes]) -> Path:
     """Write a ZIP with the given members (for malformed ``.conda`` fixtures)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:

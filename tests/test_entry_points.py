@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from builders import PLACEHOLDER, CondaSpec, FileSpec, build_conda, read_wheel
+from builders import PLACEHOLDER, CondaSpec, FileSpec, build_conda, noarch_tool, read_wheel
 from condawheel.convert import ConversionResult, convert
 from condawheel.metadata import (
     LOOKS_UP_ITS_ENTRY_POINT,
@@ -190,35 +190,8 @@ def test_windows_wrapper_pair_that_runs_something_else_is_kept(tmp_path: Path) -
     )
 
 
-def _noarch_tool(entry_points_txt: bytes | None, link_points: list[str]) -> CondaSpec:
-    files = [
-        FileSpec("site-packages/tool/__init__.py", b"def a(): pass\ndef b(): pass\n"),
-        FileSpec("site-packages/tool/cli.py", b"def a(): pass\n"),
-        FileSpec(
-            "site-packages/tool-1.0.dist-info/METADATA",
-            b"Metadata-Version: 2.1\nName: tool\nVersion: 1.0\n",
-        ),
-    ]
-    if entry_points_txt is not None:
-        files.append(
-            FileSpec("site-packages/tool-1.0.dist-info/entry_points.txt", entry_points_txt)
-        )
-    return CondaSpec(
-        name="tool",
-        subdir="noarch",
-        noarch="python",
-        build="pyh0_0",
-        depends=["python >=3.9"],
-        files=files,
-        link={
-            "noarch": {"type": "python", "entry_points": link_points},
-            "package_metadata_version": 1,
-        },
-    )
-
-
 def test_link_json_entry_points_missing_from_entry_points_txt_are_added(tmp_path: Path) -> None:
-    spec = _noarch_tool(
+    spec = noarch_tool(
         b"[console_scripts]\na = tool:a\n\n[tool.plugins]\np = tool\n",
         ["a = tool:a", "b = tool:b"],
     )
@@ -246,7 +219,7 @@ def test_link_json_entry_points_missing_from_entry_points_txt_are_added(tmp_path
 
 
 def test_link_json_wins_a_disagreement_with_entry_points_txt(tmp_path: Path) -> None:
-    spec = _noarch_tool(b"[console_scripts]\na = tool:a\n", ["a = tool.cli:a"])
+    spec = noarch_tool(b"[console_scripts]\na = tool:a\n", ["a = tool.cli:a"])
     result = _convert(spec, tmp_path)
     wheel = read_wheel(result.wheel)
     assert wheel["tool-1.0.dist-info/entry_points.txt"] == b"[console_scripts]\na = tool.cli:a\n"
@@ -262,13 +235,13 @@ def test_agreeing_or_absent_entry_points_txt_is_not_a_disagreement(tmp_path: Pat
     # charset-normalizer spells one callable two ways; no entry_points.txt at all is the
     # ordinary synthesised case.
     same = _convert(
-        _noarch_tool(b"[console_scripts]\na = tool:cli.a\n", ["a = tool.cli:a"]), tmp_path / "a"
+        noarch_tool(b"[console_scripts]\na = tool:cli.a\n", ["a = tool.cli:a"]), tmp_path / "a"
     )
     assert same.plan.warnings == ()
     assert read_wheel(same.wheel)["tool-1.0.dist-info/entry_points.txt"] == (
         b"[console_scripts]\na = tool:cli.a\n"
     )
-    absent = _convert(_noarch_tool(None, ["a = tool:a"]), tmp_path / "b")
+    absent = _convert(noarch_tool(None, ["a = tool:a"]), tmp_path / "b")
     assert absent.plan.warnings == ()
     assert read_wheel(absent.wheel)["tool-1.0.dist-info/entry_points.txt"] == (
         b"[console_scripts]\na = tool:a\n"

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.version import Version
 
-from builders import PLACEHOLDER, CondaSpec, FileSpec, build_conda, in_memory, python_package
+from builders import (
+    PLACEHOLDER,
+    CondaSpec,
+    FileSpec,
+    build_conda,
+    in_memory,
+    noarch_tool,
+    python_package,
+)
 from condawheel.analysis import PackageAnalysis, WrapperScripts, analyze_package
 from condawheel.condameta import EntryPoint, LinkInfo, RecordDependencies
 from condawheel.convert import plan_package
@@ -122,28 +130,13 @@ def test_an_analysis_without_any_pep440_version_is_unsupported() -> None:
 # ---------------------------------------------------------------- commands
 
 
-def noarch_tool(entry_points_txt: bytes | None, link_points: list[str]) -> PackageAnalysis:
-    files = [
-        FileSpec("site-packages/tool/__init__.py", b""),
-        FileSpec(
-            "site-packages/tool-1.0.dist-info/METADATA",
-            b"Metadata-Version: 2.1\nName: tool\nVersion: 1.0\n",
-        ),
-    ]
-    if entry_points_txt is not None:
-        files.append(
-            FileSpec("site-packages/tool-1.0.dist-info/entry_points.txt", entry_points_txt)
-        )
-    link = {
-        "noarch": {"type": "python", "entry_points": link_points},
-        "package_metadata_version": 1,
-    }
-    return analyze(CondaSpec(name="tool", subdir="noarch", noarch="python", files=files, link=link))
+def tool_analysis(entry_points_txt: bytes | None, link_points: list[str]) -> PackageAnalysis:
+    return analyze(noarch_tool(entry_points_txt, link_points))
 
 
 def test_link_json_adds_the_commands_entry_points_txt_lacks() -> None:
     commands = reconcile_commands(
-        noarch_tool(b"[console_scripts]\na = tool:a\n", ["a = tool:a", "b = tool:b"])
+        tool_analysis(b"[console_scripts]\na = tool:a\n", ["a = tool:a", "b = tool:b"])
     )
     assert commands.scripts == {
         "console_scripts": {"a": "tool:a", "b": "tool:b"},
@@ -161,7 +154,7 @@ def test_link_json_adds_the_commands_entry_points_txt_lacks() -> None:
 
 def test_link_json_wins_a_disagreement() -> None:
     commands = reconcile_commands(
-        noarch_tool(b"[console_scripts]\na = tool.cli:a\n", ["a = tool:a"])
+        tool_analysis(b"[console_scripts]\na = tool.cli:a\n", ["a = tool:a"])
     )
     assert commands.scripts["console_scripts"] == {"a": "tool:a"}
     assert commands.warnings == (
@@ -180,14 +173,14 @@ def test_link_json_wins_a_disagreement() -> None:
 def test_agreement_or_silence_changes_nothing_worth_a_warning(
     entry_points_txt: bytes | None,
 ) -> None:
-    commands = reconcile_commands(noarch_tool(entry_points_txt, ["a = tool:a"]))
+    commands = reconcile_commands(tool_analysis(entry_points_txt, ["a = tool:a"]))
     assert commands.scripts["console_scripts"] == {"a": "tool:a"}
     assert commands.changed is (entry_points_txt is None)
     assert (commands.warnings, commands.notes) == ((), ())
 
 
 def test_an_unparseable_entry_points_txt_is_kept_without_link_json() -> None:
-    commands = reconcile_commands(noarch_tool(b"[console_scripts\nbroken", ["a = tool:a"]))
+    commands = reconcile_commands(tool_analysis(b"[console_scripts\nbroken", ["a = tool:a"]))
     assert (commands.scripts, commands.changed) == ({}, False)
     assert commands.warnings == (
         (

@@ -2,7 +2,7 @@
 
 Random packages are drawn from a small grammar of paths, files and symbolic links whose
 targets mix names, ``.``, ``..`` and links to other links; they are laid out for real under
-a deep prefix, and :func:`condawheel.links.resolve_symlink` must say where each link leads
+a prefix, and :func:`condawheel.links.resolve_symlink` must say where each link leads
 as the file system does (``os.path.realpath``, which takes a missing directory for a plain
 one, as the resolver does): a link it resolves must land exactly there, inside the prefix,
 and a link it refuses as leaving the prefix must leave it. A chain too long or looping is
