@@ -152,7 +152,7 @@ def _minimum(specifier: SpecifierSet) -> tuple[int, int] | None:
 
 # ------------------------------------------------------------ brackets: extras and when
 
-# CEP 43 conditions on a virtual package that PEP 508 markers can state (formats.md B.4).
+# CEP 43 conditions on a virtual package that PEP 508 markers can state (docs/reference.md, 2.4).
 _PLATFORM_MARKERS: Final = {
     "__win": 'sys_platform == "win32"',
     "__linux": 'sys_platform == "linux"',

@@ -1,4 +1,4 @@
-"""Map conda paths to wheel paths (pure): the file-mapping table of design.md.
+"""Map conda paths to wheel paths (pure): the file mapping of docs/design.md.
 
 Three conda layouts exist (conda's ``conda/common/path/python.py``, CEP 20):
 
