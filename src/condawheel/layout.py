@@ -1,4 +1,4 @@
-"""Map conda paths to wheel paths (pure): the file mapping of docs/design.md.
+"""Map conda paths to wheel paths (pure): the file mapping of the design guide in docs/.
 
 Three conda layouts exist (conda's ``conda/common/path/python.py``, CEP 20):
 
