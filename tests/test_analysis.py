@@ -357,3 +357,11 @@ def test_a_link_to_a_broken_hard_link_carries_nothing() -> None:
     assert analyze(with_paths(spec, {"lib/soft": {"sha256": None}})).links == {
         "lib/soft": ResolvedLink("lib/hard", "external")
     }
+
+
+def test_a_flood_of_problems_stays_one_readable_line() -> None:
+    spec = CondaSpec(files=[FileSpec(f"lib/l{n:02}", symlink="/etc/passwd") for n in range(25)])
+    error = refusal(spec)
+    assert len(error.problems) == 21
+    assert error.problems[0] == "symlink 'lib/l00' -> '/etc/passwd' points outside the package"
+    assert error.problems[-1] == "and 5 more problem(s)"

@@ -43,6 +43,8 @@ __all__ = [
     "raise_problems",
 ]
 
+_SHOWN_PROBLEMS = 20
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -227,9 +229,13 @@ def problems_error(subject: str, problems: list[Problem]) -> InvalidPackage | Un
     """Return the one error that carries every problem, in the order they were found.
 
     :returns: :class:`InvalidPackage` if any problem is one of the package itself, else
-        :class:`UnsupportedPackage` (every problem is one of expressing it as a wheel).
+        :class:`UnsupportedPackage` (every problem is one of expressing it as a wheel); the
+        first problems in full, then how many more there are.
     """
-    reasons = [problem.reason for problem in problems]
+    reasons = [problem.reason for problem in problems[:_SHOWN_PROBLEMS]]
+    if len(problems) > _SHOWN_PROBLEMS:
+        # A hostile package can hold millions of bad members: the line stays readable.
+        reasons.append(f"and {len(problems) - _SHOWN_PROBLEMS} more problem(s)")
     if all(problem.unsupported for problem in problems):
         return UnsupportedPackage(subject, reasons)
     return InvalidPackage(subject, reasons)
