@@ -93,30 +93,27 @@ def parse_version_spec(text: str, spec: str) -> SpecNode:
     tokens = _tokenize(text, spec)
     if not tokens:
         raise InvalidMatchSpec(spec, "empty version spec")
-    node, end = _parse_any(tokens, 0, spec)
+    node, end = _parse_joined(tokens, 0, spec, "|")
     if end != len(tokens):
         raise InvalidMatchSpec(spec, f"unexpected {tokens[end]!r} in version spec {text!r}")
     return node
 
 
-def _parse_any(tokens: list[str], start: int, spec: str) -> tuple[SpecNode, int]:
-    members = []
-    node, index = _parse_all(tokens, start, spec)
-    members.append(node)
-    while index < len(tokens) and tokens[index] == "|":
-        node, index = _parse_all(tokens, index + 1, spec)
+def _parse_joined(
+    tokens: list[str], index: int, spec: str, joiner: Literal[",", "|"]
+) -> tuple[SpecNode, int]:
+    # '|' joins ','-groups and ',' joins atoms, so ',' binds tighter (CEP 29).
+    members: list[SpecNode] = []
+    while True:
+        if joiner == "|":
+            node, index = _parse_joined(tokens, index, spec, ",")
+        else:
+            node, index = _parse_atom(tokens, index, spec)
         members.append(node)
-    return (members[0] if len(members) == 1 else Group("|", tuple(members))), index
-
-
-def _parse_all(tokens: list[str], start: int, spec: str) -> tuple[SpecNode, int]:
-    members = []
-    node, index = _parse_atom(tokens, start, spec)
-    members.append(node)
-    while index < len(tokens) and tokens[index] == ",":
-        node, index = _parse_atom(tokens, index + 1, spec)
-        members.append(node)
-    return (members[0] if len(members) == 1 else Group(",", tuple(members))), index
+        if index >= len(tokens) or tokens[index] != joiner:
+            break
+        index += 1
+    return (members[0] if len(members) == 1 else Group(joiner, tuple(members))), index
 
 
 def _parse_atom(tokens: list[str], index: int, spec: str) -> tuple[SpecNode, int]:
@@ -124,7 +121,7 @@ def _parse_atom(tokens: list[str], index: int, spec: str) -> tuple[SpecNode, int
         raise InvalidMatchSpec(spec, "version spec ends where a version was expected")
     item = tokens[index]
     if item == "(":
-        node, index = _parse_any(tokens, index + 1, spec)
+        node, index = _parse_joined(tokens, index + 1, spec, "|")
         if index >= len(tokens) or tokens[index] != ")":
             raise InvalidMatchSpec(spec, "unbalanced '(' in version spec")
         return node, index + 1
