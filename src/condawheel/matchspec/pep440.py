@@ -12,12 +12,12 @@ from packaging.version import InvalidVersion, Version
 from condawheel.matchspec.versions import normalise_version, parse_conda_version
 
 __all__ = [
-    "PLAIN_RELEASE",
     "MappedVersion",
     "MappingRule",
     "conda_version_to_pep440",
     "map_version",
     "pep440_agrees",
+    "plain_release",
 ]
 
 MappingRule: TypeAlias = Literal["pep440", "local", "lettered-release", "respelled"]
@@ -25,10 +25,10 @@ MappingRule: TypeAlias = Literal["pep440", "local", "lettered-release", "respell
 release (a local label too), or a spelling ``packaging`` reads that conda orders otherwise."""
 
 _LETTERS = re.compile(r"[a-z]+")
-PLAIN_RELEASE: Final = re.compile(r"(?:\d+!)?\d+(?:\.\d+)*")
+_PLAIN_RELEASE = re.compile(r"(?:\d+!)?\d+(?:\.\d+)*")
 # docs/convert.md, "Versions": letters glued to the end of a release number and followed by
 # no digit are how conda-forge spells *releases* (tzdata 2025a, openssl 1.1.1k, jpeg 9e).
-_LETTERED_RELEASE = re.compile(r"(?P<release>(?:\d+!)?\d+(?:\.\d+)*)(?P<letters>[a-z]+)")
+_LETTERED_RELEASE = re.compile(rf"(?P<release>{_PLAIN_RELEASE.pattern})(?P<letters>[a-z]+)")
 # The only words PEP 440 writes itself; packaging also reads alpha, beta, c, pre, preview, r,
 # rev and a leading v, which conda sorts as plain strings.
 _PEP440_WORDS: Final = frozenset({"a", "b", "rc", "post", "dev"})
@@ -75,6 +75,16 @@ def conda_version_to_pep440(version: str) -> Version | None:
     return None if mapped is None else mapped.version
 
 
+def plain_release(version: str) -> Version | None:
+    """Return ``version`` as a PEP 440 release if it is a plain one (``[E!]N(.N)*``).
+
+    Only a plain release means the same as a prefix to conda (``1.2.*``) and to PEP 440
+    (``==1.2.*``). Conda's ``_`` and ``-`` separators count as ``.``.
+    """
+    normal = normalise_version(version)
+    return Version(normal) if _PLAIN_RELEASE.fullmatch(normal) else None
+
+
 def _pep440_sign(candidate: Version, literal: Version) -> int:
     # A specifier without a local label ignores the candidate's (PEP 440, "Local version
     # identifiers"); the specifiers this package writes compare exactly that way.
@@ -101,7 +111,7 @@ def pep440_agrees(candidate: str, literal: str, *, prefix: bool = False) -> bool
     if pep_candidate is None or pep_literal is None:
         return False
     if prefix:
-        if not PLAIN_RELEASE.fullmatch(normalise_version(literal)):
+        if plain_release(literal) is None:
             return False
         in_pep440 = Specifier(f"=={pep_literal}.*").contains(pep_candidate, prereleases=True)
         return conda_candidate.starts_with(conda_literal) == in_pep440

@@ -26,8 +26,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from condawheel.errors import InvalidMapping
-from condawheel.matchspec.pep440 import PLAIN_RELEASE, map_version
-from condawheel.matchspec.versions import normalise_version
+from condawheel.matchspec.pep440 import map_version, plain_release
+from condawheel.matchspec.versions import compatible_prefix
 from condawheel.matchspec.versionspec import Clause, parse_version_spec
 
 if TYPE_CHECKING:
@@ -101,11 +101,10 @@ def _next_dev0(release: Version) -> Version:
 
 
 def _translate_prefix(clause: Clause, *, negated: bool) -> _Piece:
-    normal = normalise_version(clause.literal)
-    if not PLAIN_RELEASE.fullmatch(normal):
+    release = plain_release(clause.literal)
+    if release is None:
         note = f"{clause.text!r}: only a plain release can be a PEP 440 prefix; dropped"
         return _dropped("untranslatable", note)
-    release = Version(normal)
     if negated:
         return _Piece((f"!={release}.*",), interval=False)
     # conda and rattler compare prefixes segment by segment, so 1.2.* admits 1.2a1 and
@@ -119,21 +118,19 @@ def _translate_compatible(clause: Clause, mapped: Version) -> _Piece:
     # rattler: ~=V is >=V and "starts with V minus its last segment" (~=1.2.3.dev0 wants
     # 1.2.3.*). PEP 440 drops the last *release* number instead (~=1.2.3.dev0 is ==1.2.*),
     # so ~= is kept only where both agree.
-    epoch, bang, main = normalise_version(clause.literal).rpartition("!")
-    segments = main.split(".")
     lower = _Bound(mapped, inclusive=True)
-    if len(segments) == 1:
+    prefix_text = compatible_prefix(clause.literal)
+    if prefix_text is None:
         # rattler reads ~=1 as >=1 within the same epoch (nothing is left to start with);
         # conda rejects it. The next epoch starts at (E+1)!0.dev0.
         upper = _Bound(Version(f"{mapped.epoch + 1}!0.dev0"), inclusive=False)
         specifiers = _render(lower, upper)
         note = f"{clause.text!r} read as {','.join(specifiers)!r} (rattler; conda rejects it)"
         return _Piece(specifiers, lower, upper, notes=(note,))
-    prefix_text = f"{epoch}{bang}{'.'.join(segments[:-1])}"
-    if not PLAIN_RELEASE.fullmatch(prefix_text):
+    prefix = plain_release(prefix_text)
+    if prefix is None:
         note = f"{clause.text!r}: prefix {prefix_text!r} is not a plain release; kept '>='"
         return _Piece((f">={mapped}",), lower, interval=False, fidelity="widened", notes=(note,))
-    prefix = Version(prefix_text)
     upper = _Bound(_next_dev0(prefix), inclusive=False)
     if mapped.epoch == prefix.epoch and mapped.release[:-1] == prefix.release:
         return _Piece((f"~={mapped}",), lower, upper)
