@@ -9,7 +9,8 @@ The package works in layers, each usable on its own:
 * :mod:`.parsing`: :func:`parse_matchspec` splits a MatchSpec string into a
   :class:`ParsedMatchSpec` (channel, name, version, build, brackets).
 * :mod:`.matching`: :func:`version_matches` decides whether a conda version satisfies a
-  version spec, on the conda side.
+  version spec, on the conda side; :func:`pattern_matches` matches a build string (or a
+  version) against a glob or ``^regex$``.
 * :mod:`.pep440`: :func:`conda_version_to_pep440` maps one conda version to a PEP 440
   ``Version``; :func:`pep440_agrees` says where conda and PEP 440 order two versions alike.
 * :mod:`.translation`: :func:`translate_version_spec` turns a version spec into a
@@ -22,7 +23,7 @@ implementation the differential tests run against.
 
 from __future__ import annotations
 
-from condawheel.matchspec.matching import version_matches
+from condawheel.matchspec.matching import pattern_matches, version_matches
 from condawheel.matchspec.parsing import ParsedMatchSpec, parse_matchspec
 from condawheel.matchspec.pep440 import conda_version_to_pep440, pep440_agrees
 from condawheel.matchspec.translation import (
@@ -41,6 +42,7 @@ __all__ = [
     "conda_version_to_pep440",
     "is_conda_version",
     "parse_matchspec",
+    "pattern_matches",
     "pep440_agrees",
     "to_requirement",
     "translate_version_spec",

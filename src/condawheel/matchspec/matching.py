@@ -17,12 +17,16 @@ if TYPE_CHECKING:
     from condawheel.matchspec.versions import CondaVersion
     from condawheel.matchspec.versionspec import SpecNode
 
-__all__ = ["version_matches"]
+__all__ = ["pattern_matches", "version_matches"]
 
 
-def _glob_matches(pattern: str, text: str) -> bool:
+def pattern_matches(pattern: str, text: str) -> bool:
+    """Return whether ``text`` (a build string or version) matches a conda pattern.
+
+    As conda reads a MatchSpec's build or version field: ``^...$`` is a regular
+    expression, anything else a case-sensitive glob (``py*``, ``*_cp312``, ``1.*.3``).
+    """
     if pattern.startswith("^") and pattern.endswith("$"):
-        # conda: a build or version written ^...$ is a regular expression.
         return re.match(pattern, text) is not None
     return fnmatchcase(text, pattern)
 
@@ -32,7 +36,7 @@ def _clause_matches(clause: Clause, text: str, version: CondaVersion) -> bool:
     if operator == "*":
         return True
     if operator in {"regex", "glob"}:
-        return _glob_matches(
+        return pattern_matches(
             clause.literal if operator == "regex" else clause.literal.replace(".*", "*"), text
         )
     literal = parse_conda_version(clause.literal)
