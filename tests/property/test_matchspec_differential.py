@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.specifiers import Specifier
@@ -208,21 +209,14 @@ def _assert_not_vacuous(outcomes: Counter[str]) -> None:
     assert outcomes["compared (widened)"] > 0, outcomes
 
 
-def test_clauses_agree_with_rattler() -> None:
+@pytest.mark.parametrize(
+    "spec_strategy",
+    [pytest.param(clauses(), id="clauses"), pytest.param(specs(), id="specs")],
+)
+def test_translations_agree_with_rattler(spec_strategy: st.SearchStrategy[Spec]) -> None:
     outcomes: Counter[str] = Counter()
 
-    @given(spec=clauses(), fresh=st.lists(versions(), max_size=3))
-    def check(spec: Spec, fresh: list[str]) -> None:
-        _check(spec, fresh, outcomes)
-
-    check()
-    _assert_not_vacuous(outcomes)
-
-
-def test_specs_agree_with_rattler() -> None:
-    outcomes: Counter[str] = Counter()
-
-    @given(spec=specs(), fresh=st.lists(versions(), max_size=3))
+    @given(spec=spec_strategy, fresh=st.lists(versions(), max_size=3))
     def check(spec: Spec, fresh: list[str]) -> None:
         _check(spec, fresh, outcomes)
 
