@@ -439,6 +439,17 @@ def test_no_temporary_files_remain(tmp_path: Path) -> None:
     assert leftovers == []
 
 
+def test_a_wheel_name_of_250_characters_is_written_and_found_again(tmp_path: Path) -> None:
+    # Issue 16, finding 11: the temporary file's name once carried the wheel's name, 33
+    # characters more, so that names of 223 to 255 characters failed "File name too long".
+    spec = CondaSpec(build="b" * 201, files=[FileSpec("share/demo/data.txt", b"data\n")])
+    first = _convert(spec, tmp_path)
+    assert len(first.wheel.name) == 250
+    again = _convert(spec, tmp_path)
+    assert (first.status, again.status) == ("written", "unchanged")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [first.wheel.name]
+
+
 def test_a_write_failure_leaves_no_partial_file(tmp_path: Path) -> None:
     # The file-size limit makes the kernel refuse the write half-way (EFBIG), as a full
     # disk would; the conversion must fail and leave the output directory empty.

@@ -474,13 +474,12 @@ def _print_problem(outcome: Outcome, *, console: Console = _err) -> None:
 
 
 def _write_report(path: Path, report: SyncReport) -> None:
+    from condawheel.io.files import write_atomically  # noqa: PLC0415 - keep --help fast
+
     text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(path)  # readers of the report never see half of it
+        write_atomically(path, text.encode("utf-8"))  # readers never see half of it
     except OSError as error:
-        temp.unlink(missing_ok=True)
         _fail(f"{path}: cannot write the report: {error.strerror or error}")
 
 

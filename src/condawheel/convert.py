@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -12,6 +11,7 @@ from condawheel.binaries import LinkageAnalyzer
 from condawheel.condameta import parse_package
 from condawheel.errors import InvalidPackage, OutputError, WheelExistsError
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
+from condawheel.io.digests import hash_file
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.plan import WheelPlan, plan_wheel
 from condawheel.sidecar import SourceArtifact
@@ -71,17 +71,11 @@ class _Digests(threading.Thread):
         self.size: int | None = None
 
     def run(self) -> None:
-        sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's own checksum
-        size = 0
         try:
-            with self.path.open("rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    sha256.update(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
+            digests = hash_file(self.path, md5=True)
         except OSError:
             return
-        self.sha256, self.md5, self.size = sha256.hexdigest(), md5.hexdigest(), size
+        self.sha256, self.md5, self.size = digests.sha256, digests.md5, digests.size
 
 
 def _artifact(

@@ -9,17 +9,15 @@ existing file with the same name is never replaced by different bytes.
 
 from __future__ import annotations
 
-import base64
 import csv
 import errno
-import hashlib
 import io
-import os
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from condawheel.errors import WheelExistsError
+from condawheel.io.digests import hash_file, record_hash
+from condawheel.io.files import link_new, temporary_path
 from condawheel.plan import FromPayload, Generated, RewrittenScript
 from condawheel.spool import compress_body
 from condawheel.zipwriter import ZipWriter
@@ -32,9 +30,8 @@ if TYPE_CHECKING:
     from condawheel.plan import WheelEntry, WheelPlan
     from condawheel.spool import Blob, Spool
 
-__all__ = ["TEMP_PREFIX", "WriteResult", "publish", "replace_damaged", "write_wheel"]
+__all__ = ["WriteResult", "publish", "replace_damaged", "write_wheel"]
 
-TEMP_PREFIX = ".condawheel-tmp-"
 _EXECUTABLE = 0o755
 _REGULAR = 0o644
 
@@ -47,11 +44,6 @@ class WriteResult:
     status: Literal["written", "unchanged"]
     sha256: str
     size: int
-
-
-def _record_hash(hex_digest: str) -> str:
-    raw = base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).rstrip(b"=")
-    return f"sha256={raw.decode('ascii')}"
 
 
 def write_wheel(
@@ -69,16 +61,13 @@ def write_wheel(
     :param level: the zlib level for bodies the plan generated or rewrote.
     :raises WheelExistsError: if a different wheel of the same name is already there.
     """
-    temp = out_dir / f"{TEMP_PREFIX}{secrets.token_hex(8)}-{plan.filename}"
-    try:
-        # No fsync: the rename makes the wheel appear whole or not at all to readers and
-        # after a killed process; surviving power loss is the file system's business (as
-        # for pip and conda), and an fsync per wheel would cost more than compressing it.
+    # No fsync: the link makes the wheel appear whole or not at all to readers and after
+    # a killed process; surviving power loss is the file system's business (as for pip
+    # and conda), and an fsync per wheel would cost more than compressing it.
+    with temporary_path(out_dir) as temp:
         with temp.open("xb") as out:
             _write_zip(plan, spool, payload, out, level)
         return publish(temp, out_dir / plan.filename)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _write_zip(
@@ -125,7 +114,7 @@ def _add_entry(
         mode=mode,
         write_body=_copier(spool, blob),
     )
-    return entry.arcname, _record_hash(blob.sha256), str(blob.size)
+    return entry.arcname, record_hash(blob.sha256), str(blob.size)
 
 
 def _copier(spool: Spool, blob: Blob) -> Callable[[BinaryIO], None]:
@@ -164,44 +153,24 @@ def _add_bytes(
         mode=mode,
         write_body=_writer_of(body.data),
     )
-    return name, _record_hash(body.sha256), str(body.size)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return name, record_hash(body.sha256), str(body.size)
 
 
 def publish(temp: Path, target: Path) -> WriteResult:
     """Move a complete file into place without ever replacing different bytes.
 
-    A hard link is atomic and fails if the name exists, so two writers racing for one
-    name cannot overwrite each other; file systems without hard links fall back to an
-    existence check and a rename.
+    The move is :func:`condawheel.io.files.link_new`'s: a hard link, which fails if the
+    name exists, so two writers racing for one name cannot overwrite each other.
 
     :raises WheelExistsError: if ``target`` exists with other content; its subject is the
         wheel's file name.
     :raises OSError: if the file system refuses the link or the rename, or
         (:class:`FileExistsError`) something that is not a file is at ``target``.
     """
-    digest = _file_sha256(temp)
-    size = temp.stat().st_size
-    try:
-        os.link(temp, target)
-    except FileExistsError:
-        return publish_existing(target, digest, size)
-    except OSError as error:
-        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-            raise
-        if target.exists() or target.is_symlink():
-            return publish_existing(target, digest, size)
-        temp.replace(target)
-        return WriteResult(target, "written", digest, size)
-    temp.unlink()
-    return WriteResult(target, "written", digest, size)
+    digests = hash_file(temp)
+    if not link_new(temp, target):
+        return publish_existing(target, digests.sha256, digests.size)
+    return WriteResult(target, "written", digests.sha256, digests.size)
 
 
 def publish_existing(target: Path, digest: str, size: int) -> WriteResult:
@@ -217,7 +186,7 @@ def publish_existing(target: Path, digest: str, size: int) -> WriteResult:
         # Not a wheel conflict but an obstacle: an OSError, as the file system would say.
         reason = f"{what} of this name is in {target.parent}; not overwritten"
         raise FileExistsError(errno.EEXIST, reason, str(target))
-    existing = _file_sha256(target)
+    existing = hash_file(target).sha256
     if existing != digest:
         raise WheelExistsError(
             target.name,
@@ -233,7 +202,6 @@ def replace_damaged(temp: Path, target: Path) -> WriteResult:
     The caller has decided that ``target`` is damaged (see the sync planning); a rename
     over it makes readers see either the damaged file or the complete new one.
     """
-    digest = _file_sha256(temp)
-    size = temp.stat().st_size
+    digests = hash_file(temp)
     temp.replace(target)
-    return WriteResult(target, "written", digest, size)
+    return WriteResult(target, "written", digests.sha256, digests.size)

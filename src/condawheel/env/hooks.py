@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -38,6 +37,7 @@ from condawheel.env.tagconfig import (
     render_tag_config,
 )
 from condawheel.errors import ConfigError, InstallError
+from condawheel.io.files import write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -273,13 +273,7 @@ def _sha256(data: bytes) -> str:
 def _write(path: Path, data: bytes) -> None:
     # The hook's own files: a new file renamed into place (never written through a link).
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    try:
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
 
 
 def _read_state(prefix: Path) -> dict[str, object] | None:

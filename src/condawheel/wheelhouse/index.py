@@ -56,7 +56,6 @@ import hashlib
 import html
 import json
 import os
-import secrets
 import stat
 import zipfile
 import zlib
@@ -69,6 +68,8 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from condawheel.errors import WheelhouseError
+from condawheel.io.digests import hash_stream
+from condawheel.io.files import write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
@@ -448,16 +449,14 @@ def _read_wheel(path: Path, *, verify: bool) -> tuple[FileStamp, IndexedWheel, b
     try:
         with path.open("rb") as handle:
             info = os.fstat(handle.fileno())
-            digest = hashlib.sha256()
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
+            digest = hash_stream(handle)
             metadata = _read_metadata(filename, handle, verify=verify)
     except OSError as error:
         raise _UnusableWheelError(filename, f"cannot be read: {error.strerror or error}") from None
     wheel = IndexedWheel(
         filename=filename,
         size=info.st_size,
-        sha256=digest.hexdigest(),
+        sha256=digest.sha256,
         metadata_sha256=hashlib.sha256(metadata).hexdigest(),
         requires_python=_requires_python(filename, metadata, project, version),
     )
@@ -466,13 +465,9 @@ def _read_wheel(path: Path, *, verify: bool) -> tuple[FileStamp, IndexedWheel, b
 
 def _replace(path: Path, data: bytes, temp_dir: Path) -> None:
     """Write ``data`` to a temporary file in ``temp_dir`` and rename it onto ``path``."""
-    temp = temp_dir / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
     try:
-        with temp.open("xb") as out:
-            out.write(data)
-        temp.replace(path)
+        write_atomically(path, data, prefix=TEMP_PREFIX, temp_folder=temp_dir)
     except OSError as error:
-        temp.unlink(missing_ok=True)
         raise WheelhouseError(str(path), f"cannot write: {error.strerror or error}") from None
 
 

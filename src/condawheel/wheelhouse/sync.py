@@ -50,6 +50,8 @@ from condawheel.errors import (
     WheelhouseError,
 )
 from condawheel.ingest import default_threads
+from condawheel.io.digests import hash_file
+from condawheel.io.files import TEMP_PREFIX
 from condawheel.options import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies
 from condawheel.wheelhouse.downloads import RetryPolicy, clean_partial_downloads, default_cache_dir
@@ -115,7 +117,7 @@ from condawheel.wheelhouse.workers import (
     load_names,
     run_jobs,
 )
-from condawheel.writer import TEMP_PREFIX, publish, replace_damaged
+from condawheel.writer import publish, replace_damaged
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -131,7 +133,6 @@ if TYPE_CHECKING:
 __all__ = ["STAGING_PREFIX", "SyncOptions", "recover_wheelhouse", "sync"]
 
 STAGING_PREFIX: Final = f"{TEMP_PREFIX}stage-"
-_HASH_CHUNK: Final = 1 << 20
 # Landed wheels are recorded in batches: a crash between a wheel and its row is repaired by
 # adoption, so one transaction (and fsync) per wheel would buy nothing.
 _BATCH_ROWS: Final = 64
@@ -172,12 +173,8 @@ class SyncOptions:
 
 
 def _hash_file(path: str) -> tuple[str, str]:
-    sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's own checksum
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            sha256.update(chunk)
-            md5.update(chunk)
-    return sha256.hexdigest(), md5.hexdigest()
+    digests = hash_file(Path(path), md5=True)
+    return digests.sha256, digests.md5 or ""
 
 
 def _claimed_key(artifact: Artifact) -> str | None:
@@ -340,7 +337,7 @@ class _WheelCheck:
 
 def _file_sha256(path: Path) -> str | None:
     try:
-        return _hash_file(str(path))[0]
+        return hash_file(path).sha256
     except OSError:
         return None
 

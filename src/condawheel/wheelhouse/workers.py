@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import multiprocessing
 import os
 import signal
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 from condawheel.condameta import dependencies_key
 from condawheel.convert import ArtifactHints, convert
 from condawheel.errors import CondawheelError, InvalidPackage, OutputError, SourceError
+from condawheel.io.digests import hash_file
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.sidecar import used_dependencies
@@ -54,7 +54,6 @@ __all__ = [
 _PR_SET_PDEATHSIG: Final = 1
 # Set in the engine's environment while its pool lives, so its workers inherit it.
 _WORKER_MARKER: Final = "CONDAWHEEL_SYNC_ENGINE_PID"
-_CHUNK: Final = 1 << 20
 _ATTEMPTS: Final = 2
 WORKER_DIED: Final = "the worker process converting it died (killed, or out of memory)"
 
@@ -97,15 +96,6 @@ def load_names(mapping_files: Sequence[Path]) -> NameMapping:
     return names
 
 
-def _digests(path: Path) -> tuple[str, str]:
-    sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's own checksum
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            sha256.update(chunk)
-            md5.update(chunk)
-    return sha256.hexdigest(), md5.hexdigest()
-
-
 def _is_installed_folder(path: Path, artifact: Artifact) -> bool:
     try:
         raw = read_metadata_file(str(path), path / "info" / "index.json", "info/index.json")
@@ -130,12 +120,12 @@ def _installed_bytes(artifact: Artifact) -> Path:
                 return path
             continue
         try:
-            sha256, md5 = _digests(path)
+            digests = hash_file(path, md5=True)
         except OSError:
             continue
-        if artifact.sha256 and sha256 != artifact.sha256:
+        if artifact.sha256 and digests.sha256 != artifact.sha256:
             continue
-        if not artifact.sha256 and artifact.md5 and md5 != artifact.md5:
+        if not artifact.sha256 and artifact.md5 and digests.md5 != artifact.md5:
             continue
         return path
     raise SourceError(
