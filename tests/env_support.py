@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,3 +189,46 @@ def assert_record_true(dist_info: Path) -> list[list[str]]:
         expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         assert (digest, size) == (f"sha256={expected}", str(len(data))), path
     return rows
+
+
+def damage_member(
+    path: Path, member: str, *, method: int | None = None, first_byte: int | None = None
+) -> Path:
+    """Damage one member of the zip at ``path`` in place, as a broken or hostile tool would.
+
+    :param method: a compression method to claim in its local and central headers.
+    :param first_byte: a byte to write over the first byte of its (compressed) data.
+    """
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    data = bytearray(path.read_bytes())
+    local = info.header_offset
+    name_length, extra_length = struct.unpack_from("<HH", data, local + 26)
+    if first_byte is not None:
+        data[local + 30 + name_length + extra_length] = first_byte
+    if method is not None:
+        struct.pack_into("<H", data, local + 8, method)
+        end = data.rindex(b"PK\x05\x06")  # the end of central directory record
+        (central,) = struct.unpack_from("<I", data, end + 16)  # where the directory starts
+        while True:
+            name_length, extra_length, comment_length = struct.unpack_from(
+                "<HHH", data, central + 28
+            )
+            if data[central + 46 : central + 46 + name_length] == member.encode():
+                struct.pack_into("<H", data, central + 10, method)
+                break
+            central += 46 + name_length + extra_length + comment_length
+    path.write_bytes(bytes(data))
+    return path
+
+
+def deflated_wheel(directory: Path, spec: WheelSpec) -> Path:
+    """Write the wheel like :func:`make_wheel`, but with every member deflated."""
+    stored = make_wheel(directory / "stored", spec)
+    path = directory / stored.name
+    with zipfile.ZipFile(stored) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            copy.external_attr = info.external_attr
+            target.writestr(copy, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    return path

@@ -630,7 +630,7 @@ class TestBrokenWheels:
         update = index_wheelhouse(tmp_path)
 
         assert [s.reason for s in update.skipped] == [
-            f"METADATA is larger than {module.MAX_METADATA_SIZE} bytes"
+            f"big-1.0.dist-info/METADATA is larger than {module.MAX_METADATA_SIZE} bytes"
         ]
 
 

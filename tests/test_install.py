@@ -48,6 +48,8 @@ from env_support import (
     WheelSpec,
     assert_record_true,
     conda_record,
+    damage_member,
+    deflated_wheel,
     install,
     make_wheel,
     prefix,
@@ -343,6 +345,37 @@ def test_a_failed_commit_leaves_the_environment_as_it_was(prefix: Path, tmp_path
     after = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
     assert after == before
     assert (root / "lib/pkgconfig/demo.pc").read_text() == f"prefix={root}\n"
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ({"first_byte": 0xFF}, "Error -3 while decompressing data: invalid block type"),
+        ({"method": 97}, "That compression method is not supported"),
+    ],
+    ids=["corrupt-deflate", "unknown-method"],
+)
+def test_installing_a_damaged_wheel_is_one_line_and_writes_nothing(
+    prefix: Path, tmp_path: Path, damage: dict[str, int], reason: str
+) -> None:
+    # Issue 15: these escaped zipfile as zlib.error / NotImplementedError, a traceback.
+    wheelhouse = tmp_path / "wheelhouse"
+    wheel = deflated_wheel(wheelhouse, WheelSpec(name="demo", files={"demo/core.py": b"x = 1\n"}))
+    damage_member(wheel, "demo/core.py", **damage)
+    (wheelhouse / "stored").rename(tmp_path / "stored")  # pip must find only the damaged one
+    before = sorted(prefix.rglob("*"))
+    command = ["install", "demo", "--prefix", str(prefix), "--wheelhouse", str(wheelhouse)]
+    run = subprocess.run(
+        [sys.executable, "-m", "condawheel", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "500"},
+    )
+    assert run.returncode == 1, run.stderr
+    member = "damaged: member demo/core.py"
+    assert run.stderr == f"error: {wheel.name}: cannot read the wheel: {member}: {reason}\n"
+    assert sorted(prefix.rglob("*")) == before
 
 
 def test_binary_placeholder_too_short_for_the_prefix_is_refused(tmp_path: Path) -> None:

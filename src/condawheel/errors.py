@@ -10,6 +10,7 @@ __all__ = [
     "InvalidMapping",
     "InvalidMatchSpec",
     "InvalidPackage",
+    "InvalidWheel",
     "OutputError",
     "SourceError",
     "UnsupportedPackage",
@@ -41,6 +42,14 @@ class InvalidPackage(CondawheelError, ValueError):
     def __init__(self, subject: str, problems: str | list[str] | tuple[str, ...]) -> None:
         self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
         super().__init__(subject, "; ".join(self.problems))
+
+
+class InvalidWheel(CondawheelError, ValueError):
+    """A wheel file cannot be read: no zip archive, or a member that does not decompress.
+
+    ``subject`` is the wheel's file name. Readers of wheels made elsewhere (an index of
+    someone's wheelhouse, a wheel to install) re-raise it at their own level or report it.
+    """
 
 
 class InvalidMatchSpec(CondawheelError, ValueError):

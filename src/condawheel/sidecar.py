@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel.errors import InvalidPackage
+from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
     from condawheel.condameta import JSONObject, JSONValue
@@ -170,9 +171,9 @@ def load_sidecar(subject: str, data: bytes) -> Sidecar:
     :raises InvalidPackage: if it is not a sidecar of a schema version this code knows.
     """
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidPackage(subject, f"{SIDECAR_NAME} is not valid JSON ({error})") from None
+        document = parse_json(data)
+    except JSONProblem as error:
+        raise InvalidPackage(subject, f"{SIDECAR_NAME} is {error}") from None
     if not isinstance(document, dict):
         raise InvalidPackage(subject, f"{SIDECAR_NAME} must hold a JSON object")
     version = document.get("schema_version")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import configparser
 import posixpath
-import zipfile
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -26,7 +25,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from condawheel.errors import CondawheelError, InstallError
+from condawheel.errors import CondawheelError, InstallError, InvalidWheel
+from condawheel.io.wheelfile import open_wheel
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, load_sidecar
 
 if TYPE_CHECKING:
@@ -111,6 +111,9 @@ def _entry_point_scripts(data: bytes | None) -> tuple[str, ...]:
 def read_wheel(path: Path) -> WheelContents:
     """Read a wheel's name, tags, layout, entry points, ``Requires-External`` and sidecar.
 
+    Every member is decompressed and checked against its CRC-32 first, so that a damaged
+    wheel is refused before anything of it is installed.
+
     :raises InstallError: if the file is not a readable wheel.
     """
     subject = path.name
@@ -119,20 +122,20 @@ def read_wheel(path: Path) -> WheelContents:
     except InvalidWheelFilename as error:
         raise InstallError(subject, f"not a wheel file name: {error}") from None
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            dist_info = _find_dist_info(subject, names, name)
-            available = set(names)
+        with open_wheel(path) as archive:
+            dist_info = _find_dist_info(subject, list(archive.names), name)
+            available = set(archive.names)
 
             def read(member: str) -> bytes | None:
                 full = f"{dist_info}/{member}"
                 return archive.read(full) if full in available else None
 
+            archive.verify()
             wheel_file, metadata = read("WHEEL"), read("METADATA")
             entry_points, sidecar_data = read("entry_points.txt"), read(SIDECAR_NAME)
-            members = tuple(info.filename for info in archive.infolist() if not info.is_dir())
-    except (OSError, zipfile.BadZipFile, KeyError) as error:
-        raise InstallError(subject, f"cannot read the wheel: {error}") from None
+            members = archive.files
+    except InvalidWheel as error:
+        raise InstallError(subject, f"cannot read the wheel: {error.reason}") from None
     if wheel_file is None or metadata is None:
         raise InstallError(subject, f"{dist_info} lacks WHEEL or METADATA")
     wheel_headers = _PARSER.parsebytes(wheel_file)

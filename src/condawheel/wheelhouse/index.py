@@ -57,8 +57,6 @@ import html
 import json
 import os
 import stat
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Final
 from urllib.parse import quote
@@ -67,9 +65,10 @@ from packaging.metadata import parse_email
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from condawheel.errors import WheelhouseError
+from condawheel.errors import InvalidWheel, WheelhouseError
 from condawheel.io.digests import hash_stream
 from condawheel.io.files import write_atomically
+from condawheel.io.wheelfile import open_wheel
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
@@ -91,7 +90,6 @@ __all__ = [
     "index_wheelhouse",
     "read_cache",
     "scan_wheelhouse",
-    "wheel_damage",
     "write_cache",
     "write_index",
 ]
@@ -103,7 +101,6 @@ METADATA_SUFFIX: Final = ".metadata"
 REPOSITORY_VERSION: Final = "1.1"
 # A METADATA member larger than this is treated as hostile (PyPI's largest are a few MiB).
 MAX_METADATA_SIZE: Final = 16 << 20
-_CHUNK = 1 << 20
 _CACHE_FORMAT = 1
 _PAGES = ("index.html", "index.json")
 _ROOT_PAGES = tuple(f"{SIMPLE_DIR}/{page}" for page in _PAGES)
@@ -310,59 +307,6 @@ def build_index(wheels: Iterable[IndexedWheel]) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-def _zip_errors() -> tuple[type[Exception], ...]:
-    # What zipfile lets escape on corrupt or hostile archives, besides BadZipFile.
-    errors: list[type[Exception]] = [
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        OSError,
-        EOFError,
-        ValueError,
-        RuntimeError,  # encrypted member
-        NotImplementedError,  # unsupported compression method
-        zlib.error,
-    ]
-    try:
-        import lzma  # noqa: PLC0415 - optional: Python may be built without liblzma
-    except ImportError:  # then zipfile cannot raise it either
-        pass
-    else:
-        errors.append(lzma.LZMAError)
-    return tuple(errors)
-
-
-_ZIP_ERRORS = _zip_errors()
-
-
-def _archive_damage(archive: zipfile.ZipFile) -> str | None:
-    """Return why an open wheel is damaged (no ``WHEEL``, a member that fails), or None.
-
-    Every member is decompressed and its CRC-32 checked: damage that keeps the file's
-    size (a flipped byte, a zero-filled block) shows nowhere else.
-    """
-    if not any(name.endswith(".dist-info/WHEEL") for name in archive.namelist()):
-        return "damaged: it has no *.dist-info/WHEEL"
-    name = ""
-    try:
-        for info in archive.infolist():
-            name = info.filename
-            with archive.open(info) as member:
-                while member.read(_CHUNK):
-                    pass
-    except _ZIP_ERRORS as error:
-        return f"damaged: member {name}: {error}"
-    return None
-
-
-def wheel_damage(path: Path) -> str | None:
-    """Return why ``path`` is no intact wheel (see :func:`_archive_damage`), or None if it is."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _archive_damage(archive)
-    except _ZIP_ERRORS as error:
-        return f"not a readable zip archive: {error}"
-
-
 def _is_metadata_member(name: str) -> bool:
     # PEP 427: exactly one {name}-{version}.dist-info/ at the root of the archive.
     directory, slash, base = name.partition("/")
@@ -370,23 +314,20 @@ def _is_metadata_member(name: str) -> bool:
 
 
 def _read_metadata(filename: str, handle: BinaryIO, *, verify: bool) -> bytes:
-    try:
-        with zipfile.ZipFile(handle) as archive:
-            members = [info for info in archive.infolist() if _is_metadata_member(info.filename)]
-            if len(members) != 1:
-                found = [info.filename for info in members]
-                raise _UnusableWheelError(
-                    filename, f"needs exactly one *.dist-info/METADATA (PEP 427), found {found!r}"
-                )
-            with archive.open(members[0]) as member:
-                data = member.read(MAX_METADATA_SIZE + 1)
-            damage = _archive_damage(archive) if verify else None
-            if damage is not None:
-                raise _UnusableWheelError(filename, damage)
-    except _ZIP_ERRORS as error:
-        raise _UnusableWheelError(filename, f"not a readable zip archive: {error}") from None
-    if len(data) > MAX_METADATA_SIZE:
-        raise _UnusableWheelError(filename, f"METADATA is larger than {MAX_METADATA_SIZE} bytes")
+    """Return the wheel's METADATA; ``verify``: also check every member (see wheel_damage).
+
+    :raises InvalidWheel: if the wheel cannot be read, or METADATA is too large.
+    """
+    with open_wheel(handle, subject=filename) as archive:
+        members = [name for name in archive.names if _is_metadata_member(name)]
+        if len(members) != 1:
+            raise _UnusableWheelError(
+                filename, f"needs exactly one *.dist-info/METADATA (PEP 427), found {members!r}"
+            )
+        data = archive.read(members[0], limit=MAX_METADATA_SIZE)
+        damage = archive.damage() if verify else None
+    if damage is not None:
+        raise _UnusableWheelError(filename, damage)
     return data
 
 
@@ -531,7 +472,7 @@ def scan_wheelhouse(
     :param cache: stamps -> entries from an earlier scan (:func:`read_cache`, or the
         wheelhouse state database); entries for files that changed are simply not used.
     :param verify: also decompress every member of each wheel opened and check its CRC
-        (:func:`wheel_damage`); a damaged wheel is skipped.
+        (:func:`~condawheel.io.wheelfile.wheel_damage`); a damaged wheel is skipped.
     :raises WheelhouseError: if the directory cannot be listed or a metadata file written.
     """
     known = cache if cache is not None else {}
@@ -567,7 +508,7 @@ def scan_wheelhouse(
             continue
         try:
             stamp, wheel, metadata = _read_wheel(directory / name, verify=verify)
-        except _UnusableWheelError as error:
+        except (_UnusableWheelError, InvalidWheel) as error:
             skipped.append(SkippedWheel(name, error.reason))
             continue
         if _write_if_changed(directory / metadata_name, metadata, directory):

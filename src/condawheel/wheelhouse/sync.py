@@ -32,7 +32,6 @@ import secrets
 import shutil
 import stat
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +44,8 @@ from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
 from condawheel.errors import (
     CondawheelError,
     InstallError,
+    InvalidPackage,
+    InvalidWheel,
     SourceError,
     WheelExistsError,
     WheelhouseError,
@@ -52,6 +53,7 @@ from condawheel.errors import (
 from condawheel.ingest import default_threads
 from condawheel.io.digests import hash_file
 from condawheel.io.files import TEMP_PREFIX
+from condawheel.io.wheelfile import open_wheel, wheel_damage
 from condawheel.options import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies
 from condawheel.wheelhouse.downloads import RetryPolicy, clean_partial_downloads, default_cache_dir
@@ -65,7 +67,6 @@ from condawheel.wheelhouse.index import (
     describe_known_wheel,
     index_wheelhouse,
     read_cache,
-    wheel_damage,
     write_cache,
 )
 from condawheel.wheelhouse.listing import classify_source, list_source
@@ -304,10 +305,10 @@ def _sidecar_source(path: Path) -> tuple[str | None, str | None, str | None]:
     The depends key digests the depends and constrains the wheel was made with.
     """
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_wheel(path) as archive:
             names = [
                 name
-                for name in archive.namelist()
+                for name in archive.names
                 if name.count("/") == 1
                 and name.split("/")[0].endswith(".dist-info")
                 and name.endswith("/" + SIDECAR_NAME)
@@ -316,7 +317,8 @@ def _sidecar_source(path: Path) -> tuple[str | None, str | None, str | None]:
                 return None, None, None
             data = archive.read(names[0])
         sidecar = load_sidecar(path.name, data)
-    except (OSError, zipfile.BadZipFile, CondawheelError, ValueError, KeyError):
+    except (InvalidWheel, InvalidPackage):
+        # Not readable as a condawheel wheel: no sidecar names a source (a bug raises).
         return None, None, None
     used = used_dependencies(sidecar.document)
     depends = None if used is None else dependencies_key(*used)
