@@ -77,9 +77,12 @@ ZLIB_WIN = CondaSpec(
 
 
 def _conda_meta(prefix: Path, stem: str, record: dict[str, object]) -> None:
+    """Write a record; its version and build come from ``stem`` unless ``record`` gives them."""
     meta = prefix / "conda-meta"
     meta.mkdir(parents=True, exist_ok=True)
-    (meta / f"{stem}.json").write_text(json.dumps(record))
+    parts = stem.rsplit("-", 2)
+    version, build = parts[1:] if len(parts) == 3 else ("0", "0")
+    (meta / f"{stem}.json").write_text(json.dumps({"version": version, "build": build, **record}))
 
 
 # ----------------------------------------------------------------------- Actual tests
@@ -230,7 +233,7 @@ class TestEnvironment:
         assert index.depends["python_abi"] == {"python"}
         assert len(index.warnings) == 2
         assert "broken-1-0.json" in index.warnings[0]
-        assert "no package name" in index.warnings[1]
+        assert "conda-meta record has no string 'name'" in index.warnings[1]
 
     def test_windows_paths(self, tmp_path: Path) -> None:
         _conda_meta(tmp_path, "zlib", {"name": "zlib", "files": ["Library\\bin\\zlib.dll"]})

@@ -145,7 +145,7 @@ def test_folders_of_other_packages_do_not_count(tmp_path: Path) -> None:
     [
         ("{", "unreadable conda-meta record"),
         ("[]", "conda-meta record is not a JSON object"),
-        ('{"name": "demo"}', "lacks name, version or build"),
+        ('{"name": "demo"}', "conda-meta record has no string 'version'"),
         ('{"name": "a", "version": "1", "build": "0"}', "names no subdir"),
     ],
     ids=["json", "not-object", "fields", "subdir"],

@@ -10,6 +10,7 @@ __all__ = [
     "InvalidMapping",
     "InvalidMatchSpec",
     "InvalidPackage",
+    "InvalidRecord",
     "InvalidWheel",
     "OutputError",
     "SourceError",
@@ -49,6 +50,14 @@ class InvalidWheel(CondawheelError, ValueError):
 
     ``subject`` is the wheel's file name. Readers of wheels made elsewhere (an index of
     someone's wheelhouse, a wheel to install) re-raise it at their own level or report it.
+    """
+
+
+class InvalidRecord(CondawheelError, ValueError):
+    """An installed package's ``conda-meta/<dist>.json`` record is unreadable or malformed.
+
+    ``subject`` is the record file. The environment side re-raises it as an
+    :class:`InstallError`; a sync or a library index reports it and reads the others.
     """
 
 

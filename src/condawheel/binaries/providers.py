@@ -22,7 +22,8 @@ from condawheel.binaries.libraries import (
     dependency_name,
     is_library_path,
 )
-from condawheel.errors import InvalidPackage, SourceError
+from condawheel.errors import InvalidPackage, InvalidRecord, SourceError
+from condawheel.io.conda_meta import CONDA_META, prefix_record_files, read_prefix_record
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.sources import (
     ARCHIVE_SUFFIXES,
@@ -69,7 +70,7 @@ def _read_source(path: Path, warnings: list[str]) -> list[PackageLibraries]:
     try:
         is_dir = path.is_dir()
         is_file = not is_dir and path.is_file()
-        if is_dir and (path / "conda-meta").is_dir():
+        if is_dir and (path / CONDA_META).is_dir():
             return _read_environment(path, warnings)
         if is_dir and (path / "info" / "index.json").is_file():
             packages = [path]
@@ -212,7 +213,7 @@ def _record(name: object, files: object, depends: object, what: str) -> PackageL
 
 def _read_environment(prefix: Path, warnings: list[str]) -> list[PackageLibraries]:
     records = []
-    for path in sorted((prefix / "conda-meta").glob("*.json")):
+    for path in prefix_record_files(prefix):
         record = _environment_record(path)
         if isinstance(record, str):
             warnings.append(record)
@@ -224,17 +225,14 @@ def _read_environment(prefix: Path, warnings: list[str]) -> list[PackageLibrarie
 def _environment_record(path: Path) -> PackageLibraries | str:
     """Read one ``conda-meta/<dist>.json`` record, or return why it was skipped."""
     try:
-        data = _json_object(path.read_bytes(), path.name)
-        name = data.get("name")
-        files = data.get("files")
-        if files is None:  # newer records may carry only paths_data
-            paths_data = data.get("paths_data")
-            files = _paths_json_files(paths_data) if isinstance(paths_data, dict) else None
-        return _record(name, files, data.get("depends"), "conda-meta record")
+        record = read_prefix_record(path)
+        return _record(
+            record.name, list(record.files), record.document.get("depends"), "conda-meta record"
+        )
+    except InvalidRecord as error:
+        return f"{error}; skipped"
     except _BadRecordError as error:
         return f"{path}: {error}; skipped"
-    except OSError as error:
-        return f"{path}: cannot read: {error.strerror or error}; skipped"
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, object]:

@@ -1,16 +1,14 @@
 """Read what an environment holds: conda's ``conda-meta/`` records and installed distributions.
 
 ``conda-meta/<name>-<version>-<build>.json`` is the package's (patched) repodata record plus
-``files``, the prefix-relative paths conda linked (CEP 32; conda's ``PrefixRecord``,
-rattler's ``prefix_record.rs``; formats.md A.10). conda, mamba, micromamba, rattler and
-pixi all write it. Python distributions are found as ``*.dist-info`` / ``*.egg-info`` in
-site-packages; ``INSTALLER`` says who installed them (``conda`` is written by conda-build
-and rattler-build; condawheel writes ``condawheel``).
+``files``, the prefix-relative paths conda linked; :mod:`condawheel.io.conda_meta` reads
+it for every part of condawheel. Python distributions are found as ``*.dist-info`` /
+``*.egg-info`` in site-packages; ``INSTALLER`` says who installed them (``conda`` is
+written by conda-build and rattler-build; condawheel writes ``condawheel``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
@@ -20,7 +18,13 @@ from typing import TYPE_CHECKING, Final
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from condawheel.errors import CondawheelError, InstallError
+from condawheel.errors import CondawheelError, InstallError, InvalidRecord
+from condawheel.io.conda_meta import (
+    CONDA_META,
+    PrefixRecord,
+    prefix_record_files,
+    read_prefix_record,
+)
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, load_sidecar
 
 if TYPE_CHECKING:
@@ -37,25 +41,9 @@ __all__ = [
     "relative_to_prefix",
 ]
 
-CONDA_META: Final = "conda-meta"
+CondaRecord = PrefixRecord
+"""One package conda installed (``conda-meta/<dist>.json``); see :mod:`condawheel.io.conda_meta`."""
 CONDAWHEEL_INSTALLER: Final = "condawheel"
-
-
-@dataclass(frozen=True)
-class CondaRecord:
-    """One package conda installed (``conda-meta/<dist>.json``)."""
-
-    name: str
-    version: str
-    build: str
-    subdir: str | None
-    files: tuple[str, ...]
-    record_file: str  # the JSON file's name, for messages
-
-    @property
-    def dist_name(self) -> str:
-        """Return ``name-version-build``, conda's name for the installed package."""
-        return f"{self.name}-{self.version}-{self.build}"
 
 
 @dataclass(frozen=True)
@@ -119,44 +107,21 @@ def relative_to_prefix(prefix: Path, path: Path) -> str | None:
     return PurePosixPath(*relative.parts).as_posix()
 
 
-def _string(raw: Mapping[str, object], key: str, path: Path) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value:
-        raise InstallError(str(path), f"conda-meta record has no string {key!r}")
-    return value
-
-
-def _parse_record(path: Path) -> CondaRecord:
-    try:
-        raw = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InstallError(str(path), f"unreadable conda-meta record: {error}") from None
-    if not isinstance(raw, dict):
-        raise InstallError(str(path), "conda-meta record is not a JSON object")
-    files = raw.get("files", [])
-    if not isinstance(files, list) or not all(isinstance(item, str) for item in files):
-        raise InstallError(str(path), "conda-meta record's 'files' is not a list of paths")
-    subdir = raw.get("subdir")
-    return CondaRecord(
-        name=_string(raw, "name", path),
-        version=_string(raw, "version", path),
-        build=_string(raw, "build", path),
-        subdir=subdir if isinstance(subdir, str) else None,
-        # conda writes '/' on every platform; normalise a stray '\' from Windows tools.
-        files=tuple(item.replace("\\", "/") for item in files),
-        record_file=path.name,
-    )
-
-
 def read_conda_meta(prefix: Path) -> tuple[CondaRecord, ...]:
     """Read every ``conda-meta/*.json`` record of an environment (none if not a conda env).
 
     :raises InstallError: for a record that is not a conda prefix record.
     """
-    directory = prefix / CONDA_META
-    if not directory.is_dir():
+    if not (prefix / CONDA_META).is_dir():
         return ()
-    return tuple(_parse_record(path) for path in sorted(directory.glob("*.json")))
+    try:
+        return tuple(read_prefix_record(path) for path in prefix_record_files(prefix))
+    except InvalidRecord as error:
+        raise InstallError(error.subject, error.reason) from None
+    except OSError as error:
+        raise InstallError(
+            str(prefix / CONDA_META), f"cannot list: {error.strerror or error}"
+        ) from None
 
 
 def _owners(records: Iterable[CondaRecord]) -> dict[str, str]:

@@ -212,7 +212,7 @@ def conda_path_destination(
     """Return where conda would have put a package path, in this environment's scheme.
 
     ``noarch: python`` packages hold ``site-packages/...`` and ``python-scripts/...``, which
-    conda links into the interpreter's site-packages and ``bin/`` (CEP 20, formats.md A.7);
+    conda links into the interpreter's site-packages and ``bin/`` (CEP 20);
     every other path is relative to the prefix (the ``data`` scheme path).
 
     :raises InstallError: for a path escaping the environment.

@@ -22,14 +22,19 @@ rattler's cache), then the recorded and ``<pkgs>/<name>-<version>-<build>`` fold
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from condawheel.condameta import record_dependencies
-from condawheel.errors import SourceError
+from condawheel.errors import InvalidRecord, SourceError
+from condawheel.io.conda_meta import (
+    CONDA_META,
+    PrefixRecord,
+    prefix_record_files,
+    read_prefix_record,
+)
 from condawheel.wheelhouse.artifacts import Artifact, ListingProblem
 
 if TYPE_CHECKING:
@@ -59,7 +64,7 @@ class EnvironmentListing:
 
 def is_environment(path: Path) -> bool:
     """Return whether ``path`` is a conda environment prefix (it has ``conda-meta/``)."""
-    return (path / "conda-meta").is_dir()
+    return (path / CONDA_META).is_dir()
 
 
 def default_pkgs_dirs(prefix: Path, environ: Mapping[str, str]) -> tuple[Path, ...]:
@@ -83,17 +88,6 @@ def default_pkgs_dirs(prefix: Path, environ: Mapping[str, str]) -> tuple[Path, .
 def _text(record: Mapping[str, object], key: str) -> str | None:
     value = record.get(key)
     return value if isinstance(value, str) and value else None
-
-
-def _subdir_of(record: Mapping[str, object]) -> str | None:
-    subdir = _text(record, "subdir")
-    if subdir:
-        return subdir
-    # Older records: the URL's folder is the subdir (.../linux-64/name-1.0-0.tar.bz2).
-    url = _text(record, "url")
-    if url and "/" in url:
-        return url.rsplit("/", 2)[-2] or None
-    return None
 
 
 def _unique(paths: Iterable[Path]) -> tuple[Path, ...]:
@@ -128,43 +122,39 @@ def list_environment(prefix: Path, pkgs_dirs: Sequence[Path] = ()) -> Environmen
     """
     prefix = prefix.resolve()
     source = str(prefix)
-    meta = prefix / "conda-meta"
     try:
-        names = sorted(path.name for path in meta.iterdir() if path.suffix == ".json")
+        paths = prefix_record_files(prefix)
     except OSError as error:
-        raise SourceError(str(meta), f"cannot list: {error.strerror or error}") from None
+        raise SourceError(
+            str(prefix / CONDA_META), f"cannot list: {error.strerror or error}"
+        ) from None
     search = _unique([*pkgs_dirs, *default_pkgs_dirs(prefix, os.environ)])
     artifacts: list[Artifact] = []
     problems: list[ListingProblem] = []
-    for name in names:
-        path = meta / name
+    for path in paths:
         try:
-            record = json.loads(path.read_bytes())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            why = f"unreadable conda-meta record: {error}"
-            problems.append(ListingProblem(source, str(path), name, "", why))
-            continue
-        artifact = _artifact(source, path, record, search)
+            artifact = _artifact(source, read_prefix_record(path), search)
+        except InvalidRecord as error:
+            artifact = error.reason
         if isinstance(artifact, str):
-            problems.append(ListingProblem(source, str(path), name, "", artifact))
+            problems.append(ListingProblem(source, str(path), path.name, "", artifact))
         else:
             artifacts.append(artifact)
     return EnvironmentListing(source, tuple(artifacts), tuple(problems), (ENVIRONMENT_SCOPE,))
 
 
-def _artifact(source: str, path: Path, record: object, pkgs_dirs: Sequence[Path]) -> Artifact | str:
-    if not isinstance(record, dict):
-        return "conda-meta record is not a JSON object"
-    name, version, build = (_text(record, key) for key in ("name", "version", "build"))
-    if not (name and version and build):
-        return "conda-meta record lacks name, version or build"
-    stem = f"{name}-{version}-{build}"
+def _artifact(
+    source: str, prefix_record: PrefixRecord, pkgs_dirs: Sequence[Path]
+) -> Artifact | str:
+    record = prefix_record.document
+    name, version, build = prefix_record.name, prefix_record.version, prefix_record.build
+    stem = prefix_record.dist_name
     url = _text(record, "url")
     # Without "fn" the URL's last segment is the file name (conda's own fallback); with
     # neither, the archive may be in either format.
     known = _text(record, "fn") or (url.rsplit("/", 1)[-1] if url else None)
     filenames = [known] if known else [f"{stem}.conda", f"{stem}.tar.bz2"]
-    subdir = _subdir_of(record)
+    subdir = prefix_record.subdir
     if subdir is None:
         return "conda-meta record names no subdir"
     # conda-meta holds the record conda solved with (repodata patches included).
@@ -177,7 +167,7 @@ def _artifact(source: str, path: Path, record: object, pkgs_dirs: Sequence[Path]
     return Artifact(
         source=source,
         kind="installed",
-        location=str(path),
+        location=str(prefix_record.path),
         filename=filenames[0],
         subdir=subdir,
         name=name,
