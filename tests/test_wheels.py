@@ -77,6 +77,23 @@ def test_member_destination_refuses_bad_members(tmp_path: Path, member: str) -> 
         member_destination(contents, member, SCHEME)
 
 
+@pytest.mark.parametrize(
+    ("entry_points", "scripts"),
+    [
+        (b"[gui_scripts]\nViewer = m:gui\n[console_scripts]\nTool = m:cli\n", ("Tool", "Viewer")),
+        (b"[other]\nplugin = m:p\n", ()),
+        (b"no section header\n", ()),
+        (b"[console_scripts]\n\xff = m:f\n", ()),
+    ],
+    ids=["both-kinds-case-kept", "no-scripts", "unparsable", "not-utf8"],
+)
+def test_entry_point_wrappers_are_read_like_the_converter_reads_them(
+    tmp_path: Path, entry_points: bytes, scripts: tuple[str, ...]
+) -> None:
+    spec = WheelSpec(files={"demo-1.0.dist-info/entry_points.txt": entry_points})
+    assert read_wheel(make_wheel(tmp_path, spec)).scripts == scripts
+
+
 def test_scripts_and_conda_paths(tmp_path: Path) -> None:
     noarch = read_wheel(
         make_wheel(

@@ -11,7 +11,6 @@ mirrors it so that every destination can be checked *before* anything is written
 
 from __future__ import annotations
 
-import configparser
 import posixpath
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
@@ -27,6 +26,7 @@ from packaging.utils import (
 
 from condawheel.errors import CondawheelError, InstallError, InvalidWheel
 from condawheel.io.wheelfile import open_wheel
+from condawheel.metadata import SCRIPT_SECTIONS, read_scripts
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, load_sidecar
 
 if TYPE_CHECKING:
@@ -93,19 +93,12 @@ def _find_dist_info(subject: str, names: list[str], name: NormalizedName) -> str
 
 
 def _entry_point_scripts(data: bytes | None) -> tuple[str, ...]:
-    if data is None:
+    # installer writes one wrapper per console_scripts / gui_scripts entry (the entry
+    # points specification); an entry_points.txt that cannot be parsed names none.
+    scripts = read_scripts(data)
+    if scripts is None:
         return ()
-    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep case: names are paths
-    try:
-        parser.read_string(data.decode("utf-8"))
-    except (configparser.Error, UnicodeDecodeError):
-        return ()
-    scripts: list[str] = []
-    for section in ("console_scripts", "gui_scripts"):
-        if parser.has_section(section):
-            scripts.extend(parser.options(section))
-    return tuple(scripts)
+    return tuple(command for section in SCRIPT_SECTIONS for command in scripts[section])
 
 
 def read_wheel(path: Path) -> WheelContents:
