@@ -12,6 +12,7 @@ from typing import Final
 
 from condawheel.errors import InvalidMatchSpec
 from condawheel.matchspec.versionspec import parse_version_spec
+from condawheel.subdirs import KNOWN_SUBDIRS
 
 __all__ = ["ParsedMatchSpec", "parse_matchspec"]
 
@@ -25,14 +26,7 @@ _BRACKET_KEYS: Final = frozenset(
     }
 )  # fmt: skip
 # conda's ``context.known_subdirs``: a trailing "/<subdir>" of a channel is the subdir.
-_KNOWN_SUBDIRS: Final = frozenset(
-    {
-        "noarch", "emscripten-wasm32", "wasi-wasm32", "freebsd-64", "linux-32", "linux-64",
-        "linux-aarch64", "linux-armv6l", "linux-armv7l", "linux-ppc64", "linux-ppc64le",
-        "linux-riscv64", "linux-s390x", "osx-64", "osx-arm64", "win-32", "win-64",
-        "win-arm64", "zos-z",
-    }
-)  # fmt: skip
+_KNOWN_SUBDIRS: Final = frozenset(KNOWN_SUBDIRS)
 _BRACKET_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _NAME_AND_REST = re.compile(r"(?P<name>[^\s=<>!~(]+)\s*(?P<rest>.*)", re.DOTALL)
 _PACKAGE_NAME = re.compile(r"[a-z0-9_.*-]+")

@@ -26,6 +26,7 @@ from urllib.request import url2pathname
 
 from condawheel.condameta import RecordDependencies, record_dependencies
 from condawheel.errors import SourceError
+from condawheel.subdirs import KNOWN_SUBDIRS
 from condawheel.wheelhouse.artifacts import (
     Artifact,
     ListingProblem,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 __all__ = [
-    "KNOWN_SUBDIRS",
     "ChannelListing",
     "RepodataRecord",
     "file_url_to_path",
@@ -48,12 +48,6 @@ __all__ = [
     "parse_repodata",
 ]
 
-# conda's context.known_subdirs.
-KNOWN_SUBDIRS: Final = (
-    "noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "linux-s390x", "linux-armv6l",
-    "linux-armv7l", "linux-32", "linux-ppc64", "linux-riscv64", "osx-64", "osx-arm64",
-    "win-64", "win-32", "win-arm64", "freebsd-64", "emscripten-wasm32", "wasi-wasm32", "zos-z",
-)  # fmt: skip
 REPODATA_NAMES: Final = ("repodata.json", "repodata.json.zst", "repodata.json.bz2")
 _HTTP_ORDER: Final = ("repodata.json.zst", "repodata.json", "repodata.json.bz2")
 _PACKAGE_KEYS: Final = ("packages", "packages.conda")

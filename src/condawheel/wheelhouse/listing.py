@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel.errors import SourceError
+from condawheel.subdirs import KNOWN_SUBDIRS
 from condawheel.wheelhouse.artifacts import (
     Artifact,
     ListingProblem,
@@ -16,7 +17,6 @@ from condawheel.wheelhouse.artifacts import (
     parse_artifact_filename,
 )
 from condawheel.wheelhouse.channels import (
-    KNOWN_SUBDIRS,
     ChannelListing,
     file_url_to_path,
     list_folder_channel,
