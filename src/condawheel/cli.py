@@ -290,7 +290,13 @@ def convert(
     fails, the .tar.bz2 is converted instead.
     """
     from condawheel.convert import convert as convert_one  # noqa: PLC0415 - keep --help fast
-    from condawheel.sources import conda_twins  # noqa: PLC0415
+    from condawheel.twins import (  # noqa: PLC0415
+        pair_twins,
+        preferred_reason,
+        split_format,
+        stand_in_reason,
+        stand_ins,
+    )
 
     options = _options(platform_prefix)
     with _errors_exit():
@@ -301,9 +307,13 @@ def convert(
             options = dataclasses.replace(options, platform_stamp=stamp)
     _output_directory(output)
     counts = {"written": 0, "unchanged": 0, "skipped": 0, "failed": 0}
-    twins = conda_twins(packages)
+    # The same package is the same name-version-build in the same folder (compared
+    # lexically: `./x.conda` and `x.tar.bz2` are twins; links are not followed).
+    twins = pair_twins(
+        [(os.path.abspath(path.parent), *split_format(path.name)) for path in packages]  # noqa: PTH100
+    )
     # Each .tar.bz2 twin waits for its .conda: converted only if that one fails.
-    standby: dict[Path, list[Path]] = {}
+    standby: dict[int, list[int]] = {}
     for tar_bz2, conda in twins.items():
         standby.setdefault(conda, []).append(tar_bz2)
     show_progress = len(packages) > 1 and sys.stderr.isatty() and not json_output
@@ -355,17 +365,18 @@ def convert(
 
     with progress:
         task = progress.add_task("converting", total=len(packages))
-        for path in packages:
-            if path in twins:
+        for position, path in enumerate(packages):
+            if position in twins:
                 continue  # decided right after its .conda
             converted = convert_input(path)
-            for tar_bz2 in standby.pop(path, ()):
-                if not converted:
-                    convert_input(tar_bz2, note=f"converted in place of the failed {path.name}")
+            waiting = dict.fromkeys(standby.pop(position, ()), position)
+            chosen = stand_ins(waiting, () if converted else (position,))
+            for tar_bz2 in waiting:
+                if tar_bz2 in chosen:
+                    convert_input(packages[tar_bz2], note=f"converted {stand_in_reason(path.name)}")
                     continue
                 counts["skipped"] += 1
-                reason = f"same package as {path.name} (.conda preferred)"
-                _report_skip(tar_bz2, reason, json_output)
+                _report_skip(packages[tar_bz2], preferred_reason(path.name), json_output)
                 progress.advance(task)
     skipped = f"{counts['skipped']} skipped, " if twins else ""
     _err.print(

@@ -25,7 +25,7 @@ from condawheel.errors import InvalidPackage
 from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -34,7 +34,6 @@ __all__ = [
     "MemberKind",
     "MemberReader",
     "PackageSource",
-    "conda_twins",
     "metadata_too_large",
     "open_package",
     "package_kind",
@@ -186,31 +185,6 @@ def package_kind(path: Path) -> Literal["conda", "tar.bz2", "directory"] | None:
     if path.is_dir():
         return "directory"
     return None
-
-
-def conda_twins(paths: Sequence[Path]) -> dict[Path, Path]:
-    """Map each ``.tar.bz2`` of ``paths`` to the ``.conda`` of the same package also given.
-
-    The same package is the same ``name-version-build`` in the same folder (a channel's
-    subdir: the file name does not say the subdir). Both formats make wheels of one name
-    that differ in the sidecar's record of their source, so a batch converts the
-    ``.conda`` (smaller, faster to read) and skips its twin, as ``sync`` does, unless
-    the ``.conda`` fails: then the twin is converted in its place.
-    """
-    # Folders compared lexically: `./x.conda` and `x.tar.bz2` are twins, links not followed.
-    conda = {
-        (os.path.abspath(path.parent), path.name.removesuffix(".conda")): path  # noqa: PTH100
-        for path in paths
-        if path.name.endswith(".conda")
-    }
-    twins: dict[Path, Path] = {}
-    for path in paths:
-        if path.name.endswith(".tar.bz2"):
-            folder = os.path.abspath(path.parent)  # noqa: PTH100
-            key = (folder, path.name.removesuffix(".tar.bz2"))
-            if key in conda:
-                twins[path] = conda[key]
-    return twins
 
 
 def open_package(path: Path, *, metadata_limit: int = MAX_METADATA_BYTES) -> PackageSource:

@@ -42,6 +42,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from condawheel.condameta import dependencies_key
 from condawheel.errors import WheelhouseError
 from condawheel.tags import platform_tag
+from condawheel.twins import pair_twins, preferred_reason, stand_ins
 from condawheel.wheelhouse.state import Offer
 
 if TYPE_CHECKING:
@@ -262,28 +263,24 @@ def run_stamp(
 
 
 def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], list[Skip]]:
-    """Skip each ``.tar.bz2`` whose ``.conda`` twin the same source offers (rule 2)."""
-    formats = [item.artifact.format for item in items]
-    conda = {
-        (item.artifact.source, item.artifact.subdir, item.artifact.stem): item
-        for item, kind in zip(items, formats, strict=True)
-        if kind == "conda"
-    }
-    kept: list[Identified] = []
-    skipped: list[Skip] = []
-    for item, kind in zip(items, formats, strict=True):
-        artifact = item.artifact
-        twin = (
-            conda.get((artifact.source, artifact.subdir, artifact.stem))
-            if kind == "tar.bz2"
-            else None
+    """Skip each ``.tar.bz2`` whose ``.conda`` twin the same source offers (rule 2).
+
+    The same place is the same source and subdir (:mod:`condawheel.twins`).
+    """
+    twins = pair_twins(
+        [
+            ((item.artifact.source, item.artifact.subdir), item.artifact.stem, item.artifact.format)
+            for item in items
+        ]
+    )
+    skipped = {
+        position: Skip(
+            items[position], preferred_reason(items[conda].artifact.filename), items[conda]
         )
-        if twin is not None:
-            reason = f"same package as {twin.artifact.filename} (.conda preferred)"
-            skipped.append(Skip(item, reason, twin))
-        else:
-            kept.append(item)
-    return kept, skipped
+        for position, conda in twins.items()
+    }
+    kept = [item for position, item in enumerate(items) if position not in skipped]
+    return kept, [skipped[position] for position in sorted(skipped)]
 
 
 def _platform_matches(wheel: str, subdir: str, options: PlanOptions) -> bool:
@@ -325,16 +322,20 @@ def plan_fallbacks(
         as if the ``.conda`` had not been offered: the same bytes planned already (rule 3)
         are still skipped, a wheel made from it before is kept.
     """
-    failed_items = {id(plan.actions[position].item) for position in failed}
+    positions = {id(action.item): position for position, action in enumerate(plan.actions)}
+    twins = {
+        position: positions[id(action.twin)]
+        for position, action in enumerate(plan.actions)
+        if isinstance(action, Skip) and action.twin is not None and id(action.twin) in positions
+    }
     planned = {
         action.key: action.item
         for action in plan.actions
         if isinstance(action, Convert | Keep | Adopt)
     }
     return tuple(
-        (position, _decide(action.item, state, planned, options))
-        for position, action in enumerate(plan.actions)
-        if isinstance(action, Skip) and action.twin is not None and id(action.twin) in failed_items
+        (position, _decide(plan.actions[position].item, state, planned, options))
+        for position in stand_ins(twins, failed)
     )
 
 

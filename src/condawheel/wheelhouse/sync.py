@@ -56,6 +56,7 @@ from condawheel.io.files import TEMP_PREFIX
 from condawheel.io.wheelfile import open_wheel, wheel_damage
 from condawheel.options import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies
+from condawheel.twins import stand_in_reason
 from condawheel.wheelhouse.downloads import RetryPolicy, clean_partial_downloads, default_cache_dir
 from condawheel.wheelhouse.index import (
     CACHE_PATH,
@@ -865,7 +866,7 @@ def _in_place_of(outcome: Outcome, twin: Identified) -> Outcome:
     conda = twin.artifact
     reason = outcome.reason
     if outcome.status in {"converted", "unchanged", "would-convert"}:
-        said = f"in place of the failed {conda.filename}"
+        said = stand_in_reason(conda.filename)
         reason = said if reason is None else f"{said}; {reason}"
     return replace(outcome, reason=reason, in_place_of=conda.location)
 
