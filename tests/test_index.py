@@ -30,6 +30,7 @@ from condawheel.wheelhouse import (
     scan_wheelhouse,
     write_index,
 )
+from condawheel.wheelhouse.index import metadata_file_name
 from syncing import pip_command
 
 if TYPE_CHECKING:
@@ -551,6 +552,52 @@ class TestIncremental:
 # ---------------------------------------------------------------- broken wheels
 
 
+LONG = "longname-1.0-1" + "b" * 219 + "-py3-none-any.whl"  # 250 characters
+
+
+class TestLongNames:
+    """Wheel names up to 255 bytes; ``.metadata`` after one of more than 246 cannot be stored."""
+
+    def test_the_metadata_file_exists_only_where_its_name_fits(self) -> None:
+        assert len(LONG) == 250
+        assert metadata_file_name(DEMO) == f"{DEMO}.metadata"
+        fits = "x" * (255 - len(".metadata"))
+        assert metadata_file_name(fits) == f"{fits}.metadata"
+        assert metadata_file_name(fits + "x") is None
+        assert metadata_file_name(LONG) is None
+
+    def test_a_long_wheel_is_listed_without_core_metadata(self, tmp_path: Path) -> None:
+        make_wheel(tmp_path, LONG)
+        make_wheel(tmp_path, "longname-1.0-py3-none-any.whl")
+
+        update = index_wheelhouse(tmp_path)
+
+        assert (update.indexed, update.skipped) == (2, ())
+        assert sorted(path.name for path in tmp_path.glob("*.metadata")) == [
+            "longname-1.0-py3-none-any.whl.metadata"
+        ]
+        page = (tmp_path / "simple/longname/index.html").read_text()
+        [long_link] = [line for line in page.splitlines() if LONG in line and "href" in line]
+        assert "core-metadata" not in long_link
+        assert page.count("data-core-metadata") == 1  # the short one keeps it
+        files = json.loads((tmp_path / "simple/longname/index.json").read_bytes())["files"]
+        assert ["core-metadata" in entry for entry in files] == [False, True]
+
+    def test_a_long_wheel_stays_cached_and_a_second_run_writes_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        make_wheel(tmp_path, LONG)
+        index_wheelhouse(tmp_path)
+        wheel = tmp_path / LONG
+        stamp = wheel.stat()
+        wheel.write_bytes(b"\0" * stamp.st_size)  # a cached wheel is not opened again
+        os.utime(wheel, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+        again = index_wheelhouse(tmp_path)
+
+        assert (again.written, again.removed, again.skipped) == ((), (), ())
+
+
 class TestBrokenWheels:
     def test_broken_wheels_are_skipped_with_a_reason(self, two_wheels: Path) -> None:
         (two_wheels / "not-a-wheel.whl").write_bytes(b"PK")
@@ -761,6 +808,20 @@ def source(request: pytest.FixtureRequest, wheelhouse: Path) -> list[str]:
     kind: str = request.param
     server = request.getfixturevalue("static_server") if kind.startswith("http") else None
     return source_args(kind, wheelhouse, server)
+
+
+@pytest.mark.parametrize("kind", ["file-index", "find-links"])
+def test_pip_installs_a_wheel_listed_without_core_metadata(
+    pip: list[str], tmp_path: Path, kind: str
+) -> None:
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    make_wheel(wheelhouse, LONG)
+    assert index_wheelhouse(wheelhouse).indexed == 1
+    # pip reads METADATA from the wheel itself when the index names no metadata file.
+    assert selected(pip, tmp_path / "target", *source_args(kind, wheelhouse, None), "longname") == [
+        LONG
+    ]
 
 
 class TestPip:

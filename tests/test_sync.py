@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.utils import parse_wheel_filename
 
-from builders import build_conda, build_tar_bz2, python_package
+from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
 from condawheel.env.environment import configured_stamp
 from condawheel.errors import WheelhouseError
 from condawheel.wheelhouse.state import STATE_NAME
@@ -479,6 +479,29 @@ def test_two_sources_making_one_wheel_name_conflict(corpus: Path, tmp_path: Path
     assert conflict.conflict_with.sha256 == converted.sha256
     assert str(first / files[0]) in (conflict.reason or "")
     assert wheel_files(wheelhouse) == {converted.wheel}
+
+
+def test_a_wheel_name_of_250_characters_is_synced_and_indexed(tmp_path: Path) -> None:
+    # Issue 16, finding 11: temporary names carried the wheel's name ("File name too long"),
+    # and "<wheel>.metadata" cannot exist beside a name of more than 246 bytes.
+    subdir = tmp_path / "channel" / "linux-64"
+    subdir.mkdir(parents=True)
+    spec = CondaSpec(build="b" * 201, files=[FileSpec("share/demo/data.txt", b"data\n")])
+    build_conda(spec, subdir)
+    wheelhouse = tmp_path / "wheelhouse"
+
+    first = sync([str(subdir.parent)], wheelhouse, SyncOptions(jobs=1))
+    again = sync([str(subdir.parent)], wheelhouse, SyncOptions(jobs=1))
+
+    assert first.ok, first.outcomes
+    [outcome] = first.outcomes
+    assert outcome.status == "converted"
+    assert outcome.wheel is not None
+    assert len(outcome.wheel) == 250
+    assert [o.status for o in again.outcomes] == ["unchanged"]
+    assert wheel_files(wheelhouse) == indexed_files(wheelhouse) == {outcome.wheel}
+    assert list(wheelhouse.glob("*.metadata")) == []
+    assert hidden_leftovers(wheelhouse) == []
 
 
 def test_the_same_package_as_conda_and_tar_bz2_is_converted_once(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ from packaging.version import InvalidVersion, Version
 
 from condawheel.errors import InvalidWheel, WheelhouseError
 from condawheel.io.digests import hash_stream
-from condawheel.io.files import write_atomically
+from condawheel.io.files import NAME_MAX, write_atomically
 from condawheel.io.wheelfile import open_wheel
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ __all__ = [
     "build_index",
     "describe_known_wheel",
     "index_wheelhouse",
+    "metadata_file_name",
     "read_cache",
     "scan_wheelhouse",
     "write_cache",
@@ -193,6 +194,18 @@ def _parse_project(filename: str) -> tuple[NormalizedName, Version]:
     return name, version
 
 
+def metadata_file_name(filename: str) -> str | None:
+    """Return the name of a wheel's PEP 658 metadata file, or ``None`` if it cannot have one.
+
+    A wheel's name may be as long as a file name can be (:data:`NAME_MAX` bytes), and
+    ``.metadata`` appended to one of more than 246 bytes makes a name that no common file
+    system stores. Such a wheel is listed without ``core-metadata``: PEP 658 makes the file
+    optional, and installers then read METADATA from the wheel itself.
+    """
+    name = filename + METADATA_SUFFIX
+    return name if len(name.encode()) <= NAME_MAX else None
+
+
 def _is_hex_sha256(value: str) -> bool:
     return len(value) == 64 and _HEX.issuperset(value)  # noqa: PLR2004 - 256 bits in hex
 
@@ -232,9 +245,10 @@ def _file_anchor(wheel: IndexedWheel) -> str:
     attributes = [f'href="{_text(_url(wheel.filename))}#sha256={wheel.sha256}"']
     if wheel.requires_python is not None:
         attributes.append(f'data-requires-python="{_text(wheel.requires_python)}"')
-    # PEP 714: the new name is required; pip before 23.2 reads only the old one.
-    attributes.append(f'data-core-metadata="sha256={wheel.metadata_sha256}"')
-    attributes.append(f'data-dist-info-metadata="sha256={wheel.metadata_sha256}"')
+    if metadata_file_name(wheel.filename) is not None:
+        # PEP 714: the new name is required; pip before 23.2 reads only the old one.
+        attributes.append(f'data-core-metadata="sha256={wheel.metadata_sha256}"')
+        attributes.append(f'data-dist-info-metadata="sha256={wheel.metadata_sha256}"')
     return f"<a {' '.join(attributes)}>{_text(wheel.filename)}</a><br>"
 
 
@@ -244,9 +258,10 @@ def _file_json(wheel: IndexedWheel) -> dict[str, object]:
         "url": _url(wheel.filename),
         "hashes": {"sha256": wheel.sha256},
         "size": wheel.size,
-        # PEP 714: never the old "dist-info-metadata" key in JSON (pip 22.3 - 23.1 crash on it).
-        "core-metadata": {"sha256": wheel.metadata_sha256},
     }
+    if metadata_file_name(wheel.filename) is not None:
+        # PEP 714: never the old "dist-info-metadata" key in JSON (pip 22.3 - 23.1 crash on it).
+        entry["core-metadata"] = {"sha256": wheel.metadata_sha256}
     if wheel.requires_python is not None:
         entry["requires-python"] = wheel.requires_python
     return entry
@@ -370,7 +385,9 @@ def describe_known_wheel(
         requires_python = _requires_python(filename, metadata, project, version)
     except (ValueError, OSError, _UnusableWheelError) as error:
         raise WheelhouseError(str(directory / filename), f"cannot be indexed: {error}") from None
-    _write_if_changed(directory / (filename + METADATA_SUFFIX), metadata, directory)
+    metadata_name = metadata_file_name(filename)
+    if metadata_name is not None:
+        _write_if_changed(directory / metadata_name, metadata, directory)
     wheel = IndexedWheel(
         filename=filename,
         size=info.st_size,
@@ -487,7 +504,7 @@ def scan_wheelhouse(
             continue
         if name.startswith(".") or not name.endswith(".whl"):
             continue
-        metadata_name = name + METADATA_SUFFIX
+        metadata_name = metadata_file_name(name)
         try:
             info = entry.stat()
         except OSError as error:
@@ -501,7 +518,7 @@ def scan_wheelhouse(
         if (
             cached is not None
             and (cached.filename, cached.size) == (name, info.st_size)
-            and _has_metadata_file(directory / metadata_name)
+            and (metadata_name is None or _has_metadata_file(directory / metadata_name))
         ):
             wheels.append(cached)
             fresh[stamp] = cached
@@ -511,7 +528,9 @@ def scan_wheelhouse(
         except (_UnusableWheelError, InvalidWheel) as error:
             skipped.append(SkippedWheel(name, error.reason))
             continue
-        if _write_if_changed(directory / metadata_name, metadata, directory):
+        if metadata_name is not None and _write_if_changed(
+            directory / metadata_name, metadata, directory
+        ):
             written.append(metadata_name)
         wheels.append(wheel)
         fresh[stamp] = wheel
