@@ -199,8 +199,9 @@ def publish_existing(target: Path, digest: str, size: int) -> WriteResult:
 def replace_damaged(temp: Path, target: Path) -> WriteResult:
     """Move a complete file into place over a damaged one, atomically.
 
-    The caller has decided that ``target`` is damaged (see the sync planning); a rename
-    over it makes readers see either the damaged file or the complete new one.
+    The caller has decided that ``target`` is damaged (see
+    :mod:`condawheel.wheelhouse.decisions`); a rename over it makes readers see either the
+    damaged file or the complete new one.
     """
     digests = hash_file(temp)
     temp.replace(target)

@@ -240,7 +240,7 @@ class WorkPlanned:
 
 @dataclass(frozen=True)
 class ArtifactFinished:
-    """One planned conversion finished (converted, failed or conflicting)."""
+    """One conversion the run decided on finished (converted, failed or conflicting)."""
 
     outcome: Outcome
     size: int

@@ -2,7 +2,8 @@
 
 Everything here is a function of its arguments: the artifacts the sources offer (with
 their identity, the sha256 key), a view of the state and of the wheels present, and the
-options. :mod:`condawheel.wheelhouse.sync` gathers those with I/O and executes the plan.
+options. :mod:`condawheel.wheelhouse.sync` gathers those with I/O and carries out the
+actions decided here (:mod:`condawheel.wheelhouse.execution`).
 
 The rules, in order, for each artifact:
 
@@ -10,12 +11,12 @@ The rules, in order, for each artifact:
 2. a ``.tar.bz2`` whose ``.conda`` twin (same source, subdir, name-version-build) is
    offered too is skipped: both would make a wheel of the same name from different
    source files, and conda itself prefers ``.conda``. If that ``.conda`` fails (its
-   identity here, or its conversion when the engine runs it), :func:`plan_fallbacks`
+   identity here, or its conversion when the engine runs it), :func:`decide_stand_ins`
    decides the ``.tar.bz2`` by the other rules, in its place;
-3. an artifact whose key was already planned in this run (the same bytes offered twice)
+3. an artifact whose key was already decided in this run (the same bytes offered twice)
    is skipped;
 4. a key converted before with the same options whose wheel is still present (same
-   size, and not found changed: see ``sync._check_wheels``) is kept: nothing to do;
+   size, and not found changed: see ``recovery.check_wheels``) is kept: nothing to do;
 5. a key that an untracked wheel's sidecar names, with the platform tag these options
    give, is adopted (the wheel landed, then the run that made it died);
 
@@ -62,16 +63,16 @@ __all__ = [
     "PruneWheel",
     "Skip",
     "StateView",
-    "SyncPlan",
+    "SyncActions",
+    "decide_actions",
+    "decide_stand_ins",
     "offers_of",
     "options_fingerprint",
-    "plan_fallbacks",
-    "plan_prune",
-    "plan_sync",
     "prefer_conda_format",
     "refreshed_offers",
     "run_stamp",
     "scope_of",
+    "wheels_to_prune",
 ]
 
 _ActionT = TypeVar("_ActionT")
@@ -94,7 +95,7 @@ class Identified:
 
 @dataclass(frozen=True)
 class StateView:
-    """What the state and the wheelhouse say, as far as planning needs it."""
+    """What the state and the wheelhouse say, as far as deciding needs it."""
 
     conversions: Mapping[str, ConversionRecord] = field(default_factory=dict)
     """Artifact key -> record, for the options of this run."""
@@ -167,7 +168,7 @@ Action = Convert | Keep | Adopt | Skip | Fail
 
 
 @dataclass(frozen=True)
-class SyncPlan:
+class SyncActions:
     """The actions, one per artifact, in the order the sources listed them."""
 
     actions: tuple[Action, ...]
@@ -300,56 +301,58 @@ def _platform_matches(wheel: str, subdir: str, options: PlanOptions) -> bool:
     return any(tag.platform == expected for tag in tags)
 
 
-def plan_sync(items: Sequence[Identified], state: StateView, *, options: PlanOptions) -> SyncPlan:
+def decide_actions(
+    items: Sequence[Identified], state: StateView, *, options: PlanOptions
+) -> SyncActions:
     """Decide, for every artifact, what this run does with it (see the module docstring)."""
     _, skipped = prefer_conda_format(items)
     twins = {id(skip.item): skip for skip in skipped}
-    planned: dict[str, Identified] = {}
+    seen: dict[str, Identified] = {}
     # One action per item, in the order the sources listed them.
-    actions = [twins.get(id(item)) or _decide(item, state, planned, options) for item in items]
-    return SyncPlan(tuple(actions))
+    actions = [twins.get(id(item)) or _decide(item, state, seen, options) for item in items]
+    return SyncActions(tuple(actions))
 
 
-def plan_fallbacks(
-    plan: SyncPlan, failed: Collection[int], state: StateView, *, options: PlanOptions
+def decide_stand_ins(
+    decided: SyncActions, failed: Collection[int], state: StateView, *, options: PlanOptions
 ) -> tuple[tuple[int, Action], ...]:
     """Decide the ``.tar.bz2`` twins that rule 2 skipped for a ``.conda`` that failed.
 
-    :param plan: the plan of the run, as :func:`plan_sync` made it.
-    :param failed: the positions in ``plan.actions`` of the artifacts that failed.
-    :param state: the view ``plan`` was made with.
+    :param decided: the actions of the run, as :func:`decide_actions` decided them.
+    :param failed: the positions in ``decided.actions`` of the artifacts that failed.
+    :param state: the view ``decided`` was made with.
     :returns: ``(position, action)`` of each such ``.tar.bz2``, decided by the other rules
-        as if the ``.conda`` had not been offered: the same bytes planned already (rule 3)
+        as if the ``.conda`` had not been offered: the same bytes decided already (rule 3)
         are still skipped, a wheel made from it before is kept.
     """
-    positions = {id(action.item): position for position, action in enumerate(plan.actions)}
+    positions = {id(action.item): position for position, action in enumerate(decided.actions)}
     twins = {
         position: positions[id(action.twin)]
-        for position, action in enumerate(plan.actions)
+        for position, action in enumerate(decided.actions)
         if isinstance(action, Skip) and action.twin is not None and id(action.twin) in positions
     }
-    planned = {
+    seen = {
         action.key: action.item
-        for action in plan.actions
+        for action in decided.actions
         if isinstance(action, Convert | Keep | Adopt)
     }
     return tuple(
-        (position, _decide(plan.actions[position].item, state, planned, options))
+        (position, _decide(decided.actions[position].item, state, seen, options))
         for position in stand_ins(twins, failed)
     )
 
 
 def _decide(
-    item: Identified, state: StateView, planned: dict[str, Identified], options: PlanOptions
+    item: Identified, state: StateView, seen: dict[str, Identified], options: PlanOptions
 ) -> Action:
     artifact = item.artifact
     if item.problem is not None or item.key is None:
         return Fail(item, item.problem or "its identity (sha256) is unknown")
     key = item.key
-    first = planned.get(key)
+    first = seen.get(key)
     if first is not None:
         return Skip(item, f"same artifact as {first.artifact.location} (sha256 {key[:12]}...)")
-    planned[key] = item
+    seen[key] = item
     record = state.conversions.get(key)
     if (
         record is not None
@@ -405,7 +408,7 @@ def refreshed_offers(
     return kept + [offer for _, offers in listings.values() for offer in offers]
 
 
-def plan_prune(
+def wheels_to_prune(
     before: Sequence[Offer],
     after: Sequence[Offer],
     conversions: Sequence[ConversionRecord],

@@ -1,4 +1,4 @@
-"""Tests for condawheel.wheelhouse.planning: the pure decisions of a sync."""
+"""Tests for condawheel.wheelhouse.decisions: the pure decisions of a sync."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from condawheel.options import PlanOptions, PlatformStamp
 from condawheel.wheelhouse.artifacts import Artifact
-from condawheel.wheelhouse.planning import (
+from condawheel.wheelhouse.decisions import (
     NOT_FOUND_INSTALLED,
     Adopt,
     Convert,
@@ -17,12 +17,12 @@ from condawheel.wheelhouse.planning import (
     Keep,
     Skip,
     StateView,
+    decide_actions,
+    decide_stand_ins,
     offers_of,
     options_fingerprint,
-    plan_fallbacks,
-    plan_prune,
-    plan_sync,
     refreshed_offers,
+    wheels_to_prune,
 )
 from condawheel.wheelhouse.state import ConversionRecord, Offer
 
@@ -79,13 +79,15 @@ def record(
 
 
 def test_a_new_artifact_is_converted() -> None:
-    [action] = plan_sync([item()], StateView(), options=OPTIONS).actions
+    [action] = decide_actions([item()], StateView(), options=OPTIONS).actions
     assert action == Convert(item(), SHA_A, "new")
 
 
 def test_a_converted_artifact_whose_wheel_is_there_is_kept() -> None:
     state = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 10})
-    assert plan_sync([item()], state, options=OPTIONS).actions == (Keep(item(), SHA_A, WHEEL_A),)
+    assert decide_actions([item()], state, options=OPTIONS).actions == (
+        Keep(item(), SHA_A, WHEEL_A),
+    )
 
 
 @pytest.mark.parametrize(
@@ -95,22 +97,24 @@ def test_a_converted_artifact_whose_wheel_is_there_is_kept() -> None:
 )
 def test_the_wheel_is_the_truth(wheels: dict[str, int], reason: str) -> None:
     state = StateView({SHA_A: record(SHA_A)}, wheels)
-    assert plan_sync([item()], state, options=OPTIONS).actions == (Convert(item(), SHA_A, reason),)
+    assert decide_actions([item()], state, options=OPTIONS).actions == (
+        Convert(item(), SHA_A, reason),
+    )
 
 
 def test_only_a_damaged_wheel_of_the_same_artifact_may_be_replaced() -> None:
     # The engine lists as damaged the recorded wheels that are no readable wheel any more.
     damaged = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 0}, damaged={SHA_A: (WHEEL_A,)})
-    assert plan_sync([item()], damaged, options=OPTIONS).actions == (
+    assert decide_actions([item()], damaged, options=OPTIONS).actions == (
         Convert(item(), SHA_A, f"its wheel {WHEEL_A} is damaged", replaces=(WHEEL_A,)),
     )
     # Recorded with other options: the conversion may still replace it.
     other_options = StateView({}, {WHEEL_A: 0}, damaged={SHA_A: (WHEEL_A,)})
-    assert plan_sync([item()], other_options, options=OPTIONS).actions == (
+    assert decide_actions([item()], other_options, options=OPTIONS).actions == (
         Convert(item(), SHA_A, "new", replaces=(WHEEL_A,)),
     )
     # Another artifact's damaged wheel is not this one's to replace.
-    [action] = plan_sync([item(key=SHA_B)], damaged, options=OPTIONS).actions
+    [action] = decide_actions([item(key=SHA_B)], damaged, options=OPTIONS).actions
     assert action == Convert(item(key=SHA_B), SHA_B, "new")
 
 
@@ -119,9 +123,11 @@ def test_an_untracked_wheel_naming_the_artifact_is_adopted_if_its_platform_fits(
     state = StateView({}, {WHEEL_A: 10, noarch: 5}, {SHA_A: (noarch, WHEEL_A)})
 
     # linux-64 artifacts make conda_linux_64 wheels: the noarch-tagged one is not it.
-    assert plan_sync([item()], state, options=OPTIONS).actions == (Adopt(item(), SHA_A, WHEEL_A),)
+    assert decide_actions([item()], state, options=OPTIONS).actions == (
+        Adopt(item(), SHA_A, WHEEL_A),
+    )
     other_prefix = PlanOptions(platform_prefix="condaforge")
-    assert plan_sync([item()], state, options=other_prefix).actions == (
+    assert decide_actions([item()], state, options=other_prefix).actions == (
         Convert(item(), SHA_A, "new"),
     )
 
@@ -131,7 +137,7 @@ def test_conda_beats_tar_bz2_of_the_same_source_only() -> None:
     bz2 = item("demo-1.0-py312h0_0.tar.bz2", SHA_B)
     elsewhere = item("demo-1.0-py312h0_0.tar.bz2", SHA_C, source="/other")
 
-    actions = plan_sync([bz2, conda, elsewhere], StateView(), options=OPTIONS).actions
+    actions = decide_actions([bz2, conda, elsewhere], StateView(), options=OPTIONS).actions
 
     assert actions == (
         Skip(bz2, "same package as demo-1.0-py312h0_0.conda (.conda preferred)", twin=conda),
@@ -148,21 +154,21 @@ def test_a_tar_bz2_stands_in_only_for_its_own_failed_conda() -> None:
     items = [bz2, conda, other_conda, other_bz2]
     wheel = "demo-1.0-0_py312h0_0-cp312-cp312-conda_linux_64.whl"
     state = StateView({SHA_B: record(SHA_B, wheel)}, {wheel: 10})
-    plan = plan_sync(items, state, options=OPTIONS)
+    decided = decide_actions(items, state, options=OPTIONS)
 
-    assert plan_fallbacks(plan, [], state, options=OPTIONS) == ()
+    assert decide_stand_ins(decided, [], state, options=OPTIONS) == ()
     # demo's .conda failed: its .tar.bz2 is decided (its wheel is there: kept); other's
     # .conda did not fail, so its .tar.bz2 stays skipped.
-    assert plan_fallbacks(plan, [1], state, options=OPTIONS) == ((0, Keep(bz2, SHA_B, wheel)),)
-    assert plan_fallbacks(plan, [1, 2], StateView(), options=OPTIONS) == (
+    assert decide_stand_ins(decided, [1], state, options=OPTIONS) == ((0, Keep(bz2, SHA_B, wheel)),)
+    assert decide_stand_ins(decided, [1, 2], StateView(), options=OPTIONS) == (
         (0, Convert(bz2, SHA_B, "new")),
         (3, Convert(other_bz2, "d" * 64, "new")),
     )
-    # Rule 3 still holds: bytes planned in the first round (another source offers the
+    # Rule 3 still holds: bytes decided in the first round (another source offers the
     # same .tar.bz2 on its own) are not converted again.
     mirrored = item("demo-1.0-py312h0_0.tar.bz2", SHA_B, source="/mirror")
-    plan = plan_sync([bz2, conda, mirrored], StateView(), options=OPTIONS)
-    assert plan_fallbacks(plan, [1], StateView(), options=OPTIONS) == (
+    decided = decide_actions([bz2, conda, mirrored], StateView(), options=OPTIONS)
+    assert decide_stand_ins(decided, [1], StateView(), options=OPTIONS) == (
         (0, Skip(bz2, f"same artifact as {mirrored.artifact.location} (sha256 bbbbbbbbbbbb...)")),
     )
 
@@ -174,14 +180,14 @@ def test_a_conda_that_fails_its_identity_asks_for_the_adoption_view() -> None:
     state = StateView({SHA_B: record(SHA_B, wheel)}, {wheel: 10})
 
     # Nothing else to convert, but the .tar.bz2 will be decided: untracked wheels count.
-    assert plan_sync([conda, bz2], StateView(), options=OPTIONS).needs_adoption_view
-    assert not plan_sync([conda], state, options=OPTIONS).needs_adoption_view
+    assert decide_actions([conda, bz2], StateView(), options=OPTIONS).needs_adoption_view
+    assert not decide_actions([conda], state, options=OPTIONS).needs_adoption_view
 
 
 def test_the_same_bytes_offered_twice_are_converted_once() -> None:
     first, second = item(), item(source="/mirror")
 
-    actions = plan_sync([first, second], StateView(), options=OPTIONS).actions
+    actions = decide_actions([first, second], StateView(), options=OPTIONS).actions
 
     assert actions[0] == Convert(first, SHA_A, "new")
     assert actions[1] == Skip(
@@ -193,7 +199,7 @@ def test_problems_and_unknown_identities_fail() -> None:
     broken = item(problem="sha256 x does not match repodata.json's y")
     unknown = item(key=None)
 
-    actions = plan_sync([broken, unknown], StateView(), options=OPTIONS).actions
+    actions = decide_actions([broken, unknown], StateView(), options=OPTIONS).actions
 
     assert actions == (
         Fail(broken, "sha256 x does not match repodata.json's y"),
@@ -206,10 +212,10 @@ def test_an_installed_package_found_nowhere_fails_only_if_it_must_be_converted()
     installed = replace(installed, artifact=replace(installed.artifact, kind="installed"))
     state = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 10})
 
-    assert plan_sync([installed], StateView(), options=OPTIONS).actions == (
+    assert decide_actions([installed], StateView(), options=OPTIONS).actions == (
         Fail(installed, NOT_FOUND_INSTALLED),
     )
-    assert plan_sync([installed], state, options=OPTIONS).actions == (
+    assert decide_actions([installed], state, options=OPTIONS).actions == (
         Keep(installed, SHA_A, WHEEL_A),
     )
 
@@ -254,7 +260,9 @@ def test_adoption_under_a_stamp_follows_the_subdir_rule() -> None:
     )
     options = PlanOptions(platform_stamp=PlatformStamp("linux-64", "site_linux_64"))
 
-    assert plan_sync([linux_item, noarch_item, windows_item], state, options=options).actions == (
+    assert decide_actions(
+        [linux_item, noarch_item, windows_item], state, options=options
+    ).actions == (
         Adopt(linux_item, SHA_A, stamped),  # not the default-tagged one
         Adopt(noarch_item, SHA_B, noarch),  # noarch keeps its tag under a stamp
         Convert(windows_item, SHA_C, "new"),  # refused by the conversion, never adopted
@@ -269,7 +277,7 @@ def test_a_key_that_lost_its_last_offer_is_pruned() -> None:
     records = [record(SHA_A)]
     after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
 
-    pruned = plan_prune(before, after, records, refreshed=[("/channel", "linux-64")])
+    pruned = wheels_to_prune(before, after, records, refreshed=[("/channel", "linux-64")])
 
     assert [(p.wheel, p.record.artifact_key) for p in pruned] == [(WHEEL_A, SHA_A)]
 
@@ -281,7 +289,9 @@ def test_a_key_another_source_still_offers_stays() -> None:
     ]
     after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
 
-    assert plan_prune(before, after, [record(SHA_A)], refreshed=[("/channel", "linux-64")]) == ()
+    assert (
+        wheels_to_prune(before, after, [record(SHA_A)], refreshed=[("/channel", "linux-64")]) == ()
+    )
 
 
 def test_only_completely_listed_scopes_prune() -> None:
@@ -290,7 +300,7 @@ def test_only_completely_listed_scopes_prune() -> None:
     # The run listed linux-64 only (osx-64 failed, or --subdir linux-64).
     after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
 
-    assert plan_prune(before, after, records, refreshed=[("/channel", "linux-64")]) == ()
+    assert wheels_to_prune(before, after, records, refreshed=[("/channel", "linux-64")]) == ()
 
 
 def test_a_record_whose_location_now_offers_other_bytes_is_pruned() -> None:
@@ -298,7 +308,7 @@ def test_a_record_whose_location_now_offers_other_bytes_is_pruned() -> None:
     before = [Offer("/channel", "linux-64", "/channel/linux-64/demo-1.0-py312h0_0.conda", SHA_B)]
     records = [record(SHA_A), record(SHA_B, "demo-1.0-other.whl")]
 
-    pruned = plan_prune(before, before, records, refreshed=[("/channel", "linux-64")])
+    pruned = wheels_to_prune(before, before, records, refreshed=[("/channel", "linux-64")])
 
     assert [p.wheel for p in pruned] == [WHEEL_A]
 
@@ -309,9 +319,9 @@ def test_wheels_kept_by_this_run_or_by_live_records_are_not_pruned() -> None:
     after = refreshed_offers(before, {"/channel": (("linux-64",), [])})
     refreshed = [("/channel", "linux-64")]
 
-    assert plan_prune(before, after, records, refreshed=refreshed, keep_wheels=[WHEEL_A]) == ()
+    assert wheels_to_prune(before, after, records, refreshed=refreshed, keep_wheels=[WHEEL_A]) == ()
     # SHA_C's record claims the same wheel name and is not gone: the wheel stays.
-    assert plan_prune(before, after, records, refreshed=refreshed) == ()
+    assert wheels_to_prune(before, after, records, refreshed=refreshed) == ()
 
 
 def test_offers_of_keeps_identified_artifacts_of_listed_scopes() -> None:
