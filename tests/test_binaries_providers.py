@@ -163,20 +163,24 @@ class TestFolderOfPackages:
         build_tar_bz2(CondaSpec(name="nopaths", omit_paths_json=True), tmp_path)
         build_conda(CondaSpec(name="badpaths", paths_json={"paths": "no"}), tmp_path)
         build_conda(CondaSpec(name="badjson", info_extra={"index.json": b"{"}), tmp_path)
+        deep = b"[" * 100_000 + b"]" * 100_000
+        build_conda(CondaSpec(name="deepjson", info_extra={"paths.json": deep}), tmp_path)
         index = load_providers([tmp_path])
         assert sorted(index.packages) == ["zstd"]
         problems = "\n".join(index.warnings)
-        assert len(index.warnings) == 5
+        assert len(index.warnings) == 6
         for name in (
             "empty-1.0-0.conda",
             "garbage-1.0-0.tar.bz2",
             "nopaths",
             "badpaths",
             "badjson",
+            "deepjson",
         ):
             assert name in problems
         assert "neither info/paths.json nor info/files" in problems
         assert "not valid JSON" in problems
+        assert "info/paths.json is not valid JSON (nested too deeply); skipped" in problems
         assert all(warning.endswith("; skipped") for warning in index.warnings)
 
     def test_one_package_file(self, tmp_path: Path) -> None:

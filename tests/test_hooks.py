@@ -115,6 +115,16 @@ def test_install_refuses_foreign_files_and_bad_configuration(tmp_path: Path) -> 
         render_scripts("/a\nb")
 
 
+def test_a_hook_state_too_deep_to_parse_is_one_line(tmp_path: Path) -> None:
+    install_hook(tmp_path, tmp_path / "W", base_platform="linux_x86_64", entry=ENTRY)
+    (tmp_path / STATE_PATH).write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ConfigError) as caught:
+        remove_hook(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / STATE_PATH}: unreadable hook state: not valid JSON (nested too deeply)"
+    )
+
+
 def test_remove_without_state_removes_only_marked_scripts(tmp_path: Path) -> None:
     install_hook(tmp_path, tmp_path / "W", base_platform="linux_x86_64", entry=ENTRY)
     (tmp_path / STATE_PATH).unlink()

@@ -479,6 +479,7 @@ class TestIncremental:
         "content",
         [
             pytest.param("{not json", id="garbage"),
+            pytest.param("[" * 100_000 + "]" * 100_000, id="deep"),
             pytest.param('{"format": 2, "wheels": []}', id="other-format"),
             pytest.param('{"format": 1, "wheels": {}}', id="not-a-list"),
             pytest.param('{"format": 1, "wheels": [7, {"filename": 3}]}', id="bad-entries"),

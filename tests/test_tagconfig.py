@@ -82,6 +82,9 @@ def test_parse_valid(
     ("text", "message"),
     [
         pytest.param("{", "not valid JSON", id="not-json"),
+        pytest.param(
+            "[" * 100_000 + "]" * 100_000, "not valid JSON (nested too deeply)", id="deep"
+        ),
         pytest.param("[]", "must hold a JSON object of platforms, not list", id="list"),
         pytest.param('{"linux-x86_64": {}}', "'linux-x86_64'", id="key-not-a-tag"),
         pytest.param('{"Linux_x86_64": {}}', "not a platform tag", id="key-uppercase"),

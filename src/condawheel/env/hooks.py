@@ -38,6 +38,7 @@ from condawheel.env.tagconfig import (
 )
 from condawheel.errors import ConfigError, InstallError
 from condawheel.io.files import write_atomically
+from condawheel.io.jsondata import parse_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -276,10 +277,10 @@ def _write(path: Path, data: bytes) -> None:
     write_atomically(path, data)
 
 
-def _read_state(prefix: Path) -> dict[str, object] | None:
+def _read_state(prefix: Path) -> Mapping[str, object] | None:
     path = prefix / STATE_PATH
     try:
-        document = json.loads(path.read_bytes())
+        document = parse_json(path.read_bytes())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final
 from packaging.tags import Tag, compatible_tags, cpython_tags, generic_tags
 
 from condawheel.errors import ConfigError
+from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.tags import platform_tag
 
 if TYPE_CHECKING:
@@ -179,11 +180,9 @@ def parse_tag_config(subject: str, text: str) -> TagConfig:
         object of ``platform -> {"build": tag, "install": [tag, ...]}`` (both keys optional).
     """
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _problem(
-            subject, f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
+        document = parse_json(text)
+    except JSONProblem as error:
+        raise _problem(subject, str(error)) from None
     if not isinstance(document, dict):
         raise _problem(
             subject, f"must hold a JSON object of platforms, not {type(document).__name__}"

@@ -68,6 +68,7 @@ from packaging.version import InvalidVersion, Version
 from condawheel.errors import InvalidWheel, WheelhouseError
 from condawheel.io.digests import hash_stream
 from condawheel.io.files import NAME_MAX, write_atomically
+from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.io.wheelfile import open_wheel
 
 if TYPE_CHECKING:
@@ -629,8 +630,8 @@ def read_cache(path: Path) -> dict[FileStamp, IndexedWheel]:
     are dropped: the cost of a bad cache is re-hashing, never a wrong index.
     """
     try:
-        document: object = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        document = parse_json(path.read_bytes())
+    except (OSError, JSONProblem):
         return {}
     if not isinstance(document, dict) or document.get("format") != _CACHE_FORMAT:
         return {}
