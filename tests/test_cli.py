@@ -268,3 +268,35 @@ def test_mapping_file_changes_what_a_dependency_becomes(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert str(broken) in refused.stderr
     assert refused.stdout == ""
+
+
+def _defect(*_args: object, **_kwargs: object) -> None:
+    # Stands for a bug in the converter: no input makes the real one raise a KeyError.
+    known: dict[str, int] = {}
+    known["a key the code forgot"] += 1
+
+
+@pytest.mark.parametrize(("debug", "shown"), [("1", True), ("", False)], ids=["debug", "plain"])
+def test_condawheel_debug_shows_the_traceback_a_sync_worker_sent_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug: str, shown: bool
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from condawheel.cli import app  # noqa: PLC0415
+
+    package = build_conda(python_package(), tmp_path)
+    # In process (one job runs in the engine), so that the stand-in defect reaches it.
+    monkeypatch.setattr("condawheel.wheelhouse.workers.convert", _defect)
+    wheelhouse = tmp_path / "wheelhouse"
+
+    result = CliRunner().invoke(
+        app,
+        ["sync", str(package), "-w", str(wheelhouse), "--jobs", "1"],
+        env={"CONDAWHEEL_DEBUG": debug, "COLUMNS": "200"},
+    )
+
+    assert result.exit_code == 1, result.output
+    why = f"error: {package}: internal error: KeyError: 'a key the code forgot'"
+    assert why in result.stderr
+    assert ("Traceback (most recent call last):" in result.stderr) is shown
+    assert ("in _defect" in result.stderr) is shown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import subprocess
 import sys
 import zipfile
@@ -167,6 +168,34 @@ def test_a_broken_package_is_an_error_not_an_exception(tmp_path: Path, staging: 
 
     assert result.staged is None
     assert result.error
+
+
+def _defect(*_args: object, **_kwargs: object) -> None:
+    # Stands for a bug in the converter: no input makes the real one raise a KeyError.
+    known: dict[str, int] = {}
+    known["a key the code forgot"] += 1
+
+
+def test_an_internal_error_carries_its_traceback_back(
+    tmp_path: Path, staging: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = build_conda(SPEC, tmp_path)
+    monkeypatch.setattr("condawheel.wheelhouse.workers.convert", _defect)
+
+    result = run_job(job(file_artifact(package), staging), NAMES)
+
+    assert result.error == "internal error: KeyError: 'a key the code forgot'"
+    assert result.traceback is not None
+    assert result.traceback.startswith("Traceback (most recent call last):")
+    assert "in _defect" in result.traceback
+    assert result.traceback.rstrip().endswith("KeyError: 'a key the code forgot'")
+    # A worker process sends its result back pickled: the traceback travels as text.
+    assert pickle.loads(pickle.dumps(result)) == result  # noqa: S301 - our own bytes
+    # Bad input is no defect: it has no traceback to show.
+    broken = tmp_path / "broken-1.0-0.conda"
+    broken.write_bytes(b"not a zip")
+    monkeypatch.undo()
+    assert run_job(job(file_artifact(broken), staging, number=1), NAMES).traceback is None
 
 
 def test_a_worker_of_a_killed_run_does_not_recreate_the_staging_folder(

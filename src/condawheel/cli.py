@@ -78,8 +78,13 @@ def _debug_traceback(error: BaseException) -> None:
     is what a bug report needs. An environment variable rather than ``-v``: ``sync -v``
     already means "every converted wheel", and a variable reaches every command alike.
     """
+    _debug_print("".join(traceback.format_exception(error)))
+
+
+def _debug_print(formatted: str, *, console: Console = _err) -> None:
+    """Print a formatted traceback (one a sync worker sent back) if ``CONDAWHEEL_DEBUG=1``."""
     if os.environ.get("CONDAWHEEL_DEBUG") == "1":
-        _err.print("".join(traceback.format_exception(error)).rstrip(), markup=False)
+        console.print(formatted.rstrip(), markup=False)
 
 
 def _version_callback(value: bool) -> None:
@@ -473,6 +478,8 @@ class _SyncDisplay:
             if outcome.status in {"failed", "conflict"}:
                 self.reported.add((outcome.source, outcome.location))
                 _print_problem(outcome, console=self.progress.console)
+                if event.traceback is not None:
+                    _debug_print(event.traceback, console=self.progress.console)
             elif outcome.status == "converted" and outcome.in_place_of and not self.quiet:
                 # After its .conda's error: the package has its wheel all the same.
                 note = f"note: {outcome.location}: converted {outcome.reason}"

@@ -211,7 +211,7 @@ def _convert_all(
             if record is not None and batch is not None:
                 batch.add(record)
             outcomes[result.number] = outcome
-            run.emit(ArtifactFinished(outcome, action.item.size or 0))
+            run.emit(ArtifactFinished(outcome, action.item.size or 0, result.traceback))
     finally:
         if batch is not None:
             batch.flush()

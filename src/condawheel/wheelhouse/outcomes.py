@@ -244,6 +244,9 @@ class ArtifactFinished:
 
     outcome: Outcome
     size: int
+    traceback: str | None = None
+    """The formatted traceback of an internal error of condawheel that failed it (where the
+    outcome says "internal error"); ``CONDAWHEEL_DEBUG=1`` makes the CLI print it."""
 
 
 SyncEvent: TypeAlias = Phase | Waiting | WorkPlanned | ArtifactFinished

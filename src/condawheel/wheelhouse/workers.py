@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from traceback import format_exception
 from typing import TYPE_CHECKING, Final
 
 from condawheel.condameta import dependencies_key
@@ -86,6 +87,9 @@ class JobResult:
     """The wheel's METADATA, so that the index need not read the wheel again."""
     depends_key: str | None = None
     """The digest of the depends and constrains the wheel was made with (for the state)."""
+    traceback: str | None = None
+    """The formatted traceback of an internal error (a defect of condawheel) that failed
+    the job, for ``CONDAWHEEL_DEBUG``: tracebacks do not cross process boundaries, text does."""
 
 
 def load_names(mapping_files: Sequence[Path]) -> NameMapping:
@@ -196,7 +200,11 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
         what = error.strerror or str(error)
         return JobResult(job.number, error=f"{error.filename}: {what}" if error.filename else what)
     except Exception as error:  # noqa: BLE001 - one broken artifact must not end the sync
-        return JobResult(job.number, error=f"internal error: {type(error).__name__}: {error}")
+        return JobResult(
+            job.number,
+            error=f"internal error: {type(error).__name__}: {error}",
+            traceback="".join(format_exception(error)),
+        )
     return JobResult(
         job.number,
         staged=result.wheel,
