@@ -757,6 +757,37 @@ def test_a_missing_source_fails_and_the_others_sync(corpus: Path, tmp_path: Path
     assert "No such file or directory" in (report.outcomes[0].reason or "")
 
 
+def test_a_sync_whose_only_source_fails_creates_no_wheelhouse(tmp_path: Path) -> None:
+    # Issue 18: a mistyped source left an empty wheelhouse (folder, state, lock, index).
+    wheelhouse = tmp_path / "new" / "wheelhouse"
+    nowhere = tmp_path / "nowhere"
+
+    report = sync([str(nowhere)], wheelhouse, SyncOptions(jobs=1))
+
+    assert not report.ok
+    assert [(o.source, o.status) for o in report.outcomes] == [(str(nowhere), "failed")]
+    assert not (tmp_path / "new").exists()
+    result = run_condawheel("sync", str(nowhere), "-w", str(wheelhouse))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"error: {nowhere}: ")
+    assert "0 converted, 0 unchanged, 0 skipped, 1 failed" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_a_failing_source_into_an_existing_wheelhouse_changes_nothing_there(
+    corpus: Path, tmp_path: Path
+) -> None:
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    wheelhouse = tmp_path / "wheelhouse"
+    assert sync([str(channel)], wheelhouse, SyncOptions(jobs=1)).ok
+    before = wheelhouse_digest(wheelhouse)
+
+    report = sync([str(tmp_path / "nowhere")], wheelhouse, SyncOptions(jobs=1))
+
+    assert [o.status for o in report.outcomes] == ["failed"]
+    assert wheelhouse_digest(wheelhouse) == before
+
+
 def test_a_folder_that_offers_nothing_is_an_error_but_an_empty_channel_is_not(
     corpus: Path, tmp_path: Path
 ) -> None:

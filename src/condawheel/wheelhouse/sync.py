@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,7 +76,6 @@ from condawheel.wheelhouse.state import STATE_NAME, FileDigest, WheelhouseState
 from condawheel.wheelhouse.workers import in_sync_worker, load_names
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Callable, Mapping, Sequence
 
     from condawheel.options import PlatformStamp
@@ -256,10 +256,15 @@ def _decide_actions(
 
 
 def _run_with_state(
-    sources: Sequence[str], run: SyncRun
+    sources: Sequence[str], run: SyncRun, gathered: _Gathered | None = None
 ) -> tuple[list[Outcome], tuple[Pruned, ...], IndexUpdate | None]:
+    """Run the sync with ``run.state`` (None: a dry run without a state).
+
+    :param gathered: the sources already listed and identified (for a new wheelhouse).
+    """
     state, options = run.state, run.options
-    gathered = _gather(sources, run, state.file_digests() if state is not None else {})
+    if gathered is None:
+        gathered = _gather(sources, run, state.file_digests() if state is not None else {})
     if state is not None and not options.dry_run and gathered.new_digests:
         with state.transaction():
             state.record_file_digests(gathered.new_digests)
@@ -336,7 +341,8 @@ def sync(
 
     A source or an artifact that fails is reported in the result, and the others are
     still synced; :attr:`SyncReport.ok` says whether all went well. A dry run writes
-    nothing (it reads the state if there is one).
+    nothing (it reads the state if there is one). A wheelhouse that does not exist yet is
+    created only if some source can be listed.
 
     :raises WheelhouseError: if the wheelhouse cannot be created, locked (``wait=False``
         and another run holds it), or its state or index cannot be written.
@@ -365,6 +371,18 @@ def sync(
     options_key, options_json = options_fingerprint(options.plan_options, digests)
     run = SyncRun(wheelhouse, options, options_key, options_json, emit, unusable=unusable)
     set_aside = None
+    gathered = None
+    if not options.dry_run and not os.path.lexists(wheelhouse):
+        # A new wheelhouse is made only for what some source offers: when none of them
+        # can be listed, no folder, state or index is left behind (the run fails).
+        gathered = _gather(sources, run, {})
+        if not gathered.offers:
+            return SyncReport(
+                wheelhouse,
+                dry_run=False,
+                outcomes=tuple(gathered.outcomes),
+                seconds=time.monotonic() - started,
+            )
     if options.dry_run and not (wheelhouse / STATE_NAME).is_file():
         outcomes, pruned, index = _run_with_state(sources, run)
     else:
@@ -379,7 +397,7 @@ def sync(
             with WheelhouseState.open(wheelhouse) as state:
                 run.state = state
                 set_aside = state.set_aside
-                outcomes, pruned, index = _run_with_state(sources, run)
+                outcomes, pruned, index = _run_with_state(sources, run, gathered)
     return SyncReport(
         wheelhouse,
         dry_run=options.dry_run,
