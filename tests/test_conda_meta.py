@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,28 @@ def test_reading_is_bounded_and_lists_only_records(tmp_path: Path) -> None:
         read_prefix_record(huge)
     with pytest.raises(FileNotFoundError):
         prefix_record_files(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        # Opening a FIFO for reading the usual way would block for ever.
+        ("fifo", "conda-meta record is not a regular file"),
+        ("folder", "unreadable conda-meta record: Is a directory"),
+    ],
+)
+def test_what_is_no_regular_file_is_refused_without_reading_it(
+    tmp_path: Path, kind: str, reason: str
+) -> None:
+    record = tmp_path / "conda-meta" / "zstd-1.5.6-ha6fb4c9_0.json"
+    record.parent.mkdir()
+    if kind == "fifo":
+        os.mkfifo(record)
+    else:
+        record.mkdir()
+    with pytest.raises(InstallError) as caught:
+        read_conda_meta(tmp_path)
+    assert str(caught.value) == f"{record}: {reason}"
 
 
 def _environment_with_a_deep_record(tmp_path: Path) -> Path:

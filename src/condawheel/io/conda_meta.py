@@ -9,6 +9,8 @@ owns), the wheelhouse (an environment as a sync source) and the library index
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -73,16 +75,21 @@ def prefix_record_files(prefix: Path) -> tuple[Path, ...]:
 def read_prefix_record(path: Path) -> PrefixRecord:
     """Read and parse the record at ``path`` (see :func:`parse_prefix_record`).
 
-    :raises InvalidRecord: if the file cannot be read, is larger than
-        :data:`MAX_RECORD_SIZE`, or is no valid record.
+    :raises InvalidRecord: if the file cannot be read, is not a regular file, is larger
+        than :data:`MAX_RECORD_SIZE`, or is no valid record.
     """
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_RECORD_SIZE + 1)
+        # O_NONBLOCK: a FIFO put at a record's name must not block the reader for ever.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+            data = handle.read(MAX_RECORD_SIZE + 1) if regular else b""
     except OSError as error:
         raise InvalidRecord(
             str(path), f"unreadable conda-meta record: {error.strerror or error}"
         ) from None
+    if not regular:
+        raise InvalidRecord(str(path), "conda-meta record is not a regular file")
     if len(data) > MAX_RECORD_SIZE:
         raise InvalidRecord(str(path), f"conda-meta record is larger than {MAX_RECORD_SIZE} bytes")
     return parse_prefix_record(path, data)
