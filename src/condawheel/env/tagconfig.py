@@ -263,7 +263,7 @@ def default_entry(subdir: str, *, platform_prefix: str = "conda") -> PlatformEnt
     """Return the entry a conda environment of ``subdir`` gets when nothing is configured.
 
     ``linux-64`` -> build ``conda_linux_64``, install ``conda_linux_64`` then ``conda``
-    (the ``noarch`` platform, design.md "Tags").
+    (the platform tag of ``noarch`` packages, see :func:`condawheel.tags.platform_tag`).
 
     :raises ConfigError: for a platform prefix that cannot be part of a tag.
     """
