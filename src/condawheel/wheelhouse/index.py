@@ -62,7 +62,12 @@ from typing import TYPE_CHECKING, BinaryIO, Final
 from urllib.parse import quote
 
 from packaging.metadata import parse_email
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import (
+    InvalidName,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from condawheel.errors import InvalidWheel, WheelhouseError
@@ -187,6 +192,11 @@ class _UnusableWheelError(WheelhouseError):
     """A ``*.whl`` file that cannot be indexed; it becomes a :class:`SkippedWheel`."""
 
 
+# What _parse_project raises for a name that is no wheel's (packaging's, both ValueErrors):
+# caught by name, so that a bug is never reported as a bad file name.
+_INVALID_NAME: Final = (InvalidWheelFilename, InvalidName)
+
+
 def _parse_project(filename: str) -> tuple[NormalizedName, Version]:
     # The name becomes a path segment of simple/ and must be nameable in a requirement,
     # so it must also be a valid core-metadata Name (packaging < 26.3 accepts e.g. "").
@@ -293,7 +303,7 @@ def build_index(wheels: Iterable[IndexedWheel]) -> dict[str, bytes]:
                 )
         try:
             project, version = _parse_project(wheel.filename)
-        except ValueError as error:
+        except _INVALID_NAME as error:
             raise WheelhouseError(wheel.filename, f"not a valid wheel file name: {error}") from None
         projects.setdefault(project, []).append((version, wheel))
 
@@ -384,7 +394,7 @@ def describe_known_wheel(
         project, version = _parse_project(filename)
         info = (directory / filename).stat()
         requires_python = _requires_python(filename, metadata, project, version)
-    except (ValueError, OSError, _UnusableWheelError) as error:
+    except (*_INVALID_NAME, OSError, _UnusableWheelError) as error:
         raise WheelhouseError(str(directory / filename), f"cannot be indexed: {error}") from None
     metadata_name = metadata_file_name(filename)
     if metadata_name is not None:
@@ -403,7 +413,7 @@ def _read_wheel(path: Path, *, verify: bool) -> tuple[FileStamp, IndexedWheel, b
     filename = path.name
     try:
         project, version = _parse_project(filename)
-    except ValueError as error:
+    except _INVALID_NAME as error:
         raise _UnusableWheelError(filename, f"not a valid wheel file name: {error}") from None
     try:
         with path.open("rb") as handle:
