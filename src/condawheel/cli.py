@@ -1015,7 +1015,8 @@ def uninstall_command(
 
 
 hook_app = typer.Typer(
-    help="Environment hooks: tag configuration and activation scripts.", no_args_is_help=True
+    help="Environment hooks: tag configuration, activation scripts and the pip hook.",
+    no_args_is_help=True,
 )
 app.add_typer(hook_app, name="hook")
 
@@ -1056,9 +1057,10 @@ def hook_install_command(
     system_config: SystemConfigOption = _SYSTEM_CONFIG,
     json_output: JsonOption = False,
 ) -> None:
-    """Write the environment's binary-compatibility.cfg and activation scripts."""
+    """Write the environment's binary-compatibility.cfg, activation scripts and pip hook."""
     from condawheel.env.environment import open_environment  # noqa: PLC0415
     from condawheel.env.hooks import install_hook  # noqa: PLC0415
+    from condawheel.env.piphook import hook_files_for  # noqa: PLC0415
     from condawheel.env.tagconfig import default_entry  # noqa: PLC0415
     from condawheel.errors import ConfigError  # noqa: PLC0415
 
@@ -1070,13 +1072,36 @@ def hook_install_command(
             raise ConfigError(
                 environment.facts.base_platform, "no conda subdir is known for this platform"
             )
+        entry = default_entry(subdir, platform_prefix=platform_prefix)
         result = install_hook(
             environment.prefix,
             wheelhouse,
             base_platform=environment.facts.base_platform,
-            entry=default_entry(subdir, platform_prefix=platform_prefix),
+            entry=entry,
+            extra_files=hook_files_for(
+                environment, system_config=system_config, default_platforms=entry.platforms
+            ),
         )
     _hook_output(result, json_output)
+
+
+@hook_app.command("install-wheel", hidden=True)
+def hook_install_wheel_command(
+    wheel: Annotated[Path, typer.Argument(help="A wheel file pip resolved.", dir_okay=False)],
+    prefix: EnvPrefixOption = None,
+    requested: Annotated[
+        bool, typer.Option("--requested", help="The user asked for it.", metavar=FLAG)
+    ] = False,
+    system_config: SystemConfigOption = _SYSTEM_CONFIG,
+) -> None:
+    """Install one conda wheel that pip resolved (what the pip hook runs)."""
+    from condawheel.env.piphook import install_wheel_file  # noqa: PLC0415
+
+    target = _environment_prefix(prefix)
+    with _errors_exit():
+        result = install_wheel_file(target, wheel, requested=requested, system_config=system_config)
+    for message in result.notes:
+        _err.print(f"condawheel: {message}", markup=False, soft_wrap=True)
 
 
 @hook_app.command("remove")

@@ -337,12 +337,19 @@ def _entry_from_json(raw: object) -> PlatformEntry | None:
 
 
 def install_hook(
-    prefix: Path, wheelhouse: Path, *, base_platform: str, entry: PlatformEntry
+    prefix: Path,
+    wheelhouse: Path,
+    *,
+    base_platform: str,
+    entry: PlatformEntry,
+    extra_files: tuple[HookFile, ...] = (),
 ) -> HookResult:
     """Write the configuration entry and the activation scripts (idempotent).
 
     :param base_platform: the environment interpreter's base platform (the config key).
     :param entry: the tags to configure for it (:func:`~condawheel.env.tagconfig.default_entry`).
+    :param extra_files: more files to write, record and remove alike (the pip hook's,
+        :func:`condawheel.env.piphook.render_pip_hook`).
     :raises ConfigError: for a malformed existing ``binary-compatibility.cfg`` or hook
         state, a script of the same name that condawheel did not write, or a directory
         where a file goes (checked before anything is written: a refusal leaves the
@@ -351,7 +358,12 @@ def install_hook(
         folder); the state is written first, so ``hook remove`` undoes the rest.
     """
     # Plan everything first: a refusal must leave the environment as it was.
-    targets = (CONFIG_NAME, STATE_PATH, *(item.path for item in render_scripts("")))
+    targets = (
+        CONFIG_NAME,
+        STATE_PATH,
+        *(item.path for item in render_scripts("")),
+        *(item.path for item in extra_files),
+    )
     for relative in targets:
         if (prefix / relative).is_dir():
             raise ConfigError(
@@ -372,7 +384,7 @@ def install_hook(
     new_entries[base_platform] = PlatformEntry(entry.build, entry.install, CONFIG_NAME)
     wanted = [HookFile(CONFIG_NAME, render_tag_config(new_entries).encode())]
     # 2. The scripts, replacing only what condawheel wrote.
-    files = render_scripts(str(wheelhouse.absolute()))
+    files = (*render_scripts(str(wheelhouse.absolute())), *extra_files)
     foreign = []
     superseded: dict[str, str] = {}  # our earlier scripts this install replaces
     for hook_file in files:
@@ -506,7 +518,12 @@ def remove_hook(prefix: Path) -> HookResult:
             continue
         path.unlink()
         removed.append(relative)
-        _remove_if_empty(path.parent, prefix / "etc")
+        if path.suffix == ".py":  # the pip hook's module: its bytecode goes with it
+            for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+                cached.unlink(missing_ok=True)
+            _remove_if_empty(path.parent / "__pycache__", path.parent)
+        elif relative.startswith("etc/"):
+            _remove_if_empty(path.parent, prefix / "etc")
     if state is not None:
         config_state = state.get("config")
         if isinstance(config_state, dict):

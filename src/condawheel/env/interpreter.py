@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from packaging.tags import Tag, parse_tag
 
+from condawheel.env.pip_hook_runtime import SWITCH as PIP_HOOK_SWITCH
 from condawheel.env.tagconfig import InterpreterTags, own_abis
 from condawheel.errors import InstallError
 
@@ -189,12 +190,15 @@ def isolated_packages(*names: str) -> Iterator[Path]:
 
 def _scrubbed_environment() -> dict[str, str]:
     # PYTHON* variables of the caller would change what the target interpreter imports
-    # (it also runs with -I); PIP_* ones would change what pip resolves.
-    return {
+    # (it also runs with -I); PIP_* ones would change what pip resolves. The pip hook of a
+    # hooked environment is switched off: the probe asks for the interpreter's own tags.
+    environment = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("PYTHON", "PIP_", "__PYVENV_LAUNCHER__"))
     }
+    environment[PIP_HOOK_SWITCH] = "0"
+    return environment
 
 
 def parse_probe_output(python: Path, text: str) -> InterpreterFacts:

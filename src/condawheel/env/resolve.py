@@ -71,6 +71,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from condawheel.env.interpreter import isolated_packages
+from condawheel.env.pip_hook_runtime import SWITCH as PIP_HOOK_SWITCH
 from condawheel.errors import InstallError
 
 if TYPE_CHECKING:
@@ -521,6 +522,9 @@ def _pip_environment() -> dict[str, str]:
     # pip reads no configuration file at all when PIP_CONFIG_FILE is os.devnull
     # (pip/_internal/configuration.py), so the command line alone decides the sources.
     environment["PIP_CONFIG_FILE"] = os.devnull
+    # The tags are on the command line, and the preference rule is condawheel's own: the
+    # pip hook of a hooked environment stays out of the way.
+    environment[PIP_HOOK_SWITCH] = "0"
     return environment
 
 
