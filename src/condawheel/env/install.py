@@ -87,7 +87,9 @@ from condawheel.env.wheels import (
     read_wheel,
     script_destinations,
 )
+from condawheel.env.wheeltags import record_accepted_tags
 from condawheel.errors import ExternalDependencyError, InstallError
+from condawheel.sidecar import SIDECAR_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -698,6 +700,10 @@ def _compile(facts: InterpreterFacts, sources: Sequence[Path]) -> None:
         )
 
 
+def _dist_info(item: WheelInstall) -> Path:
+    return _root(item.contents, item.scheme) / item.contents.dist_info
+
+
 def _bytecode(path: Path, cache_tag: str) -> Path:
     return path.parent / "__pycache__" / f"{path.stem}.{cache_tag}.pyc"
 
@@ -708,6 +714,7 @@ def _rewrite_record(item: WheelInstall, facts: InterpreterFacts) -> int:
     rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
     listed = {Path(os.path.normpath(root / row[0])): row for row in rows if row}
     changed = {relocation.path for relocation in item.relocations}
+    changed |= {_dist_info(item) / name for name in ("WHEEL", SIDECAR_NAME)}  # retagged
     for path in changed:
         if path in listed:
             listed[path][1:3] = _digest(path)
@@ -760,6 +767,7 @@ def execute_plan(
         for item in plan.installs:
             _stage(item, facts, files)
             relocated += _post_stage(item, files, target, warnings)
+            record_accepted_tags(item.contents, _staged(files, _dist_info(item)), facts)
         for item in plan.installs:
             if item.removal is not None:
                 commit.trashed += remove_paths(item.removal, trash=staging / "replaced")
