@@ -20,6 +20,7 @@ from urllib.parse import unquote
 import pytest
 
 from condawheel.errors import WheelhouseError
+from condawheel.wheelhouse.views import VIEW_DIRS, is_plain_wheel
 from condawheel.wheelhouse import (
     CACHE_PATH,
     FileStamp,
@@ -266,8 +267,37 @@ class TestGolden:
         published = {
             p.relative_to(two_wheels).as_posix() for p in two_wheels.rglob("*") if p.is_file()
         }
+        # The views: the same project pages, split by conda tags; the same relative URLs.
+        views = {
+            "simple-plain/demo/index.html": "simple/demo/index.html",
+            "simple-plain/demo/index.json": "simple/demo/index.json",
+            "simple-conda/conda-pkg/index.html": "simple/conda-pkg/index.html",
+            "simple-conda/conda-pkg/index.json": "simple/conda-pkg/index.json",
+        }
+        for view, page in views.items():
+            assert (two_wheels / view).read_bytes() == expected[page], view
+        roots = {f"{root}/index.{kind}" for root in VIEW_DIRS for kind in ("html", "json")}
+        assert json.loads((two_wheels / "simple-plain/index.json").read_bytes())["projects"] == [
+            {"name": "demo"}
+        ]
+        assert json.loads((two_wheels / "simple-conda/index.json").read_bytes())["projects"] == [
+            {"name": "conda-pkg"}
+        ]
+        # Project pages before the project list, in each view.
+        assert update.views_written == (
+            "simple-plain/demo/index.html",
+            "simple-plain/demo/index.json",
+            "simple-plain/index.html",
+            "simple-plain/index.json",
+            "simple-conda/conda-pkg/index.html",
+            "simple-conda/conda-pkg/index.json",
+            "simple-conda/index.html",
+            "simple-conda/index.json",
+        )
         assert published == {
             *expected,
+            *views,
+            *roots,
             DEMO,
             CONDA,
             f"{DEMO}.metadata",
@@ -396,9 +426,14 @@ class TestIncremental:
         assert update.projects_written == ("demo",)
         after = snapshot(two_wheels)
         changed = {p for p in after if before.get(p) != after[p]}
+        assert update.views_written == (
+            "simple-plain/demo/index.html",
+            "simple-plain/demo/index.json",
+        )
         assert changed == {
             "demo-1.1-py3-none-any.whl",
             *update.written,
+            *update.views_written,
             CACHE_PATH,
         }
 
@@ -975,3 +1010,28 @@ def test_pip_reads_the_pep_691_json_pages(
     assert "/simple/plus/index.json" in paths
     assert not [path for path in paths if path.endswith("index.html")]
     assert f"/{CONDA_DEMO}.metadata" in paths
+
+
+@pytest.mark.parametrize(
+    ("filename", "plain"),
+    [
+        ("demo-1.0-py3-none-any.whl", True),
+        ("numpy-2.2.1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", True),
+        ("numpy-2.2.1-cp312-cp312-musllinux_1_2_aarch64.whl", True),
+        ("numpy-2.2.1-cp312-cp312-macosx_14_0_arm64.whl", True),
+        ("numpy-2.2.1-cp312-cp312-win_amd64.whl", True),
+        ("numpy-2.2.1-cp312-cp312-win32.whl", True),
+        ("numpy-2.2.1-cp312-cp312-linux_x86_64.whl", True),
+        ("numpy-2.2.1-cp313-cp313-ios_13_0_arm64_iphoneos.whl", True),
+        ("numpy-2.2.1-cp313-cp313-android_24_arm64_v8a.whl", True),
+        ("numpy-2.2.1-cp313-cp313-pyodide_2025_0_wasm32.whl", True),
+        ("x-1.0-cp312-cp312-freebsd_14_1_release_amd64.whl", True),
+        ("idna-3.10-1_pyhd8ed1ab_1-py3-none-conda.whl", False),
+        ("cffi-1.17.1-0_py312h06ac9bb_0-cp312-cp312-conda_linux_64.whl", False),
+        ("cffi-1.17.1-0_h0-cp312-cp312-condaforge_osx_arm64.whl", False),
+        # A compressed tag set with one conda platform is a conda wheel.
+        ("odd-1.0-py3-none-conda.manylinux_2_17_x86_64.whl", False),
+    ],
+)
+def test_the_views_split_wheels_by_platform(filename: str, plain: bool) -> None:
+    assert is_plain_wheel(filename) is plain

@@ -720,6 +720,8 @@ def _index_json(update: IndexUpdate) -> str:
         {
             "written": list(update.written),
             "removed": list(update.removed),
+            "views_written": list(update.views_written),
+            "views_removed": list(update.views_removed),
             "skipped": [{"filename": s.filename, "reason": s.reason} for s in update.skipped],
             "indexed": update.indexed,
         },

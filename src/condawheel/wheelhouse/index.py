@@ -9,6 +9,8 @@ Layout (``W`` is the wheelhouse directory)::
     W/simple/<project>/index.html  PEP 503 file list: ../../<wheel>#sha256=..., PEP 658/714
     W/simple/<project>/index.json  PEP 691 (api-version 1.1) file list, same relative URLs
     W/simple/.cache.json           stat -> hashes cache of :func:`index_wheelhouse`
+    W/simple-plain/, W/simple-conda/   the same pages for the wheels without conda tags, and
+                                   for the conda wheels alone (:mod:`condawheel.wheelhouse.views`)
 
 Why (pip 23.2, 24.2 and 26.3 read and run against this layout):
 
@@ -75,9 +77,10 @@ from condawheel.io.digests import hash_stream
 from condawheel.io.files import NAME_MAX, write_atomically
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.io.wheelfile import open_wheel
+from condawheel.wheelhouse.views import PLAIN_DIR, VIEW_DIRS, is_plain_wheel
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping, Sequence
     from pathlib import Path
 
     from packaging.utils import NormalizedName
@@ -110,7 +113,6 @@ REPOSITORY_VERSION: Final = "1.1"
 MAX_METADATA_SIZE: Final = 16 << 20
 _CACHE_FORMAT = 1
 _PAGES = ("index.html", "index.json")
-_ROOT_PAGES = tuple(f"{SIMPLE_DIR}/{page}" for page in _PAGES)
 # Temporary files of the index. Not the converter's ``.condawheel-tmp-`` (writer.TEMP_PREFIX):
 # a run removes leftovers of its own kind only, never a wheel being written. Both start with
 # ".condawheel-", which scan_wheelhouse ignores like every hidden file.
@@ -183,6 +185,9 @@ class IndexUpdate:
     """Projects whose pages were created or rewritten."""
     projects_removed: tuple[NormalizedName, ...] = ()
     """Projects whose pages were removed because none of their wheels is left."""
+    views_written: tuple[str, ...] = ()
+    """Pages of the plain and conda views (``simple-plain/``, ``simple-conda/``) written."""
+    views_removed: tuple[str, ...] = ()
     skipped: tuple[SkippedWheel, ...] = ()
     indexed: int = 0
     """How many wheels the index lists."""
@@ -278,13 +283,14 @@ def _file_json(wheel: IndexedWheel) -> dict[str, object]:
     return entry
 
 
-def build_index(wheels: Iterable[IndexedWheel]) -> dict[str, bytes]:
+def build_index(wheels: Iterable[IndexedWheel], *, root: str = SIMPLE_DIR) -> dict[str, bytes]:
     """Render the whole ``simple/`` tree for ``wheels``; pure and deterministic.
 
     Projects and files are sorted (files by version, then file name) and nothing depends
     on the clock, so the same wheels always give the same bytes.
 
     :param wheels: every wheel of the wheelhouse (the index lists exactly these).
+    :param root: the index folder, ``simple`` or a view's (:mod:`condawheel.wheelhouse.views`).
     :returns: path relative to the wheelhouse (``simple/<project>/index.html``, ...) -> bytes,
         sorted by path.
     :raises WheelhouseError: if a file name is not a valid wheel name, a hash is not hex
@@ -309,20 +315,20 @@ def build_index(wheels: Iterable[IndexedWheel]) -> dict[str, bytes]:
 
     names = sorted(projects)
     files = {
-        f"{SIMPLE_DIR}/index.html": _html(
+        f"{root}/index.html": _html(
             "Simple index", [f'<a href="{quote(name)}/">{name}</a><br>' for name in names]
         ),
-        f"{SIMPLE_DIR}/index.json": _json(
+        f"{root}/index.json": _json(
             {"meta": {"api-version": REPOSITORY_VERSION}, "projects": [{"name": n} for n in names]}
         ),
     }
     for name in names:
         ordered = sorted(projects[name], key=lambda item: (item[0], item[1].filename))
         title = f"Links for {name}"
-        files[f"{SIMPLE_DIR}/{name}/index.html"] = _html(
+        files[f"{root}/{name}/index.html"] = _html(
             title, [f"<h1>{_text(title)}</h1>", *(_file_anchor(wheel) for _, wheel in ordered)]
         )
-        files[f"{SIMPLE_DIR}/{name}/index.json"] = _json(
+        files[f"{root}/{name}/index.json"] = _json(
             {
                 "meta": {"api-version": REPOSITORY_VERSION},
                 "name": name,
@@ -562,17 +568,15 @@ def write_index(directory: Path, wheels: Iterable[IndexedWheel]) -> IndexUpdate:
         file cannot be written or removed.
     """
     wheels = tuple(wheels)
-    files = build_index(wheels)
-    simple = directory / SIMPLE_DIR
-    # Project pages first (a stable sort puts the two root pages last): the project list
-    # must not name a project before its page exists.
-    written = [
-        relative
-        for relative in sorted(files, key=lambda relative: relative in _ROOT_PAGES)
-        if _write_if_changed(directory / relative, files[relative], simple)
-    ]
-    projects = {_project_of(relative) for relative in files} - {None}
-    removed = _remove_stale_pages(simple, projects)
+    written, removed = _write_tree(directory, SIMPLE_DIR, wheels)
+    views_written: list[str] = []
+    views_removed: list[str] = []
+    for root in VIEW_DIRS:
+        plain = root == PLAIN_DIR
+        subset = [wheel for wheel in wheels if is_plain_wheel(wheel.filename) == plain]
+        done = _write_tree(directory, root, subset)
+        views_written += done[0]
+        views_removed += done[1]
     listed = {wheel.filename + METADATA_SUFFIX for wheel in wheels}
     for entry in _list(directory):
         name = entry.name
@@ -584,20 +588,40 @@ def write_index(directory: Path, wheels: Iterable[IndexedWheel]) -> IndexUpdate:
         removed=tuple(removed),
         projects_written=_projects(written),
         projects_removed=_projects(removed),
+        views_written=tuple(views_written),
+        views_removed=tuple(views_removed),
         indexed=len(wheels),
     )
 
 
-def _project_of(relative: str) -> str | None:
+def _write_tree(
+    directory: Path, root: str, wheels: Sequence[IndexedWheel]
+) -> tuple[list[str], list[str]]:
+    """Write one index tree (``simple/`` or a view); return the pages written and removed."""
+    files = build_index(wheels, root=root)
+    index_root = directory / root
+    pages = {f"{root}/{page}" for page in _PAGES}
+    # Project pages first (a stable sort puts the two root pages last): the project list
+    # must not name a project before its page exists.
+    written = [
+        relative
+        for relative in sorted(files, key=lambda relative: relative in pages)
+        if _write_if_changed(directory / relative, files[relative], index_root)
+    ]
+    projects = {_project_of(relative, root) for relative in files} - {None}
+    return written, _remove_stale_pages(index_root, projects, root)
+
+
+def _project_of(relative: str, root: str = SIMPLE_DIR) -> str | None:
     parts = relative.split("/")
-    return parts[1] if len(parts) == 3 and parts[0] == SIMPLE_DIR else None  # noqa: PLR2004
+    return parts[1] if len(parts) == 3 and parts[0] == root else None  # noqa: PLR2004
 
 
 def _projects(paths: Iterable[str]) -> tuple[NormalizedName, ...]:
     return tuple(sorted({canonicalize_name(p) for p in map(_project_of, paths) if p is not None}))
 
 
-def _remove_stale_pages(simple: Path, projects: set[str | None]) -> list[str]:
+def _remove_stale_pages(simple: Path, projects: set[str | None], root: str) -> list[str]:
     removed: list[str] = []
     for entry in _list(simple):
         name = entry.name
@@ -605,7 +629,7 @@ def _remove_stale_pages(simple: Path, projects: set[str | None]) -> list[str]:
             _remove(simple / name)  # the leftover of a killed run
         elif name not in projects and entry.is_dir(follow_symlinks=False):
             removed.extend(
-                f"{SIMPLE_DIR}/{name}/{page}" for page in _PAGES if _remove(simple / name / page)
+                f"{root}/{name}/{page}" for page in _PAGES if _remove(simple / name / page)
             )
             with contextlib.suppress(OSError):  # other files in it are not ours: leave them
                 (simple / name).rmdir()
@@ -697,6 +721,8 @@ def index_wheelhouse(
         removed=update.removed,
         projects_written=update.projects_written,
         projects_removed=update.projects_removed,
+        views_written=update.views_written,
+        views_removed=update.views_removed,
         skipped=scan.skipped,
         indexed=update.indexed,
     )

@@ -73,6 +73,7 @@ from condawheel.wheelhouse.pruning import prune, prune_candidates, pruned_report
 from condawheel.wheelhouse.recovery import check_wheels, recover_wheelhouse, wheels_present
 from condawheel.wheelhouse.selection import select_artifacts
 from condawheel.wheelhouse.state import STATE_NAME, FileDigest, WheelhouseState
+from condawheel.wheelhouse.views import VIEW_DIRS
 from condawheel.wheelhouse.workers import in_sync_worker, load_names
 
 if TYPE_CHECKING:
@@ -112,8 +113,11 @@ def _index_if_changed(
     found at the start of a run that wrote none (None: look again). ``condawheel index``
     rewrites the index unconditionally, for pages edited or removed by hand.
     """
-    simple = wheelhouse / SIMPLE_DIR
-    pages_exist = all((simple / page).is_file() for page in ("index.html", "index.json"))
+    pages_exist = all(
+        (wheelhouse / root / page).is_file()
+        for root in (SIMPLE_DIR, *VIEW_DIRS)
+        for page in ("index.html", "index.json")
+    )
     if present is None:
         present = wheels_present(wheelhouse)
     if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(present):
