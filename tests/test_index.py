@@ -20,7 +20,6 @@ from urllib.parse import unquote
 import pytest
 
 from condawheel.errors import WheelhouseError
-from condawheel.wheelhouse.views import VIEW_DIRS, is_plain_wheel
 from condawheel.wheelhouse import (
     CACHE_PATH,
     FileStamp,
@@ -32,6 +31,7 @@ from condawheel.wheelhouse import (
     write_index,
 )
 from condawheel.wheelhouse.index import metadata_file_name
+from condawheel.wheelhouse.views import VIEW_DIRS, is_plain_wheel
 from syncing import pip_command
 
 if TYPE_CHECKING:
