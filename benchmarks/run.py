@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_convert
 import bench_memory
+import bench_startup
 import bench_sync
 from common import ROOT, machine
 
@@ -47,12 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         rows = bench_convert.run(runs=1, quick=True, smoke=True)
         rows += bench_sync.noop(20, runs=1)
+        rows += bench_startup.run(runs=1)
     else:
         runs = 3 if args.quick else 5
         rows = bench_convert.run(runs=runs, quick=args.quick)
         rows += bench_sync.scaling(runs=1 if args.quick else 5)
         rows += bench_sync.noop(1_000 if args.quick else 10_000, runs=runs)
         rows += bench_memory.run(size_mib=20 if args.quick else 200)
+        rows += bench_startup.run(runs=11 if args.quick else 41)
     info = machine()
     print(f"machine: {info['cores']} cores, Python {info['python']} ({info['platform']})")
     print(_table(rows))

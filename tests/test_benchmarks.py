@@ -22,3 +22,4 @@ def test_benchmarks_smoke() -> None:
     assert run.returncode == 0, run.stderr
     assert "| condawheel: libstdcxx" in run.stdout
     assert "| no-op re-sync of 20 packages" in run.stdout
+    assert "| python -c pass: with the hook" in run.stdout

@@ -21,7 +21,9 @@ import pytest
 from builders import CondaSpec, FileSpec, build_conda
 from conda_envs import ENV_A_SPECS, CondaEnvironments, conda_environments
 from condawheel.convert import convert
-from condawheel.env.pip_hook_runtime import (
+from condawheel.env import pip_hook_patches as patches
+from condawheel.env import pip_hook_start as start
+from condawheel.env.pip_hook_patches import (
     ConfigProblem,
     entry_platforms,
     read_platforms,
@@ -116,6 +118,11 @@ def test_wheel_platforms(filename: str, platforms: tuple[str, ...]) -> None:
     assert wheel_platforms(filename) == platforms
 
 
+def test_both_modules_know_the_same_switch() -> None:
+    assert patches.SWITCH == start.SWITCH == "CONDAWHEEL_PIP_HOOK"
+    assert start.PATCHES == patches.MODULE_NAME
+
+
 def test_the_hook_files() -> None:
     files = {
         item.path: item.content
@@ -126,8 +133,9 @@ def test_the_hook_files() -> None:
             default_platforms=("conda_linux_64", "conda"),
         )
     }
-    runtime = Path(__file__).parent.parent / "src/condawheel/env/pip_hook_runtime.py"
-    assert files[f"{SITE}/{HOOK}.py"] == runtime.read_bytes()
+    sources = Path(__file__).parent.parent / "src/condawheel/env"
+    assert files[f"{SITE}/{HOOK}.py"] == (sources / "pip_hook_start.py").read_bytes()
+    assert files[f"{SITE}/{HOOK}_patches.py"] == (sources / "pip_hook_patches.py").read_bytes()
     # site.py runs .pth lines that start with "import"; PEP 829 .start lines name an entry point.
     assert files[f"{SITE}/{HOOK}.pth"].decode().splitlines()[1] == (
         f"import {HOOK} as hook; hook.activate()"
@@ -498,12 +506,16 @@ def test_a_pip_it_does_not_know_works_as_without_the_hook(fresh: Hooked, tmp_pat
 @pytest.mark.corpus
 def test_start_up_costs_a_finder_and_a_broken_configuration_fails_open(fresh: Hooked) -> None:
     code = (
-        "import sys, _condawheel_pip_hook as h; "
-        "print(any(type(f).__name__ == 'TagsFinder' for f in sys.meta_path), h._State.platforms, h._State.data, "
-        "'packaging.tags' in sys.modules)"
+        "import sys; "
+        "print(any(type(f).__name__ == 'TagsFinder' for f in sys.meta_path), "
+        "'_condawheel_pip_hook_patches' in sys.modules, 'packaging.tags' in sys.modules)"
     )
     done = run_python(fresh.prefix, "-c", code)
-    assert (done.stdout, done.stderr) == ("True None None False\n", "")
+    assert (done.stdout, done.stderr) == ("True False False\n", "")
+    cached = {
+        path.name for path in (site_packages(fresh.prefix) / "__pycache__").glob(f"{HOOK}*.pyc")
+    }
+    assert cached == {f"{HOOK}.cpython-312.pyc", f"{HOOK}_patches.cpython-312.pyc"}
     off = run_python(fresh.prefix, "-c", FINDER, extra={"CONDAWHEEL_PIP_HOOK": "0"})
     assert off.stdout == "False\n"
     replace_file(fresh.prefix / "binary-compatibility.cfg", b"{broken")

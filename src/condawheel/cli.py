@@ -1062,7 +1062,7 @@ def hook_install_command(
     """Write the environment's binary-compatibility.cfg, activation scripts and pip hook."""
     from condawheel.env.environment import open_environment  # noqa: PLC0415
     from condawheel.env.hooks import install_hook  # noqa: PLC0415
-    from condawheel.env.piphook import hook_files_for  # noqa: PLC0415
+    from condawheel.env.piphook import compile_hook_module, hook_files_for  # noqa: PLC0415
     from condawheel.env.tagconfig import default_entry  # noqa: PLC0415
     from condawheel.errors import ConfigError  # noqa: PLC0415
 
@@ -1083,6 +1083,12 @@ def hook_install_command(
             extra_files=hook_files_for(
                 environment, system_config=system_config, default_platforms=entry.platforms
             ),
+        )
+    if not compile_hook_module(environment):
+        _err.print(
+            "[yellow]warning:[/yellow] the pip hook's bytecode could not be written; "
+            "each start of the environment's Python compiles it",
+            markup=True,
         )
     _hook_output(result, json_output)
 

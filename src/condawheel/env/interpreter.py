@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from packaging.tags import Tag, parse_tag
 
-from condawheel.env.pip_hook_runtime import SWITCH as PIP_HOOK_SWITCH
+from condawheel.env.pip_hook_start import SWITCH as PIP_HOOK_SWITCH
 from condawheel.env.tagconfig import InterpreterTags, own_abis
 from condawheel.errors import InstallError
 

@@ -3,8 +3,11 @@
 ``condawheel hook install`` writes, next to the configuration and activation scripts
 (:mod:`condawheel.env.hooks` records and removes them all alike):
 
-* ``<site-packages>/_condawheel_pip_hook.py``: :mod:`condawheel.env.pip_hook_runtime`,
-  copied verbatim (standard library only: condawheel need not be importable there);
+* ``<site-packages>/_condawheel_pip_hook.py`` and ``_condawheel_pip_hook_patches.py``:
+  :mod:`condawheel.env.pip_hook_start` (the finder every start loads) and
+  :mod:`condawheel.env.pip_hook_patches` (imported only by processes that import a
+  ``packaging.tags``), copied verbatim: standard library only, as condawheel need not be
+  importable there; with their bytecode (:func:`compile_hook_module`);
 * ``<site-packages>/_condawheel_pip_hook.pth``: ``import`` line that activates it at start-up,
   and ``_condawheel_pip_hook.start``, the same as a PEP 829 entry point (Python 3.15 and
   later run the ``.start`` file instead of the ``.pth`` import line of the same name);
@@ -22,6 +25,8 @@ install them half-way.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -31,7 +36,9 @@ from typing import TYPE_CHECKING, Final
 from condawheel.env.environment import open_environment
 from condawheel.env.hooks import HookFile
 from condawheel.env.install import execute_plan, plan_for_environment
-from condawheel.env.pip_hook_runtime import DATA_PATH, MODULE_NAME
+from condawheel.env.pip_hook_patches import DATA_PATH
+from condawheel.env.pip_hook_patches import MODULE_NAME as PATCHES_MODULE
+from condawheel.env.pip_hook_start import SWITCH as PIP_HOOK_SWITCH
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
 from condawheel.env.wheels import read_wheel
 
@@ -45,14 +52,19 @@ __all__ = [
     "DATA_FILE",
     "HOOK_MODULE",
     "WheelFileInstall",
+    "compile_hook_module",
+    "hook_files_for",
     "install_wheel_file",
     "render_pip_hook",
     "site_packages",
 ]
 
-HOOK_MODULE: Final = MODULE_NAME
+HOOK_MODULE: Final = "_condawheel_pip_hook"
 DATA_FILE: Final = "/".join(DATA_PATH)
 _DATA_VERSION: Final = 1
+_COMPILE: Final = (
+    "import py_compile, sys\nfor path in sys.argv[1:]: py_compile.compile(path, doraise=True)"
+)
 
 
 def site_packages(environment: Environment) -> str:
@@ -61,8 +73,8 @@ def site_packages(environment: Environment) -> str:
     return PurePosixPath(*purelib.relative_to(environment.prefix).parts).as_posix()
 
 
-def _runtime_source() -> bytes:
-    return resources.files("condawheel.env").joinpath("pip_hook_runtime.py").read_bytes()
+def _source(name: str) -> bytes:
+    return resources.files("condawheel.env").joinpath(name).read_bytes()
 
 
 def render_pip_hook(
@@ -87,7 +99,8 @@ def render_pip_hook(
     }
     header = f"# condawheel hook: pip accepts this conda environment's tags ({HOOK_MODULE}.py)\n"
     return (
-        HookFile(f"{site}/{HOOK_MODULE}.py", _runtime_source()),
+        HookFile(f"{site}/{HOOK_MODULE}.py", _source("pip_hook_start.py")),
+        HookFile(f"{site}/{PATCHES_MODULE}.py", _source("pip_hook_patches.py")),
         HookFile(
             f"{site}/{HOOK_MODULE}.pth",
             f"{header}import {HOOK_MODULE} as hook; hook.activate()\n".encode(),
@@ -107,6 +120,28 @@ def hook_files_for(
         system_config=system_config,
         default_platforms=default_platforms,
     )
+
+
+def compile_hook_module(environment: Environment) -> bool:
+    """Write the hook modules' bytecode with the environment's interpreter; return if done.
+
+    Every start of that interpreter imports the start-up module. Without bytecode it is
+    compiled each time wherever bytecode is not written: a read-only environment, or
+    ``PYTHONDONTWRITEBYTECODE`` set. pip compiles what it installs for the same reason.
+    ``hook remove`` deletes the bytecode with the modules.
+    """
+    site = Path(environment.facts.paths["purelib"])
+    modules = [str(site / f"{name}.py") for name in (HOOK_MODULE, PATCHES_MODULE)]
+    try:
+        done = subprocess.run(
+            [str(environment.facts.python), "-I", "-c", _COMPILE, *modules],
+            capture_output=True,
+            check=False,
+            env={**os.environ, PIP_HOOK_SWITCH: "0"},
+        )
+    except OSError:
+        return False
+    return done.returncode == 0
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from condawheel.env.interpreter import isolated_packages
-from condawheel.env.pip_hook_runtime import SWITCH as PIP_HOOK_SWITCH
+from condawheel.env.pip_hook_start import SWITCH as PIP_HOOK_SWITCH
 from condawheel.errors import InstallError
 
 if TYPE_CHECKING:

@@ -1,16 +1,13 @@
-"""The pip hook that runs inside a conda environment's interpreter (stdlib only, Python 3.8+).
+"""The pip hook's patches, run inside a conda environment's interpreter (stdlib only, 3.8+).
 
 ``condawheel hook install`` copies this file into the environment's site-packages as
-``_condawheel_pip_hook.py``, with ``_condawheel_pip_hook.pth`` (an ``import`` line) and its
-PEP 829 twin ``_condawheel_pip_hook.start`` (the entry point ``_condawheel_pip_hook:activate``;
-from Python 3.15 a ``.start`` file of the same name replaces the ``.pth`` import lines). The
-environment's interpreter runs it at start-up; condawheel itself need not be importable there
-(it may live in pipx or another virtual environment), so this module imports nothing but the
-standard library and calls condawheel only as a subprocess.
+``_condawheel_pip_hook_patches.py``, beside the start-up module ``_condawheel_pip_hook.py``
+(:mod:`condawheel.env.pip_hook_start`), which imports it only when a process imports
+``packaging.tags`` or pip's vendored ``pip._vendor.packaging.tags``. condawheel itself need
+not be importable there (it may live in pipx or another virtual environment), so this module
+imports nothing but the standard library and calls condawheel only as a subprocess.
 
-At start-up it only puts a finder first on ``sys.meta_path``. The finder acts on two module
-names, ``packaging.tags`` and pip's vendored ``pip._vendor.packaging.tags``; every other
-import costs one set lookup. When one of those modules is executed, its ``cpython_tags`` and
+When one of those tags modules is executed, its ``cpython_tags`` and
 ``generic_tags`` are wrapped: called for the running interpreter (no argument, as
 ``sys_tags()`` and pip's ``get_supported()`` call them), they yield the environment's conda
 tags first, then the interpreter's own. The conda tags are what ``condawheel tags`` lists:
@@ -44,15 +41,13 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
-    from importlib.machinery import ModuleSpec
     from types import ModuleType
 
-MODULE_NAME = "_condawheel_pip_hook"
-SWITCH = "CONDAWHEEL_PIP_HOOK"
+MODULE_NAME = "_condawheel_pip_hook_patches"
+SWITCH = "CONDAWHEEL_PIP_HOOK"  # the start-up module's too
 PREFER = "CONDAWHEEL_PREFER"
 DATA_PATH = ("etc", "condawheel", "pip-hook.json")
 CONFIG_NAME = "binary-compatibility.cfg"
-TAG_MODULES = frozenset({"packaging.tags", "pip._vendor.packaging.tags"})
 PIP_TAGS = "pip._vendor.packaging.tags"
 # pip's install_wheel(name, wheel_path, scheme, req_description, ...): pip 22.2 to 26.3.
 INSTALL_WHEEL_PARAMETERS = ("name", "wheel_path", "scheme", "req_description")
@@ -80,72 +75,6 @@ def warn(message: str) -> None:
         sys.stderr.write(f"condawheel pip hook: {message}\n")
     except (AttributeError, OSError, ValueError):  # no usable stderr (pythonw, closed)
         pass
-
-
-def enabled() -> bool:
-    """Return whether the hook is switched on in this process."""
-    return os.environ.get(SWITCH, "1") != "0"
-
-
-def activate() -> None:
-    """Put the finder first on ``sys.meta_path`` (the ``.pth`` line and ``.start`` entry)."""
-    if not enabled() or any(isinstance(item, TagsFinder) for item in sys.meta_path):
-        return
-    sys.meta_path.insert(0, TagsFinder())
-    for name in TAG_MODULES:  # imported before the hook (another .pth file): patch now
-        module = sys.modules.get(name)
-        if module is not None:
-            patch_tags(module)
-
-
-class TagsFinder:
-    """A meta path finder that lets the real finders work, then patches the tags modules."""
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None = None,
-        target: ModuleType | None = None,
-    ) -> ModuleSpec | None:
-        """Return the real spec of a tags module with a patching loader; ``None`` otherwise."""
-        if fullname not in TAG_MODULES:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or isinstance(finder, TagsFinder):
-                continue
-            find = getattr(finder, "find_spec", None)
-            if find is None:
-                continue
-            spec: ModuleSpec | None = find(fullname, path, target)
-            if spec is None:
-                continue
-            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                spec.loader = PatchingLoader(spec.loader)  # type: ignore[assignment]
-            return spec
-        return None
-
-
-class PatchingLoader:
-    """Delegates to the real loader, and patches the module once it has been executed."""
-
-    def __init__(self, loader: object) -> None:
-        self._loader = loader
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._loader, name)
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        """Let the real loader create the module (``None``: the default)."""
-        create = getattr(self._loader, "create_module", None)
-        if create is None:
-            return None
-        module: ModuleType | None = create(spec)
-        return module
-
-    def exec_module(self, module: ModuleType) -> None:
-        """Execute the module with the real loader, then patch it."""
-        self._loader.exec_module(module)  # type: ignore[attr-defined]
-        patch_tags(module)
 
 
 def patch_tags(module: ModuleType) -> None:
