@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conda_envs import CondaEnvironments
+from conda_envs import ENV_A_SPECS, CondaEnvironments
 from envs import find_python
 
 if TYPE_CHECKING:
@@ -174,3 +174,24 @@ def run_checked(arguments: Sequence[str]) -> str:
     done = subprocess.run(list(arguments), capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+_SHARED: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def env_a_wheelhouse(
+    conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Environment A's conda packages, converted by ``condawheel sync`` and indexed (once)."""
+    # Imported by several test modules (each import is a fixture definition of its own).
+    if "wheelhouse" not in _SHARED:
+        root = tmp_path_factory.mktemp("env-a-wheelhouse")
+        env_a = conda_environments.create(root / "A", ENV_A_SPECS)
+        done = condawheel(
+            "sync", str(env_a), "--wheelhouse", str(root / "W"),
+            "--system-config", str(root / "no-system.cfg"),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        _SHARED["wheelhouse"] = root / "W"
+    return _SHARED["wheelhouse"]

@@ -31,7 +31,7 @@ from condawheel.wheelhouse import (
     write_index,
 )
 from condawheel.wheelhouse.index import metadata_file_name
-from condawheel.wheelhouse.views import VIEW_DIRS, is_plain_wheel
+from condawheel.wheelhouse.views import VIEW_DIRS
 from syncing import pip_command
 
 if TYPE_CHECKING:
@@ -1010,28 +1010,3 @@ def test_pip_reads_the_pep_691_json_pages(
     assert "/simple/plus/index.json" in paths
     assert not [path for path in paths if path.endswith("index.html")]
     assert f"/{CONDA_DEMO}.metadata" in paths
-
-
-@pytest.mark.parametrize(
-    ("filename", "plain"),
-    [
-        ("demo-1.0-py3-none-any.whl", True),
-        ("numpy-2.2.1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", True),
-        ("numpy-2.2.1-cp312-cp312-musllinux_1_2_aarch64.whl", True),
-        ("numpy-2.2.1-cp312-cp312-macosx_14_0_arm64.whl", True),
-        ("numpy-2.2.1-cp312-cp312-win_amd64.whl", True),
-        ("numpy-2.2.1-cp312-cp312-win32.whl", True),
-        ("numpy-2.2.1-cp312-cp312-linux_x86_64.whl", True),
-        ("numpy-2.2.1-cp313-cp313-ios_13_0_arm64_iphoneos.whl", True),
-        ("numpy-2.2.1-cp313-cp313-android_24_arm64_v8a.whl", True),
-        ("numpy-2.2.1-cp313-cp313-pyodide_2025_0_wasm32.whl", True),
-        ("x-1.0-cp312-cp312-freebsd_14_1_release_amd64.whl", True),
-        ("idna-3.10-1_pyhd8ed1ab_1-py3-none-conda.whl", False),
-        ("cffi-1.17.1-0_py312h06ac9bb_0-cp312-cp312-conda_linux_64.whl", False),
-        ("cffi-1.17.1-0_h0-cp312-cp312-condaforge_osx_arm64.whl", False),
-        # A compressed tag set with one conda platform is a conda wheel.
-        ("odd-1.0-py3-none-conda.manylinux_2_17_x86_64.whl", False),
-    ],
-)
-def test_the_views_split_wheels_by_platform(filename: str, plain: bool) -> None:
-    assert is_plain_wheel(filename) is plain

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from builders import CondaSpec, FileSpec, build_conda
-from conda_envs import ENV_A_SPECS, CondaEnvironments, conda_environments
+from conda_envs import CondaEnvironments, conda_environments
 from condawheel.convert import convert
 from condawheel.env import pip_hook_patches as patches
 from condawheel.env import pip_hook_start as start
@@ -35,6 +35,7 @@ from env_support import SITE, ZSTD, WheelSpec, assert_record_true, make_wheel
 from pip_hook_support import (
     HOOK,
     condawheel,
+    env_a_wheelhouse,
     error_lines,
     hook_install,
     make_flavoured_environment,
@@ -47,7 +48,7 @@ from pip_hook_support import (
     site_packages,
 )
 
-__all__ = ["conda_environments"]  # a fixture, imported for pytest
+__all__ = ["conda_environments", "env_a_wheelhouse"]  # fixtures, imported for pytest
 
 # --------------------------------------------------------------------------------------------
 # Unit: the runtime module's pure parts, and the files hook install writes
@@ -165,18 +166,9 @@ class Hooked:
 
 
 @pytest.fixture(scope="module")
-def wheelhouse(
-    conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def wheelhouse(env_a_wheelhouse: Path) -> Path:
     """Environment A's conda packages, converted by ``condawheel sync`` and indexed."""
-    root = tmp_path_factory.mktemp("pip-hook-wheelhouse")
-    env_a = conda_environments.create(root / "A", ENV_A_SPECS)
-    done = condawheel(
-        "sync", str(env_a), "--wheelhouse", str(root / "W"),
-        "--system-config", str(root / "no-system.cfg"),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return root / "W"
+    return env_a_wheelhouse
 
 
 def _hooked(
@@ -186,6 +178,18 @@ def _hooked(
     system_config = root / "no-system.cfg"
     hook_install(prefix, wheelhouse, system_config)
     return Hooked(prefix, wheelhouse, system_config, pip_version(prefix))
+
+
+@pytest.fixture(scope="module")
+def shared(
+    conda_environments: CondaEnvironments,
+    wheelhouse: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Hooked:
+    """A hooked environment with conda-forge's pip, shared by tests that install nothing
+    another of them asks for (each asks for other distributions)."""
+    root = tmp_path_factory.mktemp("hooked-shared")
+    return _hooked(conda_environments, wheelhouse, root, "conda-forge")
 
 
 @pytest.fixture
@@ -331,7 +335,7 @@ def test_pip_relocates_restores_links_and_checks_external(fresh: Hooked) -> None
 
 @pytest.mark.slow
 @pytest.mark.corpus
-def test_pip_never_overwrites_a_file_conda_owns(fresh: Hooked, tmp_path: Path) -> None:
+def test_pip_never_overwrites_a_file_conda_owns(shared: Hooked, tmp_path: Path) -> None:
     fork = CondaSpec(
         name="zstd-fork",
         version="1.0",
@@ -341,99 +345,107 @@ def test_pip_never_overwrites_a_file_conda_owns(fresh: Hooked, tmp_path: Path) -
     forks = tmp_path / "forks"
     forks.mkdir()
     convert(build_conda(fork, tmp_path), forks, mapping=default_mapping())
-    library = fresh.prefix / "lib/libzstd.so.1"
+    library = shared.prefix / "lib/libzstd.so.1"
     inode = library.resolve().stat().st_ino
     refused = pip(
-        fresh.prefix, "install", "--no-index", "--find-links", str(forks), "conda-pkg-zstd-fork"
+        shared.prefix, "install", "--no-index", "--find-links", str(forks), "conda-pkg-zstd-fork"
     )
     assert refused.returncode == 1
     [line] = error_lines(refused.stderr)
     assert "would overwrite lib/libzstd.so.1" in line
     assert f"belongs to the conda package {ZSTD}" in line
     assert library.resolve().stat().st_ino == inode
-    assert installed(fresh.prefix, "conda_pkg_zstd_fork") is None
+    assert installed(shared.prefix, "conda_pkg_zstd_fork") is None
 
 
 @pytest.mark.slow
 @pytest.mark.corpus
-def test_pip_reads_the_index_url_and_pip_variables(fresh: Hooked) -> None:
-    index = (fresh.wheelhouse / "simple").as_uri()
-    by_index = pip(fresh.prefix, "install", "--index-url", index, "idna")
+def test_pip_reads_the_index_url_and_pip_variables(shared: Hooked) -> None:
+    index = (shared.wheelhouse / "simple").as_uri()
+    by_index = pip(shared.prefix, "install", "--index-url", index, "idna")
     assert by_index.returncode == 0, by_index.stderr
-    assert (installed(fresh.prefix, "idna") / "INSTALLER").read_text() == "condawheel\n"  # type: ignore[operator]
+    assert (installed(shared.prefix, "idna") / "INSTALLER").read_text() == "condawheel\n"  # type: ignore[operator]
     # The variables an activation script (or a user) may set.
-    variables = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(fresh.wheelhouse)}
-    by_variables = pip(fresh.prefix, "install", "colorama", extra=variables)
+    variables = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(shared.wheelhouse)}
+    by_variables = pip(shared.prefix, "install", "colorama", extra=variables)
     assert by_variables.returncode == 0, by_variables.stderr
-    assert installed(fresh.prefix, "colorama") is not None
-    by_url = pip(fresh.prefix, "install", "tqdm", extra={"PIP_INDEX_URL": index})
+    assert installed(shared.prefix, "colorama") is not None
+    by_url = pip(shared.prefix, "install", "tqdm", extra={"PIP_INDEX_URL": index})
     assert by_url.returncode == 0, by_url.stderr
-    assert (installed(fresh.prefix, "tqdm") / "INSTALLER").read_text() == "condawheel\n"  # type: ignore[operator]
+    assert (installed(shared.prefix, "tqdm") / "INSTALLER").read_text() == "condawheel\n"  # type: ignore[operator]
 
 
 @pytest.mark.slow
 @pytest.mark.corpus
-def test_pip_prefers_conda_builds_as_condawheel_install_does(fresh: Hooked, tmp_path: Path) -> None:
+def test_pip_prefers_conda_builds_as_condawheel_install_does(
+    shared: Hooked, tmp_path: Path
+) -> None:
     mixed = tmp_path / "mixed"
     mixed.mkdir()
-    conda_idna = next(fresh.wheelhouse.glob("idna-3.10-*.whl"))
-    shutil.copy(conda_idna, mixed)
+    conda_certifi = next(shared.wheelhouse.glob("certifi-2024.12.14-*.whl"))
+    shutil.copy(conda_certifi, mixed)
     newer = make_wheel(
         mixed,
         WheelSpec(
-            name="idna",
-            version="3.11",
+            name="certifi",
+            version="2025.1.31",
             build=None,
             tag="py3-none-any",
-            files={"idna/__init__.py": b""},
+            files={"certifi/__init__.py": b""},
         ),
     )
 
     def chosen(extra: dict[str, str] | None = None) -> str:
         report = tmp_path / "report.json"
         done = pip(
-            fresh.prefix, "install", "--dry-run", "--report", str(report),
-            "--no-index", "--find-links", str(mixed), "idna", extra=extra,
+            shared.prefix, "install", "--dry-run", "--report", str(report),
+            "--no-index", "--find-links", str(mixed), "certifi", extra=extra,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         [item] = json.loads(report.read_text())["install"]
         return str(item["download_info"]["url"]).rsplit("/", 1)[-1]
 
-    assert chosen() == conda_idna.name
+    assert chosen() == conda_certifi.name
     by_condawheel = condawheel(
-        "install", "idna", "--dry-run", "--json", "--prefix", str(fresh.prefix),
-        "--wheelhouse", str(mixed), "--system-config", str(fresh.system_config),
+        "install", "certifi", "--dry-run", "--json", "--prefix", str(shared.prefix),
+        "--wheelhouse", str(mixed), "--system-config", str(shared.system_config),
     )  # fmt: skip
     assert by_condawheel.returncode == 0, by_condawheel.stderr
     assert [item["wheel"] for item in json.loads(by_condawheel.stdout)["installed"]] == [
-        conda_idna.name
+        conda_certifi.name
     ]
     assert chosen({"CONDAWHEEL_PREFER": "newest"}) == newer.name
 
 
 @pytest.mark.slow
 @pytest.mark.corpus
-def test_pip_download_wheel_and_the_standalone_packaging(fresh: Hooked, tmp_path: Path) -> None:
+def test_pip_download_wheel_and_the_standalone_packaging(shared: Hooked, tmp_path: Path) -> None:
     downloaded = pip(
-        fresh.prefix, "download", *find_links(fresh), "--no-deps", "-d", str(tmp_path / "d"), "idna"
+        shared.prefix,
+        "download",
+        *find_links(shared),
+        "--no-deps",
+        "-d",
+        str(tmp_path / "d"),
+        "idna",
     )
     assert downloaded.returncode == 0, downloaded.stderr
     assert [path.name for path in (tmp_path / "d").iterdir()] == [
-        next(fresh.wheelhouse.glob("idna-*.whl")).name
+        next(shared.wheelhouse.glob("idna-*.whl")).name
     ]
     built = pip(
-        fresh.prefix, "wheel", *find_links(fresh), "--no-deps", "-w", str(tmp_path / "w"), "idna"
+        shared.prefix, "wheel", *find_links(shared), "--no-deps", "-w", str(tmp_path / "w"), "idna"
     )
     assert built.returncode == 0, built.stderr
     assert [path.name for path in (tmp_path / "w").iterdir()] == [
-        next(fresh.wheelhouse.glob("idna-*.whl")).name
+        next(shared.wheelhouse.glob("idna-*.whl")).name
     ]
     # A standalone packaging (conda's packaging 24.2) computes the same tags.
     listed = condawheel(
-        "tags", "--prefix", str(fresh.prefix), "--system-config", str(fresh.system_config)
+        "tags", "--prefix", str(shared.prefix), "--system-config", str(shared.system_config)
     )
     standalone = run_python(
-        fresh.prefix, "-c", "from packaging.tags import sys_tags; print(*sys_tags(), sep='\\n')"
+        shared.prefix, "-c", "from packaging.tags import sys_tags; print(*sys_tags(), sep='\\n')"
     )
     assert standalone.returncode == 0, standalone.stderr
     conda = [tag for tag in listed.stdout.split() if "conda" in tag.rsplit("-", 1)[1]]

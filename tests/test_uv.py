@@ -12,79 +12,21 @@ import shutil
 from typing import TYPE_CHECKING
 
 import pytest
-from packaging.tags import Tag
 
-from conda_envs import ENV_A_SPECS, CondaEnvironments, conda_environments
-from condawheel.env.wheeltags import installed_tags, rewrite_wheel_file, sidecar_with_origin
+from conda_envs import CondaEnvironments, conda_environments
 from env_support import WheelSpec, make_wheel
-from pip_hook_support import ENV_SPECS, condawheel, pip, site_packages, uv
+from pip_hook_support import ENV_SPECS, condawheel, env_a_wheelhouse, pip, site_packages, uv
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["conda_environments"]  # a fixture, imported for pytest
-
-OWN = frozenset(
-    Tag(*text.split("-"))
-    for text in (
-        "cp312-cp312-manylinux_2_17_x86_64",
-        "cp312-cp312-linux_x86_64",
-        "cp312-abi3-linux_x86_64",
-        "py3-none-linux_x86_64",
-        "cp312-none-any",
-        "py3-none-any",
-    )
-)
-
-
-@pytest.mark.parametrize(
-    ("tags", "noarch", "expected"),
-    [
-        ("cp312-cp312-conda_linux_64", False, "cp312-cp312-linux_x86_64"),
-        ("cp312-abi3-conda_linux_64", False, "cp312-abi3-linux_x86_64"),
-        ("py3-none-conda_linux_64", False, "py3-none-linux_x86_64"),
-        ("py3-none-conda", True, "py3-none-any"),
-        ("cp312-none-conda", True, "cp312-none-any"),
-        ("py3-none-any", True, None),  # an ordinary wheel keeps its tags
-        ("cp313-cp313-conda_linux_64", False, None),  # nothing accepted: the truth stays
-    ],
-)
-def test_installed_tags(tags: str, noarch: bool, expected: str | None) -> None:
-    wheel_tags = frozenset({Tag(*tags.split("-"))})
-    chosen = installed_tags(wheel_tags, OWN, base_platform="linux_x86_64", noarch=noarch)
-    assert chosen == (None if expected is None else (Tag(*expected.split("-")),))
-
-
-def test_the_wheel_file_and_the_sidecar_keep_everything_else() -> None:
-    text = (
-        "Wheel-Version: 1.0\nGenerator: x\nRoot-Is-Purelib: true\nTag: py3-none-conda\nBuild: 1_a\n"
-    )
-    assert rewrite_wheel_file(text, [Tag("py3", "none", "any")]) == (
-        "Wheel-Version: 1.0\nGenerator: x\nRoot-Is-Purelib: true\nTag: py3-none-any\nBuild: 1_a\n"
-    )
-    sidecar = json.loads(
-        sidecar_with_origin(
-            b'{"schema_version": 1}', "x-1-py3-none-conda.whl", [Tag("py3", "none", "conda")]
-        )
-    )
-    assert sidecar == {
-        "schema_version": 1,
-        "installed_from": {"wheel": "x-1-py3-none-conda.whl", "tags": ["py3-none-conda"]},
-    }
+__all__ = ["conda_environments", "env_a_wheelhouse"]  # fixtures, imported for pytest
 
 
 @pytest.fixture(scope="module")
-def wheelhouse(
-    conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    root = tmp_path_factory.mktemp("uv-wheelhouse")
-    env_a = conda_environments.create(root / "A", ENV_A_SPECS)
-    done = condawheel(
-        "sync", str(env_a), "--wheelhouse", str(root / "W"),
-        "--system-config", str(root / "no-system.cfg"),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return root / "W"
+def wheelhouse(env_a_wheelhouse: Path) -> Path:
+    """Environment A's conda packages, converted by ``condawheel sync`` and indexed."""
+    return env_a_wheelhouse
 
 
 @pytest.mark.slow

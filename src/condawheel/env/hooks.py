@@ -1,4 +1,4 @@
-"""Environment hooks: the per-environment tag configuration and activation scripts.
+"""Environment hooks: the per-environment tag configuration, activation scripts, pip hook.
 
 ``condawheel hook install --prefix P --wheelhouse W`` writes, and ``hook remove`` undoes:
 
@@ -13,6 +13,8 @@
   sources ``*.sh`` in POSIX shells (bash, zsh, dash...), ``*.csh`` in csh/tcsh, ``*.fish``,
   ``*.ps1`` in PowerShell, ``*.bat`` in cmd.exe and ``*.xsh`` in xonsh; mamba, micromamba and
   pixi run the same ``etc/conda/activate.d`` scripts.
+* the pip hook's files (:mod:`condawheel.env.piphook`), passed in as ``extra_files`` and
+  recorded and removed like the scripts (a removed module's bytecode goes with it);
 * ``P/etc/condawheel/hook.json``: what was written (each file's sha256), so that removal
   deletes only files nobody changed since. It is written *first*, as the intent (with the
   configuration entry to put back): a write that fails part-way leaves what

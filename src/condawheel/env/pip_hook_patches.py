@@ -415,10 +415,12 @@ def install_through_condawheel(
     command = [python, "-m", "condawheel", "hook", "install-wheel", wheel_path]
     command += ["--prefix", prefix()]
     system = data.get("system_config")
-    command += ["--system-config", str(system) if system else os.devnull]
+    if system:
+        command += ["--system-config", str(system)]
     if requested:
         command.append("--requested")
-    environment = dict(os.environ)
+    # The environment's PYTHON* settings are not condawheel's (it may be another Python).
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     environment[SWITCH] = "0"
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
     if done.returncode == 0:
