@@ -528,6 +528,20 @@ def test_start_up_costs_a_finder_and_a_broken_configuration_fails_open(fresh: Ho
         path.name for path in (site_packages(fresh.prefix) / "__pycache__").glob(f"{HOOK}*.pyc")
     }
     assert cached == {f"{HOOK}.cpython-312.pyc", f"{HOOK}_patches.cpython-312.pyc"}
+    # Python 3.15 runs the .start file's entry point instead (PEP 829: pkgutil.resolve_name,
+    # called without arguments); no 3.15 here, so resolve and call it as site.py would.
+    start = (site_packages(fresh.prefix) / f"{HOOK}.start").read_text(encoding="utf-8-sig")
+    [entry] = [line for line in start.splitlines() if line.strip() and not line.startswith("#")]
+    resolved = run_python(
+        fresh.prefix,
+        "-S",  # no site.py: nothing ran the .pth line
+        "-c",
+        "import pkgutil, sys; sys.path.append(sys.argv[2]); "
+        "pkgutil.resolve_name(sys.argv[1])(); " + FINDER.split("; ", 1)[1],
+        entry,
+        str(site_packages(fresh.prefix)),
+    )
+    assert (resolved.stdout, resolved.stderr) == ("True\n", "")
     off = run_python(fresh.prefix, "-c", FINDER, extra={"CONDAWHEEL_PIP_HOOK": "0"})
     assert off.stdout == "False\n"
     replace_file(fresh.prefix / "binary-compatibility.cfg", b"{broken")
