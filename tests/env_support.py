@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.utils import canonicalize_name
 
+from builders import CondaSpec, FileSpec, build_conda
 from conda_envs import find_python312, link_python_into
+from condawheel.convert import convert
 from condawheel.env.environment import Environment, open_environment
 from condawheel.env.install import execute_plan, plan_for_environment
 from condawheel.env.wheels import read_wheel
+from condawheel.names import default_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -131,6 +134,20 @@ def make_wheel(directory: Path, spec: WheelSpec) -> Path:
 
 SITE = "lib/python3.12/site-packages"
 ZSTD = "zstd-1.5.6-ha6fb4c9_0"
+
+
+def zstd_fork_wheelhouse(tmp_path: Path) -> Path:
+    """A folder with one conda wheel that ships ``lib/libzstd.so.1``, which zstd owns."""
+    fork = CondaSpec(
+        name="zstd-fork",
+        version="1.0",
+        build="h0_0",
+        files=[FileSpec("lib/libzstd.so.1", data=b"\x7fELF not zstd", mode=0o755)],
+    )
+    forks = tmp_path / "forks"
+    forks.mkdir()
+    convert(build_conda(fork, tmp_path), forks, mapping=default_mapping())
+    return forks
 
 
 def conda_record(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conda_envs import ENV_A_SPECS, CondaEnvironments
+from env_support import WheelSpec, make_wheel
 from envs import find_python
 
 if TYPE_CHECKING:
@@ -195,3 +196,15 @@ def env_a_wheelhouse(
         assert done.returncode == 0, done.stderr
         _SHARED["wheelhouse"] = root / "W"
     return _SHARED["wheelhouse"]
+
+
+def plain_wheel(folder: Path, name: str, version: str) -> Path:
+    """An ordinary ``py3-none-any`` wheel of a project, holding an empty package."""
+    spec = WheelSpec(
+        name=name,
+        version=version,
+        build=None,
+        tag="py3-none-any",
+        files={f"{name}/__init__.py": b""},
+    )
+    return make_wheel(folder, spec)

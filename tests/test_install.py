@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from packaging.utils import canonicalize_name
 
-from builders import CondaSpec, FileSpec, build_conda
 from conda_envs import (
     ENV_A_SPECS,
     ENV_B_SPECS,
@@ -54,6 +53,7 @@ from env_support import (
     make_wheel,
     prefix,
     sidecar,
+    zstd_fork_wheelhouse,
 )
 
 __all__ = ["conda_environments", "prefix"]  # fixtures, imported for pytest
@@ -594,15 +594,7 @@ def test_proof_collision_with_a_conda_owned_file_is_refused(
     conda_environments: CondaEnvironments, wheelhouse: Path, tmp_path: Path
 ) -> None:
     env_b = conda_environments.create(tmp_path / "B", ENV_B_SPECS)
-    fork = CondaSpec(
-        name="zstd-fork",
-        version="1.0",
-        build="h0_0",
-        files=[FileSpec("lib/libzstd.so.1", data=b"\x7fELF not zstd", mode=0o755)],
-    )
-    forks = tmp_path / "forks"
-    forks.mkdir()
-    convert(build_conda(fork, tmp_path), forks, mapping=default_mapping())
+    forks = zstd_fork_wheelhouse(tmp_path)
     inode = (env_b / "lib/libzstd.so.1").resolve().stat().st_ino
     failed = run_condawheel(
         "install", "conda-pkg-zstd-fork", "--prefix", str(env_b), "--wheelhouse", str(forks),

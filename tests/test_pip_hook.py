@@ -18,9 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import CondaSpec, FileSpec, build_conda
 from conda_envs import CondaEnvironments, conda_environments
-from condawheel.convert import convert
 from condawheel.env import pip_hook_patches as patches
 from condawheel.env import pip_hook_start as start
 from condawheel.env.pip_hook_patches import (
@@ -30,8 +28,7 @@ from condawheel.env.pip_hook_patches import (
     wheel_platforms,
 )
 from condawheel.env.piphook import render_pip_hook
-from condawheel.names import default_mapping
-from env_support import SITE, ZSTD, WheelSpec, assert_record_true, make_wheel
+from env_support import SITE, ZSTD, WheelSpec, assert_record_true, make_wheel, zstd_fork_wheelhouse
 from pip_hook_support import (
     HOOK,
     condawheel,
@@ -41,6 +38,7 @@ from pip_hook_support import (
     make_flavoured_environment,
     pip,
     pip_version,
+    plain_wheel,
     python_of,
     replace_file,
     run_checked,
@@ -336,15 +334,7 @@ def test_pip_relocates_restores_links_and_checks_external(fresh: Hooked) -> None
 @pytest.mark.slow
 @pytest.mark.corpus
 def test_pip_never_overwrites_a_file_conda_owns(shared: Hooked, tmp_path: Path) -> None:
-    fork = CondaSpec(
-        name="zstd-fork",
-        version="1.0",
-        build="h0_0",
-        files=[FileSpec("lib/libzstd.so.1", data=b"\x7fELF not zstd", mode=0o755)],
-    )
-    forks = tmp_path / "forks"
-    forks.mkdir()
-    convert(build_conda(fork, tmp_path), forks, mapping=default_mapping())
+    forks = zstd_fork_wheelhouse(tmp_path)
     library = shared.prefix / "lib/libzstd.so.1"
     inode = library.resolve().stat().st_ino
     refused = pip(
@@ -384,16 +374,7 @@ def test_pip_prefers_conda_builds_as_condawheel_install_does(
     mixed.mkdir()
     conda_certifi = next(shared.wheelhouse.glob("certifi-2024.12.14-*.whl"))
     shutil.copy(conda_certifi, mixed)
-    newer = make_wheel(
-        mixed,
-        WheelSpec(
-            name="certifi",
-            version="2025.1.31",
-            build=None,
-            tag="py3-none-any",
-            files={"certifi/__init__.py": b""},
-        ),
-    )
+    newer = plain_wheel(mixed, "certifi", "2025.1.31")
 
     def chosen(extra: dict[str, str] | None = None) -> str:
         report = tmp_path / "report.json"

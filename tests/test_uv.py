@@ -14,8 +14,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conda_envs import CondaEnvironments, conda_environments
-from env_support import WheelSpec, make_wheel
-from pip_hook_support import ENV_SPECS, condawheel, env_a_wheelhouse, pip, site_packages, uv
+from pip_hook_support import (
+    ENV_SPECS,
+    condawheel,
+    env_a_wheelhouse,
+    pip,
+    plain_wheel,
+    site_packages,
+    uv,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,16 +98,7 @@ def test_a_universal_lock_over_the_plain_view_locks_no_conda_only_version(
     shared = tmp_path / "W"
     shared.mkdir()
     shutil.copy(next(wheelhouse.glob("idna-3.10-*.whl")), shared)
-    make_wheel(
-        shared,
-        WheelSpec(
-            name="idna",
-            version="3.7",
-            build=None,
-            tag="py3-none-any",
-            files={"idna/__init__.py": b""},
-        ),
-    )
+    plain_wheel(shared, "idna", "3.7")
     indexed = condawheel("index", str(shared))
     assert indexed.returncode == 0, indexed.stderr
     project = tmp_path / "project"
