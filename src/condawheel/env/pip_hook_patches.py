@@ -89,15 +89,20 @@ def patch_tags(module: ModuleType) -> None:
         warn(f"{module.__name__} is not the packaging.tags it knows ({error}); no conda tags")
         return
     is_pip = module.__name__ == PIP_TAGS
+    computed: list[list[object]] = []  # once per module and process
 
     def conda_tags() -> list[object]:
+        if computed:
+            return computed[0]
         platforms = conda_platforms()
         if not platforms or (is_pip and not arm_pip()):
-            return []
-        kind = "cpython_tags" if interpreter_name() == "cp" else "generic_tags"
-        tags = list(originals[kind](None, None, platforms))
-        tags += [tag for tag in compatible(None, None, platforms) if tag.platform != "any"]
-        return list(dict.fromkeys(tags))
+            tags: list[object] = []
+        else:
+            kind = "cpython_tags" if interpreter_name() == "cp" else "generic_tags"
+            tags = list(originals[kind](None, None, platforms))
+            tags += [tag for tag in compatible(None, None, platforms) if tag.platform != "any"]
+        computed.append(list(dict.fromkeys(tags)))
+        return computed[0]
 
     def own(
         original: Callable[..., Iterator[object]],
