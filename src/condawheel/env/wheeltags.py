@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from packaging.tags import Tag
 
+from condawheel.io.files import write_atomically
 from condawheel.sidecar import SIDECAR_NAME
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def sidecar_with_origin(data: bytes, filename: str, tags: Iterable[Tag]) -> byte
 def record_accepted_tags(contents: WheelContents, dist_info: Path, facts: InterpreterFacts) -> bool:
     """Rewrite a staged dist-info's ``WHEEL`` (and sidecar) for a conda wheel; return if done.
 
-    Only the staging copy is written: files installer has just created there, linked from
-    nowhere else. ``RECORD`` is rehashed afterwards, with the relocated files.
+    Only the staging copy is replaced (new files renamed into place, as everywhere).
+    ``RECORD`` is rehashed afterwards, with the relocated files.
     """
     sidecar = contents.sidecar
     package = sidecar.document.get("package") if sidecar is not None else None
@@ -113,12 +114,10 @@ def record_accepted_tags(contents: WheelContents, dist_info: Path, facts: Interp
     if tags is None:
         return False
     wheel_file = dist_info / "WHEEL"
-    wheel_file.write_text(
-        rewrite_wheel_file(wheel_file.read_text(encoding="utf-8"), tags), encoding="utf-8"
-    )
+    text = rewrite_wheel_file(wheel_file.read_text(encoding="utf-8"), tags)
+    write_atomically(wheel_file, text.encode())
     sidecar_file = dist_info / SIDECAR_NAME
     if sidecar_file.is_file():
-        sidecar_file.write_bytes(
-            sidecar_with_origin(sidecar_file.read_bytes(), contents.filename, contents.tags)
-        )
+        data = sidecar_with_origin(sidecar_file.read_bytes(), contents.filename, contents.tags)
+        write_atomically(sidecar_file, data)
     return True
