@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from packaging.metadata import Metadata
+from packaging.requirements import Requirement
 
 from condawheel.condameta import About
 from condawheel.metadata import (
@@ -148,3 +149,40 @@ def test_wheel_file() -> None:
         b"Wheel-Version: 1.0\nGenerator: condawheel 0.1.0\nRoot-Is-Purelib: false\n"
         b"Tag: cp312-cp312-conda_linux_64\nBuild: 0_py312h06ac9bb_0\n"
     )
+
+
+FOLDED = (
+    "Metadata-Version: 2.1\n"
+    "Name: rich\n"
+    "Version: 13.9.4\n"
+    "License: line one\n"
+    "  line two\n"
+    "Requires-Dist: typing-extensions >=4.0.0,<5.0 ; (python_version < \"3.11\") and\n"
+    " extra == 'original'\n"
+    "\n"
+    "body\n"
+)
+
+
+def test_folded_values_are_read_unfolded_as_rfc_5322_says() -> None:
+    document = MetadataText.parse(FOLDED)
+    (requirement,) = document.get_all("Requires-Dist")
+    assert requirement == (
+        "typing-extensions >=4.0.0,<5.0 ; (python_version < \"3.11\") and extra == 'original'"
+    )
+    assert str(Requirement(requirement).marker) == (
+        'python_version < "3.11" and extra == "original"'
+    )
+    assert document.get("License") == "line one\nline two"  # text of several lines
+    assert document.folded_fields == ("Requires-Dist",)
+
+
+def test_unfolded_writes_single_line_fields_on_one_line() -> None:
+    rendered = MetadataText.parse(FOLDED).unfolded().render().decode()
+    assert (
+        "Requires-Dist: typing-extensions >=4.0.0,<5.0 ; (python_version < \"3.11\") and "
+        "extra == 'original'\n"
+    ) in rendered
+    assert "License: line one\n  line two\n" in rendered  # multi-line text keeps its lines
+    assert MetadataText.parse(FOLDED).unfolded().folded_fields == ()
+    Metadata.from_email(rendered, validate=True)

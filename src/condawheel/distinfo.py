@@ -124,9 +124,16 @@ def dist_info_members(distribution: EmbeddedDistribution) -> DistInfoMembers:
             if name and name not in drop
         }
     metadata = distribution.metadata.without_placeholders()
+    notes: list[str] = []
+    folded = metadata.folded_fields
+    if folded:
+        # RFC 5322 folding: the value is the same, read unfolded by email parsers and pip.
+        metadata = metadata.unfolded()
+        notes.append(
+            f"{directory}: folded header line(s) written on one line: {', '.join(sorted(set(folded)))}"
+        )
     license_files = metadata.get_all("License-File")
     version = metadata.get("Metadata-Version") or "1.0"
-    notes: list[str] = []
     if license_files and tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 4):
         fields: list[str] = []
         for name in license_files:

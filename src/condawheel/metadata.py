@@ -15,7 +15,7 @@ import configparser
 import io
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 from packaging.requirements import InvalidRequirement, Requirement
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOOKS_UP_ITS_ENTRY_POINT",
+    "MULTI_LINE_FIELDS",
     "SCRIPT_SECTIONS",
     "MetadataText",
     "callable_path",
@@ -39,6 +40,8 @@ __all__ = [
     "wrapper_target",
 ]
 
+# Core metadata fields whose value is text of several lines (the rest are one line each).
+MULTI_LINE_FIELDS: Final = frozenset({"description", "license"})
 _FIELD = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9-]*):[ \t]?(?P<value>.*)$")
 
 
@@ -78,14 +81,25 @@ class MetadataText:
         return cls(tuple(fields), "".join(lines[index:]))
 
     def get_all(self, name: str) -> list[str]:
-        """Return the values of a field (case-insensitive), continuation lines unfolded."""
+        """Return the values of a field (case-insensitive), continuation lines unfolded.
+
+        A folded value is read the way RFC 5322 (2.2.3) unfolds it and as email parsers
+        and pip read it: the line breaks go, the whitespace that starts each continuation
+        stays (``...) and\\n extra == 'x'`` is ``...) and extra == 'x'``). ``Description``
+        and ``License`` hold several lines of text by nature (core metadata): their lines
+        stay lines, each stripped of its indentation.
+        """
         wanted = name.lower()
         values = []
         for field_name, raw in self.fields:
             if field_name.lower() == wanted:
                 first, *rest = raw.splitlines()
-                value = first.split(":", 1)[1].strip()
-                values.append("\n".join([value, *(line.strip() for line in rest)]).strip())
+                value = first.split(":", 1)[1]
+                if wanted in MULTI_LINE_FIELDS:
+                    lines = [value.strip(), *(line.strip() for line in rest)]
+                    values.append("\n".join(lines).strip())
+                else:
+                    values.append("".join([value, *rest]).strip())
         return values
 
     def get(self, name: str) -> str | None:
@@ -125,6 +139,32 @@ class MetadataText:
                 fields[position] = (field_name, f"{field_name}: {value}\n")
                 return MetadataText(tuple(fields), self.body)
         return MetadataText((*fields, (name, f"{name}: {value}\n")), self.body)
+
+    def unfolded(self) -> MetadataText:
+        """Return a copy whose folded fields are written on one line each.
+
+        Core metadata fields other than ``Description`` and ``License`` are single-line
+        values; a writer that folds long ones (whl2conda's ``Requires-Dist``) makes METADATA
+        that ``packaging`` and pip's parsers of requirements refuse. Unfolding keeps the
+        value as RFC 5322 reads it; fields without continuation lines are left untouched.
+        """
+        fields = []
+        for field_name, raw in self.fields:
+            lines = raw.splitlines()
+            if len(lines) > 1 and field_name.lower() not in MULTI_LINE_FIELDS:
+                name, _, value = "".join(lines).partition(":")
+                raw = f"{name}: {value.strip()}\n"  # noqa: PLW2901 - the rewritten field
+            fields.append((field_name, raw))
+        return MetadataText(tuple(fields), self.body)
+
+    @property
+    def folded_fields(self) -> tuple[str, ...]:
+        """Return the names of single-line fields written over several lines."""
+        return tuple(
+            name
+            for name, raw in self.fields
+            if name.lower() not in MULTI_LINE_FIELDS and len(raw.splitlines()) > 1
+        )
 
     def render(self) -> bytes:
         r"""Return the document as UTF-8 bytes, every header line ending in ``\\n``."""
