@@ -252,9 +252,45 @@ def test_unconditional_in_conda_but_an_extra_in_metadata() -> None:
     assert found["difference"] == "condition"
     assert found["metadata"] == ['zstandard>=0.18.0; extra == "zstd"']
     assert found["conda"] == ["zstandard >=0.18.0"]
-    assert found["used"] == "metadata"
+    assert found["used"] == "metadata-without-extra"
+    assert found["wheel"] == ["zstandard>=0.18.0"]
     assert "optional" in found["why"]
     assert "repodata" not in found["why"]
+    # conda installs the extra's package always, so the wheel requires it always too.
+    assert result.requires_dist == ("zstandard>=0.18.0",)
+
+
+def test_an_extra_conda_installs_always_keeps_its_environment_markers() -> None:
+    embedded = [
+        'brotli>=1.0.9; platform_python_implementation == "CPython" and extra == "brotli"',
+        'brotlicffi>=0.8; platform_python_implementation != "CPython" and extra == "brotli"',
+    ]
+    result = plan(["brotli-python >=1.0.9"], embedded=embedded)
+    assert result.requires_dist == ('brotli>=1.0.9; platform_python_implementation == "CPython"',)
+    assert record(result, "brotli-python >=1.0.9")["became"] == (
+        'Requires-Dist: brotli>=1.0.9; platform_python_implementation == "CPython"'
+    )
+
+
+def test_an_extra_or_an_environment_is_an_environment_condition() -> None:
+    # The requirement holds on Windows whatever the extras: METADATA states where.
+    result = plan(["zstandard >=0.18"], embedded=['zstandard; extra == "z" or os_name == "nt"'])
+    assert comparison(result, "zstandard")["used"] == "metadata"
+    assert result.requires_dist == ()
+
+
+def test_a_conditional_conda_requirement_is_added_as_conda_states_it() -> None:
+    result = plan(['pywin32 >=300[when="__win"]'], embedded=['pywin32; extra == "windows"'])
+    assert result.requires_dist == ('pywin32>=300; sys_platform == "win32"',)
+    assert comparison(result, "pywin32")["used"] == "conda"
+
+
+def test_what_only_conda_installs_is_required() -> None:
+    result = plan(["requests", "zstandard >=0.15"], embedded=["conda-package-streaming"])
+    assert result.requires_dist == ("requests", "zstandard>=0.15")
+    assert comparison(result, "requests")["difference"] == "only-conda"
+    assert comparison(result, "requests")["used"] == "conda"
+    assert record(result, "requests")["became"] == "Requires-Dist: requests"
 
 
 def test_unconditional_in_conda_but_platform_only_in_metadata() -> None:

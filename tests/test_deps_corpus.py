@@ -104,18 +104,25 @@ def test_requires_dist_holds_only_pypi_names_and_agrees_with_metadata(
         metadata, sidecar, _ = _read(result)
         requires = [Requirement(str(r)) for r in metadata.requires_dist or []]
         embedded, embedded_names = _embedded_requires(CHANNEL / name)
+        dependencies = sidecar["dependencies"]
+        assert isinstance(dependencies, dict)
+        added = dependencies["requires_dist_added"]
         if embedded is not None:
-            assert [str(r) for r in requires] == [str(Requirement(r)) for r in embedded], name
+            # METADATA's own lines, then what conda installs that they leave to an extra.
+            expected = [str(Requirement(r)) for r in [*embedded, *added]]
+            assert [str(r) for r in requires] == expected, name
         for requirement in requires:
             pypi = canonicalize_name(requirement.name)
             assert pypi not in NOT_PYPI, (name, str(requirement))
             # A name comes from the package's own metadata, or the mapping knows it as a
             # Python distribution: conda-only names never reach Requires-Dist.
             assert pypi in embedded_names or MAPPING.conda_names(pypi), (name, str(requirement))
-        dependencies = sidecar["dependencies"]
-        assert isinstance(dependencies, dict)
         for comparison in dependencies["metadata_vs_conda"]:
-            assert comparison["used"] == "metadata", (name, comparison)
+            # Every decision is recorded with the lines the wheel declares for the name.
+            if comparison["used"] == "metadata":
+                assert comparison["wheel"] == comparison["metadata"], (name, comparison)
+            else:
+                assert set(comparison["wheel"]) <= set(added), (name, comparison)
 
 
 # Requires-Python of named packages, written out: conda's python spec as people read it.
@@ -162,6 +169,8 @@ DISAGREEMENTS = {
         ("zstandard", "condition"),
     },
     "noarch/tqdm-4.67.1-pyhd8ed1ab_1.conda": {("colorama", "condition")},  # Windows only
+    # the recipe adds what the project leaves to the user: conda installs them, so does pip
+    "noarch/pip-24.3.1-pyh8b19718_2.conda": {("setuptools", "only-conda"), ("wheel", "only-conda")},
     "linux-64/zstandard-0.23.0-py312hef9b889_1.conda": {("cffi", "condition")},  # PyPy only
 }
 
@@ -176,7 +185,7 @@ def test_metadata_and_conda_disagreements_are_recorded(
         found = dependencies["metadata_vs_conda"]
         assert {(item["name"], item["difference"]) for item in found} == expected, name
         for item in found:
-            assert item["metadata"], (name, item)
+            assert item["metadata"] or item["difference"] == "only-conda", (name, item)
             assert item["conda"], (name, item)
             assert "repodata" not in item["why"], (name, item)
     _, sidecar, _ = _read(converted["noarch/urllib3-2.3.0-pyhd8ed1ab_0.conda"])
@@ -188,6 +197,29 @@ def test_metadata_and_conda_disagreements_are_recorded(
     assert brotli["metadata"] == [
         'brotli>=1.0.9; platform_python_implementation == "CPython" and extra == "brotli"'
     ]
+    # conda installs the extra's package always: so does the wheel, on the platforms
+    # METADATA names (brotlicffi, the extra's PyPy half, is in neither conda's depends nor
+    # the wheel's unconditional requirements).
+    assert brotli["used"] == "metadata-without-extra"
+    assert brotli["wheel"] == ['brotli>=1.0.9; platform_python_implementation == "CPython"']
+    metadata, _, _ = _read(converted["noarch/urllib3-2.3.0-pyhd8ed1ab_0.conda"])
+    unconditional = {
+        str(r) for r in metadata.requires_dist or [] if "extra" not in str(r.marker or "")
+    }
+    assert unconditional == {
+        'brotli>=1.0.9; platform_python_implementation == "CPython"',
+        "h2<5,>=4",
+        "pysocks!=1.5.7,<2.0,>=1.5.6",
+        "zstandard>=0.18.0",
+    }
+    (cffi,) = [
+        item
+        for item in _read(converted["linux-64/zstandard-0.23.0-py312hef9b889_1.conda"])[1][
+            "dependencies"
+        ]["metadata_vs_conda"]  # type: ignore[index]
+        if item["name"] == "cffi"
+    ]
+    assert cffi["used"] == "metadata"  # METADATA's marker says where: PyPy only
 
 
 def _distributions(package: Path) -> set[str]:

@@ -157,7 +157,7 @@ FOLDED = (
     "Version: 13.9.4\n"
     "License: line one\n"
     "  line two\n"
-    "Requires-Dist: typing-extensions >=4.0.0,<5.0 ; (python_version < \"3.11\") and\n"
+    'Requires-Dist: typing-extensions >=4.0.0,<5.0 ; (python_version < "3.11") and\n'
     " extra == 'original'\n"
     "\n"
     "body\n"
@@ -180,7 +180,7 @@ def test_folded_values_are_read_unfolded_as_rfc_5322_says() -> None:
 def test_unfolded_writes_single_line_fields_on_one_line() -> None:
     rendered = MetadataText.parse(FOLDED).unfolded().render().decode()
     assert (
-        "Requires-Dist: typing-extensions >=4.0.0,<5.0 ; (python_version < \"3.11\") and "
+        'Requires-Dist: typing-extensions >=4.0.0,<5.0 ; (python_version < "3.11") and '
         "extra == 'original'\n"
     ) in rendered
     assert "License: line one\n  line two\n" in rendered  # multi-line text keeps its lines

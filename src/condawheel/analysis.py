@@ -22,6 +22,7 @@ from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPacka
 from condawheel.links import LinkOutside, PackageTree, ResolvedLink, resolve_symlink
 from condawheel.matchspec import conda_version_to_pep440, parse_matchspec, translate_version_spec
 from condawheel.metadata import MetadataText, egg_info_to_metadata, read_scripts, wrapper_target
+from condawheel.wheelmakers import recognise_wheel_tool
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from condawheel.condameta import CondaPackage, IndexRecord, PathEntry, RecordDependencies
     from condawheel.ingest import Inventory, PayloadFile
     from condawheel.sidecar import SourceArtifact
+    from condawheel.wheelmakers import MadeFromWheel
 
 __all__ = [
     "EmbeddedDistribution",
@@ -112,6 +114,8 @@ class PackageAnalysis:
         (empty without one; ``None`` if it cannot be parsed).
     :param wrappers: for each command named by ``entry_points.txt`` or ``link.json``,
         the generated wrappers the package ships.
+    :param made_from_wheel: the tool that made the package from a wheel (whl2conda,
+        conda-pypi), if it says so.
     """
 
     subject: str
@@ -130,6 +134,7 @@ class PackageAnalysis:
     conda_version: Version | None
     scripts: Mapping[str, Mapping[str, str]] | None
     wrappers: Mapping[str, WrapperScripts] = field(default_factory=dict)
+    made_from_wheel: MadeFromWheel | None = None
 
     @property
     def index(self) -> IndexRecord:
@@ -216,6 +221,9 @@ def analyze_package(
         conda_version=conda_version,
         scripts=scripts,
         wrappers=_wrappers(package, found, scripts, listed, payload, links),
+        made_from_wheel=None
+        if distribution is None or distribution.kind != "dist-info"
+        else recognise_wheel_tool(package.about.raw, distribution.files, distribution.metadata),
     )
 
 

@@ -30,6 +30,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from condawheel.errors import InvalidMatchSpec
+from condawheel.markers import separate_extras, without_extras
 from condawheel.matchspec import (
     Fidelity,
     ParsedMatchSpec,
@@ -315,33 +316,110 @@ def _only_under(requirements: Sequence[Requirement]) -> str:
 
 def _needs_extra(requirement: Requirement) -> bool:
     """Return whether ``requirement`` applies only when an extra is requested."""
-    marker = str(requirement.marker) if requirement.marker is not None else ""
-    return bool(_MARKER_EXTRA.search(marker)) and " or " not in marker
+    separated = separate_extras(requirement.marker)
+    return separated is not None and bool(separated.extras)
+
+
+@dataclass(frozen=True)
+class _PythonDecision:
+    """What the wheel requires of one Python distribution, and the sidecar's account.
+
+    :param added: ``Requires-Dist`` lines the wheel adds to METADATA (none: METADATA's
+        own lines stand).
+    :param comparison: the ``metadata_vs_conda`` entry; ``None`` when the two agree.
+    """
+
+    added: tuple[str, ...]
+    comparison: JSONObject | None
+
+
+def _decide(
+    pypi: str, metadata: Sequence[Requirement], conda: Sequence[_CondaRequirement]
+) -> _PythonDecision:
+    """Decide what the wheel requires of ``pypi``, given METADATA's and conda's views.
+
+    The rule (docs/convert.md, "Dependencies"): the wheel requires what conda installs,
+    except where METADATA states, with an environment marker, what the recipe could not.
+    So METADATA stands wherever it requires the name outside any extra (always, or under
+    a platform or Python condition). Where it requires the name only under extras, or not
+    at all, and conda installs it, the wheel adds a requirement: METADATA's own without
+    its extra (environment markers kept) when conda installs it always, else conda's.
+    The extra's own lines stay, so ``name[extra]`` still means what it meant.
+    conda's ``depends`` are those of the record conda installs by (a channel's repodata or
+    an environment's conda-meta, patches included) where the caller has one, else the
+    package's ``index.json`` (the recipe).
+    """
+    outside = [requirement for requirement in metadata if not _needs_extra(requirement)]
+    if outside or not conda:
+        return _PythonDecision((), _compare(pypi, metadata, conda))
+    added: list[str] | None = None
+    if metadata and all(item.requirement.marker is None for item in conda):
+        unconditional = [without_extras(requirement) for requirement in metadata]
+        if all(text is not None for text in unconditional):
+            added = [text for text in unconditional if text is not None]
+    used = "metadata-without-extra" if added is not None else "conda"
+    if added is None:
+        added = [item.text for item in conda]
+    added = list(dict.fromkeys(added))
+    if metadata:
+        difference = "condition"
+        why = (
+            f"conda requires it always, METADATA only {_only_under(metadata)}: conda has "
+            "no optional dependencies, so the recipe installs the extra's packages always. "
+            "The wheel requires what conda installs: "
+            + (
+                "METADATA's requirement without the extra (its environment markers kept)"
+                if used == "metadata-without-extra"
+                else "conda's requirement"
+            )
+            + "; the extra's own lines stay"
+        )
+    else:
+        difference = "only-conda"
+        why = (
+            "only the conda recipe requires it; conda installs it with the package, so the "
+            "wheel requires it too"
+        )
+    return _PythonDecision(
+        tuple(added), _comparison_entry(pypi, metadata, conda, difference, why, used, added)
+    )
+
+
+def _comparison_entry(  # noqa: PLR0917 - one entry's fields, named where called
+    pypi: str,
+    metadata: Sequence[Requirement],
+    conda: Sequence[_CondaRequirement],
+    difference: str,
+    why: str,
+    used: str,
+    wheel: Sequence[str],
+) -> JSONObject:
+    return {
+        "name": pypi,
+        "difference": difference,
+        "metadata": [str(requirement) for requirement in metadata],
+        "conda": [item.spec for item in conda],
+        "conda_as_pep508": [item.text for item in conda],
+        "conda_fidelity": [item.fidelity for item in conda],
+        "used": used,
+        "wheel": list(wheel),
+        "why": why,
+    }
 
 
 def _compare(
     pypi: str, metadata: Sequence[Requirement], conda: Sequence[_CondaRequirement]
 ) -> JSONObject | None:
-    """Say how METADATA and conda's ``depends`` differ about ``pypi``; ``None``: they agree.
+    """Say how METADATA and conda differ about ``pypi`` where METADATA stands.
 
-    The wheel always keeps METADATA: it is the project's own declaration and what pip
-    resolves. conda's ``depends`` are those of the record conda installs by (a channel's
-    repodata or an environment's conda-meta, patches included) where the caller has
-    one, else the package's ``index.json`` (the recipe).
+    :returns: ``None`` when they agree.
     """
     wanted = [item.requirement for item in conda]
     if sorted(map(_key, metadata)) == sorted(map(_key, wanted)):
         return None
     unconditional = [requirement for requirement in metadata if requirement.marker is None]
     conda_unconditional = [requirement for requirement in wanted if requirement.marker is None]
-    if not metadata:
-        difference = "only-conda"
-        why = (
-            "only the conda recipe requires it; the wheel follows METADATA, so pip does not "
-            "install it (conda's depends often add what the project leaves optional or "
-            "implicit)"
-        )
-    elif not conda:
+    if not conda:
         if all(_needs_extra(requirement) for requirement in metadata):
             # An optional dependency conda does not list: neither installs it by default.
             return None
@@ -354,26 +432,15 @@ def _compare(
         else:
             why = (
                 f"METADATA requires it only {_only_under(metadata)}, and conda's depends do "
-                "not list it; the wheel keeps METADATA's condition"
+                "not list it: a condition the recipe cannot state; the wheel keeps METADATA's"
             )
     elif conda_unconditional and not unconditional:
         difference = "condition"
-        extras, environment = _describe_condition(metadata)
-        reasons = []
-        if extras:
-            reasons.append(
-                "conda has no optional dependencies, so the recipe installs the extra's "
-                "packages always"
-            )
-        if environment:
-            reasons.append(
-                "conda's depends have no markers (CEP 43's [when=...] aside), so the recipe "
-                "lists it for every platform and interpreter"
-            )
         why = (
-            f"conda requires it always, METADATA only {_only_under(metadata)}: "
-            f"{'; '.join(reasons) or 'the recipe ignores the marker'}. The wheel follows "
-            "METADATA, so pip installs it only under that condition"
+            f"conda requires it always, METADATA only {_only_under(metadata)}: conda's "
+            "depends have no markers (CEP 43's [when=...] aside), so the recipe lists it "
+            "for every platform and interpreter. The wheel follows METADATA's environment "
+            "marker"
         )
     elif (
         unconditional
@@ -392,16 +459,9 @@ def _compare(
             "the unconditional requirements agree but the conditional ones differ "
             "(markers, extras or [when=...] brackets); the wheel keeps METADATA's"
         )
-    return {
-        "name": pypi,
-        "difference": difference,
-        "metadata": [str(requirement) for requirement in metadata],
-        "conda": [item.spec for item in conda],
-        "conda_as_pep508": [item.text for item in conda],
-        "conda_fidelity": [item.fidelity for item in conda],
-        "used": "metadata",
-        "why": why,
-    }
+    return _comparison_entry(
+        pypi, metadata, conda, difference, why, "metadata", [str(item) for item in metadata]
+    )
 
 
 def _ranges(requirements: Sequence[Requirement]) -> tuple[frozenset[str], SpecifierSet]:
@@ -487,7 +547,7 @@ class _DependencyTranslator:
                 continue
             self.embedded.setdefault(canonicalize_name(requirement.name), []).append(requirement)
         self.records: list[DependencyRecord] = []
-        self.requires_dist: list[str] = []
+        self.python_records: list[tuple[int, str, _CondaRequirement]] = []
         self.external: dict[str, list[str | None]] = {}
         self.external_records: list[tuple[int, str, str | None]] = []  # record, name, version
         self.conda_python: dict[str, list[_CondaRequirement]] = {}
@@ -519,25 +579,40 @@ class _DependencyTranslator:
         else:
             wanted = _conda_requirement(spec, pypi, parsed, translation)
             self.conda_python.setdefault(pypi, []).append(wanted)
+            # What it became is known once every dependency on the name is seen.
+            self.python_records.append((len(self.records), pypi, wanted))
             self.records.append(
                 DependencyRecord(
                     spec=spec,
                     name=parsed.name,
                     kind="python-distribution",
-                    became=self._python_dependency(pypi, wanted),
+                    became="",
                     fidelity=wanted.fidelity,
                     notes=wanted.notes,
                     dropped=_dropped(parsed, wanted.kept_brackets),
                 )
             )
 
-    def _python_dependency(self, pypi: str, wanted: _CondaRequirement) -> str:
+    def _python_decisions(self) -> dict[str, _PythonDecision]:
+        """Decide every Python distribution named by conda or by METADATA."""
         if not self.declares:
-            self.requires_dist.append(wanted.text)
+            return {
+                pypi: _PythonDecision(tuple(item.text for item in wanted), None)
+                for pypi, wanted in self.conda_python.items()
+            }
+        return {
+            pypi: _decide(pypi, self.embedded.get(pypi, []), self.conda_python.get(pypi, []))
+            for pypi in sorted(self.embedded.keys() | self.conda_python.keys())
+        }
+
+    def _python_became(
+        self, decision: _PythonDecision, pypi: str, wanted: _CondaRequirement
+    ) -> str:
+        if not self.declares:
             return f"Requires-Dist: {wanted.text}"
-        declared = self.embedded.get(pypi)
-        if not declared:
-            return "not added: the package's METADATA does not declare it"
+        if decision.added:
+            return "Requires-Dist: " + " & ".join(decision.added)
+        declared = self.embedded.get(pypi, [])
         return "Requires-Dist (from METADATA): " + " & ".join(str(item) for item in declared)
 
     def _record(
@@ -561,16 +636,6 @@ class _DependencyTranslator:
             )
         )
 
-    def _comparison(self) -> tuple[JSONObject, ...]:
-        if not self.declares:
-            return ()
-        found = []
-        for pypi in sorted(self.embedded.keys() | self.conda_python.keys()):
-            entry = _compare(pypi, self.embedded.get(pypi, []), self.conda_python.get(pypi, []))
-            if entry is not None:
-                found.append(entry)
-        return tuple(found)
-
     def result(self, embedded_requires_python: str | None) -> DependencyTranslation:
         requires_python = embedded_requires_python
         if self.python_specs:
@@ -582,6 +647,15 @@ class _DependencyTranslator:
             name: _external_texts(name, versions) for name, versions in self.external.items()
         }
         records = list(self.records)
+        decisions = self._python_decisions()
+        for index, pypi, wanted in self.python_records:
+            became = self._python_became(decisions[pypi], pypi, wanted)
+            records[index] = replace(records[index], became=became)
+        requires_dist = [
+            text
+            for pypi in (self.conda_python if not self.declares else decisions)
+            for text in decisions[pypi].added
+        ]
         for index, name, version in self.external_records:
             texts = external[name]
             # The sidecar says exactly which METADATA line carries the spec.
@@ -589,14 +663,18 @@ class _DependencyTranslator:
             records[index] = replace(records[index], became=f"Requires-External: {text}")
         return DependencyTranslation(
             requires_python=requires_python,
-            requires_dist=tuple(self.requires_dist),
+            requires_dist=tuple(dict.fromkeys(requires_dist)),
             requires_external=tuple(text for texts in external.values() for text in texts),
             records=tuple(records),
             system_requirements=tuple(self.system),
             abi_pin=self.abi_pin,
             abi_pin_version=self.abi_pin_version,
             python_minimum=_minimum(SpecifierSet(requires_python or "")),
-            comparison=self._comparison(),
+            comparison=tuple(
+                decision.comparison
+                for decision in decisions.values()
+                if decision.comparison is not None
+            ),
         )
 
 

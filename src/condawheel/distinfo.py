@@ -25,6 +25,7 @@ from condawheel.metadata import (
     synthesize_metadata,
 )
 from condawheel.sidecar import SCHEMA_VERSION, SIDECAR_NAME, dump_sidecar
+from condawheel.wheelmakers import restore_requirements
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from condawheel.metadata import MetadataText
     from condawheel.sidecar import PlaceholderRecord, SymlinkRecord
     from condawheel.tags import TagChoice
+    from condawheel.wheelmakers import MadeFromWheel
 
 __all__ = [
     "Commands",
@@ -99,7 +101,9 @@ class DistInfoMembers:
     notes: tuple[str, ...] = ()
 
 
-def dist_info_members(distribution: EmbeddedDistribution) -> DistInfoMembers:
+def dist_info_members(
+    distribution: EmbeddedDistribution, made_from_wheel: MadeFromWheel | None = None
+) -> DistInfoMembers:
     """Decide which embedded metadata files the wheel's ``.dist-info`` keeps, and where.
 
     A dist-info keeps everything but the installation records (RECORD, INSTALLER,
@@ -107,7 +111,8 @@ def dist_info_members(distribution: EmbeddedDistribution) -> DistInfoMembers:
     has a dist-info meaning (entry points, top-level names). ``License-File`` fields of
     METADATA older than 2.4 point at files in the .dist-info root, which core metadata 2.4
     (PEP 639) places under ``licenses/``: such METADATA is raised to 2.4 and the files move,
-    as setuptools itself now writes them, so that the METADATA validates.
+    as setuptools itself now writes them, so that the METADATA validates. A package
+    made from a wheel gets the wheel's own requirements back (:mod:`condawheel.wheelmakers`).
     """
     directory = distribution.directory
     if distribution.kind == "egg-info":
@@ -125,13 +130,15 @@ def dist_info_members(distribution: EmbeddedDistribution) -> DistInfoMembers:
         }
     metadata = distribution.metadata.without_placeholders()
     notes: list[str] = []
+    if made_from_wheel is not None:
+        metadata, restored = restore_requirements(metadata, made_from_wheel)
+        notes.extend(restored)
     folded = metadata.folded_fields
     if folded:
         # RFC 5322 folding: the value is the same, read unfolded by email parsers and pip.
         metadata = metadata.unfolded()
-        notes.append(
-            f"{directory}: folded header line(s) written on one line: {', '.join(sorted(set(folded)))}"
-        )
+        names = ", ".join(sorted(set(folded)))
+        notes.append(f"{directory}: folded header line(s) written on one line: {names}")
     license_files = metadata.get_all("License-File")
     version = metadata.get("Metadata-Version") or "1.0"
     if license_files and tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 4):
@@ -166,6 +173,10 @@ def wheel_metadata(
             document = document.without("Requires-Python").with_fields(
                 [("Requires-Python", deps.requires_python)]
             )
+        # What conda installs that METADATA does not require outside an extra.
+        document = document.with_fields(("Requires-Dist", text) for text in deps.requires_dist)
+        if deps.requires_dist:
+            document = metadata_version_at_least(document, (1, 2))
         # An egg-info's name and version stay as they are; it only gains the fields below.
     else:
         package = analysis.package
@@ -236,6 +247,10 @@ def sidecar_document(
             "build_tag": build_tag,
             "layout": analysis.layout.kind,
         },
+        # whl2conda / conda-pypi: the package was made from a wheel (docs/convert.md)
+        "made_from_wheel": None
+        if analysis.made_from_wheel is None
+        else analysis.made_from_wheel.to_json(),
         "depends_from": "index.json" if record is None else record.origin,
         "dependencies": deps.to_json(),
         "constrains": _json_list(analysis.constrains),

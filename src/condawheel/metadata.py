@@ -33,6 +33,7 @@ __all__ = [
     "MetadataText",
     "callable_path",
     "egg_info_to_metadata",
+    "field_value",
     "license_fields",
     "read_scripts",
     "render_scripts",
@@ -81,26 +82,16 @@ class MetadataText:
         return cls(tuple(fields), "".join(lines[index:]))
 
     def get_all(self, name: str) -> list[str]:
-        """Return the values of a field (case-insensitive), continuation lines unfolded.
+        r"""Return the values of a field (case-insensitive), continuation lines unfolded.
 
         A folded value is read the way RFC 5322 (2.2.3) unfolds it and as email parsers
         and pip read it: the line breaks go, the whitespace that starts each continuation
-        stays (``...) and\\n extra == 'x'`` is ``...) and extra == 'x'``). ``Description``
+        stays (``...) and\n extra == 'x'`` is ``...) and extra == 'x'``). ``Description``
         and ``License`` hold several lines of text by nature (core metadata): their lines
         stay lines, each stripped of its indentation.
         """
         wanted = name.lower()
-        values = []
-        for field_name, raw in self.fields:
-            if field_name.lower() == wanted:
-                first, *rest = raw.splitlines()
-                value = first.split(":", 1)[1]
-                if wanted in MULTI_LINE_FIELDS:
-                    lines = [value.strip(), *(line.strip() for line in rest)]
-                    values.append("\n".join(lines).strip())
-                else:
-                    values.append("".join([value, *rest]).strip())
-        return values
+        return [field_value(raw) for field_name, raw in self.fields if field_name.lower() == wanted]
 
     def get(self, name: str) -> str | None:
         """Return the first value of a field, or ``None``."""
@@ -173,6 +164,18 @@ class MetadataText:
         if self.body:
             text += "\n" + self.body
         return text.encode("utf-8")
+
+
+def field_value(raw: str) -> str:
+    """Return the value of one field as written (``Name: value`` and its continuations).
+
+    See :meth:`MetadataText.get_all` for how continuation lines are read.
+    """
+    first, *rest = raw.splitlines()
+    name, _, value = first.partition(":")
+    if name.strip().lower() in MULTI_LINE_FIELDS:
+        return "\n".join([value.strip(), *(line.strip() for line in rest)]).strip()
+    return "".join([value, *rest]).strip()
 
 
 def egg_info_to_metadata(pkg_info: str, requires_txt: str | None) -> MetadataText:

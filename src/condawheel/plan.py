@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from condawheel.condameta import JSONObject
     from condawheel.deps import DependencyTranslation
     from condawheel.ingest import PayloadFile
+    from condawheel.metadata import MetadataText
     from condawheel.names import NameMapping
 
 __all__ = [
@@ -203,11 +204,13 @@ def plan_wheel(
     options = options or PlanOptions()
     check_platform_stamp(analysis, options)
     distribution = analysis.distribution
-    members = None if distribution is None else dist_info_members(distribution)
+    members = (
+        None if distribution is None else dist_info_members(distribution, analysis.made_from_wheel)
+    )
     kind = wheel_kind(analysis)
     identity = wheel_identity(analysis, kind, mapping)
     commands = leave_out_wrappers(analysis, reconcile_commands(analysis))
-    deps = wheel_dependencies(analysis, mapping)
+    deps = wheel_dependencies(analysis, mapping, None if members is None else members.metadata)
     escaped = identity.name.replace("-", "_")
     data_dir = f"{escaped}-{identity.version}.data"
     dist_info = f"{escaped}-{identity.version}.dist-info"
@@ -471,9 +474,16 @@ def leave_out_wrappers(analysis: PackageAnalysis, commands: Commands) -> Command
     )
 
 
-def wheel_dependencies(analysis: PackageAnalysis, mapping: NameMapping) -> DependencyTranslation:
-    """Translate the package's conda dependencies into the wheel's (see :mod:`deps`)."""
-    metadata = analysis.distribution.metadata if analysis.distribution else None
+def wheel_dependencies(
+    analysis: PackageAnalysis, mapping: NameMapping, metadata: MetadataText | None = None
+) -> DependencyTranslation:
+    """Translate the package's conda dependencies into the wheel's (see :mod:`deps`).
+
+    :param metadata: the METADATA the wheel starts from (the embedded one, as
+        :func:`~condawheel.distinfo.dist_info_members` keeps it), if the package has one.
+    """
+    if metadata is None and analysis.distribution is not None:
+        metadata = analysis.distribution.metadata
     try:
         return translate_dependencies(
             analysis.depends,
