@@ -141,7 +141,13 @@ def dist_info_members(
         notes.append(f"{directory}: folded header line(s) written on one line: {names}")
     license_files = metadata.get_all("License-File")
     version = metadata.get("Metadata-Version") or "1.0"
-    if license_files and tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 4):
+    # A package made from a wheel carries that wheel's dist-info as the wheel had it:
+    # its licence files stay where the original wheel (and conda) put them.
+    if (
+        license_files
+        and made_from_wheel is None
+        and tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 4)
+    ):
         fields: list[str] = []
         for name in license_files:
             if f"licenses/{name}" in kept:
@@ -197,11 +203,23 @@ def wheel_metadata(
     try:
         Metadata.from_email(rendered, validate=True)
     except MetadataErrors as group:
-        reasons = "; ".join(str(error) for error in group.exceptions)
-        raise UnsupportedPackage(
-            analysis.subject, f"METADATA does not validate: {reasons}"
-        ) from None
+        errors = [
+            error
+            for error in group.exceptions
+            # License-File below 2.4: what setuptools and hatchling wrote before PEP 639,
+            # kept as it is in a wheel's own dist-info (made_from_wheel).
+            if not (analysis.made_from_wheel is not None and _license_file_too_early(error))
+        ]
+        if errors:
+            reasons = "; ".join(str(error) for error in errors)
+            raise UnsupportedPackage(
+                analysis.subject, f"METADATA does not validate: {reasons}"
+            ) from None
     return rendered
+
+
+def _license_file_too_early(error: Exception) -> bool:
+    return getattr(error, "field", None) == "license-file" and "introduced in" in str(error)
 
 
 def sidecar_document(

@@ -1,0 +1,250 @@
+"""Packages made from wheels (whl2conda, conda-pypi) become the wheels they were made from."""
+
+from __future__ import annotations
+
+import configparser
+import io
+import json
+import subprocess
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from packaging.metadata import parse_email
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from builders import CondaSpec, FileSpec, build_conda, read_wheel
+from conda_envs import ENV_B_SPECS, conda_environments
+from condawheel.convert import convert
+from condawheel.metadata import MetadataText
+from condawheel.names import default_mapping
+from condawheel.wheelmakers import MadeFromWheel, recognise_wheel_tool, restore_requirements
+from made_from_wheels import MadeFromWheels, made_from_wheels, whl2conda
+from test_install import run_condawheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from conda_envs import CondaEnvironments
+
+__all__ = ["conda_environments", "made_from_wheels"]  # fixtures, imported for pytest
+
+MAPPING = default_mapping()
+SKIPPED_MEMBERS = {"RECORD", "WHEEL", "METADATA", "entry_points.txt", "conda.json"}
+
+
+def _requirements(metadata: bytes) -> set[str]:
+    """Return the requirements METADATA declares, normalised (some originals do not validate)."""
+    raw, _ = parse_email(metadata)
+    return {str(Requirement(text)) for text in raw.get("requires_dist", [])}
+
+
+def _extras(metadata: bytes) -> set[str]:
+    raw, _ = parse_email(metadata)
+    return {canonicalize_name(extra) for extra in raw.get("provides_extra", [])}
+
+
+def _entry_points(files: dict[str, bytes]) -> dict[str, dict[str, str]]:
+    found = [data for name, data in files.items() if name.endswith(".dist-info/entry_points.txt")]
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    for data in found:
+        parser.read_string(data.decode())
+    return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+def _metadata(files: dict[str, bytes]) -> bytes:
+    (data,) = [data for name, data in files.items() if name.endswith(".dist-info/METADATA")]
+    return data
+
+
+@pytest.mark.slow
+def test_whl2conda_packages_become_their_original_wheels(
+    made_from_wheels: MadeFromWheels, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    for project, package in made_from_wheels.packages.items():
+        original = read_wheel(made_from_wheels.wheels[project])
+        result = convert(package, tmp_path / "out", mapping=MAPPING)
+        made = read_wheel(result.wheel)
+        # File for file: the payload and the dist-info's other files, byte for byte.
+        kept = {name for name in made if name.rsplit("/", 1)[-1] not in SKIPPED_MEMBERS}
+        expected = {name for name in original if name.rsplit("/", 1)[-1] not in SKIPPED_MEMBERS}
+        assert kept == expected, project
+        for name in kept:
+            assert made[name] == original[name], (project, name)
+        assert _entry_points(made) == _entry_points(original), project
+        # No lost dependency: METADATA requires exactly what the original did.
+        assert _requirements(_metadata(made)) == _requirements(_metadata(original)), project
+        assert _extras(_metadata(made)) == _extras(_metadata(original)), project
+        sidecar = json.loads(made[f"{result.plan.dist_info}/conda.json"])
+        assert sidecar["made_from_wheel"]["tool"] == "whl2conda", project
+        assert sidecar["made_from_wheel"]["hidden_extra"] == "original", project
+
+
+@pytest.mark.slow
+def test_whl2conda_folded_requirements_and_markers(
+    made_from_wheels: MadeFromWheels, tmp_path: Path
+) -> None:
+    """rich: whl2conda folds the long line and drops the marker's requirement from depends."""
+    package = made_from_wheels.packages["rich"]
+    result = convert(package, tmp_path, mapping=MAPPING)
+    metadata = _metadata(read_wheel(result.wheel))
+    assert b"\n extra" not in metadata  # unfolded
+    assert 'typing-extensions<5.0,>=4.0.0; python_version < "3.11"' in _requirements(metadata)
+    assert "original" not in _extras(metadata)
+    sidecar: Any = result.plan.sidecar
+    found = {item["name"]: item for item in sidecar["dependencies"]["metadata_vs_conda"]}
+    # conda's depends lack it (whl2conda skips marked requirements): METADATA's marker stands.
+    assert found["typing-extensions"]["difference"] == "only-metadata"
+
+
+@pytest.mark.slow
+def test_whl2conda_keeping_pip_dependencies_changes_nothing(
+    made_from_wheels: MadeFromWheels, tmp_path: Path
+) -> None:
+    wheel = made_from_wheels.wheels["requests"]
+    package = whl2conda(wheel, tmp_path / "kept" / "noarch", "--keep-pip-dependencies")
+    result = convert(package, tmp_path, mapping=MAPPING)
+    made = read_wheel(result.wheel)
+    original = read_wheel(wheel)
+    assert _requirements(_metadata(made)) == _requirements(_metadata(original))
+    sidecar: Any = result.plan.sidecar
+    assert sidecar["made_from_wheel"]["tool"] == "whl2conda"
+    assert sidecar["made_from_wheel"]["hidden_extra"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_condawheel_install_rich_made_by_whl2conda_brings_pygments(
+    made_from_wheels: MadeFromWheels, conda_environments: CondaEnvironments, tmp_path: Path
+) -> None:
+    wheelhouse = tmp_path / "W"
+    wheelhouse.mkdir()
+    for project in ("rich", "markdown-it-py", "mdurl", "pygments"):
+        convert(made_from_wheels.packages[project], wheelhouse, mapping=MAPPING)
+    prefix = conda_environments.create(tmp_path / "B", ENV_B_SPECS)
+    done = run_condawheel(
+        "install", "rich", "--prefix", str(prefix), "--wheelhouse", str(wheelhouse),
+        "--system-config", str(tmp_path / "none"), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    installed = {item["name"] for item in json.loads(done.stdout)["installed"]}
+    assert installed == {"rich", "markdown-it-py", "mdurl", "pygments"}
+    ran = subprocess.run(
+        [str(prefix / "bin" / "python"), "-c",
+         "import rich.syntax, pygments; print(rich.syntax.Syntax('x = 1', 'python').lexer)"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "PythonLexer" in ran.stdout
+
+
+# ---------------------------------------------------------------- conda-pypi's packages
+
+CONDA_PYPI_METADATA = (
+    b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
+    b'Requires-Dist: requests>=2\nRequires-Dist: colorama; sys_platform == "win32"\n'
+    b'Provides-Extra: socks\nRequires-Dist: pysocks; extra == "socks"\n'
+)
+
+
+def conda_pypi_spec() -> CondaSpec:
+    """A package as conda-pypi's ``build_conda`` writes it (conda-pypi 0.13)."""
+    site = "site-packages/demo-1.0.dist-info"
+    return CondaSpec(
+        name="demo",
+        version="1.0",
+        build="pypi_0",
+        subdir="noarch",
+        noarch="python",
+        # requires_to_conda: unconditional requirements only; markers other than
+        # extras are left out, extras go to extra_depends.
+        depends=["python >=3.8", "requests >=2"],
+        index_extra={"extra_depends": {"socks": ["pysocks"]}},
+        about={
+            "summary": "",
+            "extra": {"generator": "conda-pypi", "generator_version": "0.13.1"},
+        },
+        files=[
+            FileSpec("site-packages/demo/__init__.py", b""),
+            FileSpec(f"{site}/METADATA", CONDA_PYPI_METADATA),
+            FileSpec(f"{site}/INSTALLER", b"conda-pypi\n"),
+            FileSpec(f"{site}/RECORD", b""),
+        ],
+    )
+
+
+def test_conda_pypi_packages_keep_their_metadata(tmp_path: Path) -> None:
+    package = build_conda(conda_pypi_spec(), tmp_path)
+    result = convert(package, tmp_path, mapping=MAPPING)
+    metadata = _metadata(read_wheel(result.wheel))
+    assert _requirements(metadata) == {
+        "requests>=2",
+        'colorama; sys_platform == "win32"',
+        'pysocks; extra == "socks"',
+    }
+    assert result.plan.sidecar["made_from_wheel"] == {
+        "tool": "conda-pypi",
+        "version": "0.13.1",
+        "hidden_extra": None,
+    }
+
+
+# ---------------------------------------------------------------- the pure parts
+
+
+def test_recognise_whl2conda_by_about_or_installer() -> None:
+    metadata = MetadataText.parse("Name: x\nVersion: 1\nProvides-Extra: original\n")
+    found = recognise_wheel_tool({"extra": {"whl2conda_version": "26.7.2"}}, {}, metadata)
+    assert found == MadeFromWheel("whl2conda", "26.7.2", hidden_extra="original")
+    found = recognise_wheel_tool({}, {"INSTALLER": b"whl2conda\n"}, metadata)
+    assert found == MadeFromWheel("whl2conda", None, hidden_extra="original")
+    assert recognise_wheel_tool({}, {"INSTALLER": b"pip\n"}, metadata) is None
+
+
+def test_restore_requirements_takes_off_the_hidden_extra_only() -> None:
+    metadata = MetadataText.parse(
+        "Name: x\nVersion: 1\nProvides-Extra: jupyter\n"
+        'Requires-Dist: ipywidgets>=7; extra == "jupyter"\n'
+        "Requires-Dist: pygments<3 ; extra == 'original'\n"
+        'Requires-Dist: typing-extensions ; (python_version < "3.11") and\n'
+        " extra == 'original'\n"
+        "Provides-Extra: original\n"
+    )
+    restored, notes = restore_requirements(
+        metadata, MadeFromWheel("whl2conda", None, hidden_extra="original")
+    )
+    assert restored.get_all("Requires-Dist") == [
+        'ipywidgets>=7; extra == "jupyter"',
+        "pygments<3",
+        'typing-extensions; python_version < "3.11"',
+    ]
+    assert restored.get_all("Provides-Extra") == ["jupyter"]
+    assert "2 requirement(s)" in notes[0]
+    unchanged, none = restore_requirements(metadata, MadeFromWheel("conda-pypi", None))
+    assert (unchanged, none) == (metadata, ())
+
+
+def test_the_hidden_extra_is_not_taken_off_packages_of_other_tools(tmp_path: Path) -> None:
+    spec = conda_pypi_spec()
+    site = "site-packages/demo-1.0.dist-info"
+    spec.about = {}
+    spec.files = [
+        *[item for item in spec.files if not item.path.endswith("METADATA")],
+        FileSpec(
+            f"{site}/METADATA",
+            b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nProvides-Extra: original\n"
+            b"Requires-Dist: requests>=2; extra == 'original'\n",
+        ),
+    ]
+    spec.files = [item for item in spec.files if not item.path.endswith("INSTALLER")]
+    result = convert(build_conda(spec, tmp_path), tmp_path, mapping=MAPPING)
+    archive = zipfile.ZipFile(io.BytesIO(result.wheel.read_bytes()))
+    metadata = archive.read(f"{result.plan.dist_info}/METADATA")
+    # The project's own extra named 'original': conda installs requests always, so the
+    # wheel requires it always, and the extra stays.
+    assert _extras(metadata) == {"original"}
+    assert "requests>=2" in _requirements(metadata)
+    assert result.plan.sidecar["made_from_wheel"] is None
