@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conda_package_streaming.package_streaming import stream_conda_component
 from packaging.metadata import Metadata
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
@@ -71,6 +72,25 @@ def test_every_wheel_is_valid(channel_wheels: dict[str, ConversionResult]) -> No
         assert sidecar.source.sha256 is not None
         assert names[-1] == f"{dist_info}/RECORD"  # RECORD last of all
         assert not any(n.endswith(".pyc") or "/__pycache__/" in n for n in names)
+
+
+def test_zstandard_carries_conda_s_licence_its_egg_info_lost(
+    channel_wheels: dict[str, ConversionResult], corpus: Path
+) -> None:
+    """Its egg-info names a License-File that is not there; conda ships info/licenses/."""
+    result = channel_wheels["zstandard-0.23.0-py312hef9b889_1.conda"]
+    package = corpus / "channel" / "linux-64" / "zstandard-0.23.0-py312hef9b889_1.conda"
+    # conda-build put this info/ file in the .conda's pkg component.
+    (licence,) = [
+        tar.extractfile(member).read()
+        for component in ("info", "pkg")
+        for tar, member in stream_conda_component(str(package), component=component)
+        if member.name == "info/licenses/LICENSE"
+    ]
+    with zipfile.ZipFile(result.wheel) as archive:
+        assert archive.read(f"{result.plan.dist_info}/licenses/LICENSE") == licence
+        metadata = Metadata.from_email(archive.read(f"{result.plan.dist_info}/METADATA"))
+    assert metadata.license_files == ["LICENSE"]
 
 
 def test_conversion_is_reproducible(

@@ -434,6 +434,46 @@ def test_license_files_move_under_licenses_for_core_metadata_2_4() -> None:
     assert members.notes == (f"{directory}: License-File 'GONE' names no file; dropped",)
 
 
+def test_conda_licences_are_carried_when_the_package_has_none_of_its_own() -> None:
+    directory = f"{SITE}/demo-1.0.dist-info"
+    spec = CondaSpec(
+        files=[
+            FileSpec(
+                f"{directory}/METADATA",
+                b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense-File: GONE\n",
+            ),
+            FileSpec(f"{directory}/RECORD", b""),
+            FileSpec(f"{SITE}/demo/__init__.py", b""),
+        ],
+        info_extra={"licenses/LICENSE.txt": b"conda's licence text"},
+    )
+    plan = plan_wheel(analyze(spec), mapping=NO_NAMES)
+    entries = {entry.arcname: entry.source for entry in plan.entries}
+    assert entries["demo-1.0.dist-info/licenses/LICENSE.txt"] == Generated(b"conda's licence text")
+    assert b"License-File: LICENSE.txt\n" in plan.metadata
+    assert b"License-File: GONE" not in plan.metadata
+    assert b"Metadata-Version: 2.4\n" in plan.metadata
+    assert any("carries conda's info/licenses/ (LICENSE.txt)" in w for w in plan.warnings)
+
+
+def test_a_package_with_its_own_licence_does_not_get_conda_s() -> None:
+    directory = f"{SITE}/demo-1.0.dist-info"
+    spec = CondaSpec(
+        files=[
+            FileSpec(f"{directory}/METADATA", b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"),
+            FileSpec(f"{directory}/LICENSE", b"its own"),
+            FileSpec(f"{directory}/RECORD", b""),
+            FileSpec(f"{SITE}/demo/__init__.py", b""),
+        ],
+        info_extra={"licenses/LICENSE.txt": b"conda's licence text"},
+    )
+    plan = plan_wheel(analyze(spec), mapping=NO_NAMES)
+    names = {entry.arcname for entry in plan.entries}
+    assert "demo-1.0.dist-info/LICENSE" in names
+    assert "demo-1.0.dist-info/licenses/LICENSE.txt" not in names
+    assert b"License-File" not in plan.metadata
+
+
 # ---------------------------------------------------------------- the whole plan
 
 

@@ -94,25 +94,30 @@ class DistInfoMembers:
     :param members: each kept file: its name inside the wheel's ``.dist-info`` -> the
         payload path whose body it ships.
     :param notes: what a user should know about what was dropped.
+    :param conda_licences: conda's ``info/licenses/`` files the wheel carries (as
+        ``licenses/<name>``), the package having none of its own.
     """
 
     metadata: MetadataText
     members: Mapping[str, str]
     notes: tuple[str, ...] = ()
+    conda_licences: tuple[str, ...] = ()
 
 
 def dist_info_members(
-    distribution: EmbeddedDistribution, made_from_wheel: MadeFromWheel | None = None
+    distribution: EmbeddedDistribution,
+    made_from_wheel: MadeFromWheel | None = None,
+    conda_licences: Sequence[str] = (),
 ) -> DistInfoMembers:
     """Decide which embedded metadata files the wheel's ``.dist-info`` keeps, and where.
 
     A dist-info keeps everything but the installation records (RECORD, INSTALLER,
     REQUESTED, direct_url.json) and the files condawheel regenerates. Egg-info keeps what
-    has a dist-info meaning (entry points, top-level names). ``License-File`` fields of
-    METADATA older than 2.4 point at files in the .dist-info root, which core metadata 2.4
-    (PEP 639) places under ``licenses/``: such METADATA is raised to 2.4 and the files move,
-    as setuptools itself now writes them, so that the METADATA validates. A package
-    made from a wheel gets the wheel's own requirements back (:mod:`condawheel.wheelmakers`).
+    has a dist-info meaning (entry points, top-level names); licence files are placed by
+    :func:`_licence_files`. A package made from a wheel gets the wheel's own requirements
+    back (:mod:`condawheel.wheelmakers`).
+
+    :param conda_licences: the names of the package's ``info/licenses/`` files.
     """
     directory = distribution.directory
     if distribution.kind == "egg-info":
@@ -139,27 +144,71 @@ def dist_info_members(
         metadata = metadata.unfolded()
         names = ", ".join(sorted(set(folded)))
         notes.append(f"{directory}: folded header line(s) written on one line: {names}")
-    license_files = metadata.get_all("License-File")
+    metadata, licences = _licence_files(
+        metadata, kept, directory, made_from_wheel=made_from_wheel, conda_licences=conda_licences
+    )
+    notes.extend(licences.notes)
+    return DistInfoMembers(metadata, kept, tuple(notes), licences.carried)
+
+
+@dataclass(frozen=True)
+class _Licences:
+    carried: tuple[str, ...]  # conda's info/licenses/ files the wheel carries instead
+    notes: tuple[str, ...]
+
+
+_LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
+
+
+def _licence_files(
+    metadata: MetadataText,
+    kept: dict[str, str],
+    directory: str,
+    *,
+    made_from_wheel: MadeFromWheel | None,
+    conda_licences: Sequence[str],
+) -> tuple[MetadataText, _Licences]:
+    """Decide where the licence files go and which ``License-File`` fields name them.
+
+    ``License-File`` of METADATA older than 2.4 names a file at the .dist-info root,
+    which core metadata 2.4 (PEP 639) places under ``licenses/``: such METADATA is raised
+    to 2.4 and the files move, as setuptools now writes them, so that it validates; a
+    package made from a wheel keeps its wheel's layout. A field naming no file is dropped.
+    A package whose own metadata carries no licence text at all gets conda's
+    ``info/licenses/`` files (the package's licence as its recipe ships it).
+    """
+    names = metadata.get_all("License-File")
     version = metadata.get("Metadata-Version") or "1.0"
-    # A package made from a wheel carries that wheel's dist-info as the wheel had it:
-    # its licence files stay where the original wheel (and conda) put them.
-    if (
-        license_files
-        and made_from_wheel is None
-        and tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 4)
-    ):
-        fields: list[str] = []
-        for name in license_files:
-            if f"licenses/{name}" in kept:
-                fields.append(name)
-            elif name in kept:
+    below_24 = tuple(int(part) for part in version.split(".") if part.isdigit()) < (2, 4)
+    move = below_24 and made_from_wheel is None
+    notes: list[str] = []
+    fields: list[str] = []
+    for name in names:
+        if f"licenses/{name}" in kept:
+            fields.append(name)
+        elif below_24 and name in kept:
+            if move:
                 kept[f"licenses/{name}"] = kept.pop(name)
-                fields.append(name)
-            else:
-                notes.append(f"{directory}: License-File {name!r} names no file; dropped")
-        metadata = metadata.without("License-File").replaced("Metadata-Version", "2.4")
-        metadata = metadata.with_fields(("License-File", name) for name in fields)
-    return DistInfoMembers(metadata, kept, tuple(notes))
+            fields.append(name)
+        else:
+            notes.append(f"{directory}: License-File {name!r} names no file; dropped")
+    own = bool(fields) or (
+        not names and any(name.upper().startswith(_LICENCE_NAMES) for name in kept)
+    )
+    carried = (
+        () if own else tuple(name for name in conda_licences if f"licenses/{name}" not in kept)
+    )
+    if carried:
+        notes.append(
+            f"{directory}: no licence file of its own; the wheel carries conda's "
+            f"info/licenses/ ({', '.join(carried)})"
+        )
+    if fields != names or carried or (move and names):
+        metadata = metadata.without("License-File")
+        if (move and names) or carried:
+            metadata = metadata_version_at_least(metadata, (2, 4))
+        metadata = metadata.with_fields(("License-File", name) for name in [*fields, *carried])
+    return metadata, _Licences(carried, tuple(notes))
 
 
 def wheel_metadata(
@@ -337,8 +386,9 @@ def dist_info_files(
             generated["entry_points.txt"] = rendered
         else:  # every command it declared is a script of conda's: nothing left
             copied.pop("entry_points.txt", None)
-    if members is None:
-        for name, data in analysis.package.license_files:
+    carried = None if members is None else set(members.conda_licences)
+    for name, data in analysis.package.license_files:
+        if carried is None or name in carried:
             generated[f"licenses/{name}"] = data
     return generated, {name: path for name, path in copied.items() if name not in generated}
 

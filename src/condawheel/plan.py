@@ -205,7 +205,13 @@ def plan_wheel(
     check_platform_stamp(analysis, options)
     distribution = analysis.distribution
     members = (
-        None if distribution is None else dist_info_members(distribution, analysis.made_from_wheel)
+        None
+        if distribution is None
+        else dist_info_members(
+            distribution,
+            analysis.made_from_wheel,
+            [name for name, _ in analysis.package.license_files],
+        )
     )
     kind = wheel_kind(analysis)
     identity = wheel_identity(analysis, kind, mapping)
