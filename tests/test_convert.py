@@ -128,6 +128,20 @@ def test_record_is_verified_and_last(tmp_path: Path) -> None:
         assert (info.external_attr >> 16) & 0o777 == 0o644
 
 
+def test_a_program_conda_would_not_make_executable_stays_so(tmp_path: Path) -> None:
+    spec = CondaSpec(
+        files=[
+            FileSpec("bin/tool", b"#!/bin/sh\necho hi\n", mode=0o664),
+            FileSpec("bin/run", b"#!/bin/sh\necho hi\n", mode=0o775),
+        ]
+    )
+    result = _convert(spec, tmp_path)
+    data = "conda_pkg_demo-1.0.data"
+    with zipfile.ZipFile(result.wheel) as archive:
+        assert (archive.getinfo(f"{data}/scripts/tool").external_attr >> 16) & 0o777 == 0o644
+        assert (archive.getinfo(f"{data}/scripts/run").external_attr >> 16) & 0o777 == 0o755
+
+
 def test_scripts_get_python_shebangs_and_executable_bits(tmp_path: Path) -> None:
     spec = CondaSpec(
         files=[

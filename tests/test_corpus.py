@@ -93,6 +93,22 @@ def test_zstandard_carries_conda_s_licence_its_egg_info_lost(
     assert metadata.license_files == ["LICENSE"]
 
 
+def test_krb5_ksu_stays_not_executable_as_conda_installs_it(
+    channel_wheels: dict[str, ConversionResult], tmp_path: Path
+) -> None:
+    """krb5 ships bin/ksu as 0664 (the other programs 0775): the wheel keeps both modes."""
+    result = channel_wheels["krb5-1.21.3-h659f571_0.conda"]
+    scripts = f"{result.plan.name.replace('-', '_')}-{result.plan.version}.data/scripts"
+    with zipfile.ZipFile(result.wheel) as archive:
+        assert not (archive.getinfo(f"{scripts}/ksu").external_attr >> 16) & 0o111
+        assert (archive.getinfo(f"{scripts}/kinit").external_attr >> 16) & 0o111
+    # pypa/installer puts them in bin/ with those modes.
+    prefix, scheme = make_prefix(tmp_path / "prefix", python312())
+    install_wheels([result.wheel], scheme, prefix / "bin" / "python")
+    assert not (prefix / "bin" / "ksu").stat().st_mode & 0o111
+    assert (prefix / "bin" / "kinit").stat().st_mode & 0o111
+
+
 def test_conversion_is_reproducible(
     corpus: Path, channel_wheels: dict[str, ConversionResult], tmp_path: Path
 ) -> None:

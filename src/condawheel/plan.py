@@ -552,13 +552,16 @@ def map_payload(
         body = _link_body(analysis, item, arcname, symlinks, skipped, warnings)
         if body is None:
             continue
+        # The member's own mode, as conda installs it: a program in bin/ that the package
+        # ships without an executable bit (krb5's ksu, 0664) stays so; installers make
+        # .data/scripts files executable only when the wheel says so (PEP 427 leaves it
+        # to the archive's mode).
         executable = bool(item.mode & 0o111) if item.kind != "symlink" else bool(body.mode & 0o111)
         source: EntrySource = FromPayload(body.path)
         if destination.scheme == "scripts":
             first_line = body.head.split(b"\n", 1)[0]
             if layout.is_python_shebang(first_line) and b"\n" in body.head:
                 source = RewrittenScript(body.path, len(first_line) + 1)
-            executable = True
         entries.append(WheelEntry(arcname, source, executable, origin=path))
         if entry.prefix_placeholder is not None and entry.file_mode is not None:
             placeholders.append(
