@@ -266,7 +266,9 @@ def test_unusable_embedded_metadata_is_a_problem(metadata: bytes, reason: str) -
 def test_a_conda_version_without_pep440_form_needs_embedded_metadata() -> None:
     error = refusal(CondaSpec(version="1.0.*", files=[FileSpec("lib/libx.so", b"x")]))
     assert isinstance(error, UnsupportedPackage)
-    assert error.problems == ("conda version '1.0.*' has no PEP 440 form (see README, 'Versions')",)
+    assert error.problems == (
+        "conda version '1.0.*' has no PEP 440 form (see docs/convert.md, \"Versions\")",
+    )
     analysis = analyze(CondaSpec(version="1.0.*", files=[dist_info("demo")]))
     assert analysis.conda_version is None
     assert analysis.distribution is not None

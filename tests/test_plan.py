@@ -116,7 +116,9 @@ def test_without_embedded_metadata_the_mapping_or_conda_name_names_the_wheel() -
         "demo-py",
         Version("2025+a"),
     )
-    assert python.version_rule == "conda version '2025a' mapped to PEP 440 (README, 'Versions')"
+    assert python.version_rule == (
+        "conda version '2025a' mapped to PEP 440 (docs/convert.md, \"Versions\")"
+    )
     lib = wheel_identity(analysis, "library", mapped)
     assert (lib.name, lib.version_rule) == ("conda-pkg-libdemo", python.version_rule)
 

@@ -251,7 +251,7 @@ def problems_error(subject: str, problems: list[Problem]) -> InvalidPackage | Un
 
 def no_pep440_form(conda_version: str) -> str:
     """Say that a package without Python metadata has a version PEP 440 cannot express."""
-    return f"conda version {conda_version!r} has no PEP 440 form (see README, 'Versions')"
+    return f'conda version {conda_version!r} has no PEP 440 form (see docs/convert.md, "Versions")'
 
 
 def _noarch(package: CondaPackage) -> Literal["python", "generic"] | None:

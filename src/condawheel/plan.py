@@ -358,7 +358,7 @@ def wheel_identity(
     rule = (
         "conda version"
         if str(converted) == index.version
-        else f"conda version {index.version!r} mapped to PEP 440 (README, 'Versions')"
+        else f'conda version {index.version!r} mapped to PEP 440 (docs/convert.md, "Versions")'
     )
     if kind == "python":
         display = mapping.pypi_name(index.name) or index.name
