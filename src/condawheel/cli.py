@@ -114,8 +114,8 @@ MappingOption = Annotated[
     typer.Option(
         "--mapping",
         metavar="FILE",
-        help="Extra conda->PyPI name mapping (YAML, schema in mappings/README.md); repeatable, "
-        "later files win.",
+        help="Extra conda->PyPI name mapping: condawheel's YAML (mappings/README.md), or a "
+        "pixi, parselmouth or conda-pypi JSON table; repeatable, later files win.",
         exists=True,
         dir_okay=False,
     ),

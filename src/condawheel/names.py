@@ -31,6 +31,8 @@ import yaml
 from packaging.utils import NormalizedName, canonicalize_name
 
 from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
+from condawheel.io.jsondata import JSONProblem, parse_json
+from condawheel.mappingformats import ForeignTableError, read_foreign_table
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping
@@ -51,6 +53,7 @@ __all__ = [
     "default_mapping",
     "library_distribution_name",
     "load_mapping",
+    "parse_any_mapping",
     "parse_mapping",
 ]
 
@@ -102,6 +105,7 @@ class MappingLayer:
     )
     generated: str | None = None  # ISO date from the header
     sources: tuple[MappingSource, ...] = ()
+    form: str = "condawheel"  # or a foreign table's form (condawheel.mappingformats)
 
 
 @dataclass(frozen=True)
@@ -243,7 +247,7 @@ def parse_mapping(text: str, *, origin: str) -> NameMapping:
 
 
 def load_mapping(path: Path) -> NameMapping:
-    """Read and parse a mapping file (a user's ``--mapping FILE``).
+    """Read and parse a mapping file (a user's ``--mapping FILE``), of any form it takes.
 
     :raises InvalidMapping: if the file cannot be read, is not UTF-8, or breaks the schema.
     """
@@ -253,7 +257,31 @@ def load_mapping(path: Path) -> NameMapping:
         raise InvalidMapping(str(path), f"not UTF-8 text ({error.reason})") from None
     except OSError as error:
         raise InvalidMapping(str(path), f"cannot be read: {error.strerror or error}") from None
-    return parse_mapping(text, origin=str(path))
+    return parse_any_mapping(text, origin=str(path))
+
+
+def parse_any_mapping(text: str, *, origin: str) -> NameMapping:
+    """Parse a mapping file of any form ``--mapping`` takes, told apart by its shape.
+
+    condawheel's YAML (or the same document as JSON, with its ``schema``), or the JSON
+    tables of pixi, parselmouth and conda-pypi (:mod:`condawheel.mappingformats`).
+
+    :raises InvalidMapping: with a one-line reason naming the first rule broken.
+    """
+    if not text.lstrip().startswith(("{", "[")):
+        return parse_mapping(text, origin=origin)
+    try:
+        document = parse_json(text)
+    except JSONProblem as problem:
+        raise InvalidMapping(origin, str(problem)) from None
+    if isinstance(document, dict) and "schema" in document:
+        return parse_mapping(text, origin=origin)
+    try:
+        table = read_foreign_table(document)
+    except ForeignTableError as problem:
+        raise InvalidMapping(origin, str(problem)) from None
+    checked = _check_names(table.names.items(), origin)
+    return NameMapping((MappingLayer(origin, MappingProxyType(checked), form=table.format),))
 
 
 def default_mapping() -> NameMapping:
