@@ -38,6 +38,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = REPO_ROOT / "mappings" / "conda-pypi.yaml"
+DEPURL_OUTPUT = REPO_ROOT / "mappings" / "depurls.yaml"
 
 _CONDA_NAME = re.compile(r"^[a-z0-9_][a-z0-9._-]*$")
 _CANONICAL_PYPI_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -111,6 +113,99 @@ SOURCES = (
         reader=_read_grayskull,
     ),
 )
+
+
+@dataclass(frozen=True)
+class Pep804Source:
+    """PEP 804's conda-forge mapping, pinned to a commit of its reference repository.
+
+    No package on PyPI ships it: it is fetched from the repository at the pinned commit
+    (HTTPS) and checked against the pinned sha256.
+    """
+
+    repository: str
+    commit: str
+    file: str
+    sha256: str
+    license: str
+
+    @property
+    def url(self) -> str:
+        """The file at the pinned commit."""
+        return f"https://raw.githubusercontent.com/{self.repository}/{self.commit}/{self.file}"
+
+
+PEP804 = Pep804Source(
+    repository="jaimergp/external-metadata-mappings",
+    commit="b027048d606d5f73e1251af43fc75a706d07da2b",
+    file="data/conda-forge.mapping.json",
+    sha256="a82fd22128182a072bc135df958f732f9b82e228cc7b1a5808830657e051c78e",
+    license="BSD-3-Clause (Quansight LLC)",
+)
+
+DEPURL_HEADER_COMMENT = """\
+# conda name -> PEP 725 DepURL, from PEP 804's conda-forge mapping. GENERATED FILE: do not edit.
+# Regenerate with `python scripts/update_mappings.py`. Source, date and license below;
+# how condawheel uses it: mappings/README.md ("DepURLs").
+"""
+
+
+def read_pep804_mapping(data: bytes) -> tuple[dict[str, str], list[str]]:
+    """Invert PEP 804's conda-forge mapping into conda name -> DepURL.
+
+    Each entry maps a DepURL (``id``) to conda specs, per stage or for all of them; the
+    run stage is what an installed package depends on. A spec's first word is the conda
+    name; recipe templates (``{{ compiler('c') }}``) are no package. A name several
+    entries give is decided by the entry that names it without a build string (``libblas``
+    is ``dep:virtual/interface/blas``; ``libblas * *_openblas`` also means OpenBLAS).
+
+    :returns: the table, sorted, and one diagnostic line per name left out.
+    """
+    document = json.loads(data)
+    found: dict[str, dict[str, bool]] = {}
+    for entry in document["mappings"]:
+        specs = entry["specs"]
+        if isinstance(specs, dict):
+            specs = specs.get("run", [])
+        for spec in [specs] if isinstance(specs, str) else specs:
+            if "{{" in spec or not spec.strip():
+                continue
+            name, *rest = spec.split()
+            bare = not rest or rest == ["*"]
+            found.setdefault(name, {})
+            found[name][entry["id"]] = found[name].get(entry["id"], False) or bare
+    table: dict[str, str] = {}
+    problems: list[str] = []
+    for name, ids in sorted(found.items()):
+        bare = sorted(depurl for depurl, plain in ids.items() if plain)
+        chosen = bare if bare else sorted(ids)
+        if len(chosen) > 1 or not _CONDA_NAME.match(name):
+            problems.append(f"PEP 804: {name!r} left out ({', '.join(sorted(ids))})")
+            continue
+        table[name] = chosen[0]
+    return table, problems
+
+
+def render_depurls(table: dict[str, str], source: dict[str, str | int], date: str) -> str:
+    """Return the YAML text of ``mappings/depurls.yaml`` (deterministic for equal inputs)."""
+    header = {"schema": 1, "generated": date, "source": source}
+    text = DEPURL_HEADER_COMMENT
+    text += yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
+    text += yaml.safe_dump({"depurls": table}, sort_keys=True, allow_unicode=True, width=1000)
+    return text
+
+
+def fetch_pep804(local: Path | None) -> bytes:
+    """Return the pinned PEP 804 mapping (from ``local`` if given), its sha256 checked."""
+    if local is not None:
+        data = local.read_bytes()
+    else:
+        with urllib.request.urlopen(PEP804.url, timeout=60) as response:  # noqa: S310 - https
+            data = response.read()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != PEP804.sha256:
+        raise SystemExit(f"{PEP804.file}: sha256 {digest} differs from the pinned {PEP804.sha256}")
+    return data
 
 
 @dataclass(frozen=True)
@@ -248,6 +343,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do not write; exit 1 if the entries or sources differ from --output",
     )
+    parser.add_argument(
+        "--pep804-file",
+        type=Path,
+        default=None,
+        help="a local copy of PEP 804's conda-forge mapping at the pinned commit",
+    )
+    parser.add_argument("--depurl-output", type=Path, default=DEPURL_OUTPUT, help="file to write")
     args = parser.parse_args(argv)
     date = args.date or _today()
     dt.date.fromisoformat(date)  # reject a malformed --date early
@@ -278,19 +380,37 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
     names, problems = build_names(tables)
-    for problem in problems:
+    depurls, depurl_problems = read_pep804_mapping(fetch_pep804(args.pep804_file))
+    depurl_source: dict[str, str | int] = {
+        "repository": PEP804.repository,
+        "commit": PEP804.commit,
+        "file": PEP804.file,
+        "url": PEP804.url,
+        "sha256": PEP804.sha256,
+        "license": PEP804.license,
+        "entries": len(depurls),
+    }
+    for problem in [*problems, *depurl_problems]:
         print(problem, file=sys.stderr)
     text = render(names, sources, date)
 
     if args.check:
         current = yaml.safe_load(args.output.read_text(encoding="utf-8"))
-        if current.get("names") != names or current.get("sources") != sources:
-            print(f"{args.output} is out of date; rerun without --check", file=sys.stderr)
+        current_depurls = yaml.safe_load(args.depurl_output.read_text(encoding="utf-8"))
+        if (
+            current.get("names") != names
+            or current.get("sources") != sources
+            or current_depurls.get("depurls") != depurls
+            or current_depurls.get("source") != depurl_source
+        ):
+            print("mappings are out of date; rerun without --check", file=sys.stderr)
             return 1
-        print(f"{args.output} is up to date ({len(names)} entries)")
+        print(f"{args.output} and {args.depurl_output} are up to date ({len(names)} entries)")
         return 0
     args.output.write_text(text, encoding="utf-8")
+    args.depurl_output.write_text(render_depurls(depurls, depurl_source, date), encoding="utf-8")
     print(f"wrote {args.output}: {len(names)} entries, {len(problems)} dropped (see stderr)")
+    print(f"wrote {args.depurl_output}: {len(depurls)} entries")
     return 0
 
 

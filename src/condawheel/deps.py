@@ -29,6 +29,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from condawheel.depurls import DepURL, depurl_for, strict_bounds
 from condawheel.errors import InvalidMatchSpec
 from condawheel.markers import separate_extras, without_extras
 from condawheel.matchspec import (
@@ -69,10 +70,11 @@ class DependencyRecord:
     fidelity: Fidelity = "exact"
     notes: tuple[str, ...] = ()
     dropped: tuple[tuple[str, str], ...] = ()  # build / channel / hashes ... kept here
+    depurl: DepURL | None = None  # PEP 725's name for an external dependency
 
     def to_json(self) -> JSONObject:
         """Return the sidecar form."""
-        return {
+        document: JSONObject = {
             "spec": self.spec,
             "name": self.name,
             "kind": self.kind,
@@ -81,6 +83,9 @@ class DependencyRecord:
             "notes": list(self.notes),
             "dropped": dict(self.dropped),
         }
+        if self.depurl is not None:
+            document.update(self.depurl.to_json())
+        return document
 
 
 @dataclass(frozen=True)
@@ -270,31 +275,10 @@ _MARKER_ENVIRONMENT = re.compile(
 )
 
 
-def _comparable(specifier: SpecifierSet) -> SpecifierSet:
-    """Return ``specifier`` with ``<=V,!=V`` read as ``<V`` and ``>=V,!=V`` as ``>V``.
-
-    The translation writes conda's ``<V`` as ``<=V,!=V`` because conda's admits V's
-    pre-releases; compared with a project's ``<V`` the two differ only in those, which
-    pip does not pick by default, so they are not reported as a disagreement.
-    """
-    clauses = {str(clause) for clause in specifier}
-    excluded = {clause.version for clause in specifier if clause.operator == "!="}
-    result: set[str] = set()
-    for clause in specifier:
-        version = clause.version
-        if clause.operator in {"<=", ">="} and version in excluded:
-            result.add(f"{clause.operator[0]}{version}")
-        elif clause.operator == "!=" and {f"<={version}", f">={version}"} & clauses:
-            continue
-        else:
-            result.add(str(clause))
-    return SpecifierSet(",".join(sorted(result)))
-
-
 def _key(requirement: Requirement) -> tuple[tuple[str, ...], str, str]:
     extras = tuple(sorted(canonicalize_name(extra) for extra in requirement.extras))
     marker = str(requirement.marker) if requirement.marker is not None else ""
-    return extras, str(_comparable(requirement.specifier)), marker
+    return extras, str(strict_bounds(requirement.specifier)), marker
 
 
 def _describe_condition(requirements: Sequence[Requirement]) -> tuple[list[str], list[str]]:
@@ -470,7 +454,7 @@ def _ranges(requirements: Sequence[Requirement]) -> tuple[frozenset[str], Specif
     for requirement in requirements:
         combined &= requirement.specifier
         extras |= {canonicalize_name(extra) for extra in requirement.extras}
-    return frozenset(extras), _comparable(combined)
+    return frozenset(extras), strict_bounds(combined)
 
 
 # ------------------------------------------------------------ external libraries
@@ -576,6 +560,8 @@ class _DependencyTranslator:
             # Which line carries this spec is known once every spec of the name is seen.
             self.external_records.append((len(self.records), name, parsed.version))
             self._record(spec, parsed, translation, "external", "Requires-External", note)
+            depurl = depurl_for(name, parsed.version, parsed.build, self.mapping.depurls)
+            self.records[-1] = replace(self.records[-1], depurl=depurl)
         else:
             wanted = _conda_requirement(spec, pypi, parsed, translation)
             self.conda_python.setdefault(pypi, []).append(wanted)

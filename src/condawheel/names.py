@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 import yaml
 from packaging.utils import NormalizedName, canonicalize_name
 
+from condawheel.depurls import DEPURL_FILE, parse_depurl_table
 from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.mappingformats import ForeignTableError, read_foreign_table
@@ -128,6 +129,10 @@ class NameMapping:
     """
 
     layers: tuple[MappingLayer, ...] = ()
+    depurls: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
+    """conda name -> PEP 725 DepURL of external dependencies (:mod:`condawheel.depurls`)."""
 
     @classmethod
     def from_names(cls, names: Mapping[str, str | None], *, origin: str = "<names>") -> NameMapping:
@@ -143,7 +148,8 @@ class NameMapping:
 
     def merged(self, other: NameMapping) -> NameMapping:
         """Return a mapping where ``other``'s entries win over this one's."""
-        return NameMapping(self.layers + other.layers)
+        depurls = MappingProxyType({**self.depurls, **other.depurls})
+        return NameMapping(self.layers + other.layers, depurls)
 
     def lookup(self, conda_name: str) -> NameLookup:
         """Return what ``conda_name`` is, its PyPI name, and the deciding layer."""
@@ -287,6 +293,9 @@ def parse_any_mapping(text: str, *, origin: str) -> NameMapping:
 def default_mapping() -> NameMapping:
     """Return the packaged mapping: ``conda-pypi.yaml`` with ``overrides.yaml`` on top.
 
+    It also carries the packaged DepURL table (``depurls.yaml``) for external
+    dependencies.
+
     Reads ``condawheel/mappings`` through :mod:`importlib.resources`, so it works from a
     wheel or a zip; an editable install of a source checkout reads the repository's
     ``mappings/`` (see :func:`_mapping_folder`). Each call parses the files again (about
@@ -305,7 +314,14 @@ def default_mapping() -> NameMapping:
                 origin, f"packaged mapping cannot be read: {error.strerror or error}"
             ) from None
         mapping = mapping.merged(parse_mapping(text, origin=origin))
-    return mapping
+    origin = f"condawheel/mappings/{DEPURL_FILE}"
+    try:
+        text = (folder / DEPURL_FILE).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidMapping(
+            origin, f"packaged mapping cannot be read: {error.strerror or error}"
+        ) from None
+    return NameMapping(mapping.layers, parse_depurl_table(text, origin=origin))
 
 
 def _mapping_folder() -> Traversable:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from condawheel.condameta import JSONObject
     from condawheel.plan import WheelEntry, WheelPlan
 
-__all__ = ["plan_as_json", "plan_as_text"]
+__all__ = ["external_dependencies_as_text", "plan_as_json", "plan_as_text"]
 
 
 def _entry_json(entry: WheelEntry) -> JSONObject:
@@ -82,6 +82,20 @@ def libraries_as_text(plan: WheelPlan) -> list[str]:
     return lines
 
 
+def external_dependencies_as_text(plan: WheelPlan) -> list[str]:
+    """Return each external dependency with its PEP 725 DepURL (and what it cannot say)."""
+    dependencies = plan.sidecar.get("dependencies")
+    records = dependencies.get("depends") if isinstance(dependencies, dict) else None
+    lines: list[str] = []
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict) or record.get("kind") != "external":
+            continue
+        kept = record.get("conda_spec")
+        suffix = f"  (conda spec kept: {kept})" if kept else ""
+        lines.append(f"  {record.get('spec')!s:40} {record.get('depurl')}{suffix}")
+    return ["", "external dependencies (PEP 725 DepURLs):", *lines] if lines else []
+
+
 def plan_as_text(plan: WheelPlan, *, libraries: bool = False) -> str:
     """Return a human summary of the plan (with the library analysis if asked)."""
     lines = [
@@ -106,6 +120,7 @@ def plan_as_text(plan: WheelPlan, *, libraries: bool = False) -> str:
         f"  {line}" for line in plan.metadata.decode("utf-8").split("\n\n", 1)[0].splitlines()
     ]
     sidecar = plan.sidecar
+    lines += external_dependencies_as_text(plan)
     for key in ("prefix_placeholders", "symlinks", "link_scripts", "menu_files", "directories"):
         value = sidecar.get(key)
         if isinstance(value, list) and value:
