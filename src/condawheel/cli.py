@@ -251,6 +251,14 @@ def _result_json(
     return json.dumps(record, sort_keys=True)
 
 
+def _convert_summary(counts: dict[str, int], *, show_skipped: bool) -> str:
+    skipped = f"{counts['skipped']} skipped, " if show_skipped else ""
+    if counts["duplicate"]:
+        skipped += f"{counts['duplicate']} duplicate(s), "
+    written, unchanged, failed = counts["written"], counts["unchanged"], counts["failed"]
+    return f"{written} written, {unchanged} unchanged, {skipped}{failed} failed"
+
+
 @app.command()
 def convert(
     packages: Annotated[
@@ -311,7 +319,7 @@ def convert(
         if stamp is not None:
             options = dataclasses.replace(options, platform_stamp=stamp)
     _output_directory(output)
-    counts = {"written": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+    counts = {"written": 0, "unchanged": 0, "duplicate": 0, "skipped": 0, "failed": 0}
     # The same package is the same name-version-build in the same folder (compared
     # lexically: `./x.conda` and `x.tar.bz2` are twins; links are not followed).
     twins = pair_twins(
@@ -357,6 +365,7 @@ def convert(
             progress.advance(task)
             return False
         counts[result.status] += 1
+        note = note or result.note
         if note is not None:
             _err.print(f"note: {escape(f'{path}: {note}')}", markup=True)
         for warning in result.plan.warnings:
@@ -383,12 +392,7 @@ def convert(
                 counts["skipped"] += 1
                 _report_skip(packages[tar_bz2], preferred_reason(path.name), json_output)
                 progress.advance(task)
-    skipped = f"{counts['skipped']} skipped, " if twins else ""
-    _err.print(
-        f"{counts['written']} written, {counts['unchanged']} unchanged, {skipped}"
-        f"{counts['failed']} failed",
-        markup=False,
-    )
+    _err.print(_convert_summary(counts, show_skipped=bool(twins)), markup=False)
     # A .conda that failed fails the batch, though its .tar.bz2 made the wheel.
     if counts["failed"]:
         raise typer.Exit(1)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from condawheel.analysis import analyze_package
 from condawheel.binaries import LinkageAnalyzer
 from condawheel.condameta import parse_package
-from condawheel.errors import InvalidPackage, OutputError, WheelExistsError
+from condawheel.errors import CondawheelError, InvalidPackage, OutputError, WheelExistsError
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.io.digests import hash_file
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.plan import WheelPlan, plan_wheel
-from condawheel.sidecar import SourceArtifact
+from condawheel.sidecar import SIDECAR_NAME, Sidecar, SourceArtifact, load_sidecar
 from condawheel.sources import open_package
 from condawheel.spool import Spool
 from condawheel.writer import write_wheel
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from condawheel.sources import PackageSource
 
 __all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package"]
+
+_SIDECAR_LIMIT = 64 << 20  # a conda.json is a few KB; a larger one is not read
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,20 @@ class ArtifactHints:
 
 @dataclass(frozen=True)
 class ConversionResult:
-    """One converted package."""
+    """One converted package.
+
+    ``duplicate``: the same artifact (by sha256) under another file name already made
+    ``wheel``, which stands (only its sidecar's record of the file name would differ);
+    ``note`` says which.
+    """
 
     source: Path
     wheel: Path
-    status: Literal["written", "unchanged"]
+    status: Literal["written", "unchanged", "duplicate"]
     sha256: str
     size: int
     plan: WheelPlan = field(repr=False)
+    note: str | None = None
 
 
 class _Digests(threading.Thread):
@@ -232,7 +241,20 @@ def convert(
                 plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
             )
     except WheelExistsError as error:
-        raise WheelExistsError(subject, f"makes {error.subject}, but {error.reason}") from None
+        assert plan is not None  # noqa: S101 - only publishing a plan finds a wheel there
+        existing = out_dir / plan.filename
+        other = _made_from(existing)
+        if other is not None and other.source.sha256 == _source_sha256(plan):
+            note = (
+                f"the same artifact as {other.source.filename} (sha256 "
+                f"{(other.source.sha256 or '')[:12]}...), which made {plan.filename}: a duplicate"
+            )
+            return ConversionResult(
+                path, existing, "duplicate", _sha256(existing), existing.stat().st_size, plan, note
+            )
+        raise WheelExistsError(
+            subject, f"makes {error.subject}, but {error.reason}{_why_same_name(plan, other)}"
+        ) from None
     except FileExistsError as error:
         if plan is None:
             raise OutputError(subject, f"cannot write into {out_dir}: {error}") from error
@@ -245,3 +267,47 @@ def convert(
         reason = error.strerror or str(error) or type(error).__name__
         raise OutputError(subject, f"{what} into {out_dir}: {reason}") from error
     return ConversionResult(path, written.path, written.status, written.sha256, written.size, plan)
+
+
+def _made_from(wheel: Path) -> Sidecar | None:
+    """Return the sidecar of a wheel already in the output folder, if it has a readable one."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = [
+                name
+                for name in archive.namelist()
+                if name.count("/") == 1 and name.endswith(f".dist-info/{SIDECAR_NAME}")
+            ]
+            if len(names) != 1 or archive.getinfo(names[0]).file_size > _SIDECAR_LIMIT:
+                return None
+            return load_sidecar(wheel.name, archive.read(names[0]))
+    except (OSError, zipfile.BadZipFile, CondawheelError, ValueError, KeyError):
+        return None
+
+
+def _source_sha256(plan: WheelPlan) -> str | None:
+    source = plan.sidecar.get("source")
+    value = source.get("sha256") if isinstance(source, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _why_same_name(plan: WheelPlan, other: Sidecar | None) -> str:
+    """Explain a wheel-name collision between two conda packages: their distribution."""
+    package = plan.sidecar.get("package")
+    conda_name = package.get("name") if isinstance(package, dict) else None
+    if other is None or conda_name is None or other.conda_name == conda_name:
+        return ""
+    return (
+        f"; it was made from the conda package {other.conda_name!r} "
+        f"({other.source.filename}), and {conda_name!r} carries the same Python "
+        f"distribution {plan.display_name!r}: a wheel is named after its distribution, "
+        "not its conda package. Convert the two into separate folders (-o), or leave one out"
+    )

@@ -224,6 +224,15 @@ def _conflict(run: SyncRun, action: Convert, wheel: str) -> tuple[Outcome, None]
         f"it makes {wheel}, but a different wheel of that name is already in the "
         f"wheelhouse, made from {other.describe()}; not overwritten"
     )
+    other_name = (other.filename or "").rsplit("-", 2)[0]
+    if other_name and other.sha256 != action.key and other_name != item.artifact.name:
+        distribution = wheel.split("-", 1)[0]
+        reason += (
+            f": the conda packages {item.artifact.name!r} and {other_name!r} carry the same "
+            f"Python distribution ({distribution}), and a wheel is named after its "
+            "distribution, not its conda package. Sync them into separate wheelhouses, or "
+            "leave one out (--select)"
+        )
     if other.sha256 == action.key:
         reason += (
             " (the same artifact, converted with other options, mappings or record "
