@@ -109,8 +109,9 @@ def test_only_problems_of_expressing_the_package_make_it_unsupported() -> None:
     assert isinstance(error, UnsupportedPackage)
     assert error.problems == (
         (
-            "holds several Python distributions (alpha-1.0.dist-info, beta-1.0.dist-info); a "
-            "wheel carries exactly one .dist-info, so convert them from their own conda packages"
+            "holds several Python distributions (alpha-1.0.dist-info, beta-1.0.dist-info), and "
+            "alpha-1.0.dist-info has no RECORD to split the package by; convert them from their "
+            "own conda packages"
         ),
     )
 

@@ -254,7 +254,7 @@ def test_egg_info_becomes_a_dist_info(tmp_path: Path) -> None:
     assert [str(r) for r in metadata.requires_dist or []] == ["six", 'pytest; extra == "test"']
 
 
-def test_several_distributions_are_refused(tmp_path: Path) -> None:
+def test_several_distributions_without_records_are_refused(tmp_path: Path) -> None:
     site = "lib/python3.12/site-packages"
     spec = CondaSpec(
         files=[
@@ -268,7 +268,10 @@ def test_several_distributions_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(
         UnsupportedPackage,
-        match=r"holds several Python distributions \(a-1\.dist-info, b-1\.dist-info\)",
+        match=(
+            r"holds several Python distributions \(a-1\.dist-info, b-1\.dist-info\), and "
+            r"a-1\.dist-info has no RECORD to split the package by"
+        ),
     ):
         _convert(spec, tmp_path)
     assert _listing(tmp_path / "out") == []

@@ -11,6 +11,8 @@ so that a broken package is reported once, not one problem per run.
 
 from __future__ import annotations
 
+import csv
+import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from condawheel.wheelmakers import MadeFromWheel
 
 __all__ = [
+    "DistributionPart",
     "EmbeddedDistribution",
     "PackageAnalysis",
     "Problem",
@@ -80,6 +83,22 @@ class EmbeddedDistribution:
 
 
 @dataclass(frozen=True)
+class DistributionPart:
+    """One of several Python distributions a package holds, and the files its RECORD lists.
+
+    :param paths: the listed conda paths that belong to it: its metadata directory and
+        every file its RECORD names (PEP 376), relative to site-packages.
+    :param scripts: its ``entry_points.txt`` script sections (see :class:`PackageAnalysis`).
+    :param wrappers: the conda-build wrappers of its commands.
+    """
+
+    distribution: EmbeddedDistribution
+    paths: frozenset[str]
+    scripts: Mapping[str, Mapping[str, str]] | None
+    wrappers: Mapping[str, WrapperScripts]
+
+
+@dataclass(frozen=True)
 class WrapperScripts:
     """The wrappers conda-build generated for one command, found in the package.
 
@@ -116,6 +135,15 @@ class PackageAnalysis:
         the generated wrappers the package ships.
     :param made_from_wheel: the tool that made the package from a wheel (whl2conda,
         conda-pypi), if it says so.
+    :param parts: for a package holding several Python distributions, each of them with
+        the files its RECORD lists (then ``distribution`` is ``None``); the plan makes one
+        wheel per distribution and one for the files no RECORD lists.
+    :param split_role: set on the analyses the plan derives for the wheels of a split
+        package: ``"distribution"`` (one distribution's files) or ``"rest"`` (the others).
+    :param rest_wheel: for a ``"distribution"`` part, the requirement on the wheel of the
+        rest (``conda-pkg-pyqt==5.15.9``; ``None``: there is none).
+    :param depends_override: the conda dependencies this wheel answers for, when it is
+        one part of a split package.
     """
 
     subject: str
@@ -135,6 +163,10 @@ class PackageAnalysis:
     scripts: Mapping[str, Mapping[str, str]] | None
     wrappers: Mapping[str, WrapperScripts] = field(default_factory=dict)
     made_from_wheel: MadeFromWheel | None = None
+    parts: tuple[DistributionPart, ...] = ()
+    split_role: Literal["distribution", "rest"] | None = None
+    rest_wheel: str | None = None
+    depends_override: tuple[str, ...] | None = None
 
     @property
     def index(self) -> IndexRecord:
@@ -143,7 +175,9 @@ class PackageAnalysis:
 
     @property
     def depends(self) -> tuple[str, ...]:
-        """The dependencies conda installs the package with."""
+        """The dependencies conda installs the package with (this part's, when split)."""
+        if self.depends_override is not None:
+            return self.depends_override
         return self.index.depends if self.record is None else self.record.depends
 
     @property
@@ -187,10 +221,12 @@ def analyze_package(
     )
     if isinstance(found, str):  # nothing below can be known without the layout
         raise problems_error(subject, [*problems, Problem(found, unsupported=True)])
-    distribution, notes, distribution_problems = _embedded_distribution(
+    distribution, several, notes, distribution_problems = _embedded_distribution(
         found, inventory.metadata_files
     )
     problems += distribution_problems
+    owned, ownership_problems = _record_ownership(found, several, listed)
+    problems += ownership_problems
     conda_version = conda_version_to_pep440(index.version)
     if conda_version is None and distribution is None and not distribution_problems:
         problems.append(Problem(no_pep440_form(index.version), unsupported=True))
@@ -200,6 +236,18 @@ def analyze_package(
     raise_problems(subject, problems)
     original = distribution.files.get("entry_points.txt") if distribution else None
     scripts = read_scripts(original)
+    parts = tuple(
+        DistributionPart(
+            part,
+            paths,
+            read_scripts(part.files.get("entry_points.txt")),
+            _wrappers(
+                package, found, read_scripts(part.files.get("entry_points.txt")), listed,
+                payload, links, link_points=False,
+            ),
+        )
+        for part, paths in owned
+    )  # fmt: skip
     return PackageAnalysis(
         subject=subject,
         package=package,
@@ -224,6 +272,7 @@ def analyze_package(
         made_from_wheel=None
         if distribution is None or distribution.kind != "dist-info"
         else recognise_wheel_tool(package.about.raw, distribution.files, distribution.metadata),
+        parts=parts,
     )
 
 
@@ -379,14 +428,18 @@ def _check_link_hash(
 
 def _embedded_distribution(
     found: layout.Layout, metadata_files: Mapping[str, bytes]
-) -> tuple[EmbeddedDistribution | None, tuple[str, ...], list[Problem]]:
-    """Find the package's own ``*.dist-info`` or ``*.egg-info`` (exactly one).
+) -> tuple[
+    EmbeddedDistribution | None, tuple[EmbeddedDistribution, ...], tuple[str, ...], list[Problem]
+]:
+    """Find the package's own ``*.dist-info`` or ``*.egg-info``.
 
-    :returns: the distribution, notes about metadata directories ignored, and problems.
+    :returns: the distribution when there is one; the distributions when there are several
+        dist-info directories, each with a RECORD to split the package by; notes about
+        metadata directories ignored; and problems.
     """
     site = found.site_packages
     if site is None:
-        return None, (), []
+        return None, (), (), []
     groups: dict[str, dict[str, bytes]] = {}
     for path, data in metadata_files.items():
         if not path.startswith(site):
@@ -411,20 +464,69 @@ def _embedded_distribution(
             distributions[key] = read
     if len(distributions) > 1:
         shown = ", ".join(sorted(d.directory.rsplit("/", 1)[-1] for d in distributions.values()))
-        problems.append(
-            Problem(
-                f"holds several Python distributions ({shown}); a wheel carries exactly one "
-                ".dist-info, so convert them from their own conda packages",
-                unsupported=True,
+        unsplittable = [d for d in distributions.values() if "RECORD" not in d.files]
+        if unsplittable:
+            problems.append(
+                Problem(
+                    f"holds several Python distributions ({shown}), and "
+                    f"{unsplittable[0].directory.rsplit('/', 1)[-1]} has no RECORD to split "
+                    "the package by; convert them from their own conda packages",
+                    unsupported=True,
+                )
             )
-        )
+            return None, (), tuple(notes), problems
+        several = [_identified(read) for read in distributions.values()]
+        found_problems = [item for item in several if isinstance(item, Problem)]
+        if problems or found_problems:
+            return None, (), tuple(notes), problems + found_problems
+        parts = tuple(item for item in several if isinstance(item, EmbeddedDistribution))
+        return None, parts, tuple(notes), []
     chosen = next(iter(distributions.values()), None)
     if problems or chosen is None:
-        return None, tuple(notes), problems
+        return None, (), tuple(notes), problems
     identified = _identified(chosen)
     if isinstance(identified, Problem):
-        return None, tuple(notes), [identified]
-    return identified, tuple(notes), []
+        return None, (), tuple(notes), [identified]
+    return identified, (), tuple(notes), []
+
+
+def _record_ownership(
+    found: layout.Layout,
+    distributions: tuple[EmbeddedDistribution, ...],
+    listed: Mapping[str, PathEntry],
+) -> tuple[list[tuple[EmbeddedDistribution, frozenset[str]]], list[Problem]]:
+    """Say which listed files each distribution's RECORD names (PEP 376).
+
+    RECORD paths are relative to site-packages; one that leaves it (``../../../bin/x``) is
+    not followed: such files go with the files no RECORD names. A file two RECORDs name
+    cannot be split.
+    """
+    site = found.site_packages
+    if site is None or not distributions:
+        return [], []
+    owners: dict[str, str] = {}
+    owned: list[tuple[EmbeddedDistribution, frozenset[str]]] = []
+    problems: list[Problem] = []
+    for distribution in distributions:
+        paths = {path for path in listed if path.startswith(distribution.directory + "/")}
+        for row in csv.reader(distribution.files["RECORD"].decode("utf-8", "replace").splitlines()):
+            if not row or not row[0]:
+                continue
+            path = posixpath.normpath(site + row[0])
+            if path.startswith(site) and path in listed:
+                paths.add(path)
+        for path in paths:
+            other = owners.setdefault(path, distribution.name)
+            if other != distribution.name:
+                problems.append(
+                    Problem(
+                        f"{path!r} is named by the RECORDs of both {other} and "
+                        f"{distribution.name}: the package cannot be split by them",
+                        unsupported=True,
+                    )
+                )
+        owned.append((distribution, frozenset(paths)))
+    return owned, problems[:1]
 
 
 @dataclass(frozen=True)
@@ -547,10 +649,17 @@ def _wrappers(
     listed: Mapping[str, PathEntry],
     payload: Mapping[str, PayloadFile],
     links: Mapping[str, ResolvedLink],
+    *,
+    link_points: bool = True,
 ) -> dict[str, WrapperScripts]:
-    """Find the wrappers conda-build generated for each command the package declares."""
+    """Find the wrappers conda-build generated for each command the package declares.
+
+    :param link_points: count link.json's entry points too (not for one distribution
+        of a split package: they are the package's, not its own).
+    """
     commands = {name for values in (scripts or {}).values() for name in values}
-    commands.update(point.name for point in (package.link.entry_points if package.link else ()))
+    if link_points:
+        commands.update(point.name for point in (package.link.entry_points if package.link else ()))
     wrappers: dict[str, WrapperScripts] = {}
     for command in sorted(commands):
         candidates = sorted(layout.entry_point_wrapper_names(found, {command}))

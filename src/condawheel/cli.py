@@ -251,6 +251,28 @@ def _result_json(
     return json.dumps(record, sort_keys=True)
 
 
+def _report_wheels(
+    path: Path,
+    result: ConversionResult,
+    note: str | None,
+    counts: dict[str, int],
+    *,
+    json_output: bool,
+) -> None:
+    """Print each wheel one input made (several for a package split by distribution)."""
+    for made in result.wheels:
+        counts[made.status] += 1
+        said = note or made.note
+        if said is not None:
+            _err.print(f"note: {escape(f'{path}: {said}')}", markup=True)
+        for warning in made.plan.warnings:
+            _err.print(f"[yellow]warning:[/yellow] {path.name}: {warning}", markup=True)
+        if json_output:
+            typer.echo(_result_json(path, made, None, note=said))
+        else:
+            typer.echo(str(made.wheel))
+
+
 def _convert_summary(counts: dict[str, int], *, show_skipped: bool) -> str:
     skipped = f"{counts['skipped']} skipped, " if show_skipped else ""
     if counts["duplicate"]:
@@ -364,16 +386,7 @@ def convert(
                 typer.echo(_result_json(path, None, reason))
             progress.advance(task)
             return False
-        counts[result.status] += 1
-        note = note or result.note
-        if note is not None:
-            _err.print(f"note: {escape(f'{path}: {note}')}", markup=True)
-        for warning in result.plan.warnings:
-            _err.print(f"[yellow]warning:[/yellow] {path.name}: {warning}", markup=True)
-        if json_output:
-            typer.echo(_result_json(path, result, None, note=note))
-        else:
-            typer.echo(str(result.wheel))
+        _report_wheels(path, result, note, counts, json_output=json_output)
         progress.advance(task)
         return True
 
@@ -413,23 +426,23 @@ def inspect(
     ] = False,
 ) -> None:
     """Print the conversion plan of one package without writing anything."""
-    from condawheel.convert import plan_package  # noqa: PLC0415
-    from condawheel.report import plan_as_json, plan_as_text  # noqa: PLC0415
+    from condawheel.convert import plan_packages  # noqa: PLC0415
+    from condawheel.report import plans_as_json, plans_as_text  # noqa: PLC0415
 
     options = _options(platform_prefix)
     with _errors_exit():
         names = _mapping(mapping)
         providers = _providers(libs_from)
     try:
-        plan = plan_package(package, mapping=names, options=options, providers=providers)
+        plans = plan_packages(package, mapping=names, options=options, providers=providers)
     except CondawheelError as error:
         if json_output:  # as convert --json: the failed input still gets its record
             typer.echo(_result_json(package, None, error.reason))
         _fail(str(error))
     if json_output:
-        typer.echo(json.dumps(plan_as_json(plan), indent=2, sort_keys=True))
+        typer.echo(json.dumps(plans_as_json(plans), indent=2, sort_keys=True))
     else:
-        typer.echo(plan_as_text(plan, libraries=libs))
+        typer.echo(plans_as_text(plans, libraries=libs))
 
 
 # Wheelhouse commands: sync, index.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -10,13 +11,19 @@ from typing import TYPE_CHECKING, Literal
 from condawheel.analysis import analyze_package
 from condawheel.binaries import LinkageAnalyzer
 from condawheel.condameta import parse_package
-from condawheel.errors import CondawheelError, InvalidPackage, OutputError, WheelExistsError
+from condawheel.errors import (
+    CondawheelError,
+    InvalidPackage,
+    OutputError,
+    UnsupportedPackage,
+    WheelExistsError,
+)
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.io.digests import hash_file
 from condawheel.io.jsondata import JSONProblem, parse_json
-from condawheel.plan import WheelPlan, plan_wheel
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, SourceArtifact, load_sidecar
 from condawheel.sources import open_package
+from condawheel.splitting import plan_wheels
 from condawheel.spool import Spool
 from condawheel.writer import write_wheel
 
@@ -27,9 +34,10 @@ if TYPE_CHECKING:
     from condawheel.condameta import CondaPackage, RecordDependencies
     from condawheel.names import NameMapping
     from condawheel.options import PlanOptions
+    from condawheel.plan import WheelPlan
     from condawheel.sources import PackageSource
 
-__all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package"]
+__all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package", "plan_packages"]
 
 _SIDECAR_LIMIT = 64 << 20  # a conda.json is a few KB; a larger one is not read
 
@@ -67,6 +75,13 @@ class ConversionResult:
     size: int
     plan: WheelPlan = field(repr=False)
     note: str | None = None
+    others: tuple[ConversionResult, ...] = ()
+    """The further wheels of a package split by its Python distributions."""
+
+    @property
+    def wheels(self) -> tuple[ConversionResult, ...]:
+        """Every wheel the package made: this one and the ``others``."""
+        return (self, *self.others)
 
 
 class _Digests(threading.Thread):
@@ -186,6 +201,32 @@ def plan_package(
 ) -> WheelPlan:
     """Read a package and return its plan without writing anything (``inspect``).
 
+    :raises CondawheelError: for unreadable or unconvertible packages, and for a package
+        that makes several wheels (see :func:`plan_packages`).
+    """
+    plans = plan_packages(
+        path, mapping=mapping, options=options, hints=hints, limits=limits, providers=providers
+    )
+    if len(plans) != 1:
+        names = ", ".join(plan.filename for plan in plans)
+        raise UnsupportedPackage(str(path), f"makes {len(plans)} wheels ({names}), not one")
+    return plans[0]
+
+
+def plan_packages(
+    path: Path,
+    *,
+    mapping: NameMapping,
+    options: PlanOptions | None = None,
+    hints: ArtifactHints | None = None,
+    limits: Limits | None = None,
+    providers: SonameProviders | None = None,
+) -> tuple[WheelPlan, ...]:
+    """Read a package and return the plan of each wheel it makes, writing nothing.
+
+    One plan, or one per Python distribution of a package that holds several
+    (:mod:`condawheel.splitting`).
+
     :raises CondawheelError: for unreadable or unconvertible packages.
     """
     hints = hints or ArtifactHints()
@@ -193,7 +234,7 @@ def plan_package(
     analysis = analyze_package(
         package, inventory, source=artifact, subject=str(path), record=hints.dependencies
     )
-    return plan_wheel(
+    return plan_wheels(
         analysis, mapping=mapping, options=options, providers=providers, limits=limits
     )
 
@@ -212,6 +253,10 @@ def convert(
 ) -> ConversionResult:
     """Convert the conda package at ``path`` into a wheel in ``out_dir``.
 
+    A package that holds several Python distributions makes one wheel per distribution
+    (and one for the files none of them lists): the result is the first, its
+    :attr:`~ConversionResult.others` the rest.
+
     :param threads: worker threads that hash and compress while the package is read; 0
         does everything in the reading thread (default: :func:`default_workers`).
     :raises CondawheelError: for unreadable or unconvertible packages, when a different
@@ -222,6 +267,7 @@ def convert(
     subject = str(path)
     hints = hints or ArtifactHints()
     plan: WheelPlan | None = None
+    results: list[ConversionResult] = []
     try:
         with Spool(out_dir, level=level) as spool:
             package, inventory, artifact = _read(
@@ -234,27 +280,11 @@ def convert(
             analysis = analyze_package(
                 package, inventory, source=artifact, subject=subject, record=hints.dependencies
             )
-            plan = plan_wheel(
+            plans = plan_wheels(
                 analysis, mapping=mapping, options=options, providers=providers, limits=limits
             )
-            written = write_wheel(
-                plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
-            )
-    except WheelExistsError as error:
-        assert plan is not None  # noqa: S101 - only publishing a plan finds a wheel there
-        existing = out_dir / plan.filename
-        other = _made_from(existing)
-        if other is not None and other.source.sha256 == _source_sha256(plan):
-            note = (
-                f"the same artifact as {other.source.filename} (sha256 "
-                f"{(other.source.sha256 or '')[:12]}...), which made {plan.filename}: a duplicate"
-            )
-            return ConversionResult(
-                path, existing, "duplicate", _sha256(existing), existing.stat().st_size, plan, note
-            )
-        raise WheelExistsError(
-            subject, f"makes {error.subject}, but {error.reason}{_why_same_name(plan, other)}"
-        ) from None
+            for plan in plans:
+                results.append(_write(path, plan, spool, inventory, out_dir, level))
     except FileExistsError as error:
         if plan is None:
             raise OutputError(subject, f"cannot write into {out_dir}: {error}") from error
@@ -266,6 +296,32 @@ def convert(
         what = f"cannot write {plan.filename}" if plan is not None else "cannot write"
         reason = error.strerror or str(error) or type(error).__name__
         raise OutputError(subject, f"{what} into {out_dir}: {reason}") from error
+    first, *others = results
+    return dataclasses.replace(first, others=tuple(others))
+
+
+def _write(
+    path: Path, plan: WheelPlan, spool: Spool, inventory: Inventory, out_dir: Path, level: int
+) -> ConversionResult:
+    """Write one planned wheel; a renamed copy of the artifact that made it is a duplicate."""
+    try:
+        written = write_wheel(
+            plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
+        )
+    except WheelExistsError as error:
+        existing = out_dir / plan.filename
+        other = _made_from(existing)
+        if other is not None and other.source.sha256 == _source_sha256(plan):
+            note = (
+                f"the same artifact as {other.source.filename} (sha256 "
+                f"{(other.source.sha256 or '')[:12]}...), which made {plan.filename}: a duplicate"
+            )
+            return ConversionResult(
+                path, existing, "duplicate", hash_file(existing).sha256, existing.stat().st_size, plan, note
+            )
+        raise WheelExistsError(
+            str(path), f"makes {error.subject}, but {error.reason}{_why_same_name(plan, other)}"
+        ) from None
     return ConversionResult(path, written.path, written.status, written.sha256, written.size, plan)
 
 
@@ -289,14 +345,6 @@ def _source_sha256(plan: WheelPlan) -> str | None:
     source = plan.sidecar.get("source")
     value = source.get("sha256") if isinstance(source, dict) else None
     return value if isinstance(value, str) else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _why_same_name(plan: WheelPlan, other: Sidecar | None) -> str:

@@ -318,6 +318,10 @@ def sidecar_document(
         "made_from_wheel": None
         if analysis.made_from_wheel is None
         else analysis.made_from_wheel.to_json(),
+        # one of the wheels of a package holding several distributions (docs/convert.md)
+        "split": None
+        if analysis.split_role is None
+        else {"role": analysis.split_role, "requires": analysis.rest_wheel},
         "depends_from": "index.json" if record is None else record.origin,
         "dependencies": deps.to_json(),
         "constrains": _json_list(analysis.constrains),

@@ -9,6 +9,7 @@ returns a frozen value; :func:`plan_wheel` calls them in order and assembles the
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -316,6 +317,8 @@ def wheel_kind(analysis: PackageAnalysis) -> WheelKind:
     It is a Python distribution if the package embeds one, is ``noarch: python``, or
     holds importable code in site-packages.
     """
+    if analysis.split_role == "rest":  # the files of a split package no RECORD names
+        return "library"
     if analysis.distribution is not None or analysis.noarch == "python":
         return "python"
     return "python" if analysis.importable else "library"
@@ -491,7 +494,7 @@ def wheel_dependencies(
     if metadata is None and analysis.distribution is not None:
         metadata = analysis.distribution.metadata
     try:
-        return translate_dependencies(
+        translation = translate_dependencies(
             analysis.depends,
             mapping=mapping,
             embedded_requires=None if metadata is None else metadata.get_all("Requires-Dist"),
@@ -500,6 +503,11 @@ def wheel_dependencies(
         )
     except InvalidMatchSpec as error:  # the analysis reports them all; this is one
         raise InvalidPackage(analysis.subject, error.reason) from None
+    if analysis.rest_wheel is None:
+        return translation
+    # One distribution of a split package needs the files that no RECORD names.
+    requires = (*translation.requires_dist, analysis.rest_wheel)
+    return dataclasses.replace(translation, requires_dist=requires)
 
 
 def map_payload(

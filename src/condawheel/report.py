@@ -9,10 +9,18 @@ from typing import TYPE_CHECKING
 from condawheel.plan import FromPayload, Generated, RewrittenScript
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from condawheel.condameta import JSONObject
     from condawheel.plan import WheelEntry, WheelPlan
 
-__all__ = ["external_dependencies_as_text", "plan_as_json", "plan_as_text"]
+__all__ = [
+    "external_dependencies_as_text",
+    "plan_as_json",
+    "plan_as_text",
+    "plans_as_json",
+    "plans_as_text",
+]
 
 
 def _entry_json(entry: WheelEntry) -> JSONObject:
@@ -134,3 +142,19 @@ def plan_as_text(plan: WheelPlan, *, libraries: bool = False) -> str:
         lines += ["", "warnings:"]
         lines += [f"  {warning}" for warning in plan.warnings]
     return "\n".join(lines)
+
+
+def plans_as_json(plans: Sequence[WheelPlan]) -> JSONObject:
+    """Return one plan as :func:`plan_as_json` does, several as ``{"wheels": [...]}``."""
+    if len(plans) == 1:
+        return plan_as_json(plans[0])
+    return {"wheels": [plan_as_json(plan) for plan in plans]}
+
+
+def plans_as_text(plans: Sequence[WheelPlan], *, libraries: bool = False) -> str:
+    """Return each plan as :func:`plan_as_text` does, a split package's one after another."""
+    if len(plans) == 1:
+        return plan_as_text(plans[0], libraries=libraries)
+    header = f"{len(plans)} wheels (one per Python distribution, and the other files):"
+    texts = [plan_as_text(plan, libraries=libraries) for plan in plans]
+    return "\n\n".join([header, *texts])

@@ -205,6 +205,18 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
             error=f"internal error: {type(error).__name__}: {error}",
             traceback="".join(format_exception(error)),
         )
+    if result.others:
+        # The state records one wheel per artifact: a package split by its Python
+        # distributions is converted by `condawheel convert`, not landed in part.
+        made = ", ".join(wheel.wheel.name for wheel in result.wheels)
+        return JobResult(
+            job.number,
+            error=(
+                f"holds several Python distributions and makes {len(result.wheels)} wheels "
+                f"({made}); sync records one wheel per artifact, so it is not landed: "
+                "convert it with `condawheel convert`"
+            ),
+        )
     return JobResult(
         job.number,
         staged=result.wheel,
