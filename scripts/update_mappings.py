@@ -19,7 +19,7 @@ Both tables are keyed by PyPI name; this script inverts them to conda name -> Py
 2. ``grayskull`` ships ``strategy/config.yaml`` (Apache-2.0), hand-curated renames; it only
    fills conda names the first table does not have.
 
-Source-wide rules (formats.md F.2, F.5): conda names are kept exactly as written; PyPI
+Source-wide rules (docs/reference.md, 5): conda names are kept exactly as written; PyPI
 names are canonicalised (``packaging.utils.canonicalize_name``); entries whose PyPI name
 is a content hash (the bot's fallback for an unnamed source URL) are dropped; a conda name
 that the first source maps to more than one PyPI name is dropped, listed on stderr, and

@@ -10,10 +10,10 @@ A mapping file (``mappings/*.yaml``, or a user's ``--mapping FILE``) is YAML::
       zstd: null                    # not a Python distribution (external library or tool)
 
 Keys are conda names, exact and case-sensitive (``typing_extensions`` and
-``typing-extensions`` are different conda packages; formats.md F.5). Values are PyPI names
+``typing-extensions`` are different conda packages; docs/reference.md, 5.2). Values are PyPI names
 in canonical form (``packaging.utils.canonicalize_name``), or ``null``. A name absent from
 every layer is *unknown*: the tables are incomplete, so absence is not evidence of
-anything (formats.md F.5). Later layers win (``NameMapping.merged``): the packaged table,
+anything (docs/reference.md, 5.2). Later layers win (``NameMapping.merged``): the packaged table,
 then the packaged overrides, then user files. ``mappings/README.md`` documents the files.
 """
 
@@ -168,7 +168,7 @@ class NameMapping:
         """Return the PyPI name of ``conda_name``; ``None`` when external *or* unknown.
 
         Use :meth:`classify` to tell those two apart: for an unknown name the caller's
-        fallback applies (formats.md F.5: the package's own METADATA, then "same name" as
+        fallback applies (docs/reference.md, 5.2: the package's own METADATA, then "same name" as
         a last resort).
         """
         for layer in reversed(self.layers):
