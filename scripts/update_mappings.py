@@ -178,7 +178,7 @@ def read_pep804_mapping(data: bytes) -> tuple[dict[str, str], list[str]]:
     problems: list[str] = []
     for name, ids in sorted(found.items()):
         bare = sorted(depurl for depurl, plain in ids.items() if plain)
-        chosen = bare if bare else sorted(ids)
+        chosen = bare or sorted(ids)
         if len(chosen) > 1 or not _CONDA_NAME.match(name):
             problems.append(f"PEP 804: {name!r} left out ({', '.join(sorted(ids))})")
             continue
@@ -200,7 +200,7 @@ def fetch_pep804(local: Path | None) -> bytes:
     if local is not None:
         data = local.read_bytes()
     else:
-        with urllib.request.urlopen(PEP804.url, timeout=60) as response:  # noqa: S310 - https
+        with urllib.request.urlopen(PEP804.url, timeout=60) as response:
             data = response.read()
     digest = hashlib.sha256(data).hexdigest()
     if digest != PEP804.sha256:
