@@ -88,7 +88,13 @@ def made_from_wheels(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> MadeFromWheels:
     """The pinned PyPI wheels and their whl2conda packages (made once per session)."""
-    cache = Path(request.config.cache.mkdir("pypi-wheels"))
+    # The pytest cache keeps the downloads between runs; without it, this session's.
+    store = getattr(request.config, "cache", None)
+    cache = (
+        Path(store.mkdir("pypi-wheels"))
+        if store is not None
+        else tmp_path_factory.mktemp("pypi-wheels")
+    )
     wheels = download_wheels(PINNED_WHEELS, cache)
     assert set(wheels) == {line.split("==")[0] for line in PINNED_WHEELS}
     out = tmp_path_factory.mktemp("whl2conda") / "noarch"
