@@ -7,13 +7,15 @@ Each ``depends`` MatchSpec becomes exactly one of:
 * a virtual package (``__glibc``, ``__osx``, ``__cuda``...) -> a system requirement, in
   the sidecar only;
 * a Python distribution -> ``Requires-Dist`` under its PyPI name (``[extras=[a]]`` as
-  ``name[a]``, ``[when=...]`` as a marker where PEP 508 has one), unless the package's
-  own METADATA already declares its dependencies (then METADATA wins, and where the two
-  differ, in ranges, markers or extras, both views are recorded in ``metadata_vs_conda``);
+  ``name[a]``, ``[when=...]`` as a marker where PEP 508 has one). Where the package's
+  own METADATA declares its dependencies, the wheel requires what conda installs except
+  where METADATA states a condition with an environment marker (:func:`_decide`); where
+  the two differ, both views are recorded in ``metadata_vs_conda``;
 * anything else (C libraries, compiler runtimes, data) -> ``Requires-External: <conda
   name> (<conda spec>)``, one line per name (the specs ANDed), or one line per spec
   when one of them has ``|`` alternatives: parentheses inside the parentheses would trip
-  every simple reader of the field.
+  every simple reader of the field; and its PEP 725 DepURL in the sidecar
+  (:mod:`condawheel.depurls`).
 
 Whether a conda name is a Python distribution is decided by the embedded METADATA
 first, then the name mapping (``mappings/``), then the rule "unknown means external".
@@ -267,30 +269,10 @@ def _conda_requirement(
 # ------------------------------------------------------------ METADATA versus conda
 
 
-_MARKER_EXTRA = re.compile(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
-_MARKER_ENVIRONMENT = re.compile(
-    r"\b(python_version|python_full_version|os_name|sys_platform|platform_release|"
-    r"platform_system|platform_version|platform_machine|platform_python_implementation|"
-    r"implementation_name|implementation_version)\b"
-)
-
-
 def _key(requirement: Requirement) -> tuple[tuple[str, ...], str, str]:
     extras = tuple(sorted(canonicalize_name(extra) for extra in requirement.extras))
     marker = str(requirement.marker) if requirement.marker is not None else ""
     return extras, str(strict_bounds(requirement.specifier)), marker
-
-
-def _describe_condition(requirements: Sequence[Requirement]) -> tuple[list[str], list[str]]:
-    """Return the extras and the environment markers under which METADATA requires it."""
-    extras: list[str] = []
-    environment: list[str] = []
-    for requirement in requirements:
-        marker = str(requirement.marker) if requirement.marker is not None else ""
-        extras.extend(_MARKER_EXTRA.findall(marker))
-        if _MARKER_ENVIRONMENT.search(marker):
-            environment.append(marker)
-    return list(dict.fromkeys(extras)), list(dict.fromkeys(environment))
 
 
 def _only_under(requirements: Sequence[Requirement]) -> str:
