@@ -123,7 +123,10 @@ def test_one_wheel_per_distribution_and_one_for_the_rest(tmp_path: Path) -> None
 
 def test_without_other_files_there_is_no_rest_wheel(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
-    wheels = _wheels(pyqt_like(rest=False), tmp_path)
+    spec = pyqt_like(rest=False)
+    # Byte-code that no RECORD names is never shipped: no library wheel for it alone.
+    spec.files.append(FileSpec(f"{SITE}/PyQt5/__pycache__/__init__.cpython-312.pyc", b"\0"))
+    wheels = _wheels(spec, tmp_path)
     assert len(wheels) == 2
     pyqt = wheels["pyqt5-5.15.9-0_py312h0_0-cp312-none-conda_linux_64.whl"]
     # Without a library wheel, each distribution carries the package's external deps.

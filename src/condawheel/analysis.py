@@ -515,7 +515,7 @@ def _record_ownership(
             path = posixpath.normpath(site + row[0])
             if path.startswith(site) and path in listed:
                 paths.add(path)
-        for path in paths:
+        for path in sorted(paths):
             other = owners.setdefault(path, distribution.name)
             if other != distribution.name:
                 problems.append(

@@ -63,7 +63,13 @@ def plan_wheels(
         for path, entry in analysis.listed.items()
         if path not in claimed and path not in wrappers
     }
-    has_rest = any(entry.path_type != "directory" for entry in rest.values())
+    # Byte-code no RECORD names is never shipped: it makes no library wheel by itself.
+    has_rest = any(
+        entry.path_type != "directory"
+        and (item := analysis.payload.get(path)) is not None
+        and item.never_shipped is None
+        for path, entry in rest.items()
+    )
     requirement = None
     if has_rest:
         if analysis.conda_version is None:
