@@ -311,7 +311,8 @@ def _write(
     except WheelExistsError as error:
         existing = out_dir / plan.filename
         other = _made_from(existing)
-        if other is not None and other.source.sha256 == _source_sha256(plan):
+        ours = _source_sha256(plan)
+        if other is not None and ours is not None and other.source.sha256 == ours:
             note = (
                 f"the same artifact as {other.source.filename} (sha256 "
                 f"{(other.source.sha256 or '')[:12]}...), which made {plan.filename}: a duplicate"
