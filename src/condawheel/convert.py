@@ -318,7 +318,13 @@ def _write(
                 f"{(other.source.sha256 or '')[:12]}...), which made {plan.filename}: a duplicate"
             )
             return ConversionResult(
-                path, existing, "duplicate", hash_file(existing).sha256, existing.stat().st_size, plan, note
+                path,
+                existing,
+                "duplicate",
+                hash_file(existing).sha256,
+                existing.stat().st_size,
+                plan,
+                note,
             )
         raise WheelExistsError(
             str(path), f"makes {error.subject}, but {error.reason}{_why_same_name(plan, other)}"
