@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import yaml
@@ -17,9 +16,7 @@ from condawheel.depurls import DepURL, depurl_for, parse_depurl_table
 from condawheel.errors import InvalidMapping
 from condawheel.names import default_mapping
 from conftest import REPO_ROOT, corpus_root
-
-if TYPE_CHECKING:
-    from types import ModuleType
+from test_mappings_data import load_script
 
 MAPPING = default_mapping()
 TABLE = {"zlib": "dep:generic/zlib", "libblas": "dep:virtual/interface/blas"}
@@ -94,21 +91,9 @@ def test_inspect_shows_the_depurls() -> None:
 # ---------------------------------------------------------------- the packaged snapshot
 
 
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "update_mappings", REPO_ROOT / "scripts" / "update_mappings.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["update_mappings"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_snapshot_is_dated_and_names_its_pinned_source() -> None:
     document = yaml.safe_load((REPO_ROOT / "mappings" / "depurls.yaml").read_text())
-    script = _script()
+    script = load_script()
     source = document["source"]
     assert source["commit"] == script.PEP804.commit
     assert source["sha256"] == script.PEP804.sha256
@@ -133,7 +118,7 @@ def test_the_script_inverts_pep_804_s_mapping() -> None:
             {"id": "dep:generic/b", "specs": "both"},
         ],
     }
-    table, problems = _script().read_pep804_mapping(json.dumps(data).encode())
+    table, problems = load_script().read_pep804_mapping(json.dumps(data).encode())
     assert table == {
         "libblas": "dep:virtual/interface/blas",
         "libwebp": "dep:generic/libwebp",

@@ -306,22 +306,21 @@ def default_mapping() -> NameMapping:
     mapping = NameMapping()
     folder = _mapping_folder()
     for name in DEFAULT_MAPPING_FILES:
-        origin = f"condawheel/mappings/{name}"
-        try:
-            text = (folder / name).read_text(encoding="utf-8")
-        except OSError as error:
-            raise InvalidMapping(
-                origin, f"packaged mapping cannot be read: {error.strerror or error}"
-            ) from None
+        text, origin = _read_packaged(folder, name)
         mapping = mapping.merged(parse_mapping(text, origin=origin))
-    origin = f"condawheel/mappings/{DEPURL_FILE}"
+    text, origin = _read_packaged(folder, DEPURL_FILE)
+    return NameMapping(mapping.layers, parse_depurl_table(text, origin=origin))
+
+
+def _read_packaged(folder: Traversable, name: str) -> tuple[str, str]:
+    """Return the text of a packaged mapping file and how messages name it."""
+    origin = f"condawheel/mappings/{name}"
     try:
-        text = (folder / DEPURL_FILE).read_text(encoding="utf-8")
+        return (folder / name).read_text(encoding="utf-8"), origin
     except OSError as error:
         raise InvalidMapping(
             origin, f"packaged mapping cannot be read: {error.strerror or error}"
         ) from None
-    return NameMapping(mapping.layers, parse_depurl_table(text, origin=origin))
 
 
 def _mapping_folder() -> Traversable:
