@@ -1,4 +1,4 @@
-"""Download the pip wheels the pip-hook tests install into conda environments.
+"""Download the wheels the tests install or convert, before the tests (which stay offline).
 
 The tests never reach the network (loopback only), so the pips they run are fetched
 beforehand, by pip itself, from the package index the user's pip is configured for::
@@ -9,7 +9,9 @@ beforehand, by pip itself, from the package index the user's pip is configured f
 * pip 22.2, the oldest pip condawheel supports in environments (``pip install --report``);
   it runs on Python 3.11 and older only (its vendored pkg_resources needs pkgutil.ImpImporter);
 * the newest pip on the index, whichever it is on the day (the tests read its version from
-  the file name).
+  the file name);
+* pinned pure-Python wheels that whl2conda turns into conda packages, which condawheel must
+  turn back into these very wheels (``tests/test_wheelmakers.py``).
 
 .ci/run calls this before the tests. Existing files are kept (pip download skips them).
 """
@@ -21,14 +23,29 @@ import sys
 from pathlib import Path
 
 OLDEST_PIP = "pip==22.2"
+# Each is both a dependency test and a file-for-file test (rich and typer with their
+# dependencies, so that `condawheel install rich` has what it needs).
+MADE_FROM_WHEELS = (
+    "rich==13.9.4",
+    "markdown-it-py==3.0.0",
+    "mdurl==0.1.2",
+    "pygments==2.18.0",
+    "requests==2.32.3",
+    "jinja2==3.1.4",
+    "typer==0.15.1",
+    "click==8.1.7",
+    "shellingham==1.5.4",
+    "urllib3==2.3.0",
+    "ipykernel==6.29.5",
+)
 DEFAULT = Path(__file__).resolve().parent.parent / ".cache" / "test-wheels"
 
 
 def main() -> int:
-    """Download both pips into the folder given (default ``.cache/test-wheels``)."""
+    """Download the wheels into the folder given (default ``.cache/test-wheels``)."""
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
     target.mkdir(parents=True, exist_ok=True)
-    for requirement in (OLDEST_PIP, "pip"):
+    for requirement in (OLDEST_PIP, "pip", *MADE_FROM_WHEELS):
         done = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
              "--only-binary=:all:", "--dest", str(target), requirement],
