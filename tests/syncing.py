@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -188,6 +189,12 @@ class ServerControls:
     """URL path -> how many times to answer 503 before serving it."""
     stall: dict[str, threading.Event] = field(default_factory=dict)
     """URL path -> send half of the file, then wait for the event before the rest."""
+    trickle: dict[str, float] = field(default_factory=dict)
+    """URL path -> send the file one byte at a time, this many seconds apart."""
+    redirect: dict[str, str] = field(default_factory=dict)
+    """URL path -> answer 302 with this Location."""
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    """URL path -> the request headers it came with (the last request's)."""
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -199,11 +206,21 @@ class _ChannelHandler(http.server.SimpleHTTPRequestHandler):
         controls = self.controls
         with controls.lock:
             controls.requests.append(self.path)
+            controls.headers[self.path] = dict(self.headers.items())
             remaining = controls.fail_first.get(self.path, 0)
             if remaining:
                 controls.fail_first[self.path] = remaining - 1
         if remaining:
             self.send_error(503, "try again")
+            return
+        if self.path in controls.redirect:
+            self.send_response(302)
+            self.send_header("Location", controls.redirect[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path in controls.trickle:
+            self._trickle(controls.trickle[self.path])
             return
         body = controls.corrupt.get(self.path)
         stall = controls.stall.get(self.path)
@@ -223,6 +240,17 @@ class _ChannelHandler(http.server.SimpleHTTPRequestHandler):
             body = body[len(body) // 2 :]
         with contextlib.suppress(OSError):  # the client may be gone (killed)
             self.wfile.write(body)
+
+    def _trickle(self, pause: float) -> None:
+        body = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client gives up, as it should
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(pause)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Keep the test output quiet."""

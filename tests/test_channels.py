@@ -12,13 +12,13 @@ import pytest
 
 from builders import CondaSpec, build_conda, build_tar_bz2
 from condawheel.errors import SourceError
+from condawheel.io.http import RetryPolicy
 from condawheel.wheelhouse.channels import (
     NOT_IN_REPODATA,
     list_folder_channel,
     list_http_channel,
     parse_repodata,
 )
-from condawheel.wheelhouse.downloads import RetryPolicy
 from syncing import ChannelServer, serve
 
 if TYPE_CHECKING:

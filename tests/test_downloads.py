@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from condawheel.errors import SourceError
+from condawheel.io.http import RetryPolicy
 from condawheel.wheelhouse.downloads import (
     PART_PREFIX,
     Expected,
-    RetryPolicy,
+    cached_download,
     clean_partial_downloads,
     default_cache_dir,
     download_artifact,
-    fetch,
 )
 from syncing import ChannelServer, serve
 
@@ -121,9 +121,54 @@ def test_an_artifact_without_digests_cannot_be_downloaded(tmp_path: Path) -> Non
         download_artifact("http://127.0.0.1:9/x.conda", tmp_path, "x.conda", Expected(size=1))
 
 
-def test_fetch_returns_none_for_404_and_the_body_otherwise(server: ChannelServer) -> None:
-    assert fetch(url_of(server), policy=FAST) == BODY
-    assert fetch(f"{server.url}/noarch/repodata.json", policy=FAST) is None
+@pytest.mark.parametrize(
+    "expected",
+    [
+        Expected(sha256="../../etc"),
+        Expected(sha256="a" * 63 + "/"),
+        Expected(md5="../" + "0" * 29),
+        Expected(sha256="g" * 64),
+    ],
+    ids=["dots", "slash", "md5-dots", "not-hex"],
+)
+def test_digests_that_are_not_hexadecimal_never_become_a_cache_path(
+    tmp_path: Path, expected: Expected
+) -> None:
+    # Issue 16, finding 9: a repodata sha256 of "../.." made sync read a local file.
+    outside = tmp_path / "etc" / FILENAME
+    outside.parent.mkdir()
+    outside.write_bytes(BODY)
+    cache = tmp_path / "cache" / "x"
+
+    assert expected.cache_key is None
+    assert cached_download(cache, FILENAME, expected) is None
+    with pytest.raises(SourceError, match="no sha256 or md5"):
+        download_artifact("http://127.0.0.1:9/x.conda", cache, FILENAME, expected)
+
+
+def test_a_trickling_download_is_given_up_at_its_deadline(
+    server: ChannelServer, tmp_path: Path
+) -> None:
+    server.controls.trickle[f"/noarch/{FILENAME}"] = 0.01
+    # 20,000 bytes at 1 MB/s are due after 0.22 s; one byte every 10 ms is 200 s.
+    policy = RetryPolicy(attempts=2, backoff=0.0, timeout=10, grace=0.2, min_rate=1e6)
+
+    with pytest.raises(SourceError) as raised:
+        download_artifact(url_of(server), tmp_path, FILENAME, EXPECTED, policy=policy)
+
+    assert raised.value.reason.startswith("too slow: ")
+    assert f"for {len(BODY) / 1024:.4g} KiB" in raised.value.reason
+    assert raised.value.reason.endswith("(gave up after 2 attempts)")
+    assert list((tmp_path / "pkgs").iterdir()) == []  # no part, no entry
+
+
+def test_a_longer_body_than_promised_is_cut_off(server: ChannelServer, tmp_path: Path) -> None:
+    server.controls.corrupt[f"/noarch/{FILENAME}"] = BODY * 3
+
+    with pytest.raises(SourceError) as raised:
+        download_artifact(url_of(server), tmp_path, FILENAME, EXPECTED, policy=FAST)
+
+    assert f"more than the {len(BODY)} bytes that repodata.json promises" in raised.value.reason
 
 
 def test_only_parts_of_dead_processes_are_cleaned(tmp_path: Path) -> None:

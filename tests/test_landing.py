@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from builders import build_conda, python_package
+from condawheel.io.http import RetryPolicy
 from condawheel.options import PlanOptions
 from condawheel.wheelhouse.artifacts import Artifact
 from condawheel.wheelhouse.context import SyncOptions, SyncRun
 from condawheel.wheelhouse.decisions import Adopt, Convert, Identified, options_fingerprint
-from condawheel.wheelhouse.downloads import RetryPolicy
 from condawheel.wheelhouse.landing import (
     ADOPTED,
     IDENTICAL,

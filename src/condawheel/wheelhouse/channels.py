@@ -26,6 +26,7 @@ from urllib.request import url2pathname
 
 from condawheel.condameta import RecordDependencies, record_dependencies
 from condawheel.errors import SourceError
+from condawheel.io.http import RetryPolicy, fetch
 from condawheel.subdirs import KNOWN_SUBDIRS
 from condawheel.wheelhouse.artifacts import (
     Artifact,
@@ -33,7 +34,6 @@ from condawheel.wheelhouse.artifacts import (
     artifact_format,
     parse_artifact_filename,
 )
-from condawheel.wheelhouse.downloads import RetryPolicy, fetch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -51,6 +51,8 @@ __all__ = [
 REPODATA_NAMES: Final = ("repodata.json", "repodata.json.zst", "repodata.json.bz2")
 _HTTP_ORDER: Final = ("repodata.json.zst", "repodata.json", "repodata.json.bz2")
 _PACKAGE_KEYS: Final = ("packages", "packages.conda")
+# A repodata document over HTTP may not be longer than this (io.http refuses the rest).
+_MAX_DOCUMENT: Final = 2 << 30
 NOT_IN_REPODATA: Final = "not listed in repodata.json (conda would not install it either)"
 
 
@@ -395,7 +397,7 @@ def list_http_channel(
     """
     source = url.rstrip("/")
     base = source + "/"
-    get = fetcher or (lambda address: fetch(address, policy=policy))
+    get = fetcher or (lambda address: fetch(address, limit=_MAX_DOCUMENT, policy=policy))
     explicit = bool(subdirs)
     named = None if explicit else _channel_subdirs(base, get)
     wanted = list(subdirs) if subdirs else (named or list(KNOWN_SUBDIRS))

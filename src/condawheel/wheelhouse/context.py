@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from condawheel import __version__
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
 from condawheel.ingest import default_threads
+from condawheel.io.http import RetryPolicy
 from condawheel.options import PlanOptions
 from condawheel.wheelhouse.decisions import scope_of
-from condawheel.wheelhouse.downloads import RetryPolicy
 from condawheel.wheelhouse.outcomes import Outcome
 from condawheel.wheelhouse.selection import Selection
 from condawheel.wheelhouse.state import ConversionRecord

@@ -1,62 +1,64 @@
-"""HTTP for channels: fetch repodata and download artifacts, verified, retried and cached.
+"""Download artifacts from HTTP channels into a verified, content-addressed cache.
 
-Downloads land in a content-addressed cache, ``<cache>/pkgs/<sha256>/<file name>`` (or
-``md5-<md5>/`` when a channel gives no sha256), and only after their size, sha256 and md5
-matched what the repodata promised: so a file in the cache is a verified file, and a
-changed artifact on the server (new sha256) gets a new entry instead of a stale hit.
-A download in progress is ``<cache>/pkgs/.condawheel-part-*``, locked (``flock``) by
-the process writing it; a part whose lock can be taken belongs to a dead process and is
-removed by :func:`clean_partial_downloads`. Only the standard library speaks HTTP here
-(``urllib``: proxies from the environment, the system's CA certificates).
+Downloads land in ``<cache>/pkgs/<sha256>/<file name>`` (or ``md5-<md5>/`` when a channel
+gives no sha256), and only after their size, sha256 and md5 matched what the repodata
+promised: so a file in the cache is a verified file, and a changed artifact on the server
+(new sha256) gets a new entry instead of a stale hit. A download in progress is
+``<cache>/pkgs/.condawheel-part-*``, locked (``flock``) by the process writing it; a part
+whose lock can be taken belongs to a dead process and is removed by
+:func:`clean_partial_downloads`. HTTP itself is :mod:`condawheel.io.http`'s: retries, the
+per-read timeout and the overall deadline (scaled to the size the repodata promises).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import os
+import re
 import secrets
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Final
 
-from condawheel import __version__
 from condawheel.errors import SourceError
+from condawheel.io.http import RetryPolicy, TransientFailure, read_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from condawheel.io.http import HTTPBody
+
 __all__ = [
+    "MAX_ARTIFACT_BYTES",
     "PART_PREFIX",
     "Expected",
-    "RetryPolicy",
     "cached_download",
     "clean_partial_downloads",
     "default_cache_dir",
     "download_artifact",
-    "fetch",
+    "is_md5",
+    "is_sha256",
 ]
 
 PART_PREFIX: Final = ".condawheel-part-"
-USER_AGENT: Final = f"condawheel/{__version__}"
-_CHUNK: Final = 1 << 20
-_T = TypeVar("_T")
-# Answers worth asking again: the server or a proxy is overloaded or restarting.
-_TRANSIENT_STATUS: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
+# A conda artifact larger than the converter's own per-package limit could not be
+# converted anyway: no download may be longer.
+MAX_ARTIFACT_BYTES: Final = 64 << 30
+_SHA256: Final = re.compile(r"[0-9a-fA-F]{64}")
+_MD5: Final = re.compile(r"[0-9a-fA-F]{32}")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: ``attempts`` in all, waiting ``backoff * 2**n`` seconds between."""
+def is_sha256(text: str) -> bool:
+    """Return whether ``text`` is a sha256 in hexadecimal (64 digits, either case)."""
+    return _SHA256.fullmatch(text) is not None
 
-    attempts: int = 4
-    backoff: float = 0.5
-    timeout: float = 60.0
+
+def is_md5(text: str) -> bool:
+    """Return whether ``text`` is an md5 in hexadecimal (32 digits, either case)."""
+    return _MD5.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,16 @@ class Expected:
 
     @property
     def cache_key(self) -> str | None:
-        """The cache folder name: the sha256, else ``md5-<md5>``; None when neither is known."""
-        if self.sha256:
+        """The cache folder name: the sha256, else ``md5-<md5>``; None when neither is known.
+
+        Digests become a path here, so only hexadecimal ones of the right length count:
+        a repodata ``sha256`` of ``../..`` must not name a folder outside the cache.
+        """
+        if self.sha256 and is_sha256(self.sha256):
             return self.sha256.lower()
-        return f"md5-{self.md5.lower()}" if self.md5 else None
-
-
-class _TransientError(Exception):
-    """A failure that another attempt may not have."""
+        if self.md5 and is_md5(self.md5):
+            return f"md5-{self.md5.lower()}"
+        return None
 
 
 def default_cache_dir() -> Path:
@@ -91,69 +95,6 @@ def default_cache_dir() -> Path:
         return Path.home() / "Library" / "Caches" / "condawheel"
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "condawheel"
-
-
-def _request(url: str) -> urllib.request.Request:
-    return urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - http(s) only, checked by callers
-
-
-def _retrying(
-    url: str, policy: RetryPolicy, attempt: Callable[[], _T], *, sleep: Callable[[float], None]
-) -> _T:
-    last = ""
-    for number in range(policy.attempts):
-        if number:
-            sleep(policy.backoff * 2 ** (number - 1))
-        try:
-            return attempt()
-        except _TransientError as error:
-            last = str(error)
-    raise SourceError(url, f"{last} (gave up after {policy.attempts} attempts)")
-
-
-def _open(url: str, policy: RetryPolicy) -> http.client.HTTPResponse | None:
-    """Open ``url``; None for 404/410; raise _TransientError for what deserves a retry."""
-    try:
-        response = urllib.request.urlopen(_request(url), timeout=policy.timeout)  # noqa: S310
-    except urllib.error.HTTPError as error:
-        error.close()
-        if error.code in {404, 410}:
-            return None
-        if error.code in _TRANSIENT_STATUS:
-            raise _TransientError(f"HTTP {error.code} {error.reason}") from None
-        raise SourceError(url, f"HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", None) or error
-        raise _TransientError(f"cannot connect: {reason}") from None
-    if not isinstance(response, http.client.HTTPResponse):  # pragma: no cover - ftp: etc.
-        response.close()
-        raise SourceError(url, "not an HTTP(S) URL")
-    return response
-
-
-def fetch(
-    url: str,
-    *,
-    policy: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> bytes | None:
-    """Return the body at ``url`` (repodata, channeldata), or None if the server has none.
-
-    :raises SourceError: for an error that persists through the retries.
-    """
-    policy = policy or RetryPolicy()
-
-    def attempt() -> bytes | None:
-        response = _open(url, policy)
-        if response is None:
-            return None
-        with response:
-            try:
-                return response.read()
-            except (OSError, http.client.HTTPException) as error:
-                raise _TransientError(f"connection broken while reading: {error}") from None
-
-    return _retrying(url, policy, attempt, sleep=sleep)
 
 
 def _lock_part(handle: IO[bytes]) -> bool:
@@ -203,7 +144,7 @@ def _check(expected: Expected, size: int, sha256: str, md5: str) -> None:
         problems.append(f"md5 {md5} does not match repodata.json's {expected.md5.lower()}")
     if problems:
         # A mismatch is retried like a broken connection: it is one, most of the time.
-        raise _TransientError(f"corrupt download: {'; '.join(problems)}")
+        raise TransientFailure(f"corrupt download: {'; '.join(problems)}")
 
 
 def cached_download(cache_dir: Path, filename: str, expected: Expected) -> Path | None:
@@ -233,10 +174,11 @@ def download_artifact(
     :raises SourceError: if the artifact cannot be downloaded, or its bytes never match
         ``expected`` (the message names the digest that differs).
     """
-    policy = policy or RetryPolicy()
     key = expected.cache_key
     if key is None:
         raise SourceError(url, "repodata.json gives no sha256 or md5: it cannot be verified")
+    if "/" in filename or "\\" in filename or filename in {"", ".", ".."}:
+        raise SourceError(url, f"{filename!r} is not a file name")
     cached = cached_download(cache_dir, filename, expected)
     if cached is not None:
         return cached
@@ -246,24 +188,24 @@ def download_artifact(
     except OSError as error:
         raise SourceError(str(folder), f"cannot create the download cache: {error}") from None
 
-    def attempt() -> Path:
-        response = _open(url, policy)
-        if response is None:
-            raise SourceError(url, "not found on the server (HTTP 404), though repodata lists it")
+    def save(body: HTTPBody) -> Path:
         part = folder / f"{PART_PREFIX}{secrets.token_hex(8)}-{filename}"
         try:
-            with response, part.open("xb") as out:
+            with part.open("xb") as out:
                 _lock_part(out)
                 sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's checksum
                 size = 0
-                try:
-                    while chunk := response.read(_CHUNK):
-                        out.write(chunk)
-                        sha256.update(chunk)
-                        md5.update(chunk)
-                        size += len(chunk)
-                except (OSError, http.client.HTTPException) as error:
-                    raise _TransientError(f"connection broken while reading: {error}") from None
+                for chunk in body.chunks():
+                    out.write(chunk)
+                    sha256.update(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+                    if expected.size is not None and size > expected.size:
+                        # Bounded disk use: the rest cannot make it right.
+                        raise TransientFailure(
+                            f"corrupt download: more than the {expected.size} bytes "
+                            "that repodata.json promises"
+                        )
                 _check(expected, size, sha256.hexdigest(), md5.hexdigest())
                 out.flush()
                 os.fsync(out.fileno())
@@ -277,4 +219,15 @@ def download_artifact(
             with contextlib.suppress(OSError):
                 part.unlink()
 
-    return _retrying(url, policy, attempt, sleep=sleep)
+    # The size the repodata promises scales the deadline (see io.http.RetryPolicy).
+    path = read_url(
+        url,
+        save,
+        limit=MAX_ARTIFACT_BYTES,
+        policy=policy,
+        expected_size=expected.size,
+        sleep=sleep,
+    )
+    if path is None:
+        raise SourceError(url, "not found on the server (HTTP 404), though repodata lists it")
+    return path

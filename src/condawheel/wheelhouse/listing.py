@@ -31,7 +31,7 @@ from condawheel.wheelhouse.environments import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from condawheel.wheelhouse.downloads import RetryPolicy
+    from condawheel.io.http import RetryPolicy
 
 __all__ = ["SourceKind", "SyncSource", "classify_source", "list_source"]
 

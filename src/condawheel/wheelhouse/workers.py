@@ -34,12 +34,13 @@ from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.sidecar import used_dependencies
 from condawheel.sources import read_metadata_file
-from condawheel.wheelhouse.downloads import Expected, RetryPolicy, download_artifact
+from condawheel.wheelhouse.downloads import Expected, download_artifact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from condawheel.condameta import JSONObject
+    from condawheel.io.http import RetryPolicy
     from condawheel.options import PlanOptions
     from condawheel.wheelhouse.artifacts import Artifact
 
