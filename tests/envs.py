@@ -84,13 +84,17 @@ def relax_zlib_pin(channel_dir: Path) -> int:
     return count
 
 
-def index_channel(channel_dir: Path, *, write_zst: bool = False, relax: bool = True) -> None:
+def index_channel(
+    channel_dir: Path, *, write_zst: bool = False, write_shards: bool = False, relax: bool = True
+) -> None:
     """Write ``<subdir>/repodata.json`` for a channel folder (in place), patched for zlib.
 
     :param write_zst: also write ``repodata.json.zst``. Its content is rattler's, so the
         zlib patch is only in the plain ``repodata.json``.
+    :param write_shards: also write CEP 16 shards (``repodata_shards.msgpack.zst`` and
+        ``shards/``), rattler's too.
     """
-    asyncio.run(index_fs(channel_dir, write_zst=write_zst, write_shards=False, force=True))
+    asyncio.run(index_fs(channel_dir, write_zst=write_zst, write_shards=write_shards, force=True))
     shutil.rmtree(channel_dir / ".tmp", ignore_errors=True)  # index_fs's scratch folder
     if relax:
         relax_zlib_pin(channel_dir)

@@ -13,12 +13,14 @@ import pytest
 from builders import CondaSpec, build_conda, build_tar_bz2
 from condawheel.errors import SourceError
 from condawheel.io.http import RetryPolicy
+from condawheel.wheelhouse import channels as channels_module
+from condawheel.wheelhouse.artifacts import NameFilter
 from condawheel.wheelhouse.channels import (
     NOT_IN_REPODATA,
     list_folder_channel,
     list_http_channel,
-    parse_repodata,
 )
+from condawheel.wheelhouse.repodata import parse_repodata
 from syncing import ChannelServer, serve
 
 if TYPE_CHECKING:
@@ -174,13 +176,11 @@ def test_bad_file_names_and_bad_repodata_are_problems(tmp_path: Path) -> None:
     ids=["not-object", "missing-field", "path-in-name", "not-conda"],
 )
 def test_parse_repodata_reports_unusable_records(document: dict[str, object], problem: str) -> None:
-    base_url, records, problems = parse_repodata(
-        json.dumps(document).encode(), subdir="noarch", where="x"
-    )
+    repodata = parse_repodata(json.dumps(document).encode(), subdir="noarch", where="x")
 
-    assert (base_url, records) == (None, [])
-    [(_, reason)] = problems
-    assert problem in reason
+    assert (repodata.base_url, repodata.records) == (None, ())
+    [found] = repodata.problems
+    assert problem in found.reason
 
 
 def test_parse_repodata_reads_base_url_and_defaults_the_subdir() -> None:
@@ -188,13 +188,12 @@ def test_parse_repodata_reads_base_url_and_defaults_the_subdir() -> None:
         "info": {"base_url": "https://cdn.example/channel/noarch/"},
         "packages.conda": {"a-1-0.conda": {"name": "a", "version": "1", "build": "0", "size": -1}},
     }
-    base_url, [record], problems = parse_repodata(
-        json.dumps(document).encode(), subdir="noarch", where="x"
-    )
+    repodata = parse_repodata(json.dumps(document).encode(), subdir="noarch", where="x")
 
-    assert base_url == "https://cdn.example/channel/noarch/"
+    assert repodata.base_url == "https://cdn.example/channel/noarch/"
+    [record] = repodata.records
     assert (record.subdir, record.size, record.sha256) == ("noarch", None, None)
-    assert problems == []
+    assert repodata.problems == ()
 
 
 @pytest.mark.parametrize(
@@ -286,8 +285,8 @@ def test_a_url_where_no_subdir_has_repodata_is_no_channel(
         list_http_channel(wrong + "/", policy=NO_RETRY)
     assert raised.value.subject == wrong
     assert raised.value.reason == (
-        "not a channel (HTTP 404 for repodata.json.zst, repodata.json, repodata.json.bz2 "
-        "of any known subdir)"
+        "not a channel (HTTP 404 for repodata_shards.msgpack.zst, repodata.json.zst, "
+        "repodata.json, repodata.json.bz2 of any known subdir)"
     )
     # channeldata.json naming subdirs that have no repodata: no channel either.
     folder = server.root / "nope"
@@ -326,7 +325,64 @@ def test_base_url_points_the_downloads_elsewhere(
 @pytest.mark.parametrize("subdirs", [None, ["noarch", "linux-64"]], ids=["probing", "explicit"])
 def test_an_unreachable_server_is_one_error(subdirs: list[str] | None) -> None:
     with pytest.raises(SourceError) as raised:
-        list_http_channel("http://127.0.0.1:9", subdirs, policy=NO_RETRY)
+        list_http_channel("http://127.0.0.1:9/", subdirs, policy=NO_RETRY)
 
+    # The URL as given, then what was tried: not channeldata.json, which nobody typed.
+    assert raised.value.subject == "http://127.0.0.1:9"
     assert raised.value.reason.startswith("cannot connect")
-    assert raised.value.reason.endswith("(gave up after 1 attempts)")
+    first = "channeldata.json" if subdirs is None else "noarch/repodata_shards.msgpack.zst"
+    assert raised.value.reason.endswith(
+        f"(tried http://127.0.0.1:9/{first}; gave up after 1 attempts)"
+    )
+
+
+# ---------------------------------------------------------------------------- selections kept
+
+
+def test_a_selection_of_unchanged_repodata_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_channel(tmp_path / "channel", repodata=True)
+    cache = tmp_path / "cache"
+    wanted = NameFilter(frozenset({"alpha"}))
+    first = list_folder_channel(tmp_path / "channel", wanted=wanted, cache_dir=cache)
+    assert [a.name for a in first.artifacts] == ["alpha"]
+    assert len(list((cache / "repodata").glob("*.msgpack"))) == 2  # one per subdir
+
+    def unread(*_: object, **__: object) -> None:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(channels_module, "read_repodata", unread)
+    assert list_folder_channel(tmp_path / "channel", wanted=wanted, cache_dir=cache) == first
+    # Another selection, or a changed file, is read.
+    with pytest.raises(AssertionError, match="read again"):
+        list_folder_channel(
+            tmp_path / "channel", wanted=NameFilter(frozenset({"beta-lib"})), cache_dir=cache
+        )
+    monkeypatch.undo()
+    repodata = tmp_path / "channel" / "linux-64" / "repodata.json"
+    document = json.loads(repodata.read_text())
+    del document["packages.conda"]["alpha-1.0-h0_0.conda"]
+    repodata.write_text(json.dumps(document))
+    changed = list_folder_channel(tmp_path / "channel", wanted=wanted, cache_dir=cache)
+    assert changed.artifacts == ()
+
+
+def test_an_unchanged_http_repodata_answers_304_and_is_not_downloaded(
+    http: tuple[ChannelServer, dict[str, dict[str, object]]], tmp_path: Path
+) -> None:
+    server, _ = http
+    cache = tmp_path / "cache"
+    wanted = NameFilter(frozenset({"gamma"}))
+    first = list_http_channel(
+        server.url, ["noarch"], policy=NO_RETRY, wanted=wanted, cache_dir=cache
+    )
+    assert "If-Modified-Since" not in server.controls.headers["/noarch/repodata.json.zst"]
+
+    again = list_http_channel(
+        server.url, ["noarch"], policy=NO_RETRY, wanted=wanted, cache_dir=cache
+    )
+
+    assert again == first
+    assert [a.name for a in again.artifacts] == ["gamma"]
+    assert "If-Modified-Since" in server.controls.headers["/noarch/repodata.json"]

@@ -17,8 +17,9 @@ import pytest
 
 from condawheel.convert import convert
 from condawheel.names import default_mapping
-from condawheel.wheelhouse.channels import list_http_channel, parse_repodata
+from condawheel.wheelhouse.channels import list_http_channel
 from condawheel.wheelhouse.environments import list_environment
+from condawheel.wheelhouse.repodata import RecordProblem, parse_repodata
 from condawheel.wheelhouse.state import STATE_NAME
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from envs import RELAXED_ZLIB_PIN, ZLIB_PIN, index_channel
@@ -184,16 +185,14 @@ def test_records_without_depends_defer_to_index_json_and_malformed_ones_fail(
             "c-1-0.tar.bz2": {**record, "name": "c", "depends": "x >=1"},
         }
     }
-    _, records, problems = parse_repodata(
-        json.dumps(document).encode(), subdir="noarch", where="repodata.json"
-    )
-    by_name = {item.name: item.dependencies for item in records}
+    repodata = parse_repodata(json.dumps(document).encode(), subdir="noarch", where="repodata.json")
+    by_name = {item.name: item.dependencies for item in repodata.records}
     assert by_name["a"] is None
     assert by_name["b"] is not None
     assert (by_name["b"].depends, by_name["b"].constrains) == (("x",), ())
-    assert problems == [
-        ("c-1-0.tar.bz2", "its repodata record's 'depends' is not a list of strings")
-    ]
+    assert repodata.problems == (
+        RecordProblem("c-1-0.tar.bz2", "its repodata record's 'depends' is not a list of strings"),
+    )
 
     meta = tmp_path / "env" / "conda-meta"
     meta.mkdir(parents=True)

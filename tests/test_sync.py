@@ -21,6 +21,7 @@ from packaging.utils import parse_wheel_filename
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
 from condawheel.env.environment import configured_stamp
 from condawheel.errors import WheelhouseError
+from condawheel.wheelhouse.selection import parse_selection
 from condawheel.wheelhouse.state import STATE_NAME
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from env_support import WheelSpec, make_wheel
@@ -681,16 +682,12 @@ def test_select_and_newest(corpus: Path, tmp_path: Path) -> None:
         items = artifacts(json.loads(result.stdout))
         return {str(item["filename"]): str(item["status"]) for item in items}
 
+    # What --select and --newest leave out is not reported (nor looked at: issue 13).
     assert statuses("--select", "h2", "--newest", "1") == {
-        "h2-4.1.0-pyhd8ed1ab_1.conda": "skipped",
-        "h2-4.1.0-pyhd8ed1ab_7.conda": "skipped",
         "h2-4.2.0-pyhd8ed1ab_0.conda": "would-convert",
-        "hpack-4.0.0-pyhd8ed1ab_1.conda": "skipped",
     }
     assert statuses("--select", "h2 4.1.* *_7", "--select", "hp*") == {
-        "h2-4.1.0-pyhd8ed1ab_1.conda": "skipped",
         "h2-4.1.0-pyhd8ed1ab_7.conda": "would-convert",
-        "h2-4.2.0-pyhd8ed1ab_0.conda": "skipped",
         "hpack-4.0.0-pyhd8ed1ab_1.conda": "would-convert",
     }
     # A term that matches nothing is an error, like a mistyped source; the rest still runs.
@@ -706,6 +703,55 @@ def test_select_and_newest(corpus: Path, tmp_path: Path) -> None:
             for term in ("tqd", "h2 >=5")
         ]
     assert wheel_files(tmp_path / "w2") == {"hpack-4.0.0-1_pyhd8ed1ab_1-py3-none-conda.whl"}
+
+
+def test_records_the_selection_leaves_out_are_never_checked_or_reported(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # Issue 13: a folder channel whose repodata lists thousands of files that are not
+    # there (a mirror of the index only). Selecting one name must not report the others.
+    channel = copy_channel(corpus, tmp_path / "channel", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    hpack = channel / "noarch" / "hpack-4.0.0-pyhd8ed1ab_1.conda"
+    data = hpack.read_bytes()
+    listed = {
+        f"absent{n}-1.0-h0_0.conda": {
+            "name": f"absent{n}", "version": "1.0", "build": "h0_0", "subdir": "noarch",
+            "sha256": "00" * 32, "size": 1, "depends": [],
+        }
+        for n in range(3000)
+    }  # fmt: skip
+    listed[hpack.name] = {
+        "name": "hpack", "version": "4.0.0", "build": "pyhd8ed1ab_1", "subdir": "noarch",
+        "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "depends": [],
+    }  # fmt: skip
+    repodata = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": listed}
+    (channel / "noarch" / "repodata.json").write_text(json.dumps(repodata))
+    wheelhouse = tmp_path / "wheelhouse"
+
+    code, report, stderr = sync_cli(str(channel), "-w", str(wheelhouse), "--select", "hpack")
+
+    assert code == 0, stderr
+    assert [(item["filename"], item["status"]) for item in artifacts(report)] == [
+        (hpack.name, "converted")
+    ]
+    # Selected and missing is still an error, with the others still not reported.
+    code, report, _ = sync_cli(
+        str(channel), "-w", str(wheelhouse), "--select", "absent7", "--select", "hpack"
+    )
+    assert code == 1
+    assert sorted((item["filename"], item["status"]) for item in artifacts(report)) == [
+        ("absent7-1.0-h0_0.conda", "failed"),
+        (hpack.name, "unchanged"),
+    ]
+    # A folder of files without repodata: the files not selected are not even hashed.
+    loose = copy_channel(corpus, tmp_path / "loose", ["noarch/hpack-4.0.0-pyhd8ed1ab_1.conda"])
+    (loose / "noarch" / "other-1.0-h0_0.conda").write_bytes(b"unreadable")
+    (loose / "noarch" / "other-1.0-h0_0.conda").chmod(0)
+    result = sync([str(loose)], tmp_path / "w2", SyncOptions(selection=parse_selection(["hpack"])))
+    assert [(o.filename, o.status) for o in result.outcomes] == [(hpack.name, "converted")]
+    with sqlite3.connect(tmp_path / "w2" / STATE_NAME) as state:
+        hashed = [row[0] for row in state.execute("SELECT path FROM file_digests")]
+    assert hashed == [str(loose / "noarch" / hpack.name)]
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

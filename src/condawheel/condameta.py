@@ -113,12 +113,18 @@ class RecordDependencies:
     origin: RecordOrigin
     depends: tuple[str, ...]
     constrains: tuple[str, ...]
+    extra_depends: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """CEP 44 optional dependency groups: ``(group, specs)``, sorted by group."""
 
     def differs_from(self, index: IndexRecord) -> bool:
-        """Return whether it says something else than ``index.json`` (order aside)."""
-        return dependencies_key(self.depends, self.constrains) != dependencies_key(
-            index.depends, index.constrains
-        )
+        """Return whether it says something else than ``index.json`` (order aside).
+
+        ``index.json``'s own ``extra-depends`` are not read: a record with groups always
+        says more.
+        """
+        return bool(self.extra_depends) or dependencies_key(
+            self.depends, self.constrains
+        ) != dependencies_key(index.depends, index.constrains)
 
 
 def dependencies_key(depends: tuple[str, ...], constrains: tuple[str, ...]) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-__all__ = ["KNOWN_SUBDIRS"]
+__all__ = ["KNOWN_SUBDIRS", "is_subdir"]
 
 KNOWN_SUBDIRS: Final = (
     "noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "linux-s390x", "linux-armv6l",
@@ -13,3 +14,13 @@ KNOWN_SUBDIRS: Final = (
 )  # fmt: skip
 """conda's ``context.known_subdirs``, in the order a channel's subdirs are tried when none
 is named (``noarch`` first, then the most common platforms)."""
+
+# CEP 26: a subdir is "noarch" or "<os>-<arch>" of lower-case letters and digits, at most
+# 32 characters; nothing else may become a path or a URL component.
+_SUBDIR: Final = re.compile(r"noarch|[a-z0-9]+-[a-z0-9]+")
+_MAX_SUBDIR: Final = 32
+
+
+def is_subdir(text: str) -> bool:
+    """Return whether ``text`` is a conda subdir name (CEP 26), such as ``linux-64``."""
+    return len(text) <= _MAX_SUBDIR and _SUBDIR.fullmatch(text) is not None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from condawheel.condameta import RecordDependencies
 
 __all__ = [
@@ -15,6 +18,7 @@ __all__ = [
     "ArtifactFormat",
     "ArtifactKind",
     "ListingProblem",
+    "NameFilter",
     "PackageName",
     "artifact_format",
     "parse_artifact_filename",
@@ -41,6 +45,36 @@ class PackageName:
     name: str
     version: str
     build: str
+
+
+@dataclass(frozen=True)
+class NameFilter:
+    """The package names a listing reads (those ``--select`` can match); others are skipped.
+
+    A channel listing asks it before it decodes a record, so that a record no term can
+    match is never read. Exact names are one set lookup, so thousands of names cost no
+    more per record than a few; ``patterns`` are globs (``py*``).
+    """
+
+    exact: frozenset[str]
+    patterns: tuple[str, ...] = ()
+
+    def __call__(self, name: str) -> bool:
+        """Return whether records of ``name`` may be selected (compared in lower case)."""
+        name = name.lower()
+        return name in self.exact or any(fnmatchcase(name, glob) for glob in self.patterns)
+
+    def keys(self, keys: Iterable[str]) -> list[str]:
+        """Return the keys (file names, or CEP 48 stems) whose package name it wants.
+
+        The name is what precedes the last two dashes (``<name>-<version>-<build>``).
+        One pass in a list comprehension: for a million records, a function call per
+        record would cost more than the decoding.
+        """
+        exact = self.exact
+        if not self.patterns:
+            return [key for key in keys if key.rsplit("-", 2)[0].lower() in exact]
+        return [key for key in keys if self(key.rsplit("-", 2)[0])]
 
 
 def artifact_format(filename: str) -> ArtifactFormat | None:
@@ -95,6 +129,10 @@ class Artifact:
     dependencies: RecordDependencies | None = None
     """The record's ``depends`` / ``constrains`` (repodata, conda-meta), which conda uses
     instead of ``index.json``'s; None where the source has no record (a folder of files)."""
+    flags: tuple[str, ...] = ()
+    """The record's CEP 45 variant flags."""
+    purls: tuple[str, ...] = ()
+    """The record's package URLs (``pkg:pypi/<name>`` names its PyPI project)."""
 
     @property
     def format(self) -> ArtifactFormat | None:

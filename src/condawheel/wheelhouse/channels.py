@@ -1,76 +1,87 @@
-"""List conda channels: folders (with or without repodata.json) and HTTP(S) URLs.
+"""List conda channels: folders (with or without repodata) and HTTP(S) URLs, selection first.
 
 A channel is ``<channel>/<subdir>/``, each subdir holding ``*.conda`` / ``*.tar.bz2`` files
-and, when indexed, ``repodata.json`` (CEP 15 for ``info.base_url``). Where repodata exists,
-it *is* the channel, as for conda: a file it does not list is skipped, a file it lists
-but which is missing fails, and each file must match the sha256, md5 and size it
-promises, and its record's ``depends`` / ``constrains`` (a repodata patch's, where they
-differ from the package's ``index.json``) are the wheel's. A folder subdir without
-repodata is listed by its file names (``<name>-<version>-<build>.conda``). Over HTTP,
-``repodata.json.zst`` is preferred (CEP 16's compressed form), then ``repodata.json``,
-then ``repodata.json.bz2``; the subdirs are those ``channeldata.json`` names, or, without
-it, every known subdir that has repodata. A URL where none has any is no channel.
+and, when indexed, repodata. Where repodata exists, it *is* the channel, as for conda: a
+file it does not list is skipped, a file it lists but which is missing fails, each file
+must match the sha256, md5 and size it promises, and its record's ``depends`` /
+``constrains`` (a repodata patch's, where they differ from the package's ``index.json``)
+are the wheel's. A folder subdir without repodata is listed by its file names.
+
+Repodata comes, in order of preference, from CEP 16 shards (``repodata_shards.msgpack.zst``:
+only the shards of the names asked for are read), then ``repodata.json`` in one of its
+forms (over HTTP ``.zst`` first, CEP 16's compressed form, then plain, then ``.bz2``;
+in a folder plain first). Over HTTP the subdirs are those ``channeldata.json`` names, or,
+without it, every known subdir that has repodata (only the sharded ones, if any is).
+
+Selection first: given the names ``--select`` can match (``wanted``), records of other
+names are not decoded, not checked and not reported, and their files are not looked at.
+
+What a channel may name is bounded (CEP 26, CEP 15): subdirs are ``noarch`` or
+``<os>-<arch>``, file names ``<name>-<version>-<build>.<ext>`` (no ``/``, ``%`` or ``:``),
+digests 64 (sha256) or 32 (md5) hexadecimal digits; and a remote channel's artifacts are
+downloaded over HTTP(S) only, wherever its ``base_url`` points.
 """
 
 from __future__ import annotations
 
-import bz2
-import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin, urlsplit
-from urllib.request import url2pathname
 
-from condawheel.condameta import RecordDependencies, record_dependencies
+import msgspec
+
 from condawheel.errors import SourceError
-from condawheel.io.http import RetryPolicy, fetch
-from condawheel.subdirs import KNOWN_SUBDIRS
+from condawheel.io.compressed import decompressed, encoding_of, zstd_module
+from condawheel.io.http import RetryPolicy, fetch, file_url_to_path, is_http_url, read_url
+from condawheel.subdirs import KNOWN_SUBDIRS, is_subdir
 from condawheel.wheelhouse.artifacts import (
     Artifact,
     ListingProblem,
     artifact_format,
     parse_artifact_filename,
 )
+from condawheel.wheelhouse.repodata import (
+    MAX_REPODATA_BYTES,
+    NOT_A_FILENAME,
+    Repodata,
+    RepodataRecord,
+    read_repodata,
+)
+from condawheel.wheelhouse.repodata_cache import CachedListing, RepodataCache, http_validator
+from condawheel.wheelhouse.shards import (
+    MAX_SHARD_BYTES,
+    SHARD_INDEX_NAME,
+    ShardCache,
+    ShardSource,
+    parse_shard_index,
+    read_shards,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
-    from types import ModuleType
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+    from condawheel.io.http import HTTPBody
+    from condawheel.wheelhouse.artifacts import NameFilter
 
 __all__ = [
+    "MAX_CHANNELDATA_BYTES",
+    "MAX_REPODATA_BYTES",
+    "NOT_IN_REPODATA",
+    "REPODATA_NAMES",
     "ChannelListing",
-    "RepodataRecord",
-    "file_url_to_path",
     "list_folder_channel",
     "list_http_channel",
-    "parse_repodata",
 ]
 
 REPODATA_NAMES: Final = ("repodata.json", "repodata.json.zst", "repodata.json.bz2")
 _HTTP_ORDER: Final = ("repodata.json.zst", "repodata.json", "repodata.json.bz2")
-_PACKAGE_KEYS: Final = ("packages", "packages.conda")
-# A repodata document over HTTP may not be longer than this (io.http refuses the rest).
-_MAX_DOCUMENT: Final = 2 << 30
+MAX_CHANNELDATA_BYTES: Final = 256 << 20
+"""The most bytes ``channeldata.json`` may have (conda-forge's has tens of megabytes)."""
 NOT_IN_REPODATA: Final = "not listed in repodata.json (conda would not install it either)"
-
-
-@dataclass(frozen=True)
-class RepodataRecord:
-    """One package entry of ``repodata.json``."""
-
-    filename: str
-    name: str
-    version: str
-    build: str
-    subdir: str
-    build_number: int | None = None
-    sha256: str | None = None
-    md5: str | None = None
-    size: int | None = None
-    dependencies: RecordDependencies | None = None
-    """Its ``depends`` / ``constrains``: patched repodata may differ from ``index.json``."""
+MISSING: Final = "listed in repodata.json, but the file is missing"
+_READ_CHUNK: Final = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -87,116 +98,102 @@ class ChannelListing:
     complete_scopes: tuple[str, ...] = ()
 
 
-def file_url_to_path(url: str) -> Path:
-    """Return the local path of a ``file:`` URL."""
-    parts = urlsplit(url)
-    if parts.netloc not in {"", "localhost"}:
-        raise SourceError(url, "a file: URL must name a local path (no host)")
-    return Path(url2pathname(parts.path))
+class _Channeldata(msgspec.Struct, forbid_unknown_fields=False):
+    subdirs: list[str] | None = None
 
 
-def _zstd() -> ModuleType | None:
-    # compression.zstd is 3.14's stdlib; before that conda-package-streaming brings its
-    # backport. Without either, .zst variants are simply not used.
-    if sys.version_info >= (3, 14):
-        from compression import zstd  # noqa: PLC0415 - optional, version-dependent
-    else:
-        try:
-            from backports import zstd  # noqa: PLC0415 - optional, version-dependent
-        except ImportError:  # pragma: no cover - installed with conda-package-streaming
-            return None
-    return zstd
+_CHANNELDATA: Final = msgspec.json.Decoder(_Channeldata)
 
 
-def _decode(name: str, data: bytes) -> bytes:
-    """Return the JSON bytes of a repodata variant; raise ValueError if undecodable."""
-    if name.endswith(".bz2"):
-        try:
-            return bz2.decompress(data)
-        except (OSError, EOFError) as error:
-            msg = f"cannot decompress: {error}"
-            raise ValueError(msg) from None
-    if name.endswith(".zst"):
-        zstd = _zstd()
-        if zstd is None:  # pragma: no cover - see _zstd
-            msg = "no zstd decompressor is installed"
-            raise ValueError(msg)
-        try:
-            decoded: bytes = zstd.decompress(data)
-        except (zstd.ZstdError, EOFError) as error:
-            msg = f"cannot decompress: {error}"
-            raise ValueError(msg) from None
-        return decoded
-    return data
+def _artifact(
+    source: str, channel: str, record: RepodataRecord, location: str, url: str, *, local: bool
+) -> Artifact:
+    return Artifact(
+        source=source,
+        kind="file" if local else "url",
+        location=location,
+        filename=record.filename,
+        subdir=record.subdir,
+        name=record.name,
+        version=record.version,
+        build=record.build,
+        build_number=record.build_number,
+        channel=channel,
+        url=url,
+        sha256=record.sha256,
+        md5=record.md5,
+        size=record.size,
+        dependencies=record.dependencies,
+        flags=record.flags,
+        purls=record.purls,
+    )
 
 
-def _optional_text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _artifact_base(folder_url: str, base_url: str | None, *, remote: bool, where: str) -> str:
+    """Return the URL the records' file names are relative to (CEP 15's ``base_url``).
 
-
-def parse_repodata(
-    data: bytes, *, subdir: str, where: str
-) -> tuple[str | None, list[RepodataRecord], list[tuple[str, str]]]:
-    """Read ``repodata.json`` bytes; pure.
-
-    :param subdir: the subdir the file was found in (records without one get it).
-    :param where: the file's location, for messages.
-    :returns: ``info.base_url`` if set (CEP 15), the records, and ``(filename, reason)``
-        for each record that cannot be used.
-    :raises SourceError: if the document is not repodata at all.
+    :raises SourceError: if ``base_url`` leads where this channel may not send downloads:
+        anything but HTTP(S) for a remote channel (a ``file:`` URL would make sync read
+        this machine's files), anything but HTTP(S) or ``file:`` for a folder.
     """
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SourceError(where, f"not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise SourceError(where, "repodata must be a JSON object")
-    info = document.get("info")
-    base_url = _optional_text(info.get("base_url")) if isinstance(info, dict) else None
-    records: list[RepodataRecord] = []
-    problems: list[tuple[str, str]] = []
-    for key in _PACKAGE_KEYS:
-        packages = document.get(key, {})
-        if not isinstance(packages, dict):
-            raise SourceError(where, f"{key!r} must be an object of file name -> record")
-        for filename, raw in packages.items():
-            record = _record(filename, raw, subdir)
-            if isinstance(record, str):
-                problems.append((filename, record))
-            else:
-                records.append(record)
-    return base_url, records, problems
-
-
-def _record(filename: str, raw: object, subdir: str) -> RepodataRecord | str:
-    if not isinstance(raw, dict):
-        return "its repodata record is not an object"
-    if "/" in filename or "\\" in filename or artifact_format(filename) is None:
-        return "not a conda package file name (<name>-<version>-<build>.conda|.tar.bz2)"
-    fields = {key: raw.get(key) for key in ("name", "version", "build")}
-    missing = [key for key, value in fields.items() if not isinstance(value, str) or not value]
-    if missing:
-        return f"its repodata record lacks {', '.join(missing)}"
-    dependencies = record_dependencies(raw, "repodata")
-    if isinstance(dependencies, str):
-        return dependencies
-    number = raw.get("build_number")
-    size = raw.get("size")
-    return RepodataRecord(
-        filename=filename,
-        name=str(fields["name"]),
-        version=str(fields["version"]),
-        build=str(fields["build"]),
-        subdir=_optional_text(raw.get("subdir")) or subdir,
-        build_number=number if isinstance(number, int) else None,
-        sha256=_optional_text(raw.get("sha256")),
-        md5=_optional_text(raw.get("md5")),
-        size=size if isinstance(size, int) and size >= 0 else None,
-        dependencies=dependencies,
+    base = urljoin(folder_url, base_url) if base_url else folder_url
+    if is_http_url(base):
+        return base
+    if not remote and urlsplit(base).scheme == "file":
+        return base
+    allowed = "HTTP(S)" if remote else "HTTP(S) or file:"
+    raise SourceError(
+        where, f"its base_url {base_url!r} is not an {allowed} URL (a channel's artifacts are)"
     )
 
 
 # --------------------------------------------------------------------------- folders
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_READ_CHUNK):
+                yield chunk
+    except OSError as error:
+        raise SourceError(str(path), f"cannot read: {error.strerror or error}") from None
+
+
+def _read_folder_repodata(
+    path: Path, subdir: str, wanted: NameFilter | None, cache: RepodataCache | None = None
+) -> Repodata:
+    where = str(path)
+    validator = None
+    if cache is not None and wanted is not None:
+        try:
+            info = path.stat()
+        except OSError as error:
+            raise SourceError(where, f"cannot read: {error.strerror or error}") from None
+        validator = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+        cached = cache.load(where, wanted)
+        if cached is not None and cached.validator == validator:
+            return cached.repodata
+    chunks = decompressed(
+        _file_chunks(path), encoding_of(path.name), limit=MAX_REPODATA_BYTES, where=where
+    )
+    repodata = read_repodata(chunks, subdir=subdir, where=where, wanted=wanted)
+    if cache is not None and validator is not None:
+        cache.save(where, wanted, validator, {}, repodata)
+    return repodata
+
+
+def _read_local(url: str, limit: int) -> bytes | None:
+    path = file_url_to_path(url)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise SourceError(str(path), f"cannot read: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise SourceError(str(path), "is larger than the limit for it")
+    return data
 
 
 def _subdirs_of(root: Path) -> list[str]:
@@ -226,19 +223,28 @@ def _package_files(folder: Path) -> list[str]:
         )
 
 
-def list_folder_channel(root: Path, subdirs: Sequence[str] | None = None) -> ChannelListing:
+def list_folder_channel(
+    root: Path,
+    subdirs: Sequence[str] | None = None,
+    *,
+    wanted: NameFilter | None = None,
+    cache_dir: Path | None = None,
+) -> ChannelListing:
     """List a channel folder.
 
     :param subdirs: the subdirs to list (a missing one is an error); default: every
         sub-folder holding packages or repodata.
+    :param wanted: the package names to list; None: all.
+    :param cache_dir: where a selection's records are kept until the repodata changes
+        (``<cache_dir>/repodata/``); None: not kept.
     :raises SourceError: if ``root`` cannot be listed at all, or (without ``subdirs``)
         has no sub-folder holding packages or repodata: it is no channel (a channel
         whose repodata lists no package is one, and offers nothing).
     """
     root = root.resolve()
     source = str(root)
-    wanted = list(subdirs) if subdirs else _subdirs_of(root)
-    if not wanted:
+    wanted_subdirs = list(subdirs) if subdirs else _subdirs_of(root)
+    if not wanted_subdirs:
         # Syncing a typo'd or empty folder (or a wheelhouse) must not look like success.
         raise SourceError(
             source,
@@ -248,13 +254,18 @@ def list_folder_channel(root: Path, subdirs: Sequence[str] | None = None) -> Cha
     artifacts: list[Artifact] = []
     problems: list[ListingProblem] = []
     complete: list[str] = []
-    for subdir in wanted:
+    cache = RepodataCache(cache_dir / "repodata") if cache_dir is not None else None
+    for subdir in wanted_subdirs:
         folder = root / subdir
+        if not is_subdir(subdir):
+            why = "not a conda subdir name (CEP 26: noarch or <os>-<arch>)"
+            problems.append(ListingProblem(source, str(folder), "", subdir, why))
+            continue
         if not folder.is_dir():
             problems.append(ListingProblem(source, str(folder), "", subdir, "no such subdir"))
             continue
         try:
-            found, trouble = _list_folder_subdir(source, root, subdir)
+            found, trouble = _list_folder_subdir(source, root, subdir, wanted, cache)
         except SourceError as error:
             problems.append(ListingProblem(source, error.subject, "", subdir, error.reason))
             continue
@@ -264,8 +275,27 @@ def list_folder_channel(root: Path, subdirs: Sequence[str] | None = None) -> Cha
     return ChannelListing(source, tuple(artifacts), tuple(problems), tuple(complete))
 
 
+def _folder_repodata(
+    folder: Path, subdir: str, wanted: NameFilter | None, cache: RepodataCache | None
+) -> Repodata | None:
+    """Read the subdir's repodata: its shards, else its repodata.json; None if none."""
+    index_path = folder / SHARD_INDEX_NAME
+    if index_path.is_file():
+        index_url = index_path.as_uri()
+        data = _read_local(index_url, MAX_SHARD_BYTES)
+        if data is not None:
+            index = parse_shard_index(data, where=str(index_path))
+            shards = ShardSource(lambda url: _read_local(url, MAX_SHARD_BYTES))
+            return read_shards(shards, index_url, index, subdir=subdir, wanted=wanted)
+    for name in REPODATA_NAMES:
+        path = folder / name
+        if path.is_file():
+            return _read_folder_repodata(path, subdir, wanted, cache)
+    return None
+
+
 def _list_folder_subdir(
-    source: str, root: Path, subdir: str
+    source: str, root: Path, subdir: str, wanted: NameFilter | None, cache: RepodataCache | None
 ) -> tuple[list[Artifact], list[ListingProblem]]:
     folder = root / subdir
     try:
@@ -273,41 +303,53 @@ def _list_folder_subdir(
     except OSError as error:
         raise SourceError(str(folder), f"cannot list: {error.strerror}") from None
     channel = root.as_uri()
-    for name in REPODATA_NAMES:
-        repodata = folder / name
-        if repodata.is_file():
-            break
-    else:
-        return _from_file_names(source, channel, folder, subdir, files)
-    try:
-        data = _decode(name, repodata.read_bytes())
-    except (OSError, ValueError) as error:
-        raise SourceError(str(repodata), f"cannot read: {error}") from None
-    base_url, records, bad = parse_repodata(data, subdir=subdir, where=str(repodata))
-    base = urljoin(folder.as_uri() + "/", base_url) if base_url else folder.as_uri() + "/"
-    problems = [ListingProblem(source, str(folder / fn), fn, subdir, why) for fn, why in bad]
-    listed = {record.filename for record in records} | {fn for fn, _ in bad}
-    problems.extend(
-        ListingProblem(source, str(folder / fn), fn, subdir, NOT_IN_REPODATA, "skipped")
-        for fn in files
-        if fn not in listed
-    )
+    repodata = _folder_repodata(folder, subdir, wanted, cache)
+    if repodata is None:
+        return _from_file_names(source, channel, folder, subdir, files, wanted)
+    folder_url = folder.as_uri() + "/"
+    base = _artifact_base(folder_url, repodata.base_url, remote=False, where=str(folder))
+    problems = [
+        ListingProblem(
+            source, problem.location or str(folder / problem.filename), problem.filename,
+            subdir, problem.reason, problem.status,
+        )
+        for problem in repodata.problems
+    ]  # fmt: skip
+    listed = {record.filename for record in repodata.records}
+    listed.update(problem.filename for problem in repodata.problems)
+    unread = set(repodata.unread)
+    for filename in files:
+        if filename in listed:
+            continue
+        parsed = parse_artifact_filename(filename)
+        if wanted is not None and (parsed is None or not wanted(parsed.name)):
+            continue  # not selected: not reported either
+        if parsed is not None and parsed.name in unread:
+            continue  # its shard failed: that is its problem
+        location = str(folder / filename)
+        problems.append(
+            ListingProblem(source, location, filename, subdir, NOT_IN_REPODATA, "skipped")
+        )
     present = set(files)
     artifacts = []
-    for record in records:
+    for record in repodata.records:
         url = urljoin(base, record.filename)
         local = url.startswith("file:")
         location = str(file_url_to_path(url)) if local else url
         if local and record.filename not in present and not Path(location).is_file():
-            why = "listed in repodata.json, but the file is missing"
-            problems.append(ListingProblem(source, location, record.filename, subdir, why))
+            problems.append(ListingProblem(source, location, record.filename, subdir, MISSING))
             continue
         artifacts.append(_artifact(source, channel, record, location, url, local=local))
     return artifacts, problems
 
 
 def _from_file_names(
-    source: str, channel: str, folder: Path, subdir: str, files: Iterable[str]
+    source: str,
+    channel: str,
+    folder: Path,
+    subdir: str,
+    files: Iterable[str],
+    wanted: NameFilter | None,
 ) -> tuple[list[Artifact], list[ListingProblem]]:
     artifacts: list[Artifact] = []
     problems: list[ListingProblem] = []
@@ -317,8 +359,10 @@ def _from_file_names(
         parsed = parse_artifact_filename(filename)
         location = folder_text + filename
         if parsed is None:
-            why = "not a conda package file name (<name>-<version>-<build>.conda|.tar.bz2)"
-            problems.append(ListingProblem(source, location, filename, subdir, why))
+            if wanted is None:
+                problems.append(ListingProblem(source, location, filename, subdir, NOT_A_FILENAME))
+            continue
+        if wanted is not None and not wanted(parsed.name):
             continue
         artifacts.append(
             Artifact(
@@ -337,43 +381,128 @@ def _from_file_names(
     return artifacts, problems
 
 
-def _artifact(
-    source: str, channel: str, record: RepodataRecord, location: str, url: str, *, local: bool
-) -> Artifact:
-    return Artifact(
-        source=source,
-        kind="file" if local else "url",
-        location=location,
-        filename=record.filename,
-        subdir=record.subdir,
-        name=record.name,
-        version=record.version,
-        build=record.build,
-        build_number=record.build_number,
-        channel=channel,
-        url=url,
-        sha256=record.sha256.lower() if record.sha256 else None,
-        md5=record.md5.lower() if record.md5 else None,
-        size=record.size,
-        dependencies=record.dependencies,
-    )
-
-
 # --------------------------------------------------------------------------- HTTP
 
 
-def _channel_subdirs(base: str, fetcher: Callable[[str], bytes | None]) -> list[str] | None:
-    data = fetcher(base + "channeldata.json")
+@dataclass
+class _Remote:
+    """One HTTP channel being listed: its address, how to ask it, what was tried first."""
+
+    source: str
+    policy: RetryPolicy
+    cache: ShardCache | None
+    listings: RepodataCache | None
+    first: str | None = None
+    """The first URL asked for (named when the channel cannot be reached at all)."""
+
+    def get(self, url: str, limit: int) -> bytes | None:
+        self.first = self.first or url
+        return fetch(url, limit=limit, policy=self.policy)
+
+    def unreachable(self, error: SourceError) -> SourceError:
+        """Name the channel as the user gave it, then what was tried.
+
+        The subject is never a file the user did not type (``channeldata.json``).
+        """
+        reason, _, attempts = error.reason.partition(" (gave up after ")
+        tried = f"tried {error.subject}"
+        detail = f"{tried}; gave up after {attempts}" if attempts else f"{tried})"
+        return SourceError(self.source, f"{reason} ({detail}")
+
+
+def _unreachable(error: SourceError) -> bool:
+    return error.reason.startswith("cannot connect")
+
+
+def _channel_subdirs(
+    remote: _Remote, base: str, problems: list[ListingProblem]
+) -> list[str] | None:
+    """Return the subdirs ``channeldata.json`` names, or None without a usable one."""
+    url = base + "channeldata.json"
+    try:
+        data = remote.get(url, MAX_CHANNELDATA_BYTES)
+    except SourceError as error:
+        # The first request of the run: a channel that cannot be reached at all.
+        raise remote.unreachable(error) from None
     if data is None:
         return None
     try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = _CHANNELDATA.decode(data)
+    except RecursionError:
+        why = "not valid JSON (nested too deeply); every known subdir is tried instead"
+        problems.append(ListingProblem(remote.source, url, "", "", why))
         return None
-    subdirs = document.get("subdirs") if isinstance(document, dict) else None
-    if not isinstance(subdirs, list):
+    except msgspec.DecodeError as error:
+        why = f"not valid channeldata ({error}); every known subdir is tried instead"
+        problems.append(ListingProblem(remote.source, url, "", "", why))
         return None
-    return [item for item in subdirs if isinstance(item, str) and item and "/" not in item]
+    if document.subdirs is None:
+        return None
+    named = []
+    for subdir in document.subdirs:
+        if is_subdir(subdir):
+            named.append(subdir)
+        else:
+            why = f"names the subdir {subdir!r}, which is not a conda subdir (CEP 26); ignored"
+            problems.append(ListingProblem(remote.source, url, "", "", why))
+    return named
+
+
+def _http_shards(
+    remote: _Remote, folder: str, subdir: str
+) -> tuple[str, Callable[[NameFilter | None], Repodata]] | None:
+    """Fetch a subdir's shard index; return its URL and how to read its shards."""
+    url = folder + SHARD_INDEX_NAME
+    data = remote.get(url, MAX_SHARD_BYTES)
+    if data is None:
+        return None
+    index = parse_shard_index(data, where=url)
+    shards = ShardSource(lambda address: remote.get(address, MAX_SHARD_BYTES), remote.cache)
+
+    def read(wanted: NameFilter | None) -> Repodata:
+        return read_shards(shards, url, index, subdir=subdir, wanted=wanted)
+
+    return url, read
+
+
+def _http_repodata(
+    remote: _Remote,
+    folder: str,
+    names: Sequence[str],
+    subdir: str,
+    wanted: NameFilter | None,
+) -> Repodata | None:
+    """Stream the first form of ``repodata.json`` the server has; None if it has none."""
+    listings = remote.listings
+    for name in names:
+        url = folder + name
+        remote.first = remote.first or url
+        cached = listings.load(url, wanted) if listings is not None else None
+
+        def parse(body: HTTPBody, url: str = url, name: str = name) -> Repodata:
+            chunks = decompressed(
+                body.chunks(), encoding_of(name), limit=MAX_REPODATA_BYTES, where=url
+            )
+            repodata = read_repodata(chunks, subdir=subdir, where=url, wanted=wanted)
+            validator = http_validator(body.headers)
+            if listings is not None and validator is not None:
+                listings.save(url, wanted, validator[0], validator[1], repodata)
+            return repodata
+
+        def unchanged(cached: CachedListing | None = cached) -> Repodata | None:
+            return cached.repodata if cached is not None else None
+
+        repodata = read_url(
+            url,
+            parse,
+            limit=MAX_REPODATA_BYTES,
+            policy=remote.policy,
+            headers=cached.headers if cached is not None else None,
+            not_modified=unchanged,
+        )
+        if repodata is not None:
+            return repodata
+    return None
 
 
 def list_http_channel(
@@ -381,76 +510,96 @@ def list_http_channel(
     subdirs: Sequence[str] | None = None,
     *,
     policy: RetryPolicy | None = None,
-    fetcher: Callable[[str], bytes | None] | None = None,
+    wanted: NameFilter | None = None,
+    cache_dir: Path | None = None,
 ) -> ChannelListing:
     """List a channel served over HTTP(S).
 
     :param subdirs: the subdirs to list (one without repodata is an error); default:
         those of ``channeldata.json``, or every known subdir that has repodata.
-    :param fetcher: ``url -> body or None (404)``; default :func:`downloads.fetch`.
-    :raises SourceError: if the channel cannot be reached at all (its first request,
-        ``channeldata.json`` or the first subdir asked for, fails for good): one error
-        then, instead of one per subdir probed; or if (without ``subdirs``) no subdir
-        has repodata in any form: it is no channel (one whose repodata lists no package
-        is one, and offers nothing). A subdir asked for without repodata is a problem of
-        the listing, as a missing subdir folder is.
+    :param wanted: the package names to list (lower case); None: all.
+    :param cache_dir: where shards are cached (``<cache_dir>/shards/``), and a
+        selection's records until the repodata changes (``<cache_dir>/repodata/``);
+        None: nothing is kept.
+    :raises SourceError: if the channel cannot be reached at all (its first request
+        fails for good): one error then, naming ``url`` and what was tried, instead of
+        one per subdir probed; or if (without ``subdirs``) no subdir has repodata in any
+        form: it is no channel (one whose repodata lists no package is one, and offers
+        nothing). A subdir asked for without repodata is a problem of the listing, as a
+        missing subdir folder is.
     """
     source = url.rstrip("/")
     base = source + "/"
-    get = fetcher or (lambda address: fetch(address, limit=_MAX_DOCUMENT, policy=policy))
-    explicit = bool(subdirs)
-    named = None if explicit else _channel_subdirs(base, get)
-    wanted = list(subdirs) if subdirs else (named or list(KNOWN_SUBDIRS))
-    names = _HTTP_ORDER if _zstd() is not None else tuple(n for n in _HTTP_ORDER if "zst" not in n)
-    artifacts: list[Artifact] = []
+    shards = ShardCache(cache_dir / "shards") if cache_dir is not None else None
+    listings = RepodataCache(cache_dir / "repodata") if cache_dir is not None else None
+    remote = _Remote(source, policy or RetryPolicy(), shards, listings)
     problems: list[ListingProblem] = []
+    explicit = bool(subdirs)
+    named = None if explicit else _channel_subdirs(remote, base, problems)
+    asked = list(subdirs) if subdirs else (named or list(KNOWN_SUBDIRS))
+    usable = []
+    for subdir in asked:
+        if is_subdir(subdir):
+            usable.append(subdir)
+        else:
+            why = "not a conda subdir name (CEP 26: noarch or <os>-<arch>)"
+            problems.append(ListingProblem(source, base + subdir, "", subdir, why))
+    names = _HTTP_ORDER if zstd_module() is not None else ("repodata.json", "repodata.json.bz2")
+    artifacts: list[Artifact] = []
     complete: list[str] = []
-    for position, subdir in enumerate(wanted):
+    sharded: dict[str, tuple[str, Callable[[NameFilter | None], Repodata]]] = {}
+    failed: set[str] = set()
+    for subdir in usable:
+        try:
+            found = _http_shards(remote, f"{base}{subdir}/", subdir)
+        except SourceError as error:
+            if not sharded and not failed and explicit and _unreachable(error):
+                raise remote.unreachable(error) from None
+            problems.append(ListingProblem(source, error.subject, "", subdir, error.reason))
+            failed.add(subdir)
+            continue
+        if found is not None:
+            sharded[subdir] = found
+    for subdir in usable:
+        if subdir in failed:
+            continue
         folder = f"{base}{subdir}/"
         try:
-            found = _fetch_repodata(folder, names, get)
+            if subdir in sharded:
+                index_url, read = sharded[subdir]
+                repodata: Repodata | None = read(wanted)
+            elif sharded and not explicit:
+                continue  # a sharded channel: the subdirs without an index are not its
+            else:
+                index_url = folder
+                repodata = _http_repodata(remote, folder, names, subdir, wanted)
+            if repodata is None:
+                if explicit:
+                    tried = ", ".join((SHARD_INDEX_NAME, *names))
+                    why = f"no repodata for subdir {subdir!r} ({tried}: HTTP 404)"
+                    problems.append(ListingProblem(source, folder, "", subdir, why))
+                continue
+            artifact_base = _artifact_base(
+                index_url, repodata.base_url, remote=True, where=index_url
+            )
         except SourceError as error:
-            if position == 0 and explicit and _unreachable(error):
-                raise
             problems.append(ListingProblem(source, error.subject, "", subdir, error.reason))
             continue
-        if found is None:
-            if explicit:
-                why = f"no repodata for subdir {subdir!r} ({', '.join(names)}: HTTP 404)"
-                problems.append(ListingProblem(source, folder, "", subdir, why))
-            continue
-        where, data = found
-        base_url, records, bad = parse_repodata(data, subdir=subdir, where=where)
-        artifact_base = urljoin(folder, base_url) if base_url else folder
-        problems.extend(ListingProblem(source, folder + fn, fn, subdir, why) for fn, why in bad)
-        for record in records:
+        problems.extend(
+            ListingProblem(
+                source, problem.location or folder + problem.filename, problem.filename,
+                subdir, problem.reason, problem.status,
+            )
+            for problem in repodata.problems
+        )  # fmt: skip
+        for record in repodata.records:
             address = urljoin(artifact_base, record.filename)
-            local = address.startswith("file:")
-            location = str(file_url_to_path(address)) if local else address
-            artifacts.append(_artifact(source, source, record, location, address, local=local))
+            artifacts.append(_artifact(source, source, record, address, address, local=False))
         complete.append(subdir)
-    if not explicit and not complete and not problems:
+    if not explicit and not complete and not any(p.subdir for p in problems):
         # Every subdir answered 404 for every repodata form: a mistyped URL, or a server
         # that is no channel. Syncing it must not look like success (as a folder).
-        asked = "any subdir channeldata.json names" if named else "any known subdir"
-        raise SourceError(source, f"not a channel (HTTP 404 for {', '.join(names)} of {asked})")
+        scope = "any subdir channeldata.json names" if named else "any known subdir"
+        tried = ", ".join((SHARD_INDEX_NAME, *names))
+        raise SourceError(source, f"not a channel (HTTP 404 for {tried} of {scope})")
     return ChannelListing(source, tuple(artifacts), tuple(problems), tuple(complete))
-
-
-def _unreachable(error: SourceError) -> bool:
-    return error.reason.startswith("cannot connect")
-
-
-def _fetch_repodata(
-    folder: str, names: Sequence[str], get: Callable[[str], bytes | None]
-) -> tuple[str, bytes] | None:
-    for name in names:
-        where = folder + name
-        body = get(where)
-        if body is None:
-            continue
-        try:
-            return where, _decode(name, body)
-        except ValueError as error:
-            raise SourceError(where, str(error)) from None
-    return None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel.errors import SourceError
+from condawheel.io.http import file_url_to_path
 from condawheel.subdirs import KNOWN_SUBDIRS
 from condawheel.wheelhouse.artifacts import (
     Artifact,
@@ -18,7 +19,6 @@ from condawheel.wheelhouse.artifacts import (
 )
 from condawheel.wheelhouse.channels import (
     ChannelListing,
-    file_url_to_path,
     list_folder_channel,
     list_http_channel,
 )
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from condawheel.io.http import RetryPolicy
+    from condawheel.wheelhouse.artifacts import NameFilter
 
 __all__ = ["SourceKind", "SyncSource", "classify_source", "list_source"]
 
@@ -75,7 +76,9 @@ def classify_source(text: str) -> SyncSource:
     return SyncSource("packages", resolved)
 
 
-def _list_packages(location: str, subdirs: Sequence[str]) -> ChannelListing:
+def _list_packages(
+    location: str, subdirs: Sequence[str], wanted: NameFilter | None
+) -> ChannelListing:
     """List one package file, or the package files of one folder."""
     path = Path(location)
     if path.is_dir():
@@ -94,6 +97,8 @@ def _list_packages(location: str, subdirs: Sequence[str]) -> ChannelListing:
         # only known from inside the package (the converter reads it there).
         subdir = file.parent.name if file.parent.name in KNOWN_SUBDIRS else ""
         parsed = parse_artifact_filename(file.name)
+        if wanted is not None and (parsed is None or not wanted(parsed.name)):
+            continue  # not selected: not looked at, not reported
         if parsed is None:
             why = "not a conda package file name (<name>-<version>-<build>.conda|.tar.bz2)"
             problems.append(ListingProblem(location, str(file), file.name, subdir, why))
@@ -124,23 +129,39 @@ def list_source(
     subdirs: Sequence[str] = (),
     pkgs_dirs: Sequence[Path] = (),
     retry: RetryPolicy | None = None,
+    wanted: NameFilter | None = None,
+    cache_dir: Path | None = None,
 ) -> ChannelListing | EnvironmentListing:
     """List what ``source`` offers.
 
     :param subdirs: the subdirs to list (``--subdir``); empty: all.
     :param pkgs_dirs: package caches to search for an environment's artifacts.
+    :param wanted: the package names to list (lower case; what ``--select`` can match);
+        None: all. The others are not read, checked or reported.
+    :param cache_dir: the download cache (shards and selections of repodata are kept there).
     :raises SourceError: if the source cannot be listed at all.
     """
     if source.kind == "http-channel":
-        return list_http_channel(source.location, subdirs, policy=retry)
+        return list_http_channel(
+            source.location, subdirs, policy=retry, wanted=wanted, cache_dir=cache_dir
+        )
     if source.kind == "channel":
-        return list_folder_channel(Path(source.location), subdirs)
+        return list_folder_channel(
+            Path(source.location), subdirs, wanted=wanted, cache_dir=cache_dir
+        )
     if source.kind == "environment":
         listing = list_environment(Path(source.location), pkgs_dirs)
+        if wanted is not None:
+            listing = type(listing)(
+                listing.source,
+                tuple(a for a in listing.artifacts if wanted(a.name)),
+                listing.problems,
+                listing.complete_scopes,
+            )
         if not subdirs:
             return listing
         # An environment holds its platform's subdir and noarch; --subdir filters them.
-        wanted = [a for a in listing.artifacts if a.subdir in subdirs]
+        wanted_here = [a for a in listing.artifacts if a.subdir in subdirs]
         left_out = [
             ListingProblem(
                 a.source, a.location, a.filename, a.subdir, "subdir not among --subdir", "skipped"
@@ -150,8 +171,8 @@ def list_source(
         ]
         return type(listing)(
             listing.source,
-            tuple(wanted),
+            tuple(wanted_here),
             (*listing.problems, *left_out),
             listing.complete_scopes,
         )
-    return _list_packages(source.location, subdirs)
+    return _list_packages(source.location, subdirs, wanted)

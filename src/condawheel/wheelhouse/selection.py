@@ -23,6 +23,7 @@ from condawheel.matchspec import (
     parse_matchspec,
     version_matches,
 )
+from condawheel.wheelhouse.artifacts import NameFilter
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -33,6 +34,7 @@ __all__ = [
     "Selection",
     "SelectionResult",
     "matches",
+    "name_filter",
     "parse_selection",
     "select_artifacts",
 ]
@@ -90,6 +92,25 @@ def parse_selection(texts: Iterable[str], *, newest: int | None = None) -> Selec
     if newest is not None and newest < 1:
         raise InvalidMatchSpec(str(newest), "--newest must be at least 1")
     return Selection(tuple(specs), newest)
+
+
+def name_filter(selection: Selection) -> NameFilter | None:
+    """Return which package names ``selection`` can select; None when it can select any.
+
+    Only ``--select`` narrows the names: ``--newest`` compares the versions of each name,
+    so it needs every record of a name, whatever the name.
+    """
+    if not selection.specs:
+        return None
+    names = {spec.name for spec in selection.specs}
+    if "*" in names:
+        return None
+    patterns = tuple(sorted(name for name in names if _is_glob(name)))
+    return NameFilter(frozenset(names.difference(patterns)), patterns)
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
 
 
 def _glob_matches(pattern: str, text: str) -> bool:
@@ -160,10 +181,15 @@ def _newest_versions(versions: Iterable[str], count: int) -> set[str]:
     return set(kept)
 
 
-def select_artifacts(artifacts: Sequence[Artifact], selection: Selection) -> SelectionResult:
+def select_artifacts(
+    artifacts: Sequence[Artifact], selection: Selection, *, unusable: Iterable[str] = ()
+) -> SelectionResult:
     """Apply ``--select`` (any spec matches), then ``--newest`` per subdir and name.
 
     Every spec is tried on every artifact, so that a term matching nothing is known.
+    ``unusable`` names the packages the sources list but cannot offer (a record whose
+    file is missing...): a term naming one of them matched something, and that
+    something's problem is reported instead.
 
     ``--newest`` counts versions per ``(subdir, name)``, so every platform keeps its own
     newest builds; all builds of a kept version are kept.
@@ -178,7 +204,12 @@ def select_artifacts(artifacts: Sequence[Artifact], selection: Selection) -> Sel
             skipped.append((artifact, NOT_SELECTED))
         else:
             selected.append(artifact)
-    unmatched = tuple(spec.original for n, spec in enumerate(selection.specs) if n not in used)
+    listed = set(unusable)
+    unmatched = tuple(
+        spec.original
+        for n, spec in enumerate(selection.specs)
+        if n not in used and not any(fnmatchcase(name, spec.name) for name in listed)
+    )
     if selection.newest is None:
         return SelectionResult(tuple(selected), tuple(skipped), unmatched)
     groups: dict[tuple[str, str], list[str]] = {}

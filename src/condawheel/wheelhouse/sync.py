@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Final
 from condawheel import __version__
 from condawheel.env.environment import configured_stamp
 from condawheel.errors import CondawheelError, InstallError, SourceError, WheelhouseError
-from condawheel.wheelhouse.context import SyncOptions, SyncRun, outcome_of
+from condawheel.wheelhouse.artifacts import parse_artifact_filename
+from condawheel.wheelhouse.context import SyncOptions, SyncRun
 from condawheel.wheelhouse.decisions import (
     Convert,
     Identified,
@@ -71,7 +72,7 @@ from condawheel.wheelhouse.lock import WheelhouseLock
 from condawheel.wheelhouse.outcomes import Outcome, Phase, SyncEvent, SyncReport, Waiting
 from condawheel.wheelhouse.pruning import prune, prune_candidates, pruned_report
 from condawheel.wheelhouse.recovery import check_wheels, recover_wheelhouse, wheels_present
-from condawheel.wheelhouse.selection import select_artifacts
+from condawheel.wheelhouse.selection import name_filter, select_artifacts
 from condawheel.wheelhouse.state import STATE_NAME, FileDigest, WheelhouseState
 from condawheel.wheelhouse.views import VIEW_DIRS
 from condawheel.wheelhouse.workers import in_sync_worker, load_names
@@ -155,7 +156,7 @@ class _Gathered:
     """The sources listed, selected and identified."""
 
     outcomes: list[Outcome]
-    """Listing problems and artifacts left out by the selection."""
+    """Listing problems (of the names the selection can match)."""
     selected: list[Identified]
     offers: dict[str, tuple[tuple[str, ...], list[Offer]]]
     """Source -> (scopes listed completely, the offers found there)."""
@@ -163,11 +164,20 @@ class _Gathered:
 
 
 def _gather(sources: Sequence[str], run: SyncRun, digests: Mapping[str, FileDigest]) -> _Gathered:
+    """List, select and identify, selection first.
+
+    What ``--select`` and ``--newest`` leave out is never stat-ed, hashed, checked or
+    reported: a channel lists only the names a term can match (``name_filter``), and
+    the rest of the selection drops artifacts before they are identified. ``--prune``
+    is the exception: to tell "gone" from "not selected" it lists everything.
+    """
     options = run.options
     run.emit(Phase("listing"))
     outcomes: list[Outcome] = []
     artifacts: list[Artifact] = []
+    unusable: set[str] = set()
     complete: dict[str, tuple[str, ...]] = {}
+    wanted = None if options.prune else name_filter(options.selection)
     for text in sources:
         if text in run.unusable:
             error = run.unusable[text]
@@ -179,14 +189,21 @@ def _gather(sources: Sequence[str], run: SyncRun, digests: Mapping[str, FileDige
                 subdirs=options.subdirs,
                 pkgs_dirs=options.pkgs_dirs,
                 retry=options.retry,
+                wanted=wanted,
+                cache_dir=options.cache_dir or default_cache_dir(),
             )
         except SourceError as error:
             outcomes.append(Outcome(text, error.subject, "", "", "failed", reason=error.reason))
             continue
         outcomes.extend(_problem_outcome(problem) for problem in listing.problems)
+        unusable.update(
+            parsed.name.lower()
+            for parsed in map(parse_artifact_filename, (p.filename for p in listing.problems))
+            if parsed is not None
+        )
         artifacts.extend(listing.artifacts)
         complete[listing.source] = listing.complete_scopes
-    selection = select_artifacts(artifacts, options.selection)
+    selection = select_artifacts(artifacts, options.selection, unusable=unusable)
     # Like a mistyped source: a cron job must not report success for a filter of nothing.
     outcomes.extend(
         Outcome(
@@ -201,13 +218,9 @@ def _gather(sources: Sequence[str], run: SyncRun, digests: Mapping[str, FileDige
     )
     chosen = {id(artifact) for artifact in selection.selected}
     # --prune must know every listed artifact's key to tell "gone" from "not selected".
-    wanted = artifacts if options.prune else list(selection.selected)
+    wanted_items = artifacts if options.prune else list(selection.selected)
     run.emit(Phase("identifying"))
-    identification = identify(wanted, digests, jobs=options.jobs)
-    by_artifact = {id(item.artifact): item for item in identification.items}
-    for artifact, reason in selection.skipped:
-        item = by_artifact.get(id(artifact)) or Identified(artifact, None, artifact.size)
-        outcomes.append(outcome_of(item, "skipped", reason=reason))
+    identification = identify(wanted_items, digests, jobs=options.jobs)
     offers = {
         source: (
             scopes,

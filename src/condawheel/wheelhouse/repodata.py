@@ -1,0 +1,614 @@
+"""Read ``repodata.json`` as a stream, selection first, with bounded memory (pure parsing).
+
+A million-record ``repodata.json`` is half a gigabyte of JSON; parsing it whole into
+Python objects takes gigabytes and many seconds, although a sync of a slice of the
+channel needs only that slice. So the document is read in blocks of a few MiB as it
+arrives (from a file, a download, a decompressor):
+
+* the top level (``info``, ``packages``, ``packages.conda``, CEP 48's ``v3``, and keys
+  condawheel does not use) is walked exactly, token by token;
+* inside a map of records, a block is cut after its last record: the cut is where a
+  ``}`` is followed by ``, "<name>-<version>-<build>...": {``, and msgspec checks it,
+  decoding the block into *file name -> raw record* without building the records. A cut
+  that was not between two records (the text also occurs inside a string, or a nested
+  object) makes that decode fail, and the block is then read record by record, exactly;
+* only the records whose file name passes the caller's filter (``--select``) are
+  decoded, into typed structs holding just the fields condawheel uses.
+
+So time is close to what msgspec needs to scan the bytes, memory is a few blocks plus
+the selected records, and a record that is not selected is never looked at again.
+
+Limits (finding the cost of hostile input before paying it): the decompressed document
+may have at most :data:`MAX_REPODATA_BYTES` (a million-record channel has about
+half a gigabyte), one record or top-level value at most :data:`MAX_VALUE_BYTES`, and
+nesting deeper than the interpreter's recursion limit is refused; each failure is one
+line that names the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+import msgspec
+
+from condawheel.condameta import RecordDependencies
+from condawheel.errors import SourceError
+from condawheel.io.compressed import size_text
+from condawheel.io.jsondata import JSONProblem, parse_json
+from condawheel.subdirs import is_subdir
+from condawheel.wheelhouse.artifacts import ARCHIVE_SUFFIXES, NameFilter, PackageName
+from condawheel.wheelhouse.downloads import is_md5, is_sha256
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+__all__ = [
+    "MAX_REPODATA_BYTES",
+    "MAX_VALUE_BYTES",
+    "NOT_A_FILENAME",
+    "V3_WHEEL",
+    "RecordFields",
+    "RecordProblem",
+    "Repodata",
+    "RepodataRecord",
+    "check_filename",
+    "parse_repodata",
+    "read_repodata",
+    "record_from_fields",
+]
+
+MAX_REPODATA_BYTES: Final = 2 << 30
+"""The most bytes a (decompressed) repodata document may have: about four times what a
+channel of a million records (conda-forge's linux-64) needs."""
+MAX_VALUE_BYTES: Final = 64 << 20
+"""The most bytes one record, or one top-level value other than a map of records, may have."""
+_BLOCK: Final = 4 << 20
+_ATTEMPTS_PER_CUT: Final = 64
+
+V3_WHEEL: Final = (
+    "a wheel listed under v3.whl (CEP 48): it is a wheel already, not converted or copied; "
+    "install it from the index that publishes it"
+)
+NOT_A_FILENAME: Final = "not a conda package file name (<name>-<version>-<build>.conda|.tar.bz2)"
+
+# CEP 26: <name>-<version>-<build>.<extension>, names [a-z0-9._-], versions
+# [0-9a-z._+!], builds [a-zA-Z0-9_.+], at most 211 characters. Upper-case letters are
+# let through in names and versions (old packages have them); what matters here is that
+# no '/', '\', '%' or ':' can make a file name into a path or a URL of its own.
+_FILENAME: Final = re.compile(
+    r"(?P<name>[A-Za-z0-9_][A-Za-z0-9._-]*)-(?P<version>[A-Za-z0-9._+!]+)"
+    r"-(?P<build>[A-Za-z0-9_.+]+)\.(?P<ext>conda|tar\.bz2)"
+)
+_MAX_FILENAME: Final = 211
+_FLAG: Final = re.compile(r"[a-z0-9_]+(?::[a-z0-9_]+)?")
+
+_WS: Final = re.compile(rb"[ \t\r\n]*")
+_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A string, or a lone quote (a string the buffer cuts short), or a bracket.
+_TOKEN: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]')
+_SCALAR: Final = re.compile(rb"[^,}\]\s]*")
+# The end of a record and the start of the next: '}', ',', a key that has the two dashes
+# of "<name>-<version>-<build>" (no key of the top level, of v3, or of a record's own
+# fields has them), ':', '{'.
+_CUT: Final = re.compile(
+    rb'\}[ \t\r\n]*,[ \t\r\n]*(?P<key>"[^"\\]*-[^"\\-]*-[^"\\-]*")[ \t\r\n]*:[ \t\r\n]*\{'
+)
+_TRAILING: Final = re.compile(r"trailing characters \(byte (\d+)\)")
+_PACKAGE_KEYS: Final = {"packages": "", "packages.conda": ""}
+
+
+@dataclass(frozen=True)
+class RepodataRecord:
+    """One package entry of ``repodata.json`` (or of a CEP 16 shard)."""
+
+    filename: str
+    name: str
+    version: str
+    build: str
+    subdir: str
+    build_number: int | None = None
+    sha256: str | None = None
+    md5: str | None = None
+    size: int | None = None
+    dependencies: RecordDependencies | None = None
+    """Its ``depends`` / ``constrains``: patched repodata may differ from ``index.json``."""
+    flags: tuple[str, ...] = ()
+    """CEP 45 variant flags."""
+    purls: tuple[str, ...] = ()
+    """Package URLs of what the package is (``pkg:pypi/<name>`` for a PyPI project)."""
+    revision: str | None = None
+    """``v3`` for a record of the CEP 48 ``v3`` section, else None."""
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """An entry of the document that cannot be synced, and why."""
+
+    filename: str
+    reason: str
+    status: Literal["failed", "skipped"] = "failed"
+    location: str | None = None
+    """Where it is, when that is not the file name in the subdir (a shard's URL)."""
+
+
+@dataclass(frozen=True)
+class Repodata:
+    """What a repodata document (or shard) offers, as far as the filter wanted it."""
+
+    base_url: str | None
+    """``info.base_url`` (CEP 15), if set."""
+    records: tuple[RepodataRecord, ...]
+    problems: tuple[RecordProblem, ...]
+    unread: tuple[str, ...] = ()
+    """Package names whose records could not be read at all (a shard that failed)."""
+
+
+class RecordFields(msgspec.Struct, forbid_unknown_fields=False):
+    """The fields of a record condawheel reads; the others are skipped unread."""
+
+    name: str
+    version: str
+    build: str
+    build_number: int | None = None
+    subdir: str | None = None
+    size: int | None = None
+    depends: list[str] | None = None
+    constrains: list[str] | None = None
+    # CEP 44 names it extra-depends in index.json; CEP 48's v3 records extra_depends.
+    extra_depends: dict[str, list[str]] | None = None
+    extra_depends_dashed: dict[str, list[str]] | None = msgspec.field(
+        default=None, name="extra-depends"
+    )
+    flags: list[str] | None = None
+    purls: list[str] | None = None
+
+
+class _JSONFields(RecordFields, forbid_unknown_fields=False):
+    """A ``repodata.json`` record: digests in hexadecimal."""
+
+    sha256: str | None = None
+    md5: str | None = None
+
+
+_RAW_MAP: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_FIELDS: Final = msgspec.json.Decoder(_JSONFields)
+_STRING_DECODER: Final = msgspec.json.Decoder(str)
+
+
+def check_filename(filename: str) -> PackageName | None:
+    """Return the name, version and build of a conda file name CEP 26 allows, else None."""
+    if len(filename) > _MAX_FILENAME:
+        return None
+    match = _FILENAME.fullmatch(filename)
+    if match is None:
+        return None
+    return PackageName(match["name"], match["version"], match["build"])
+
+
+def _problem_of(error: msgspec.ValidationError) -> str:
+    text = str(error)
+    missing = re.match(r"Object missing required field `(\w+)`", text)
+    if missing:
+        return f"its repodata record lacks {missing[1]}"
+    if text.startswith("Expected `object`") and " - at `$" not in text:
+        return "its repodata record is not an object"
+    field = re.search(r" - at `\$\.([\w-]+)", text)
+    if field is not None and field[1] in {"depends", "constrains"}:
+        return f"its repodata record's {field[1]!r} is not a list of strings"
+    if field is not None:
+        what = text.split(" - at", maxsplit=1)[0]
+        return f"its repodata record's {field[1]!r} is not valid ({what})"
+    return f"its repodata record is not valid ({text})"
+
+
+def record_from_fields(
+    filename: str,
+    parsed: PackageName,
+    fields: RecordFields,
+    *,
+    sha256: str | None,
+    md5: str | None,
+    subdir: str,
+    revision: str | None = None,
+) -> RepodataRecord | str:
+    """Check decoded record fields against their file name; return the record or a reason."""
+    missing = [key for key in ("name", "version", "build") if not getattr(fields, key)]
+    if missing:
+        return f"its repodata record lacks {', '.join(missing)}"
+    if (fields.name, fields.version, fields.build) != (parsed.name, parsed.version, parsed.build):
+        return (
+            f"its repodata record is {fields.name}-{fields.version}-{fields.build}, "
+            "not what its file name says"
+        )
+    if sha256 is not None and not is_sha256(sha256):
+        return "its repodata record's sha256 is not 64 hexadecimal digits"
+    if md5 is not None and not is_md5(md5):
+        return "its repodata record's md5 is not 32 hexadecimal digits"
+    if fields.subdir is not None and not is_subdir(fields.subdir):
+        return f"its repodata record's subdir {fields.subdir!r} is not a conda subdir (CEP 26)"
+    dependencies = None
+    extra_depends = fields.extra_depends or fields.extra_depends_dashed or {}
+    if fields.depends is not None or extra_depends:
+        dependencies = RecordDependencies(
+            "repodata",
+            tuple(fields.depends or ()),
+            tuple(fields.constrains or ()),
+            tuple((group, tuple(specs)) for group, specs in sorted(extra_depends.items())),
+        )
+    return RepodataRecord(
+        filename=filename,
+        name=fields.name,
+        version=fields.version,
+        build=fields.build,
+        subdir=fields.subdir or subdir,
+        build_number=fields.build_number,
+        sha256=sha256.lower() if sha256 else None,
+        md5=md5.lower() if md5 else None,
+        size=fields.size if fields.size is not None and fields.size >= 0 else None,
+        dependencies=dependencies,
+        # CEP 45: flags are [a-z0-9_]+, with one ':' for key:value; others are noise.
+        flags=tuple(flag for flag in fields.flags or () if _FLAG.fullmatch(flag)),
+        purls=tuple(fields.purls or ()),
+        revision=revision,
+    )
+
+
+class _Reader:
+    """A window over a stream of bytes, consumed from the front (``pos``)."""
+
+    def __init__(self, chunks: Iterator[bytes], where: str) -> None:
+        self.chunks = chunks
+        self.where = where
+        self.buf = b""
+        self.pos = 0
+        self.offset = 0
+        """The position of ``buf[0]`` in the whole document (for messages)."""
+        self.eof = False
+
+    def fill(self, ahead: int) -> bool:
+        """Make ``ahead`` bytes available from ``pos`` (fewer at the end); True if any came."""
+        if len(self.buf) - self.pos >= ahead or self.eof:
+            return False
+        parts = [self.buf[self.pos :]]
+        self.offset += self.pos
+        have = len(parts[0])
+        while have < ahead:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                self.eof = True
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self.buf = b"".join(parts)
+        self.pos = 0
+        return len(parts) > 1
+
+    def invalid(self, why: str) -> SourceError:
+        if self.eof and self.pos >= len(self.buf):
+            why = "cut short"
+        return SourceError(self.where, f"not valid JSON ({why} at byte {self.offset + self.pos})")
+
+    def peek(self) -> int:
+        """Skip whitespace; return the next byte (-1 at the end)."""
+        while True:
+            match = _WS.match(self.buf, self.pos)
+            self.pos = match.end() if match else self.pos
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self.fill(_BLOCK):
+                return -1
+
+    def expect(self, char: bytes) -> None:
+        if self.peek() != char[0]:
+            raise self.invalid(f"expected {char.decode()!r}")
+        self.pos += 1
+
+    def value_end(self) -> int:
+        """Return where the JSON value at ``pos`` ends, reading as much as it needs."""
+        self.peek()
+        while True:
+            end = self._scan()
+            size = (len(self.buf) if end is None else end) - self.pos
+            if size > MAX_VALUE_BYTES:
+                raise SourceError(
+                    self.where,
+                    f"a value at byte {self.offset + self.pos} is larger than the limit of "
+                    f"{size_text(MAX_VALUE_BYTES)}",
+                )
+            if end is not None:
+                return end
+            # Twice as much each time: a long value is scanned a bounded number of times.
+            if not self.fill(2 * (len(self.buf) - self.pos) + _BLOCK):
+                raise self.invalid("cut short")
+
+    def _scan(self) -> int | None:
+        """Return the end of the value at ``pos`` if the buffer holds all of it."""
+        buf, start = self.buf, self.pos
+        first = buf[start : start + 1]
+        if first == b'"':
+            match = _STRING.match(buf, start)
+            return match.end() if match else None
+        if first not in {b"{", b"["}:
+            match = _SCALAR.match(buf, start)
+            end = match.end() if match else start
+            return end if end < len(buf) or self.eof else None
+        depth = 0
+        for token in _TOKEN.finditer(buf, start):
+            text = token.group()
+            if text == b'"':
+                return None  # a string the buffer cuts short
+            if text in {b"{", b"["}:
+                depth += 1
+            elif text in {b"}", b"]"}:
+                depth -= 1
+                if depth == 0:
+                    return token.end()
+        return None
+
+    def string(self) -> str:
+        """Read the JSON string at ``pos``."""
+        if self.peek() != ord('"'):
+            raise self.invalid("expected a string")
+        end = self.value_end()
+        try:
+            text = _STRING_DECODER.decode(self.buf[self.pos : end])
+        except msgspec.DecodeError as error:
+            raise self.invalid(str(error)) from None
+        self.pos = end
+        return text
+
+
+class _Parser:
+    """The walk of one document; see the module docstring."""
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        *,
+        subdir: str,
+        where: str,
+        wanted: NameFilter | None,
+    ) -> None:
+        self.reader = _Reader(chunks, where)
+        self.subdir = subdir
+        self.where = where
+        self.wanted = wanted
+        self.base_url: str | None = None
+        self.records: dict[str, RepodataRecord] = {}
+        self.problems: dict[str, RecordProblem] = {}
+
+    def parse(self) -> Repodata:
+        reader = self.reader
+        if reader.peek() != ord("{"):
+            raise SourceError(self.where, "repodata must be a JSON object")
+        reader.pos += 1
+        if reader.peek() == ord("}"):
+            reader.pos += 1
+        else:
+            self._members(top=True)
+        if reader.peek() != -1:
+            raise reader.invalid("trailing data")
+        return Repodata(self.base_url, tuple(self.records.values()), tuple(self.problems.values()))
+
+    def _members(self, *, top: bool) -> None:
+        """Read the members of the top-level object (or of ``v3``) after its ``{``."""
+        reader = self.reader
+        while True:
+            key = reader.string()
+            reader.expect(b":")
+            is_object = reader.peek() == ord("{")
+            if top and key in _PACKAGE_KEYS:
+                if not is_object:
+                    raise SourceError(
+                        self.where, f"{key!r} must be an object of file name -> record"
+                    )
+                reader.pos += 1
+                self._records(extension=None, revision=None)
+            elif top and key == "v3" and is_object:
+                reader.pos += 1
+                if reader.peek() == ord("}"):
+                    reader.pos += 1
+                else:
+                    self._members(top=False)
+            elif not top and is_object:
+                reader.pos += 1
+                self._records(extension=key, revision="v3")
+            else:
+                end = reader.value_end()
+                if top and key == "info":
+                    self._info(reader.buf[reader.pos : end])
+                reader.pos = end
+            char = reader.peek()
+            reader.pos += 1
+            if char == ord("}"):
+                return
+            if char != ord(","):
+                reader.pos -= 1
+                raise reader.invalid("expected ',' or '}'")
+
+    def _info(self, data: bytes) -> None:
+        try:
+            info = parse_json(data)
+        except JSONProblem as error:
+            raise SourceError(self.where, f"its info is {error}") from None
+        base_url = info.get("base_url") if isinstance(info, dict) else None
+        self.base_url = base_url if isinstance(base_url, str) and base_url else None
+
+    def _records(self, *, extension: str | None, revision: str | None) -> None:
+        """Read a map of records after its ``{`` (``extension``: v3's, keys are stems)."""
+        reader = self.reader
+        if reader.peek() == ord("}"):
+            reader.pos += 1
+            return
+        while True:
+            reader.fill(_BLOCK)
+            cut = self._cut()
+            if cut is not None:
+                piece = b"{" + reader.buf[reader.pos : cut.start() + 1] + b"}"
+                entries, ended = self._decode_block(piece)
+                if entries is not None:
+                    self._take(entries, extension, revision)
+                    reader.pos = reader.pos + ended - 1 if ended else cut.start("key")
+                    if ended:
+                        return
+                    continue
+                # Not a cut between records after all (or broken JSON): exactly, then.
+                if self._one_by_one(until=cut.start() + 1, extension=extension, revision=revision):
+                    return
+                continue
+            if self._one_by_one(until=None, extension=extension, revision=revision):
+                return
+
+    def _cut(self) -> re.Match[bytes] | None:
+        """Return the last place in the buffer that looks like the end of a record."""
+        reader = self.reader
+        buf, low = reader.buf, reader.pos
+        high = len(buf)
+        for _ in range(_ATTEMPTS_PER_CUT):
+            brace = buf.rfind(b"}", low, high)
+            if brace < 0:
+                return None
+            match = _CUT.match(buf, brace)
+            if match is not None:
+                return match
+            high = brace
+        return None
+
+    def _decode_block(self, piece: bytes) -> tuple[dict[str, msgspec.Raw] | None, int]:
+        """Decode a block of records; ``(entries, k)``: the map ended at byte ``k``."""
+        try:
+            return _RAW_MAP.decode(piece), 0
+        except RecursionError:
+            return None, 0  # read one by one: the deep record is its own problem
+        except msgspec.DecodeError as error:
+            trailing = _TRAILING.search(str(error))
+            if trailing is None:
+                return None, 0
+        # The map closed inside the block: what precedes is a whole map.
+        ended = int(trailing[1])
+        try:
+            return _RAW_MAP.decode(piece[:ended]), ended
+        except (msgspec.DecodeError, RecursionError):  # pragma: no cover - decoded before
+            return None, 0
+
+    def _one_by_one(
+        self, *, until: int | None, extension: str | None, revision: str | None
+    ) -> bool:
+        """Read records exactly up to ``until`` (or one at least); True if the map ended."""
+        reader = self.reader
+        while True:
+            key = reader.string()
+            reader.expect(b":")
+            end = reader.value_end()
+            value = reader.buf[reader.pos : end]
+            reader.pos = end
+            self._take({key: value}, extension, revision)
+            char = reader.peek()
+            reader.pos += 1
+            if char == ord("}"):
+                return True
+            if char != ord(","):
+                reader.pos -= 1
+                raise reader.invalid("expected ',' or '}'")
+            if until is None or reader.pos >= until:
+                return False
+
+    def _take(
+        self,
+        entries: Mapping[str, msgspec.Raw | bytes],
+        extension: str | None,
+        revision: str | None,
+    ) -> None:
+        if extension == "whl":
+            for stem, raw in entries.items():
+                self._wheel(stem, raw)
+            return
+        if extension is not None and extension not in {kind for _, kind in ARCHIVE_SUFFIXES}:
+            return  # an artifact format condawheel does not know (CEP 48)
+        wanted = self.wanted
+        keys = entries if wanted is None else wanted.keys(entries)
+        for key in keys:
+            filename = key if extension is None else f"{key}.{extension}"
+            parsed = check_filename(filename)
+            if parsed is None:
+                if wanted is None:
+                    self.problems[filename] = RecordProblem(filename, NOT_A_FILENAME)
+                continue
+            if wanted is not None and not wanted(parsed.name):
+                continue  # its file name's dashes said otherwise
+            self._record(filename, parsed, entries[key], revision)
+
+    def _record(
+        self, filename: str, parsed: PackageName, raw: msgspec.Raw | bytes, revision: str | None
+    ) -> None:
+        try:
+            fields = _FIELDS.decode(raw)
+        except msgspec.ValidationError as error:
+            self.problems[filename] = RecordProblem(filename, _problem_of(error))
+            return
+        except RecursionError:
+            self.problems[filename] = RecordProblem(filename, "its record is nested too deeply")
+            return
+        except msgspec.DecodeError as error:  # pragma: no cover - the block decoded
+            raise SourceError(self.where, f"not valid JSON ({error})") from None
+        record = record_from_fields(
+            filename,
+            parsed,
+            fields,
+            sha256=fields.sha256,
+            md5=fields.md5,
+            subdir=self.subdir,
+            revision=revision,
+        )
+        if isinstance(record, str):
+            self.problems[filename] = RecordProblem(filename, record)
+            return
+        # A v3 record and a v1 record of one file: v3 says more (CEP 48).
+        if revision is not None or filename not in self.records:
+            self.records[filename] = record
+            self.problems.pop(filename, None)
+
+    def _wheel(self, stem: str, raw: msgspec.Raw | bytes) -> None:
+        """Note a wheel of ``v3.whl`` the filter wants: skipped (see :data:`V3_WHEEL`)."""
+        try:
+            fields = _FIELDS.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return
+        if self.wanted is None or self.wanted(fields.name):
+            filename = f"{stem}.whl"
+            self.problems[filename] = RecordProblem(filename, V3_WHEEL, "skipped")
+
+
+def read_repodata(
+    chunks: Iterable[bytes],
+    *,
+    subdir: str,
+    where: str,
+    wanted: NameFilter | None = None,
+) -> Repodata:
+    """Read a repodata document from its (decompressed) bytes, as they come.
+
+    :param subdir: the subdir the document was found in (records without one get it).
+    :param where: the document's location, for messages.
+    :param wanted: which package names to read (lower case); None: all. Records of
+        other names are neither decoded nor reported, whatever is wrong with them.
+    :raises SourceError: if the document is not repodata at all (not JSON, not an
+        object, ``packages`` not an object, nested too deeply, larger than the limits).
+    """
+    iterator = iter(chunks)
+    parser = _Parser(iterator, subdir=subdir, where=where, wanted=wanted)
+    try:
+        return parser.parse()
+    except RecursionError:
+        raise SourceError(where, "not valid JSON (nested too deeply)") from None
+    except UnicodeDecodeError:
+        raise SourceError(where, "not valid JSON (not UTF-8)") from None
+
+
+def parse_repodata(
+    data: bytes, *, subdir: str, where: str, wanted: NameFilter | None = None
+) -> Repodata:
+    """Read a whole repodata document held in memory (see :func:`read_repodata`)."""
+    return read_repodata([data], subdir=subdir, where=where, wanted=wanted)
