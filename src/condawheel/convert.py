@@ -57,6 +57,10 @@ class ArtifactHints:
     # The record conda installs it by (repodata, conda-meta): its depends and constrains
     # are the wheel's, not index.json's. None: index.json's (a file converted on its own).
     dependencies: RecordDependencies | None = None
+    # The record's CEP 45 flags (kept in the sidecar) and package URLs (a pkg:pypi/ one
+    # names the wheel's project before the mapping table does).
+    flags: tuple[str, ...] = ()
+    purls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ def _artifact(
             channel=hints.channel,
             subdir=hints.subdir,
             url=hints.url,
+            flags=hints.flags,
+            purls=hints.purls,
         )
     # An extracted package-cache folder: conda left the artifact's record behind.
     record: dict[str, object] = {}
@@ -142,6 +148,8 @@ def _artifact(
         channel=hints.channel or text("channel"),
         subdir=hints.subdir or text("subdir"),
         url=hints.url or text("url"),
+        flags=hints.flags,
+        purls=hints.purls,
     )
 
 

@@ -103,10 +103,14 @@ class DependencyTranslation:
     abi_pin_version: str | None = None
     python_minimum: tuple[int, int] | None = None
     comparison: tuple[JSONObject, ...] = field(default=())
+    provides_extra: tuple[str, ...] = ()
+    """The CEP 44 optional dependency groups that became extras (``Provides-Extra``)."""
+    extra_records: tuple[tuple[str, DependencyRecord], ...] = ()
+    """``(group, record)`` of each dependency of an optional group."""
 
     def to_json(self) -> JSONObject:
         """Return the sidecar form."""
-        return {
+        document: JSONObject = {
             "requires_python": self.requires_python,
             "requires_dist_added": list(self.requires_dist),
             "requires_external": list(self.requires_external),
@@ -114,6 +118,12 @@ class DependencyTranslation:
             "depends": [record.to_json() for record in self.records],
             "metadata_vs_conda": list(self.comparison),
         }
+        if self.extra_records:  # only then: other sidecars stay as they were
+            document["provides_extra"] = list(self.provides_extra)
+            document["extra_depends"] = [
+                {"group": group, **record.to_json()} for group, record in self.extra_records
+            ]
+        return document
 
 
 def _dropped(parsed: ParsedMatchSpec, kept: frozenset[str]) -> tuple[tuple[str, str], ...]:
@@ -238,7 +248,12 @@ class _CondaRequirement:
 
 
 def _conda_requirement(
-    spec: str, pypi: str, parsed: ParsedMatchSpec, translation: VersionTranslation
+    spec: str,
+    pypi: str,
+    parsed: ParsedMatchSpec,
+    translation: VersionTranslation,
+    *,
+    extra: str | None = None,
 ) -> _CondaRequirement:
     extras, extras_note = _extras(parsed.bracket("extras"))
     condition = _when_marker(parsed.bracket("when"))
@@ -246,7 +261,12 @@ def _conda_requirement(
     if extras:
         text += f"[{','.join(extras)}]"
     text += format_specifier(translation.specifier)
-    if condition.marker:
+    # A dependency of an optional group (CEP 44) applies when the extra is asked for.
+    if extra is not None and condition.marker:
+        text += f'; ({condition.marker}) and extra == "{extra}"'
+    elif extra is not None:
+        text += f'; extra == "{extra}"'
+    elif condition.marker:
         text += f"; {condition.marker}"
     notes = [*translation.notes]
     fidelity = translation.fidelity
@@ -481,21 +501,35 @@ def translate_dependencies(
     embedded_requires: Sequence[str] | None,
     embedded_requires_python: str | None,
     subject: str,
+    extras: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> DependencyTranslation:
     """Decide what each conda dependency becomes.
 
     :param embedded_requires: ``Requires-Dist`` of the package's own METADATA, or ``None``
         when it has none (no dist-info and no egg-info).
+    :param extras: the record's optional dependency groups (CEP 44 ``extra_depends``):
+        each becomes an extra (``Provides-Extra``), its Python distributions
+        ``Requires-Dist`` lines with ``extra == "<group>"``, unless the package has its
+        own METADATA, whose extras are the project's own (the groups are then only in
+        the sidecar). What an extra cannot say (a non-Python dependency, a Python
+        version) is only in the sidecar.
     :raises InvalidMatchSpec: for a dependency that is not a MatchSpec.
     """
     translator = _DependencyTranslator(mapping, embedded_requires)
     for spec in depends:
-        try:
-            parsed = parse_matchspec(spec)
-        except InvalidMatchSpec as error:
-            raise InvalidMatchSpec(subject, f"depends entry {spec!r}: {error.reason}") from None
+        parsed = _parsed(spec, "depends", subject)
         translator.add(spec, parsed, translate_version_spec(parsed.version))
+    for group, specs in extras:
+        where = f"extra_depends[{group!r}]"
+        translator.add_group(group, [(spec, _parsed(spec, where, subject)) for spec in specs])
     return translator.result(embedded_requires_python)
+
+
+def _parsed(spec: str, where: str, subject: str) -> ParsedMatchSpec:
+    try:
+        return parse_matchspec(spec)
+    except InvalidMatchSpec as error:
+        raise InvalidMatchSpec(subject, f"{where} entry {spec!r}: {error.reason}") from None
 
 
 class _DependencyTranslator:
@@ -521,6 +555,48 @@ class _DependencyTranslator:
         self.python_specs: list[SpecifierSet] = []
         self.abi_pin: str | None = None
         self.abi_pin_version: str | None = None
+        self.provides_extra: list[str] = []
+        self.extra_requires: list[str] = []
+        self.extra_records: list[tuple[str, DependencyRecord]] = []
+
+    def add_group(self, group: str, specs: Sequence[tuple[str, ParsedMatchSpec]]) -> None:
+        """Add an optional dependency group (CEP 44) as the extra of the same name."""
+        extra = canonicalize_name(group)  # PEP 685 normalises extra names so
+        usable = _EXTRA_NAME.fullmatch(extra) is not None and not self.declares
+        if usable and extra not in self.provides_extra:
+            self.provides_extra.append(extra)
+        for spec, parsed in specs:
+            translation = translate_version_spec(parsed.version)
+            pypi = (
+                None
+                if parsed.name.startswith("__")
+                else _python_name(parsed.name, self.mapping, self.embedded)
+            )
+            if pypi is None or parsed.name in {"python", "python_abi"}:
+                became = f"not in METADATA: an extra cannot require {parsed.name!r} (non-Python)"
+                record = DependencyRecord(spec, parsed.name, "external", became, "untranslatable")
+            elif not usable:
+                why = (
+                    "the package's METADATA declares its own extras"
+                    if self.declares
+                    else f"{group!r} is not a PEP 508 extra name"
+                )
+                record = DependencyRecord(
+                    spec, parsed.name, "python-distribution", f"not added: {why}", "untranslatable"
+                )
+            else:
+                wanted = _conda_requirement(spec, pypi, parsed, translation, extra=extra)
+                self.extra_requires.append(wanted.text)
+                record = DependencyRecord(
+                    spec=spec,
+                    name=parsed.name,
+                    kind="python-distribution",
+                    became=f"Requires-Dist: {wanted.text}",
+                    fidelity=wanted.fidelity,
+                    notes=wanted.notes,
+                    dropped=_dropped(parsed, wanted.kept_brackets),
+                )
+            self.extra_records.append((group, record))
 
     def add(self, spec: str, parsed: ParsedMatchSpec, translation: VersionTranslation) -> None:
         name = parsed.name
@@ -624,6 +700,7 @@ class _DependencyTranslator:
             for pypi in (self.conda_python if not self.declares else decisions)
             for text in decisions[pypi].added
         ]
+        requires_dist.extend(self.extra_requires)  # the optional groups' (CEP 44), last
         for index, name, version in self.external_records:
             texts = external[name]
             # The sidecar says exactly which METADATA line carries the spec.
@@ -643,6 +720,8 @@ class _DependencyTranslator:
                 for decision in decisions.values()
                 if decision.comparison is not None
             ),
+            provides_extra=tuple(self.provides_extra),
+            extra_records=tuple(self.extra_records),
         )
 
 

@@ -244,6 +244,7 @@ def wheel_metadata(
         )
         if deps.requires_python is not None and kind == "python":
             document = document.with_fields([("Requires-Python", deps.requires_python)])
+        document = document.with_fields(("Provides-Extra", name) for name in deps.provides_extra)
         document = document.with_fields(("Requires-Dist", text) for text in deps.requires_dist)
     document = document.with_fields(("Requires-External", text) for text in deps.requires_external)
     if deps.requires_external:
@@ -350,10 +351,13 @@ def sidecar_document(
     }
     if record is not None:
         # "index" keeps index.json as the package has it; these are what was used.
-        document["record"] = {
+        used: JSONObject = {
             "depends": _json_list(record.depends, ordered=True),
             "constrains": _json_list(record.constrains, ordered=True),
         }
+        if record.extra_depends:  # CEP 44 groups, as the record gives them
+            used["extra_depends"] = {group: list(specs) for group, specs in record.extra_depends}
+        document["record"] = used
     return document
 
 

@@ -26,9 +26,10 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+from urllib.parse import unquote
 
 import yaml
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from condawheel.depurls import DEPURL_FILE, parse_depurl_table
 from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
@@ -36,7 +37,7 @@ from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.mappingformats import ForeignTableError, read_foreign_table
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Iterable, Mapping
+    from collections.abc import Hashable, Iterable, Mapping, Sequence
     from importlib.resources.abc import Traversable
 
 try:  # libyaml parses the 12k-entry default table about 7x faster than pure Python.
@@ -56,6 +57,7 @@ __all__ = [
     "load_mapping",
     "parse_any_mapping",
     "parse_mapping",
+    "pypi_name_from_purls",
 ]
 
 NameKind: TypeAlias = Literal["python", "external", "unknown"]
@@ -201,6 +203,26 @@ class NameMapping:
     def sources(self) -> tuple[MappingSource, ...]:
         """Return the recorded sources of all layers, lowest precedence first."""
         return tuple(source for layer in self.layers for source in layer.sources)
+
+
+def pypi_name_from_purls(purls: Sequence[str]) -> NormalizedName | None:
+    """Return the PyPI project a record's package URLs name (``pkg:pypi/<name>``), if one.
+
+    Package URLs (the purl specification; conda records carry them since CEP 16's
+    "additional data") name what a conda package repackages. Several PyPI names, or
+    one that is no valid project name, name none.
+    """
+    found = set()
+    for purl in purls:
+        kind, _, rest = purl.partition("/")
+        if kind.lower() != "pkg:pypi" or not rest:
+            continue
+        name = unquote(re.split(r"[@?#]", rest, maxsplit=1)[0])
+        try:
+            found.add(canonicalize_name(name, validate=True))
+        except InvalidName:
+            return None
+    return found.pop() if len(found) == 1 else None
 
 
 def library_distribution_name(conda_name: str) -> NormalizedName:

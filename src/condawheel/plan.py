@@ -33,7 +33,7 @@ from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPacka
 from condawheel.ingest import Limits
 from condawheel.links import ResolvedLink
 from condawheel.metadata import LOOKS_UP_ITS_ENTRY_POINT, callable_path
-from condawheel.names import library_distribution_name
+from condawheel.names import library_distribution_name, pypi_name_from_purls
 from condawheel.options import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, PlaceholderRecord, SymlinkRecord
 
@@ -330,14 +330,18 @@ def wheel_identity(
     """Decide the wheel's distribution name and version, and the rule they follow.
 
     The embedded distribution's own Name and Version win; else a Python package takes its
-    PyPI name from the mapping, and a library a ``conda_pkg_`` name (both with the conda
-    version in its PEP 440 form).
+    PyPI name from its record's ``pkg:pypi/`` purl, else from the mapping, and a library a
+    ``conda_pkg_`` name (both with the conda version in its PEP 440 form).
     """
     index = analysis.index
     distribution = analysis.distribution
     if distribution is not None:
         name = canonicalize_name(distribution.name)
-        expected = {canonicalize_name(index.name), mapping.pypi_name(index.name)}
+        expected = {
+            canonicalize_name(index.name),
+            mapping.pypi_name(index.name),
+            pypi_name_from_purls(analysis.source.purls),
+        }
         notes = (
             ()
             if name in expected
@@ -364,7 +368,13 @@ def wheel_identity(
         else f'conda version {index.version!r} mapped to PEP 440 (docs/convert.md, "Versions")'
     )
     if kind == "python":
-        display = mapping.pypi_name(index.name) or index.name
+        # A record's purl (pkg:pypi/<name>) says which PyPI project this is, before the
+        # mapping table guesses it.
+        display = (
+            pypi_name_from_purls(analysis.source.purls)
+            or mapping.pypi_name(index.name)
+            or index.name
+        )
         return WheelIdentity(display, canonicalize_name(display), converted, rule)
     name = library_distribution_name(index.name)
     return WheelIdentity(name, name, converted, rule)
@@ -500,6 +510,7 @@ def wheel_dependencies(
             embedded_requires=None if metadata is None else metadata.get_all("Requires-Dist"),
             embedded_requires_python=None if metadata is None else metadata.get("Requires-Python"),
             subject=analysis.subject,
+            extras=analysis.record.extra_depends if analysis.record is not None else (),
         )
     except InvalidMatchSpec as error:  # the analysis reports them all; this is one
         raise InvalidPackage(analysis.subject, error.reason) from None

@@ -48,10 +48,18 @@ class SourceArtifact:
     channel: str | None = None
     subdir: str | None = None
     url: str | None = None
+    flags: tuple[str, ...] = ()
+    """The record's CEP 45 variant flags."""
+    purls: tuple[str, ...] = ()
+    """The record's package URLs (``pkg:pypi/<name>``...)."""
 
     def to_json(self) -> JSONObject:
-        """Return the JSON form (``None`` fields kept, so readers see every key)."""
-        return {
+        """Return the JSON form (``None`` fields kept, so readers see every key).
+
+        ``flags`` and ``purls`` appear only when the record has them, so that the
+        sidecar of an artifact without them is what it always was.
+        """
+        document: JSONObject = {
             "filename": self.filename,
             "format": self.format,
             "sha256": self.sha256,
@@ -61,6 +69,11 @@ class SourceArtifact:
             "subdir": self.subdir,
             "url": self.url,
         }
+        if self.flags:
+            document["flags"] = list(self.flags)
+        if self.purls:
+            document["purls"] = list(self.purls)
+        return document
 
 
 @dataclass(frozen=True)

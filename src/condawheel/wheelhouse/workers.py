@@ -184,6 +184,8 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
             filename=artifact.filename,
             size=artifact.size,
             dependencies=artifact.dependencies,
+            flags=artifact.flags,
+            purls=artifact.purls,
         )
         result = convert(
             path, out_dir, mapping=names, options=job.options, hints=hints, threads=job.threads
