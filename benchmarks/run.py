@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_channels
 import bench_convert
 import bench_memory
 import bench_startup
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = bench_convert.run(runs=1, quick=True, smoke=True)
         rows += bench_sync.noop(20, runs=1)
         rows += bench_startup.run(runs=1)
+        rows += bench_channels.run(2_000, 20, runs=1)
     else:
         runs = 3 if args.quick else 5
         rows = bench_convert.run(runs=runs, quick=args.quick)
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_sync.noop(1_000 if args.quick else 10_000, runs=runs)
         rows += bench_memory.run(size_mib=20 if args.quick else 200)
         rows += bench_startup.run(runs=11 if args.quick else 41)
+        if args.quick:
+            rows += bench_channels.run(100_000, 1_000, runs=3)
+        else:
+            rows += bench_channels.run(1_000_000, 10_000, runs=3)
     info = machine()
     print(f"machine: {info['cores']} cores, Python {info['python']} ({info['platform']})")
     print(_table(rows))

@@ -23,3 +23,4 @@ def test_benchmarks_smoke() -> None:
     assert "| condawheel: libstdcxx" in run.stdout
     assert "| no-op re-sync of 20 packages" in run.stdout
     assert "| python -c pass: with the hook" in run.stdout
+    assert "| condawheel lists it, --select pkg0* (20 records)" in run.stdout

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from dataclasses import dataclass, field
+from fnmatch import translate
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 if TYPE_CHECKING:
@@ -53,16 +53,28 @@ class NameFilter:
 
     A channel listing asks it before it decodes a record, so that a record no term can
     match is never read. Exact names are one set lookup, so thousands of names cost no
-    more per record than a few; ``patterns`` are globs (``py*``).
+    more per record than a few; ``patterns`` are globs (``py*``), tried only on names
+    that start with one of their literal prefixes.
     """
 
     exact: frozenset[str]
     patterns: tuple[str, ...] = ()
+    _globs: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        globs = re.compile("|".join(translate(glob) for glob in self.patterns))
+        prefixes = tuple(re.split(r"[*?\[]", glob, maxsplit=1)[0] for glob in self.patterns)
+        object.__setattr__(self, "_globs", globs if self.patterns else None)
+        object.__setattr__(self, "_prefixes", prefixes)
 
     def __call__(self, name: str) -> bool:
         """Return whether records of ``name`` may be selected (compared in lower case)."""
         name = name.lower()
-        return name in self.exact or any(fnmatchcase(name, glob) for glob in self.patterns)
+        if name in self.exact:
+            return True
+        globs = self._globs
+        return globs is not None and name.startswith(self._prefixes) and bool(globs.match(name))
 
     def keys(self, keys: Iterable[str]) -> list[str]:
         """Return the keys (file names, or CEP 48 stems) whose package name it wants.
@@ -71,10 +83,15 @@ class NameFilter:
         One pass in a list comprehension: for a million records, a function call per
         record would cost more than the decoding.
         """
-        exact = self.exact
-        if not self.patterns:
+        exact, globs, prefixes = self.exact, self._globs, self._prefixes
+        if globs is None:
             return [key for key in keys if key.rsplit("-", 2)[0].lower() in exact]
-        return [key for key in keys if self(key.rsplit("-", 2)[0])]
+        return [
+            key
+            for key in keys
+            if (name := key.rsplit("-", 2)[0].lower()) in exact
+            or (name.startswith(prefixes) and globs.match(name))
+        ]
 
 
 def artifact_format(filename: str) -> ArtifactFormat | None:
