@@ -2,7 +2,7 @@
 
 ``[when=...]`` becomes a marker, ``extra_depends`` extras (CEP 44), ``flags`` (CEP 45) go to
 the sidecar, a ``pkg:pypi/`` purl names the project, and ``v3.whl`` wheels are skipped
-with a note (a wheel is not converted, nor copied: see docs/channels.md).
+with a note (a wheel is not converted, nor copied: see docs/sync.md).
 """
 
 from __future__ import annotations
