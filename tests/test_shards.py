@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -223,3 +224,22 @@ def test_an_http_sync_of_a_sharded_channel_syncs_what_it_selects(
         "h2-4.1.0-pyhd8ed1ab_1.conda",
         "idna-3.10-pyhd8ed1ab_1.conda",
     ]
+
+
+@pytest.mark.corpus
+def test_a_dry_run_reads_the_caches_and_writes_nothing_into_them(
+    server: ChannelServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    selection = parse_selection(["idna"])
+    options = SyncOptions(jobs=1, retry=NO_RETRY, cache_dir=cache, selection=selection)
+
+    dry = sync([server.url], tmp_path / "w", replace(options, dry_run=True))
+
+    assert [o.status for o in dry.outcomes] == ["would-convert"]
+    assert not cache.exists() or not any(cache.rglob("*.msgpack*"))
+    sync([server.url], tmp_path / "w", options)
+    assert len(list((cache / "shards").glob("*.msgpack.zst"))) == 1
+    server.controls.requests.clear()
+    sync([server.url], tmp_path / "w", replace(options, dry_run=True))
+    assert shard_requests(server) == []  # read from the cache

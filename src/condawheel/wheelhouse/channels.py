@@ -229,6 +229,7 @@ def list_folder_channel(
     *,
     wanted: NameFilter | None = None,
     cache_dir: Path | None = None,
+    keep: bool = True,
 ) -> ChannelListing:
     """List a channel folder.
 
@@ -237,6 +238,7 @@ def list_folder_channel(
     :param wanted: the package names to list; None: all.
     :param cache_dir: where a selection's records are kept until the repodata changes
         (``<cache_dir>/repodata/``); None: not kept.
+    :param keep: whether to write into the cache (a dry run only reads it).
     :raises SourceError: if ``root`` cannot be listed at all, or (without ``subdirs``)
         has no sub-folder holding packages or repodata: it is no channel (a channel
         whose repodata lists no package is one, and offers nothing).
@@ -254,7 +256,7 @@ def list_folder_channel(
     artifacts: list[Artifact] = []
     problems: list[ListingProblem] = []
     complete: list[str] = []
-    cache = RepodataCache(cache_dir / "repodata") if cache_dir is not None else None
+    cache = RepodataCache(cache_dir / "repodata", keep) if cache_dir is not None else None
     for subdir in wanted_subdirs:
         folder = root / subdir
         if not is_subdir(subdir):
@@ -386,17 +388,14 @@ def _from_file_names(
 
 @dataclass
 class _Remote:
-    """One HTTP channel being listed: its address, how to ask it, what was tried first."""
+    """One HTTP channel being listed: its address, how to ask it, its caches."""
 
     source: str
     policy: RetryPolicy
     cache: ShardCache | None
     listings: RepodataCache | None
-    first: str | None = None
-    """The first URL asked for (named when the channel cannot be reached at all)."""
 
     def get(self, url: str, limit: int) -> bytes | None:
-        self.first = self.first or url
         return fetch(url, limit=limit, policy=self.policy)
 
     def unreachable(self, error: SourceError) -> SourceError:
@@ -476,7 +475,6 @@ def _http_repodata(
     listings = remote.listings
     for name in names:
         url = folder + name
-        remote.first = remote.first or url
         cached = listings.load(url, wanted) if listings is not None else None
 
         def parse(body: HTTPBody, url: str = url, name: str = name) -> Repodata:
@@ -512,6 +510,7 @@ def list_http_channel(
     policy: RetryPolicy | None = None,
     wanted: NameFilter | None = None,
     cache_dir: Path | None = None,
+    keep: bool = True,
 ) -> ChannelListing:
     """List a channel served over HTTP(S).
 
@@ -521,6 +520,7 @@ def list_http_channel(
     :param cache_dir: where shards are cached (``<cache_dir>/shards/``), and a
         selection's records until the repodata changes (``<cache_dir>/repodata/``);
         None: nothing is kept.
+    :param keep: whether to write into the cache (a dry run only reads it).
     :raises SourceError: if the channel cannot be reached at all (its first request
         fails for good): one error then, naming ``url`` and what was tried, instead of
         one per subdir probed; or if (without ``subdirs``) no subdir has repodata in any
@@ -530,8 +530,8 @@ def list_http_channel(
     """
     source = url.rstrip("/")
     base = source + "/"
-    shards = ShardCache(cache_dir / "shards") if cache_dir is not None else None
-    listings = RepodataCache(cache_dir / "repodata") if cache_dir is not None else None
+    shards = ShardCache(cache_dir / "shards", keep) if cache_dir is not None else None
+    listings = RepodataCache(cache_dir / "repodata", keep) if cache_dir is not None else None
     remote = _Remote(source, policy or RetryPolicy(), shards, listings)
     problems: list[ListingProblem] = []
     explicit = bool(subdirs)

@@ -131,6 +131,7 @@ def list_source(
     retry: RetryPolicy | None = None,
     wanted: NameFilter | None = None,
     cache_dir: Path | None = None,
+    keep: bool = True,
 ) -> ChannelListing | EnvironmentListing:
     """List what ``source`` offers.
 
@@ -139,15 +140,21 @@ def list_source(
     :param wanted: the package names to list (lower case; what ``--select`` can match);
         None: all. The others are not read, checked or reported.
     :param cache_dir: the download cache (shards and selections of repodata are kept there).
+    :param keep: whether to write into that cache (a dry run only reads it).
     :raises SourceError: if the source cannot be listed at all.
     """
     if source.kind == "http-channel":
         return list_http_channel(
-            source.location, subdirs, policy=retry, wanted=wanted, cache_dir=cache_dir
+            source.location,
+            subdirs,
+            policy=retry,
+            wanted=wanted,
+            cache_dir=cache_dir,
+            keep=keep,
         )
     if source.kind == "channel":
         return list_folder_channel(
-            Path(source.location), subdirs, wanted=wanted, cache_dir=cache_dir
+            Path(source.location), subdirs, wanted=wanted, cache_dir=cache_dir, keep=keep
         )
     if source.kind == "environment":
         listing = list_environment(Path(source.location), pkgs_dirs)

@@ -68,6 +68,8 @@ class RepodataCache:
     """Selections of repodata documents, ``<folder>/<key>.msgpack``."""
 
     folder: Path
+    writable: bool = True
+    """False: read what is there, keep nothing new (a dry run)."""
 
     def _path(self, location: str, wanted: NameFilter) -> Path:
         key = json.dumps([__version__, location, sorted(wanted.exact), list(wanted.patterns)])
@@ -96,7 +98,7 @@ class RepodataCache:
         repodata: Repodata,
     ) -> None:
         """Keep a selection; a cache that cannot be written only makes the next run slower."""
-        if wanted is None:
+        if wanted is None or not self.writable:
             return
         path = self._path(location, wanted)
         part = self.folder / f".condawheel-part-{secrets.token_hex(8)}"

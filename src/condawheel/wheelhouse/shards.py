@@ -181,6 +181,8 @@ class ShardCache:
     """Verified shards on disk, ``<cache>/shards/<sha256>.msgpack.zst``."""
 
     folder: Path
+    writable: bool = True
+    """False: read what is there, keep nothing new (a dry run)."""
 
     def get(self, sha256: str) -> bytes | None:
         """Return the cached shard of that hash, if there is an intact one."""
@@ -197,6 +199,8 @@ class ShardCache:
 
     def put(self, sha256: str, data: bytes) -> None:
         """Keep a verified shard; a cache that cannot be written is only slower."""
+        if not self.writable:
+            return
         part = self.folder / f".condawheel-part-{secrets.token_hex(8)}"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -191,6 +191,7 @@ def _gather(sources: Sequence[str], run: SyncRun, digests: Mapping[str, FileDige
                 retry=options.retry,
                 wanted=wanted,
                 cache_dir=options.cache_dir or default_cache_dir(),
+                keep=not options.dry_run,
             )
         except SourceError as error:
             outcomes.append(Outcome(text, error.subject, "", "", "failed", reason=error.reason))
