@@ -27,6 +27,8 @@ from conda_envs import find_python312
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
+    from builders import CondaSpec
+
 # Small packages of the corpus channel (noarch and linux-64, .conda and .tar.bz2): enough
 # for the crash and concurrency tests, which run many syncs.
 SMALL_PACKAGES: Final = (
@@ -121,6 +123,22 @@ def with_changed_bytes(package: Path) -> None:
                 continue
             tar.add(path, arcname=path.relative_to(scratch).as_posix(), recursive=False)
     shutil.rmtree(scratch)
+
+
+def record_of(path: Path, spec: CondaSpec) -> dict[str, object]:
+    """The repodata record of a package file built from ``spec`` (its real digests)."""
+    data = path.read_bytes()
+    return {
+        "name": spec.name,
+        "version": spec.version,
+        "build": spec.build,
+        "build_number": spec.build_number,
+        "subdir": spec.subdir,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "md5": hashlib.md5(data).hexdigest(),  # noqa: S324 - conda's checksum
+        "size": len(data),
+        "depends": [],
+    }
 
 
 def wheelhouse_digest(directory: Path) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bz2
-import hashlib
 import json
 import sys
 from typing import TYPE_CHECKING
@@ -21,7 +20,7 @@ from condawheel.wheelhouse.channels import (
     list_http_channel,
 )
 from condawheel.wheelhouse.repodata import parse_repodata
-from syncing import ChannelServer, serve
+from syncing import ChannelServer, record_of, serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,21 +32,6 @@ else:
     from backports import zstd
 
 NO_RETRY = RetryPolicy(attempts=1, backoff=0, timeout=10)
-
-
-def record_of(path: Path, spec: CondaSpec) -> dict[str, object]:
-    data = path.read_bytes()
-    return {
-        "name": spec.name,
-        "version": spec.version,
-        "build": spec.build,
-        "build_number": spec.build_number,
-        "subdir": spec.subdir,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "md5": hashlib.md5(data).hexdigest(),  # noqa: S324 - conda's checksum
-        "size": len(data),
-        "depends": [],
-    }
 
 
 def make_channel(root: Path, *, repodata: bool) -> dict[str, dict[str, object]]:

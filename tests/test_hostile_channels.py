@@ -6,7 +6,6 @@ channel served over loopback, with its repodata or channeldata written to attack
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import tracemalloc
@@ -19,7 +18,7 @@ from condawheel.io.http import RetryPolicy
 from condawheel.wheelhouse import channels as channels_module
 from condawheel.wheelhouse.channels import list_folder_channel, list_http_channel
 from condawheel.wheelhouse.sync import SyncOptions, sync
-from syncing import ChannelServer, serve
+from syncing import ChannelServer, record_of, serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,20 +30,6 @@ else:
     from backports import zstd
 
 NO_RETRY = RetryPolicy(attempts=1, backoff=0, timeout=10)
-
-
-def record_of(path: Path, spec: CondaSpec) -> dict[str, object]:
-    data = path.read_bytes()
-    return {
-        "name": spec.name,
-        "version": spec.version,
-        "build": spec.build,
-        "build_number": 0,
-        "subdir": spec.subdir,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size": len(data),
-        "depends": [],
-    }
 
 
 @pytest.fixture
