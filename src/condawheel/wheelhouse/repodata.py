@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import msgspec
 
@@ -99,7 +99,7 @@ _TRAILING: Final = re.compile(r"trailing characters \(byte (\d+)\)")
 _PACKAGE_KEYS: Final = {"packages": "", "packages.conda": ""}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RepodataRecord:
     """One package entry of ``repodata.json`` (or of a CEP 16 shard)."""
 
@@ -145,7 +145,7 @@ class Repodata:
     """Package names whose records could not be read at all (a shard that failed)."""
 
 
-class RecordFields(msgspec.Struct, forbid_unknown_fields=False):
+class RecordFields(msgspec.Struct, forbid_unknown_fields=False, gc=False):
     """The fields of a record condawheel reads; the others are skipped unread."""
 
     name: str
@@ -165,7 +165,7 @@ class RecordFields(msgspec.Struct, forbid_unknown_fields=False):
     purls: list[str] | None = None
 
 
-class _JSONFields(RecordFields, forbid_unknown_fields=False):
+class _JSONFields(RecordFields, forbid_unknown_fields=False, gc=False):
     """A ``repodata.json`` record: digests in hexadecimal."""
 
     sha256: str | None = None
@@ -173,7 +173,11 @@ class _JSONFields(RecordFields, forbid_unknown_fields=False):
 
 
 _RAW_MAP: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_FIELDS_MAP: Final = msgspec.json.Decoder(dict[str, _JSONFields])
 _FIELDS: Final = msgspec.json.Decoder(_JSONFields)
+_BlockDecoder: TypeAlias = (
+    "msgspec.json.Decoder[dict[str, _JSONFields]] | msgspec.json.Decoder[dict[str, msgspec.Raw]]"
+)
 _STRING_DECODER: Final = msgspec.json.Decoder(str)
 
 
@@ -213,45 +217,51 @@ def record_from_fields(
     subdir: str,
     revision: str | None = None,
 ) -> RepodataRecord | str:
-    """Check decoded record fields against their file name; return the record or a reason."""
-    missing = [key for key in ("name", "version", "build") if not getattr(fields, key)]
-    if missing:
-        return f"its repodata record lacks {', '.join(missing)}"
-    if (fields.name, fields.version, fields.build) != (parsed.name, parsed.version, parsed.build):
-        return (
-            f"its repodata record is {fields.name}-{fields.version}-{fields.build}, "
-            "not what its file name says"
-        )
+    """Check decoded record fields against their file name; return the record or a reason.
+
+    Run for every record of a whole channel's listing: the common case (all well) takes
+    one comparison per check, and no list or generator is built for absent fields.
+    """
+    name, version, build = fields.name, fields.version, fields.build
+    if (name, version, build) != (parsed.name, parsed.version, parsed.build):
+        missing = [key for key in ("name", "version", "build") if not getattr(fields, key)]
+        if missing:
+            return f"its repodata record lacks {', '.join(missing)}"
+        return f"its repodata record is {name}-{version}-{build}, not what its file name says"
     if sha256 is not None and not is_sha256(sha256):
         return "its repodata record's sha256 is not 64 hexadecimal digits"
     if md5 is not None and not is_md5(md5):
         return "its repodata record's md5 is not 32 hexadecimal digits"
-    if fields.subdir is not None and not is_subdir(fields.subdir):
-        return f"its repodata record's subdir {fields.subdir!r} is not a conda subdir (CEP 26)"
+    record_subdir = fields.subdir
+    if record_subdir is not None and record_subdir != subdir and not is_subdir(record_subdir):
+        return f"its repodata record's subdir {record_subdir!r} is not a conda subdir (CEP 26)"
     dependencies = None
-    extra_depends = fields.extra_depends or fields.extra_depends_dashed or {}
+    extra_depends = fields.extra_depends or fields.extra_depends_dashed
     if fields.depends is not None or extra_depends:
         dependencies = RecordDependencies(
             "repodata",
             tuple(fields.depends or ()),
             tuple(fields.constrains or ()),
-            tuple((group, tuple(specs)) for group, specs in sorted(extra_depends.items())),
+            tuple((group, tuple(specs)) for group, specs in sorted(extra_depends.items()))
+            if extra_depends
+            else (),
         )
+    size = fields.size
     return RepodataRecord(
-        filename=filename,
-        name=fields.name,
-        version=fields.version,
-        build=fields.build,
-        subdir=fields.subdir or subdir,
-        build_number=fields.build_number,
-        sha256=sha256.lower() if sha256 else None,
-        md5=md5.lower() if md5 else None,
-        size=fields.size if fields.size is not None and fields.size >= 0 else None,
-        dependencies=dependencies,
+        filename,
+        name,
+        version,
+        build,
+        record_subdir or subdir,
+        fields.build_number,
+        sha256.lower() if sha256 else None,
+        md5.lower() if md5 else None,
+        size if size is not None and size >= 0 else None,
+        dependencies,
         # CEP 45: flags are [a-z0-9_]+, with one ':' for key:value; others are noise.
-        flags=tuple(flag for flag in fields.flags or () if _FLAG.fullmatch(flag)),
-        purls=tuple(fields.purls or ()),
-        revision=revision,
+        tuple(flag for flag in fields.flags if _FLAG.fullmatch(flag)) if fields.flags else (),
+        tuple(fields.purls) if fields.purls else (),
+        revision,
     )
 
 
@@ -447,7 +457,7 @@ class _Parser:
             cut = self._cut()
             if cut is not None:
                 piece = b"{" + reader.buf[reader.pos : cut.start() + 1] + b"}"
-                entries, ended = self._decode_block(piece)
+                entries, ended = self._decode_block(piece, typed=extension != "whl")
                 if entries is not None:
                     self._take(entries, extension, revision)
                     reader.pos = reader.pos + ended - 1 if ended else cut.start("key")
@@ -476,22 +486,36 @@ class _Parser:
             high = brace
         return None
 
-    def _decode_block(self, piece: bytes) -> tuple[dict[str, msgspec.Raw] | None, int]:
-        """Decode a block of records; ``(entries, k)``: the map ended at byte ``k``."""
-        try:
-            return _RAW_MAP.decode(piece), 0
-        except RecursionError:
-            return None, 0  # read one by one: the deep record is its own problem
-        except msgspec.DecodeError as error:
-            trailing = _TRAILING.search(str(error))
-            if trailing is None:
-                return None, 0
-        # The map closed inside the block: what precedes is a whole map.
-        ended = int(trailing[1])
-        try:
-            return _RAW_MAP.decode(piece[:ended]), ended
-        except (msgspec.DecodeError, RecursionError):  # pragma: no cover - decoded before
-            return None, 0
+    def _decode_block(
+        self, piece: bytes, *, typed: bool
+    ) -> tuple[Mapping[str, msgspec.Raw | _JSONFields] | None, int]:
+        """Decode a block of records; ``(entries, k)``: the map ended at byte ``k``.
+
+        Without a name filter every record is wanted: the whole block is decoded into
+        structs at once (one call for thousands of records), unless one of them has the
+        wrong shape; then, or with a filter, into raw records decoded one by one.
+        """
+        decoders: tuple[_BlockDecoder, ...] = (
+            (_FIELDS_MAP, _RAW_MAP) if typed and self.wanted is None else (_RAW_MAP,)
+        )
+        for decoder in decoders:
+            try:
+                return decoder.decode(piece), 0
+            except RecursionError:
+                continue  # one by one: the deep record is its own problem
+            except msgspec.ValidationError:
+                continue
+            except msgspec.DecodeError as error:
+                trailing = _TRAILING.search(str(error))
+                if trailing is None:
+                    return None, 0
+            # The map closed inside the block: what precedes is a whole map.
+            ended = int(trailing[1])
+            try:
+                return decoder.decode(piece[:ended]), ended
+            except (msgspec.DecodeError, RecursionError):
+                continue
+        return None, 0
 
     def _one_by_one(
         self, *, until: int | None, extension: str | None, revision: str | None
@@ -517,7 +541,7 @@ class _Parser:
 
     def _take(
         self,
-        entries: Mapping[str, msgspec.Raw | bytes],
+        entries: Mapping[str, msgspec.Raw | bytes | _JSONFields],
         extension: str | None,
         revision: str | None,
     ) -> None:
@@ -541,10 +565,14 @@ class _Parser:
             self._record(filename, parsed, entries[key], revision)
 
     def _record(
-        self, filename: str, parsed: PackageName, raw: msgspec.Raw | bytes, revision: str | None
+        self,
+        filename: str,
+        parsed: PackageName,
+        raw: msgspec.Raw | bytes | _JSONFields,
+        revision: str | None,
     ) -> None:
         try:
-            fields = _FIELDS.decode(raw)
+            fields = raw if isinstance(raw, _JSONFields) else _FIELDS.decode(raw)
         except msgspec.ValidationError as error:
             self.problems[filename] = RecordProblem(filename, _problem_of(error))
             return
@@ -570,10 +598,10 @@ class _Parser:
             self.records[filename] = record
             self.problems.pop(filename, None)
 
-    def _wheel(self, stem: str, raw: msgspec.Raw | bytes) -> None:
+    def _wheel(self, stem: str, raw: msgspec.Raw | bytes | _JSONFields) -> None:
         """Note a wheel of ``v3.whl`` the filter wants: skipped (see :data:`V3_WHEEL`)."""
         try:
-            fields = _FIELDS.decode(raw)
+            fields = raw if isinstance(raw, _JSONFields) else _FIELDS.decode(raw)
         except (msgspec.DecodeError, RecursionError):
             return
         if self.wanted is None or self.wanted(fields.name):
