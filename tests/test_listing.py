@@ -9,6 +9,7 @@ import pytest
 
 from builders import CondaSpec, build_conda
 from condawheel.errors import SourceError
+from condawheel.wheelhouse.artifacts import NameFilter
 from condawheel.wheelhouse.listing import SyncSource, classify_source, list_source
 
 if TYPE_CHECKING:
@@ -78,3 +79,30 @@ def test_subdir_filters_an_environment(tmp_path: Path) -> None:
 
     assert [a.name for a in listing.artifacts] == ["b"]
     assert [(p.filename, p.status) for p in listing.problems] == [("a-1-0.conda", "skipped")]
+
+
+def test_every_kind_of_source_lists_only_the_wanted_names(tmp_path: Path) -> None:
+    # Issue 13: what --select cannot match is not listed, checked or reported.
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    build_conda(CondaSpec(name="keep"), loose)
+    build_conda(CondaSpec(name="other"), loose)
+    (loose / "odd.conda").write_bytes(b"")  # a problem, but of no wanted name
+    meta = tmp_path / "env" / "conda-meta"
+    meta.mkdir(parents=True)
+    for name in ("keep", "other"):
+        record = {
+            "name": name,
+            "version": "1",
+            "build": "0",
+            "subdir": "noarch",
+            "sha256": "0" * 64,
+        }
+        (meta / f"{name}-1-0.json").write_text(json.dumps(record))
+    wanted = NameFilter(frozenset({"keep"}))
+
+    packages = list_source(SyncSource("packages", str(loose)), wanted=wanted)
+    environment = list_source(SyncSource("environment", str(tmp_path / "env")), wanted=wanted)
+
+    assert [(a.name, p) for a in packages.artifacts for p in [packages.problems]] == [("keep", ())]
+    assert [a.name for a in environment.artifacts] == ["keep"]
