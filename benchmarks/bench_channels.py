@@ -8,7 +8,9 @@ are absent, as in a mirror of the index only). Selected: the real ones, ``--sele
 
 * the baseline is Python's own ``json.load`` of the document (and, for scale, msgspec's
   decode of it into Python objects);
-* the listing is condawheel's, with no cache, selection first;
+* the listing is condawheel's, with no cache: selection first (the folder), and the whole
+  channel (served over loopback HTTP by a thread of the same process, so that records
+  need no files);
 * each runs in a fresh process, which reports its time and its peak memory (``VmHWM``);
 * the no-op re-sync is the CLI, wall time, after a first sync converted the selection;
   once as it runs (the selection's records are kept until ``repodata.json`` changes),
@@ -42,6 +44,17 @@ if mode == "json":
         json.load(handle)
 elif mode == "msgspec":
     msgspec.json.decode((path / "noarch" / "repodata.json").read_bytes())
+elif mode == "all":
+    # Over HTTP (a loopback server in a thread), where a record needs no file to be listed.
+    import functools, http.server, threading
+    from condawheel.wheelhouse.channels import list_http_channel
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    listing = list_http_channel(f"http://127.0.0.1:{server.server_address[1]}", ["noarch"])
+    assert len(listing.artifacts) == int(sys.argv[5]), len(listing.artifacts)
+    server.shutdown()
 else:
     wanted = name_filter(parse_selection([sys.argv[3]]))
     listing = list_folder_channel(path, wanted=wanted)
@@ -140,19 +153,26 @@ def run(records: int, real: int, *, runs: int) -> list[dict[str, object]]:
     print(f"  channel of {records:,} records ready in {time.perf_counter() - started:.0f}s",
           file=sys.stderr)  # fmt: skip
     size = (channel / "noarch" / "repodata.json").stat().st_size
-    baseline, fast, listing = [], [], []
-    rss = {"json": 0.0, "msgspec": 0.0, "list": 0.0}
-    # Round-robin, so that drift of the machine between runs hits all three alike.
+    baseline, fast, listing, everything = [], [], [], []
+    rss = {"json": 0.0, "msgspec": 0.0, "list": 0.0, "all": 0.0}
+    modes = (("json", baseline), ("msgspec", fast), ("list", listing), ("all", everything))
+    # Round-robin, so that drift of the machine between runs hits them all alike.
     for _ in range(runs):
-        for mode, seconds in (("json", baseline), ("msgspec", fast), ("list", listing)):
-            elapsed, mib = _in_child(mode, str(channel), "pkg0*", str(real))
+        for mode, seconds in modes:
+            elapsed, mib = _in_child(mode, str(channel), "pkg0*", str(real), str(records))
             seconds.append(elapsed)
             rss[mode] = max(rss[mode], mib)
     label = f"{records:,}-record repodata.json ({size / (1 << 20):.0f} MiB)"
     parse = Measurement(f"json.load of the {label}", tuple(baseline))
     decode = Measurement(f"msgspec.json.decode of the {label} (into objects)", tuple(fast))
     listed = Measurement(f"condawheel lists it, --select pkg0* ({real:,} records)", tuple(listing))
-    rows = [parse.row(), decode.row(parse), listed.row(parse, "<= 1.5x json.load")]
+    whole = Measurement("condawheel lists it all over HTTP (no --select)", tuple(everything))
+    rows = [
+        parse.row(),
+        decode.row(parse),
+        listed.row(parse, "<= 1.5x json.load"),
+        whole.row(parse),
+    ]
     rows += [
         {"what": f"peak RSS: json.load of the {label}", "rss_mib": round(rss["json"], 1)},
         {
@@ -163,6 +183,10 @@ def run(records: int, real: int, *, runs: int) -> list[dict[str, object]]:
             "what": "peak RSS: condawheel lists it, selection first",
             "rss_mib": round(rss["list"], 1),
             "target": "< 500 MiB",
+        },
+        {
+            "what": "peak RSS: condawheel lists it all over HTTP (and serves it)",
+            "rss_mib": round(rss["all"], 1),
         },
     ]
     work = Path(tempfile.mkdtemp(prefix="condawheel-bench-"))

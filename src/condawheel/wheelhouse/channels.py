@@ -136,7 +136,8 @@ def _artifact_base(folder_url: str, base_url: str | None, *, remote: bool, where
         anything but HTTP(S) for a remote channel (a ``file:`` URL would make sync read
         this machine's files), anything but HTTP(S) or ``file:`` for a folder.
     """
-    base = urljoin(folder_url, base_url) if base_url else folder_url
+    # Without a base_url, the folder of the document that lists the records.
+    base = urljoin(folder_url, base_url) if base_url else urljoin(folder_url, ".")
     if is_http_url(base):
         return base
     if not remote and urlsplit(base).scheme == "file":
@@ -145,6 +146,19 @@ def _artifact_base(folder_url: str, base_url: str | None, *, remote: bool, where
     raise SourceError(
         where, f"its base_url {base_url!r} is not an {allowed} URL (a channel's artifacts are)"
     )
+
+
+def _joiner(base: str) -> Callable[[str], str]:
+    """Return how a record's file name becomes its URL under ``base``.
+
+    File names are CEP 26 file names (checked when read: no ``/``, ``%``, ``:``), so under
+    a base that ends in ``/`` and has no query or fragment, joining is appending; that is
+    a tenth of ``urljoin``'s cost, which a million records would feel.
+    """
+    parts = urlsplit(base)
+    if base.endswith("/") and not parts.query and not parts.fragment:
+        return base.__add__
+    return lambda filename: urljoin(base, filename)
 
 
 # --------------------------------------------------------------------------- folders
@@ -334,8 +348,9 @@ def _list_folder_subdir(
         )
     present = set(files)
     artifacts = []
+    join = _joiner(base)
     for record in repodata.records:
-        url = urljoin(base, record.filename)
+        url = join(record.filename)
         local = url.startswith("file:")
         location = str(file_url_to_path(url)) if local else url
         if local and record.filename not in present and not Path(location).is_file():
@@ -592,8 +607,9 @@ def list_http_channel(
             )
             for problem in repodata.problems
         )  # fmt: skip
+        join = _joiner(artifact_base)
         for record in repodata.records:
-            address = urljoin(artifact_base, record.filename)
+            address = join(record.filename)
             artifacts.append(_artifact(source, source, record, address, address, local=False))
         complete.append(subdir)
     if not explicit and not complete and not any(p.subdir for p in problems):

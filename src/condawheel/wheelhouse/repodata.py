@@ -27,6 +27,8 @@ line that names the file.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
@@ -609,6 +611,23 @@ class _Parser:
             self.problems[filename] = RecordProblem(filename, V3_WHEEL, "skipped")
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a document is read.
+
+    A whole channel's listing allocates millions of objects that live on, none of them
+    in a reference cycle; the collector's passes over them took half of the listing's
+    time. (The switch is the process's: another thread's cycles wait until the end.)
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_repodata(
     chunks: Iterable[bytes],
     *,
@@ -628,7 +647,8 @@ def read_repodata(
     iterator = iter(chunks)
     parser = _Parser(iterator, subdir=subdir, where=where, wanted=wanted)
     try:
-        return parser.parse()
+        with _cyclic_gc_paused():
+            return parser.parse()
     except RecursionError:
         raise SourceError(where, "not valid JSON (nested too deeply)") from None
     except UnicodeDecodeError:
