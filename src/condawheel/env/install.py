@@ -43,8 +43,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
@@ -88,7 +86,8 @@ from condawheel.env.wheels import (
     script_destinations,
 )
 from condawheel.env.wheeltags import record_accepted_tags
-from condawheel.errors import ExternalDependencyError, InstallError
+from condawheel.errors import ExternalDependencyError, InstallError, SourceError
+from condawheel.io.http import TransientFailure, read_url
 from condawheel.sidecar import SIDECAR_NAME
 
 if TYPE_CHECKING:
@@ -97,6 +96,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
     from condawheel.env.interpreter import InterpreterFacts
+    from condawheel.io.http import HTTPBody
     from condawheel.sidecar import Sidecar
 
 __all__ = [
@@ -116,6 +116,8 @@ __all__ = [
 ]
 
 INSTALLER_NAME: Final = b"condawheel\n"
+# No wheel download may be longer than a conda package's whole content may be.
+_MAX_WHEEL_BYTES: Final = 64 << 30
 STAGING_PREFIX: Final = ".condawheel-staging-"
 _SHOWN_PATHS: Final = 3
 
@@ -819,15 +821,27 @@ def _local_wheels(wheels: Sequence[ResolvedWheel]) -> Iterator[list[Path]]:
 
 
 def _download(wheel: ResolvedWheel, path: Path) -> Path:
+    def save(body: HTTPBody) -> Path:
+        digest = hashlib.sha256()
+        with path.open("wb") as out:
+            for chunk in body.chunks():
+                out.write(chunk)
+                digest.update(chunk)
+        if wheel.sha256 is not None and digest.hexdigest() != wheel.sha256:
+            # Retried like a broken connection, which it is most of the time.
+            raise TransientFailure("the downloaded wheel does not match its sha256")
+        return path
+
     try:
-        response = urllib.request.urlopen(wheel.url, timeout=300)  # noqa: S310 - http(s) only
-        with response, path.open("wb") as out:
-            shutil.copyfileobj(response, out)
-    except (urllib.error.URLError, OSError) as error:
-        raise InstallError(wheel.url, f"cannot download the wheel: {error}") from None
-    if wheel.sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != wheel.sha256:
-        raise InstallError(wheel.url, "the downloaded wheel does not match its sha256")
-    return path
+        # The one HTTP client: retries, the per-read timeout and the overall deadline.
+        saved = read_url(wheel.url, save, limit=_MAX_WHEEL_BYTES)
+    except SourceError as error:
+        raise InstallError(wheel.url, f"cannot download the wheel: {error.reason}") from None
+    except OSError as error:
+        raise InstallError(str(path), f"cannot write the download: {error.strerror}") from None
+    if saved is None:
+        raise InstallError(wheel.url, "cannot download the wheel: not found (HTTP 404)")
+    return saved
 
 
 def _already_satisfied(environment: Environment, resolution: Resolution) -> list[AlreadyInstalled]:

@@ -49,8 +49,6 @@ import os
 import re
 import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -72,7 +70,8 @@ from packaging.version import InvalidVersion, Version
 
 from condawheel.env.interpreter import isolated_packages
 from condawheel.env.pip_hook_start import SWITCH as PIP_HOOK_SWITCH
-from condawheel.errors import InstallError
+from condawheel.errors import InstallError, SourceError
+from condawheel.io.http import read_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -81,6 +80,7 @@ if TYPE_CHECKING:
 
     from condawheel.env.interpreter import InterpreterFacts
     from condawheel.env.tagconfig import EnvironmentTags
+    from condawheel.io.http import HTTPBody
 
 __all__ = [
     "MINIMUM_PIP",
@@ -104,6 +104,8 @@ Prefer: TypeAlias = Literal["conda", "newest"]
 MINIMUM_PIP: Final = Version("22.2")  # pip install --report
 DRY_RUN_WITHOUT_TARGET: Final = Version("23.3")  # pypa/pip#12215
 MAX_ROUNDS: Final = 4
+# An index page lists a project's files: PyPI's largest are a few MiB.
+MAX_INDEX_PAGE_BYTES: Final = 64 << 20
 _SIMPLE_ACCEPT: Final = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
     "text/html;q=0.1"
@@ -395,16 +397,15 @@ def _read_page(url: str) -> tuple[bytes, str] | None:
             return None
     if parsed.scheme not in {"http", "https"}:
         raise InstallError(url, "index URLs must be file:, http: or https:")
-    request = urllib.request.Request(url, headers={"Accept": _SIMPLE_ACCEPT})  # noqa: S310 - scheme checked above
+
+    def page(body: HTTPBody) -> tuple[bytes, str]:
+        return body.read(), body.headers.get("content-type", "text/html")
+
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - scheme checked above
-            return response.read(), response.headers.get("Content-Type", "text/html")
-    except urllib.error.HTTPError as error:
-        if error.code == 404:  # noqa: PLR2004 - HTTP "not found": the index has no such project
-            return None
-        raise InstallError(url, f"the index answered HTTP {error.code}") from None
-    except (urllib.error.URLError, OSError) as error:
-        raise InstallError(url, f"cannot read the index: {error}") from None
+        # The one HTTP client: retries, the per-read timeout and the overall deadline.
+        return read_url(url, page, limit=MAX_INDEX_PAGE_BYTES, headers={"Accept": _SIMPLE_ACCEPT})
+    except SourceError as error:
+        raise InstallError(url, f"cannot read the index: {error.reason}") from None
 
 
 def index_candidates(index_url: str, project: NormalizedName) -> list[Candidate]:
