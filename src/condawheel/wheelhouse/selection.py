@@ -21,6 +21,7 @@ from condawheel.matchspec import (
     compare_conda_versions,
     is_conda_version,
     parse_matchspec,
+    pattern_matches,
     version_matches,
 )
 from condawheel.wheelhouse.artifacts import NameFilter
@@ -113,13 +114,6 @@ def _is_glob(pattern: str) -> bool:
     return any(char in pattern for char in "*?[")
 
 
-def _glob_matches(pattern: str, text: str) -> bool:
-    if pattern.startswith("^") and pattern.endswith("$"):
-        # conda: a build or version written ^...$ is a regular expression.
-        return re.match(pattern, text) is not None
-    return fnmatchcase(text, pattern)
-
-
 def _build_number_matches(condition: str, build_number: int | None) -> bool:
     match = _BUILD_NUMBER.fullmatch(condition)
     if match is None or build_number is None:
@@ -144,7 +138,7 @@ def matches(spec: ParsedMatchSpec, artifact: Artifact) -> bool:
         return False
     if spec.version is not None and not version_matches(artifact.version, spec.version):
         return False
-    if spec.build is not None and not _glob_matches(spec.build, artifact.build):
+    if spec.build is not None and not pattern_matches(spec.build, artifact.build):
         return False
     if spec.subdir is not None and spec.subdir != artifact.subdir:
         return False
