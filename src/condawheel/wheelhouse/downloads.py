@@ -12,11 +12,9 @@ per-read timeout and the overall deadline (scaled to the size the repodata promi
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
-import secrets
 import sys
 import time
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
 from condawheel.errors import SourceError
+from condawheel.io.files import temporary_path
 from condawheel.io.http import RetryPolicy, TransientFailure, read_url
 
 if TYPE_CHECKING:
@@ -189,35 +188,30 @@ def download_artifact(
         raise SourceError(str(folder), f"cannot create the download cache: {error}") from None
 
     def save(body: HTTPBody) -> Path:
-        part = folder / f"{PART_PREFIX}{secrets.token_hex(8)}-{filename}"
-        try:
-            with part.open("xb") as out:
-                _lock_part(out)
-                sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's checksum
-                size = 0
-                for chunk in body.chunks():
-                    out.write(chunk)
-                    sha256.update(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
-                    if expected.size is not None and size > expected.size:
-                        # Bounded disk use: the rest cannot make it right.
-                        raise TransientFailure(
-                            f"corrupt download: more than the {expected.size} bytes "
-                            "that repodata.json promises"
-                        )
-                _check(expected, size, sha256.hexdigest(), md5.hexdigest())
-                out.flush()
-                os.fsync(out.fileno())
-                final = folder / key / filename
-                final.parent.mkdir(exist_ok=True)
-                # Verified bytes only: a concurrent download of the same key replaces
-                # identical bytes, which readers cannot tell apart.
-                part.replace(final)
-                return final
-        finally:
-            with contextlib.suppress(OSError):
-                part.unlink()
+        with temporary_path(folder, prefix=PART_PREFIX) as part, part.open("xb") as out:
+            _lock_part(out)
+            sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's checksum
+            size = 0
+            for chunk in body.chunks():
+                out.write(chunk)
+                sha256.update(chunk)
+                md5.update(chunk)
+                size += len(chunk)
+                if expected.size is not None and size > expected.size:
+                    # Bounded disk use: the rest cannot make it right.
+                    raise TransientFailure(
+                        f"corrupt download: more than the {expected.size} bytes "
+                        "that repodata.json promises"
+                    )
+            _check(expected, size, sha256.hexdigest(), md5.hexdigest())
+            out.flush()
+            os.fsync(out.fileno())
+            final = folder / key / filename
+            final.parent.mkdir(exist_ok=True)
+            # Verified bytes only: a concurrent download of the same key replaces
+            # identical bytes, which readers cannot tell apart.
+            part.replace(final)
+            return final
 
     # The size the repodata promises scales the deadline (see io.http.RetryPolicy).
     path = read_url(

@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import msgspec
 
 from condawheel import __version__
+from condawheel.io.files import write_atomically
 from condawheel.wheelhouse.repodata import Repodata  # noqa: TC001 - msgspec decodes into it
 
 if TYPE_CHECKING:
@@ -100,13 +100,7 @@ class RepodataCache:
         """Keep a selection; a cache that cannot be written only makes the next run slower."""
         if wanted is None or not self.writable:
             return
-        path = self._path(location, wanted)
-        part = self.folder / f".condawheel-part-{secrets.token_hex(8)}"
         entry = CachedListing(validator, dict(headers), repodata)
-        try:
+        with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
-            part.write_bytes(_ENCODER.encode(entry))
-            part.replace(path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                part.unlink()
+            write_atomically(self._path(location, wanted), _ENCODER.encode(entry))

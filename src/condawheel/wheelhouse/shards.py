@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -27,6 +26,7 @@ import msgspec
 
 from condawheel.errors import SourceError
 from condawheel.io.compressed import decompressed
+from condawheel.io.files import write_atomically
 from condawheel.wheelhouse.repodata import (
     NOT_A_FILENAME,
     RecordFields,
@@ -201,14 +201,9 @@ class ShardCache:
         """Keep a verified shard; a cache that cannot be written is only slower."""
         if not self.writable:
             return
-        part = self.folder / f".condawheel-part-{secrets.token_hex(8)}"
-        try:
+        with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
-            part.write_bytes(data)
-            part.replace(self.folder / f"{sha256}.msgpack.zst")
-        except OSError:
-            with contextlib.suppress(OSError):
-                part.unlink()
+            write_atomically(self.folder / f"{sha256}.msgpack.zst", data)
 
 
 @dataclass(frozen=True)
