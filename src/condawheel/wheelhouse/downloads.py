@@ -187,8 +187,12 @@ def download_artifact(
     except OSError as error:
         raise SourceError(str(folder), f"cannot create the download cache: {error}") from None
 
+    # The part's name says whose download it is (a CEP 26 file name has at most 211
+    # characters, so the name stays under the file systems' 255).
+    prefix = f"{PART_PREFIX}{filename}-"
+
     def save(body: HTTPBody) -> Path:
-        with temporary_path(folder, prefix=PART_PREFIX) as part, part.open("xb") as out:
+        with temporary_path(folder, prefix=prefix) as part, part.open("xb") as out:
             _lock_part(out)
             sha256, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - conda's checksum
             size = 0
