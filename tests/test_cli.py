@@ -282,7 +282,7 @@ def test_condawheel_debug_shows_the_traceback_a_sync_worker_sent_back(
 ) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415
 
-    from condawheel.cli import app  # noqa: PLC0415
+    from condawheel.cli.app import app  # noqa: PLC0415
 
     package = build_conda(python_package(), tmp_path)
     # In process (one job runs in the engine), so that the stand-in defect reaches it.

@@ -87,6 +87,20 @@ class ConversionResult:
         """Every wheel the package made: this one and the ``others``."""
         return (self, *self.others)
 
+    def to_json(self) -> dict[str, object]:
+        """Return the record ``convert --json`` prints for this input."""
+        return {
+            "input": str(self.source),
+            "status": self.status,
+            "wheel": str(self.wheel),
+            "sha256": self.sha256,
+            "size": self.size,
+            "name": self.plan.display_name,
+            "version": str(self.plan.version),
+            "tags": str(self.plan.tags),
+            "warnings": list(self.plan.warnings),
+        }
+
 
 class _Digests(threading.Thread):
     """Hash the artifact file (sha256, md5) while the archive is being decompressed."""

@@ -104,8 +104,17 @@ def external_dependencies_as_text(plan: WheelPlan) -> list[str]:
     return ["", "external dependencies (PEP 725 DepURLs):", *lines] if lines else []
 
 
-def plan_as_text(plan: WheelPlan, *, libraries: bool = False) -> str:
-    """Return a human summary of the plan (with the library analysis if asked)."""
+def _origin(entry: WheelEntry) -> str:
+    source = entry.source
+    if isinstance(source, Generated):
+        return "  (generated)"
+    if source.path == entry.arcname:
+        return ""
+    return f"  <- {source.path}"
+
+
+def plan_as_text(plan: WheelPlan, *, libraries: bool = False, files: bool = False) -> str:
+    """Return a human summary of the plan (with the library analysis, every file, if asked)."""
     lines = [
         f"wheel:    {plan.filename}",
         f"name:     {plan.display_name} {plan.version} ({plan.kind})",
@@ -119,6 +128,8 @@ def plan_as_text(plan: WheelPlan, *, libraries: bool = False) -> str:
     rewritten = [e.arcname for e in plan.entries if isinstance(e.source, RewrittenScript)]
     if rewritten:
         lines.append(f"  shebangs rewritten to #!python: {', '.join(rewritten)}")
+    if files:
+        lines += [f"  {entry.arcname}{_origin(entry)}" for entry in plan.entries]
     if plan.skipped:
         lines += ["", "not shipped:"]
         reasons = Counter(item.reason for item in plan.skipped)
@@ -151,10 +162,12 @@ def plans_as_json(plans: Sequence[WheelPlan]) -> JSONObject:
     return {"wheels": [plan_as_json(plan) for plan in plans]}
 
 
-def plans_as_text(plans: Sequence[WheelPlan], *, libraries: bool = False) -> str:
+def plans_as_text(
+    plans: Sequence[WheelPlan], *, libraries: bool = False, files: bool = False
+) -> str:
     """Return each plan as :func:`plan_as_text` does, a split package's one after another."""
     if len(plans) == 1:
-        return plan_as_text(plans[0], libraries=libraries)
+        return plan_as_text(plans[0], libraries=libraries, files=files)
     header = f"{len(plans)} wheels (one per Python distribution, and the other files):"
-    texts = [plan_as_text(plan, libraries=libraries) for plan in plans]
+    texts = [plan_as_text(plan, libraries=libraries, files=files) for plan in plans]
     return "\n\n".join([header, *texts])

@@ -194,6 +194,8 @@ def open_package(path: Path, *, metadata_limit: int = MAX_METADATA_BYTES) -> Pac
         metadata file the source reads itself; readers of ``info/`` apply their own.
     :raises InvalidPackage: if ``path`` is none of those or cannot be opened.
     """
+    if not os.path.lexists(path):
+        raise InvalidPackage(str(path), "no such file or directory")
     kind = package_kind(path)
     if kind == "directory":
         if (path / "info").is_symlink():

@@ -9,8 +9,10 @@
 * :mod:`~condawheel.env.install`, :mod:`~condawheel.env.uninstall`: install by plan,
   remove by ``RECORD``.
 * :mod:`~condawheel.env.hooks`: the per-environment configuration and activation scripts.
-* :mod:`~condawheel.env.conda_plugin`: the conda post-command hook that syncs what conda
-  changed (loaded by conda only).
+
+The conda post-command hook that syncs what conda changed is
+:mod:`condawheel.cli.conda_plugin`: it drives the wheelhouse sync, which reads
+environments, so it sits beside the command line rather than inside ``env``.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ __all__ = [
     "configured_stamp",
     "environment_path",
     "open_environment",
+    "stamp_for_prefix",
     "tag_entry",
 ]
 
@@ -54,6 +55,22 @@ class Environment:
     config: TagConfig
     entry: PlatformEntry | None
     tags: EnvironmentTags
+
+    def to_json(self) -> dict[str, object]:
+        """Return the record ``condawheel tags --json`` prints."""
+        tags = self.tags
+        return {
+            "prefix": str(self.prefix),
+            "python": str(self.facts.python),
+            "python_version": self.facts.version,
+            "base_platform": self.facts.base_platform,
+            "config_sources": list(self.config.sources),
+            "entry_source": self.entry.source if self.entry else None,
+            "build_platform": tags.build_platform,
+            "conda_platforms": list(tags.conda_platforms),
+            "conda_tags": [str(tag) for tag in tags.conda],
+            "tags": [str(tag) for tag in tags.ordered],
+        }
 
     @property
     def subdir(self) -> str | None:
@@ -139,6 +156,26 @@ def build_stamp(environment: Environment) -> PlatformStamp | None:
     if tag is None or subdir is None:
         return None
     return PlatformStamp(subdir, tag)
+
+
+def stamp_for_prefix(
+    prefix: Path,
+    *,
+    system_config: Path | None = DEFAULT_SYSTEM_CONFIG,
+    platform_prefix: str = "conda",
+) -> PlatformStamp | None:
+    """Return the stamp of ``--for-prefix``: the build tag an environment accepts, and its subdir.
+
+    Unlike :func:`configured_stamp`, the conda default counts too: wheels made *for*
+    an environment carry its build tag whatever it is.
+
+    :raises InstallError: if the prefix has no usable interpreter.
+    :raises ConfigError: for a malformed configuration file.
+    """
+    environment = open_environment(
+        prefix, system_config=system_config, platform_prefix=platform_prefix
+    )
+    return build_stamp(environment)
 
 
 def _may_configure_a_stamp(config: TagConfig, platform_prefix: str) -> bool:

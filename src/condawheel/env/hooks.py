@@ -88,6 +88,15 @@ class HookResult:
     kept: tuple[str, ...] = ()  # changed by someone since condawheel wrote them
     notes: tuple[str, ...] = field(default=())
 
+    def to_json(self) -> dict[str, object]:
+        """Return the record ``condawheel hook install/remove --json`` prints."""
+        return {
+            "written": list(self.written),
+            "unchanged": list(self.unchanged),
+            "removed": list(self.removed),
+            "kept": list(self.kept),
+        }
+
 
 def _sh(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"

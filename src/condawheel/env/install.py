@@ -206,6 +206,44 @@ class InstallResult:
     bytecode: int = 0
     notes: tuple[str, ...] = field(default=())
 
+    def to_json(self) -> dict[str, object]:
+        """Return the record ``condawheel install --json`` prints."""
+        plan = self.plan
+        return {
+            "prefix": str(plan.prefix),
+            "dry_run": self.dry_run,
+            "pip": {
+                "origin": self.resolution.pip.origin,
+                "version": str(self.resolution.pip.version),
+            },
+            "installed": [
+                {
+                    "name": item.contents.name,
+                    "version": str(item.contents.version),
+                    "wheel": item.contents.filename,
+                    "requested": item.requested,
+                    "replaces": None if item.replaces is None else item.replaces.version,
+                    "relocations": len(item.relocations),
+                    "symlinks": len(item.symlinks),
+                }
+                for item in plan.installs
+            ],
+            "already_installed": [
+                {
+                    "name": item.name,
+                    "version": item.version,
+                    "installed_by": item.installed_by,
+                    "owner": item.owner,
+                    "reason": item.reason,
+                }
+                for item in plan.already
+            ],
+            "relocated": [str(path) for path in self.relocated],
+            "bytecode": self.bytecode,
+            "warnings": list(plan.warnings),
+            "notes": list(self.notes),
+        }
+
 
 def install_scheme(facts: InterpreterFacts, distribution: str) -> dict[str, str]:
     """Return installer's scheme dictionary for a distribution in the environment.

@@ -62,6 +62,10 @@ class RemovedDistribution:
     version: str
     files: int
 
+    def to_json(self) -> dict[str, object]:
+        """Return the record ``condawheel uninstall --json`` prints."""
+        return {"name": self.name, "version": self.version, "files": self.files}
+
 
 def read_record_rows(record: bytes) -> tuple[str, ...]:
     """Return the paths a ``RECORD`` lists (CSV; the first column)."""

@@ -192,6 +192,32 @@ class IndexUpdate:
     indexed: int = 0
     """How many wheels the index lists."""
 
+    def to_json(self) -> dict[str, object]:
+        """Return the record ``condawheel index --json`` prints."""
+        return {
+            "written": list(self.written),
+            "removed": list(self.removed),
+            "views_written": list(self.views_written),
+            "views_removed": list(self.views_removed),
+            "skipped": [{"filename": s.filename, "reason": s.reason} for s in self.skipped],
+            "indexed": self.indexed,
+        }
+
+    def summary(self) -> str:
+        """Return ``N wheels indexed, N files written, N removed[, N not indexed]``."""
+
+        def count(number: int, noun: str) -> str:
+            return f"{number} {noun}{'' if number == 1 else 's'}"
+
+        parts = [
+            f"{count(self.indexed, 'wheel')} indexed",
+            f"{count(len(self.written), 'file')} written",
+            f"{len(self.removed)} removed",
+        ]
+        if self.skipped:
+            parts.append(f"{count(len(self.skipped), 'wheel')} not indexed")
+        return ", ".join(parts)
+
 
 class _UnusableWheelError(WheelhouseError):
     """A ``*.whl`` file that cannot be indexed; it becomes a :class:`SkippedWheel`."""

@@ -1,0 +1,418 @@
+"""``condawheel sync`` and ``condawheel index``: the shared, indexed wheelhouse."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from condawheel.cli.common import (
+    SYSTEM_CONFIG,
+    JsonOption,
+    MappingOption,
+    PrefixOption,
+    SystemConfigOption,
+    plan_options,
+    platform_stamp,
+)
+from condawheel.cli.funnel import SomeInputsFailed, stderr
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from condawheel.wheelhouse.outcomes import Outcome, SyncEvent, SyncReport
+
+__all__ = ["index_command", "sync_command"]
+
+
+def _problem(outcome: Outcome) -> None:
+    stderr.line(
+        f"{outcome.location}: {outcome.reason}",
+        label="conflict" if outcome.status == "conflict" else "error",
+    )
+
+
+class _SyncDisplay:
+    """What a sync shows while it runs: a progress bar, and each result as it lands.
+
+    Each stream is judged on its own: a ``converted`` line when stdout is a terminal
+    (``results``), a warning when stderr is one (``warnings``); ``--verbose`` sets both.
+    The bar shows only when stderr is a terminal; lines are printed above it.
+    """
+
+    def __init__(self, wheelhouse: Path, *, quiet: bool, results: bool, warnings: bool) -> None:
+        self.wheelhouse = wheelhouse
+        self.quiet = quiet
+        self.results = results
+        self.warnings = warnings and not quiet
+        self.shown: set[tuple[str, str]] = set()
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.done = 0
+
+    def start(self) -> None:
+        """Put the progress bar on stderr (a terminal, and not ``--quiet``)."""
+        if self.quiet or not sys.stderr.isatty():
+            return
+        from rich.console import Console  # noqa: PLC0415 - rich only for a bar
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[done]}/{task.fields[count]}"),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True, highlight=False, soft_wrap=True, emoji=False),
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.task = self.progress.add_task("listing", total=None, done=0, count=0)
+        self.progress.start()
+
+    def stop(self) -> None:
+        """Take the bar off the terminal."""
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: SyncEvent) -> None:
+        from condawheel.wheelhouse.outcomes import (  # noqa: PLC0415
+            ArtifactFinished,
+            Phase,
+            Waiting,
+            WorkPlanned,
+        )
+
+        if isinstance(event, Waiting):
+            who = f"process {event.holder}" if event.holder is not None else "another process"
+            if not self.quiet:
+                stderr.line(f"waiting for the wheelhouse lock held by {who}...")
+        elif self.progress is not None and self.task is not None:
+            if isinstance(event, Phase):
+                # Phases change rarely: show each at once, even between the bar's refreshes.
+                self.progress.update(self.task, description=event.name, refresh=True)
+            elif isinstance(event, WorkPlanned):
+                total = max(event.size, 1)
+                self.progress.update(self.task, total=total, count=event.artifacts, refresh=True)
+            elif isinstance(event, ArtifactFinished):
+                self.done += 1
+                self.progress.update(self.task, advance=event.size, done=self.done)
+        if isinstance(event, ArtifactFinished):
+            self.show(event.outcome, traceback=event.traceback)
+
+    def show(self, outcome: Outcome, *, traceback: str | None = None) -> None:
+        """Print what became of one artifact, once (as it lands, or in the final account).
+
+        :param traceback: of an internal error a sync worker sent back with a failure.
+        """
+        key = (outcome.source, outcome.location)
+        if key in self.shown:
+            return
+        self.shown.add(key)
+        if self.progress is None:
+            self._show(outcome, traceback)
+            return
+        with stderr.above(self.progress.console):
+            self._show(outcome, traceback)
+
+    def _show(self, outcome: Outcome, traceback: str | None) -> None:
+        if outcome.status in {"failed", "conflict"}:
+            _problem(outcome)
+            if traceback is not None:
+                stderr.debug_text(traceback)
+        elif outcome.status == "converted" and outcome.wheel:
+            if outcome.in_place_of and not self.quiet:
+                # After its .conda's error: the package has its wheel all the same.
+                stderr.note(f"{outcome.location}: converted {outcome.reason}")
+            if self.results:
+                stderr.result(f"converted {self.wheelhouse / outcome.wheel}")
+        elif outcome.status == "would-convert":
+            stderr.result(f"would-convert {outcome.location}")
+        if self.warnings:
+            for warning in outcome.warnings:
+                stderr.warning(f"{outcome.filename}: {warning}")
+
+    def account(self, report: SyncReport) -> None:
+        """Print what was not shown as it happened: listing problems, pruning, the index."""
+        for outcome in report.outcomes:
+            self.show(outcome)
+        for pruned in report.pruned:
+            verb = "pruned" if pruned.done else "would-prune"
+            stderr.result(f"{verb} {report.wheelhouse / pruned.wheel}")
+        if report.index is not None:
+            for skipped in report.index.skipped:
+                stderr.error(f"not indexed: {skipped}")
+
+
+def _write_report(path: Path, report: SyncReport) -> None:
+    from condawheel.errors import OutputError  # noqa: PLC0415
+    from condawheel.io.files import write_atomically  # noqa: PLC0415
+
+    text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+    try:
+        write_atomically(path, text.encode("utf-8"))  # readers never see half of it
+    except OSError as error:
+        raise OutputError(
+            str(path), f"cannot write the report: {error.strerror or error}"
+        ) from None
+
+
+def _check_report_folder(path: Path) -> None:
+    """Refuse a ``--report`` file that could not be written, before any work is done."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise typer.BadParameter(
+            f"{path}: its folder {folder} does not exist", param_hint="--report"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise typer.BadParameter(
+            f"{path}: its folder {folder} is not writable", param_hint="--report"
+        )
+
+
+def sync_command(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Channel folders, channel URLs (http/https), conda environment prefixes, "
+            "or .conda / .tar.bz2 files.",
+            metavar="SOURCE",
+            show_default=False,
+        ),
+    ] = None,
+    wheelhouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--wheelhouse",
+            "-w",
+            metavar="DIR",
+            help="The wheelhouse (created if missing); default: $CONDAWHEEL_WHEELHOUSE, which "
+            "condawheel hook install sets in an activated environment.",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    subdir: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--subdir",
+            metavar="SUBDIR",
+            help="Channel subdir to sync (default: all found); repeatable.",
+        ),
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            metavar="SPEC",
+            help="Only packages matching this name, glob or MatchSpec ('numpy >=2', "
+            "'py*', 'openssl 3.*'); repeatable, any may match.",
+        ),
+    ] = None,
+    newest: Annotated[
+        int | None,
+        typer.Option(
+            "--newest", metavar="N", min=1, help="Only the newest N versions of each package."
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", metavar="N", min=1, help="Parallel conversions (default: cores)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove wheels whose source is gone from the SOURCEs.")
+    ] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Fail at once if another run holds the wheelhouse.")
+    ] = False,
+    report_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE",
+            help="Write a JSON report of every artifact and its fate.",
+            dir_okay=False,
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            metavar="DIR",
+            help="Download cache (default: $CONDAWHEEL_CACHE_DIR or ~/.cache/condawheel).",
+            file_okay=False,
+        ),
+    ] = None,
+    pkgs_dir: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pkgs-dir",
+            metavar="DIR",
+            help="Package cache holding an environment's packages; repeatable.",
+            file_okay=False,
+        ),
+    ] = None,
+    mapping: MappingOption = None,
+    platform_prefix: PrefixOption = "conda",
+    for_prefix: Annotated[
+        Path | None,
+        typer.Option(
+            "--for-prefix",
+            metavar="DIR",
+            help="Stamp this environment's configured build tag on packages of its subdir "
+            "(refusing other subdirs'); default: the build tag that environment SOURCEs "
+            "configure in binary-compatibility.cfg, if any.",
+            file_okay=False,
+        ),
+    ] = None,
+    system_config: SystemConfigOption = SYSTEM_CONFIG,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report (JSON) instead of lines.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary and no warnings on stderr.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Print every converted wheel and warning, also when not on a terminal.",
+        ),
+    ] = False,
+) -> None:
+    """Convert channels, environments or packages into a shared, indexed wheelhouse.
+
+    Each converted wheel is printed as it lands when stdout is a terminal, each warning
+    when stderr is; errors, conflicts, pruned wheels and the summary always. --verbose
+    prints them all on any stream; --report has them all.
+
+    Exit status: 0 all synced; 1 some artifact failed or conflicted (the others were
+    synced); 2 usage error.
+    """
+    from condawheel.errors import InvalidMatchSpec  # noqa: PLC0415 - keep --help fast
+    from condawheel.ingest import default_threads  # noqa: PLC0415
+    from condawheel.wheelhouse.selection import parse_selection  # noqa: PLC0415
+    from condawheel.wheelhouse.sync import SyncOptions, sync  # noqa: PLC0415
+
+    if not sources:
+        raise typer.BadParameter("give at least one SOURCE", param_hint="SOURCE")
+    if wheelhouse is None:
+        configured = os.environ.get("CONDAWHEEL_WHEELHOUSE")
+        if not configured:
+            raise typer.BadParameter(
+                "give --wheelhouse DIR (or set $CONDAWHEEL_WHEELHOUSE)", param_hint="--wheelhouse"
+            )
+        wheelhouse = Path(configured)
+    if report_file is not None:
+        _check_report_folder(report_file)
+    options = plan_options(platform_prefix)
+    try:
+        selection = parse_selection(select or (), newest=newest)
+    except InvalidMatchSpec as error:
+        raise typer.BadParameter(str(error), param_hint="--select") from None
+    stamp = platform_stamp(for_prefix, platform_prefix, system_config)
+    if stamp is not None:
+        options = dataclasses.replace(options, platform_stamp=stamp)
+    sync_options = SyncOptions(
+        subdirs=tuple(subdir or ()),
+        selection=selection,
+        jobs=jobs or default_threads(),
+        dry_run=dry_run,
+        prune=prune,
+        wait=not no_wait,
+        plan_options=options,
+        mapping_files=tuple(mapping or ()),
+        cache_dir=cache_dir,
+        pkgs_dirs=tuple(pkgs_dir or ()),
+        system_config=system_config,
+    )
+    # Each stream on its own: someone watching it wants each line; a cron job, a CI log
+    # or a redirected file wants problems and the summary.
+    display = _SyncDisplay(
+        wheelhouse,
+        quiet=quiet,
+        results=not json_output and (verbose or sys.stdout.isatty()),
+        warnings=not json_output and (verbose or sys.stderr.isatty()),
+    )
+    display.start()
+    try:
+        report = sync(sources, wheelhouse, sync_options, on_event=display)
+    finally:
+        display.stop()
+    if report_file is not None:
+        _write_report(report_file, report)
+    if json_output:
+        typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        display.account(report)
+    if not quiet:
+        stderr.line(report.summary())
+    if not report.ok:
+        raise SomeInputsFailed
+
+
+def index_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="The wheelhouse folder.",
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            show_default=False,
+        ),
+    ],
+    rehash: Annotated[
+        bool,
+        typer.Option("--rehash", help="Hash and check (CRCs) every wheel again; trust no cache."),
+    ] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Fail at once if another run holds the wheelhouse.")
+    ] = False,
+    json_output: JsonOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+) -> None:
+    """Write the PEP 503/691 index and PEP 658 metadata of every wheel in DIR.
+
+    Ordinary wheels dropped into the folder are indexed too. A wheel file that cannot be
+    indexed is an error (named on stderr, exit status 1), the others are still indexed.
+    """
+    from condawheel.wheelhouse.index import index_wheelhouse  # noqa: PLC0415
+    from condawheel.wheelhouse.lock import WheelhouseLock  # noqa: PLC0415
+
+    def waiting(holder: int | None) -> None:
+        if not quiet:
+            who = f"process {holder}" if holder is not None else "another process"
+            stderr.line(f"waiting for the wheelhouse lock held by {who}...")
+
+    with WheelhouseLock(directory, wait=not no_wait, on_wait=waiting):
+        update = index_wheelhouse(directory, rehash=rehash)
+    if json_output:
+        typer.echo(json.dumps(update.to_json(), indent=2, sort_keys=True))
+    else:
+        for path in (*update.written, *update.removed):
+            typer.echo(str(directory / path))
+    for skipped in update.skipped:
+        stderr.error(f"not indexed: {skipped}")
+    if not quiet:
+        stderr.line(update.summary())
+    if update.skipped:
+        raise SomeInputsFailed
