@@ -15,12 +15,12 @@ from condawheel.cli.common import (
     SYSTEM_CONFIG,
     JsonOption,
     MappingOption,
-    PrefixOption,
     SystemConfigOption,
     plan_options,
     platform_stamp,
 )
-from condawheel.cli.funnel import SomeInputsFailed, stderr
+from condawheel.cli.funnel import SomeInputsFailed, UsageProblem, stderr
+from condawheel.cli.sync_config import DEFAULT_CONFIG, SyncConfig, load_sync_config
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -182,6 +182,25 @@ def _check_report_folder(path: Path) -> None:
         )
 
 
+def _job_file(config: Path | None, *, given_sources: bool) -> SyncConfig:
+    """Return the job file's ``[sync]`` table (an empty one when there is no file).
+
+    The file is ``--config FILE``, else ``./condawheel.toml`` when no SOURCE is given.
+    """
+    if config is None and not given_sources and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
+    if config is None:
+        return SyncConfig(origin="")
+    return load_sync_config(config)
+
+
+def _wheelhouse_from_environment() -> Path:
+    configured = os.environ.get("CONDAWHEEL_WHEELHOUSE")
+    if not configured:
+        raise UsageProblem("give --wheelhouse DIR (or set $CONDAWHEEL_WHEELHOUSE)")
+    return Path(configured)
+
+
 def sync_command(
     sources: Annotated[
         list[str] | None,
@@ -237,8 +256,13 @@ def sync_command(
         bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")
     ] = False,
     prune: Annotated[
-        bool, typer.Option("--prune", help="Remove wheels whose source is gone from the SOURCEs.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--prune/--no-prune",
+            help="Remove wheels whose source is gone from the SOURCEs (default: no).",
+            show_default=False,
+        ),
+    ] = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Fail at once if another run holds the wheelhouse.")
     ] = False,
@@ -270,7 +294,33 @@ def sync_command(
         ),
     ] = None,
     mapping: MappingOption = None,
-    platform_prefix: PrefixOption = "conda",
+    platform_prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--platform-prefix",
+            metavar="NAME",
+            help="Prefix of the conda platform tag: 'conda' gives conda_linux_64.",
+            show_default="conda",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="Read the job from this TOML file's [sync] table; options given here win "
+            "(default: ./condawheel.toml when no SOURCE is given).",
+            dir_okay=False,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="A Dask scheduler to convert on (not available yet).",
+        ),
+    ] = None,
     for_prefix: Annotated[
         Path | None,
         typer.Option(
@@ -312,34 +362,39 @@ def sync_command(
     from condawheel.wheelhouse.selection import parse_selection  # noqa: PLC0415
     from condawheel.wheelhouse.sync import SyncOptions, sync  # noqa: PLC0415
 
+    job = _job_file(config, given_sources=bool(sources))
+    # The command line wins over the file, the file over the environment variable.
+    sources = list(sources or job.sources)
     if not sources:
-        raise typer.BadParameter("give at least one SOURCE", param_hint="SOURCE")
-    if wheelhouse is None:
-        configured = os.environ.get("CONDAWHEEL_WHEELHOUSE")
-        if not configured:
-            raise typer.BadParameter(
-                "give --wheelhouse DIR (or set $CONDAWHEEL_WHEELHOUSE)", param_hint="--wheelhouse"
-            )
-        wheelhouse = Path(configured)
+        raise UsageProblem(f"give a SOURCE, or --config FILE, or write a {DEFAULT_CONFIG} here")
+    wheelhouse = wheelhouse or job.wheelhouse or _wheelhouse_from_environment()
+    scheduler = scheduler or job.scheduler
+    if scheduler is not None:
+        raise typer.BadParameter(
+            f"{scheduler}: the Dask executor is not available in this condawheel yet; "
+            "leave the scheduler out to sync on this machine",
+            param_hint="--scheduler",
+        )
     if report_file is not None:
         _check_report_folder(report_file)
+    platform_prefix = platform_prefix or job.platform_prefix or "conda"
     options = plan_options(platform_prefix)
     try:
-        selection = parse_selection(select or (), newest=newest)
+        selection = parse_selection(select or job.select, newest=newest or job.newest)
     except InvalidMatchSpec as error:
         raise typer.BadParameter(str(error), param_hint="--select") from None
     stamp = platform_stamp(for_prefix, platform_prefix, system_config)
     if stamp is not None:
         options = dataclasses.replace(options, platform_stamp=stamp)
     sync_options = SyncOptions(
-        subdirs=tuple(subdir or ()),
+        subdirs=tuple(subdir or job.subdir),
         selection=selection,
-        jobs=jobs or default_threads(),
+        jobs=jobs or job.jobs or default_threads(),
         dry_run=dry_run,
-        prune=prune,
+        prune=bool(job.prune if prune is None else prune),
         wait=not no_wait,
         plan_options=options,
-        mapping_files=tuple(mapping or ()),
+        mapping_files=tuple(mapping or job.mapping),
         cache_dir=cache_dir,
         pkgs_dirs=tuple(pkgs_dir or ()),
         system_config=system_config,
