@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from condawheel.cli.funnel import stderr
+from condawheel.cli.funnel import UsageProblem, stderr
 from condawheel.options import PlanOptions
 
 if TYPE_CHECKING:
@@ -170,10 +170,7 @@ def environment_prefix(prefix: Path | None) -> Path:
     if prefix is None:
         active = os.environ.get("CONDA_PREFIX")
         if not active:
-            raise typer.BadParameter(
-                "no --prefix given and no active conda environment ($CONDA_PREFIX)",
-                param_hint="--prefix",
-            )
+            raise UsageProblem("no --prefix given and no active conda environment ($CONDA_PREFIX)")
         prefix = Path(active)
     from condawheel.env.environment import environment_path  # noqa: PLC0415 - keep --help fast
 

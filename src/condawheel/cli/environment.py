@@ -17,10 +17,11 @@ from condawheel.cli.common import (
     SystemConfigOption,
     environment_prefix,
 )
-from condawheel.cli.funnel import stderr
+from condawheel.cli.funnel import UsageProblem, stderr
 
 if TYPE_CHECKING:
     from condawheel.env.hooks import HookResult
+    from condawheel.env.install import InstallResult
 
 __all__ = [
     "hook_install_command",
@@ -57,13 +58,24 @@ def tags_command(
 
 def install_command(
     requirements: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Requirements (PEP 508), as for pip install.",
             metavar="REQUIREMENT",
             show_default=False,
         ),
-    ],
+    ] = None,
+    requirement_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--requirement",
+            "-r",
+            metavar="FILE",
+            help="Install the requirements of this file (pip's format: one per line, "
+            "comments, -r FILE); repeatable.",
+            dir_okay=False,
+        ),
+    ] = None,
     prefix: EnvPrefixOption = None,
     wheelhouse: Annotated[
         Path | None,
@@ -78,8 +90,30 @@ def install_command(
     ] = None,
     index_url: Annotated[
         str | None,
-        typer.Option("--index-url", metavar="URL", help="A PEP 503 index to install from instead."),
+        typer.Option(
+            "--index-url",
+            "-i",
+            metavar="URL",
+            help="A PEP 503 index to install from instead of a wheelhouse.",
+        ),
     ] = None,
+    extra_index_urls: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra-index-url",
+            metavar="URL",
+            help="Another PEP 503 index to install from as well; repeatable.",
+        ),
+    ] = None,
+    no_deps: Annotated[
+        bool, typer.Option("--no-deps", help="Install the requirements, not their dependencies.")
+    ] = False,
+    upgrade: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade", "-U", help="Install the newest versions, also of what is installed."
+        ),
+    ] = False,
     prefer: Annotated[
         Literal["conda", "newest"],
         typer.Option(
@@ -101,36 +135,54 @@ def install_command(
     ] = False,
     system_config: SystemConfigOption = SYSTEM_CONFIG,
     json_output: JsonOption = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No warnings and no notes on stderr.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also say how pip resolved, and which conda builds won."
+        ),
+    ] = False,
 ) -> None:
     """Install wheels (conda-tagged or not) into an environment, resolved with pip."""
     from condawheel.env.install import InstallOptions, install_requirements  # noqa: PLC0415
+    from condawheel.env.requirements import read_requirements  # noqa: PLC0415
     from condawheel.env.resolve import PackageSource  # noqa: PLC0415
 
     target = environment_prefix(prefix)
+    wanted = [*(requirements or ())]
+    for path in requirement_files or ():
+        wanted += read_requirements(path)
+    if not wanted:
+        if requirement_files:
+            raise UsageProblem("the requirement files list no requirement")
+        raise UsageProblem("give a REQUIREMENT or -r FILE")
     if wheelhouse is not None and index_url is not None:
-        raise typer.BadParameter("give --wheelhouse or --index-url, not both")
+        raise UsageProblem("give --wheelhouse or --index-url, not both")
     if wheelhouse is None and index_url is None:
         configured = os.environ.get("CONDAWHEEL_WHEELHOUSE")
         if not configured:
-            raise typer.BadParameter(
-                "give --wheelhouse or --index-url (or set $CONDAWHEEL_WHEELHOUSE)"
-            )
+            raise UsageProblem("give --wheelhouse or --index-url (or set $CONDAWHEEL_WHEELHOUSE)")
         wheelhouse = Path(configured)
-    source = (
-        PackageSource(wheelhouse=wheelhouse)
-        if wheelhouse is not None
-        else PackageSource(index_url=index_url)
+    source = PackageSource(
+        wheelhouse=wheelhouse, index_url=index_url, extra_index_urls=tuple(extra_index_urls or ())
     )
-    options = InstallOptions(prefer=prefer, ignore_external=ignore_external, dry_run=dry_run)
+    options = InstallOptions(
+        prefer=prefer,
+        ignore_external=ignore_external,
+        dry_run=dry_run,
+        no_deps=no_deps,
+        upgrade=upgrade,
+    )
     result = install_requirements(
-        requirements,
-        prefix=target,
-        source=source,
-        options=options,
-        system_config=system_config,
+        wanted, prefix=target, source=source, options=options, system_config=system_config
     )
-    for message in (*result.plan.warnings, *result.notes):
-        stderr.warning(message)
+    if not quiet:
+        for message in (*result.plan.warnings, *result.notes):
+            stderr.warning(message)
+    if verbose:
+        _explain_resolution(result)
     if json_output:
         typer.echo(json.dumps(result.to_json(), indent=2))
         return
@@ -140,8 +192,17 @@ def install_command(
         typer.echo(f"{verb} {item.label} ({item.contents.filename}{replaced})")
     for already in result.plan.already:
         typer.echo(f"not reinstalled: {already.name} {already.version}: {already.reason}")
-    if result.relocated:
+    if result.relocated and not quiet:
         stderr.line(f"relocated {len(result.relocated)} file(s) to {result.plan.prefix}")
+
+
+def _explain_resolution(result: InstallResult) -> None:
+    """Say on stderr which pip resolved, in how many rounds, and which conda builds won."""
+    resolution = result.resolution
+    rounds = f"{resolution.rounds} round{'s' if resolution.rounds != 1 else ''}"
+    stderr.line(f"resolved by pip {resolution.pip.version} ({resolution.pip.origin}'s) in {rounds}")
+    for name, candidate in sorted(resolution.pins.items()):
+        stderr.line(f"preferred the conda build of {name}: {candidate.filename}")
 
 
 def uninstall_command(
@@ -150,6 +211,9 @@ def uninstall_command(
         typer.Argument(help="Distribution names.", metavar="NAME", show_default=False),
     ],
     prefix: EnvPrefixOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and say what would go, but remove nothing.")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Remove distributions that condawheel (or pip) installed, by their RECORD."""
@@ -157,12 +221,13 @@ def uninstall_command(
     from condawheel.env.uninstall import uninstall  # noqa: PLC0415
 
     environment = open_environment(environment_prefix(prefix), system_config=None)
-    removed = uninstall(names, state=environment.state, facts=environment.facts)
+    removed = uninstall(names, state=environment.state, facts=environment.facts, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
     for item in removed:
         if json_output:
-            typer.echo(json.dumps(item.to_json()))
+            typer.echo(json.dumps({**item.to_json(), "dry_run": dry_run}))
         else:
-            typer.echo(f"removed {item.name} {item.version} ({item.files} files)")
+            typer.echo(f"{verb} {item.name} {item.version} ({item.files} files)")
 
 
 def _hook_output(result: HookResult, json_output: bool) -> None:

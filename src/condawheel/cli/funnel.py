@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_USAGE",
     "SomeInputsFailed",
     "Stderr",
+    "UsageProblem",
     "exit_codes",
     "stderr",
 ]
@@ -49,6 +50,14 @@ _COLOURS: Final = {"error": "red", "conflict": "red", "warning": "yellow"}
 
 class SomeInputsFailed(Exception):
     """A batch finished, and some of its inputs failed (each already reported): exit 1."""
+
+
+class UsageProblem(typer.BadParameter):
+    """A command line that cannot work, said in our words (exit 2, with the usage line)."""
+
+    def format_message(self) -> str:
+        """Return the message as given (no "Invalid value" prefix)."""
+        return self.message
 
 
 class Stderr:

@@ -129,6 +129,10 @@ class InstallOptions:
     prefer: Prefer = "conda"
     ignore_external: bool = False
     dry_run: bool = False
+    no_deps: bool = False
+    """Install the requirements alone, not their dependencies (pip's ``--no-deps``)."""
+    upgrade: bool = False
+    """Install newer versions of what is installed (pip's ``--upgrade``)."""
 
 
 @dataclass(frozen=True)
@@ -982,6 +986,8 @@ def install_requirements(
         tags=environment.tags,
         source=source,
         prefer=options.prefer,
+        no_deps=options.no_deps,
+        upgrade=options.upgrade,
     )
     wheels = resolution.report.wheels
     with _local_wheels(wheels) as paths:

@@ -124,6 +124,8 @@ class PackageSource:
 
     wheelhouse: Path | None = None
     index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    """More PEP 503 indexes, consulted besides the wheelhouse or index (``--extra-index-url``)."""
 
     def __post_init__(self) -> None:
         if (self.wheelhouse is None) == (self.index_url is None):
@@ -131,17 +133,30 @@ class PackageSource:
             raise ValueError(msg)
 
     def pip_arguments(self) -> tuple[str, ...]:
-        """Return pip's source options; nothing else is consulted (``--no-index``)."""
+        """Return pip's source options; nothing else is consulted (no configured index)."""
+        extras = tuple(item for url in self.extra_index_urls for item in ("--extra-index-url", url))
         if self.wheelhouse is not None:
             # A wheelhouse is a flat directory of wheels (its simple/ index is optional):
             # --find-links reads the directory itself, so a stale index cannot hide a wheel.
-            return ("--no-index", "--find-links", str(self.wheelhouse))
-        return ("--index-url", str(self.index_url))
+            links = ("--find-links", str(self.wheelhouse))
+            if not self.extra_index_urls:
+                return ("--no-index", *links)
+            # pip's --index-url default (PyPI) must not creep in: the first extra index
+            # takes its place.
+            return ("--index-url", self.extra_index_urls[0], *extras[2:], *links)
+        return ("--index-url", str(self.index_url), *extras)
+
+    @property
+    def index_urls(self) -> tuple[str, ...]:
+        """Return every index URL pip is given (the main one first)."""
+        main = () if self.index_url is None else (self.index_url,)
+        return (*main, *self.extra_index_urls)
 
     @property
     def label(self) -> str:
         """Return the source as the user gave it."""
-        return str(self.wheelhouse) if self.wheelhouse is not None else str(self.index_url)
+        main = str(self.wheelhouse) if self.wheelhouse is not None else str(self.index_url)
+        return " and ".join((main, *self.extra_index_urls))
 
 
 @dataclass(frozen=True)
@@ -261,11 +276,14 @@ def pip_install_arguments(
     requirements: Sequence[str],
     report: Path,
     target: Path | None,
+    no_deps: bool = False,
+    upgrade: bool = False,
 ) -> list[str]:
     """Return the arguments after ``pip``: a dry-run install that writes a report.
 
     Platforms are passed conda first, then the interpreter's own (pip does not expand a
     ``manylinux`` platform into older ones by itself, so every one is listed).
+    ``no_deps`` and ``upgrade`` are pip's ``--no-deps`` and ``--upgrade``.
     """
     arguments = [
         "install",
@@ -289,6 +307,10 @@ def pip_install_arguments(
         arguments += ["--platform", platform]
     if target is not None:
         arguments += ["--target", str(target)]
+    if no_deps:
+        arguments.append("--no-deps")
+    if upgrade:
+        arguments.append("--upgrade")
     arguments += [*source.pip_arguments(), *requirements]
     return arguments
 
@@ -552,11 +574,13 @@ class _Listing:
     def projects(self, names: Iterable[NormalizedName]) -> dict[NormalizedName, list[Candidate]]:
         found = {}
         for name in names:
-            if self.local is not None:
-                found[name] = self.local.get(name, [])
-                continue
             if name not in self.cache:
-                self.cache[name] = index_candidates(str(self.source.index_url), name)
+                local = [] if self.local is None else self.local.get(name, [])
+                self.cache[name] = local + [
+                    candidate
+                    for url in self.source.index_urls
+                    for candidate in index_candidates(url, name)
+                ]
             found[name] = self.cache[name]
         return found
 
@@ -567,6 +591,9 @@ def _run_pip(
     tags: EnvironmentTags,
     source: PackageSource,
     requirements: Sequence[str],
+    *,
+    no_deps: bool = False,
+    upgrade: bool = False,
 ) -> PipReport:
     with tempfile.TemporaryDirectory(prefix="condawheel-resolve-") as temporary:
         report = Path(temporary) / "report.json"
@@ -577,6 +604,8 @@ def _run_pip(
             requirements=requirements,
             report=report,
             target=Path(temporary) / "target" if choice.needs_target else None,
+            no_deps=no_deps,
+            upgrade=upgrade,
         )
         with _pip_command(facts, choice) as command:
             try:
@@ -603,18 +632,24 @@ def resolve(
     tags: EnvironmentTags,
     source: PackageSource,
     prefer: Prefer = "conda",
+    no_deps: bool = False,
+    upgrade: bool = False,
 ) -> Resolution:
     """Resolve requirements for an environment with pip, then prefer conda builds.
 
+    :param no_deps: resolve the requirements alone, not their dependencies (pip's
+        ``--no-deps``).
+    :param upgrade: resolve newer versions of what is installed (pip's ``--upgrade``).
     :raises InstallError: when pip cannot resolve the requirements (its error is quoted).
     """
+    pip_flags = {"no_deps": no_deps, "upgrade": upgrade}
     if source.wheelhouse is not None and not source.wheelhouse.is_dir():
         raise InstallError(str(source.wheelhouse), "no such wheelhouse directory")
     choice = choose_pip(facts, condawheel_pip_version())
     listing = _Listing(source)
     pins: dict[NormalizedName, Candidate] = {}
     notes: list[str] = []
-    report = _run_pip(facts, choice, tags, source, requirements)
+    report = _run_pip(facts, choice, tags, source, requirements, **pip_flags)
     rounds = 1
     while rounds < MAX_ROUNDS:
         unmatched = [wheel.name for wheel in report.wheels if not tags.is_conda(wheel.tags)]
@@ -633,7 +668,7 @@ def resolve(
         trial = {**pins, **new}
         pinned = [f"{name} @ {item.url}" for name, item in sorted(trial.items())]
         try:
-            report = _run_pip(facts, choice, tags, source, [*requirements, *pinned])
+            report = _run_pip(facts, choice, tags, source, [*requirements, *pinned], **pip_flags)
         except InstallError as error:
             shown = ", ".join(item.filename for item in new.values())
             notes.append(f"kept pip's choice instead of the conda build(s) {shown}: {error.reason}")

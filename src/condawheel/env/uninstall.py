@@ -234,10 +234,11 @@ def _not_a_distribution(name: str, state: PrefixState) -> str:
 
 
 def uninstall(
-    names: Sequence[str], *, state: PrefixState, facts: InterpreterFacts
+    names: Sequence[str], *, state: PrefixState, facts: InterpreterFacts, dry_run: bool = False
 ) -> tuple[RemovedDistribution, ...]:
     """Remove distributions by name; every one is checked before any is removed.
 
+    :param dry_run: check and count, but remove nothing.
     :raises InstallError: for a name not installed, or a distribution conda owns.
     """
     plans = []
@@ -246,4 +247,9 @@ def uninstall(
         if distribution is None:
             raise InstallError(name, _not_a_distribution(name, state))
         plans.append(plan_for(distribution, state, facts))
+    if dry_run:
+        return tuple(
+            RemovedDistribution(plan.distribution.name, plan.distribution.version, len(plan.files))
+            for plan in plans
+        )
     return tuple(execute_uninstall(plan) for plan in plans)
