@@ -1,31 +1,22 @@
-"""The command line, run as users run it: a real process, real streams, real exit codes."""
+"""``condawheel convert`` and ``inspect``, in-process; a few in a real process.
+
+Most tests run the command line in this process (``cli_runner.invoke``) so that coverage
+sees it; the ones marked "process" run it as users do, for what only a real process
+shows: the console script, exit statuses and the split of stdout and stderr.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
+from cli_runner import invoke, run_process
 from conftest import corpus_root
-
-
-def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "condawheel", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -45,8 +36,8 @@ def packages(tmp_path: Path) -> dict[str, Path]:
 
 def test_convert_batch_keeps_going_and_exits_1(packages: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run = _run("convert", packages["python"], packages["broken"], packages["library"], "-o", out)
-    assert run.returncode == 1
+    run = invoke("convert", packages["python"], packages["broken"], packages["library"], "-o", out)
+    assert run.exit_code == 1
     # stdout: one result per converted input, nothing else
     assert run.stdout.splitlines() == [
         str(out / "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl"),
@@ -58,7 +49,9 @@ def test_convert_batch_keeps_going_and_exits_1(packages: dict[str, Path], tmp_pa
 
 
 def test_convert_json_records(packages: dict[str, Path], tmp_path: Path) -> None:
-    run = _run("convert", "--json", packages["python"], packages["broken"], "-o", tmp_path / "out")
+    run = invoke(
+        "convert", "--json", packages["python"], packages["broken"], "-o", tmp_path / "out"
+    )
     records = [json.loads(line) for line in run.stdout.splitlines()]
     assert [(r["input"], r["status"]) for r in records] == [
         (str(packages["python"]), "written"),
@@ -66,22 +59,24 @@ def test_convert_json_records(packages: dict[str, Path], tmp_path: Path) -> None
     ]
     assert records[0]["tags"] == "cp312-cp312-conda_linux_64"
     assert (
-        records[0]["sha256"]
-        == __import__("hashlib").sha256(Path(records[0]["wheel"]).read_bytes()).hexdigest()
+        records[0]["sha256"] == hashlib.sha256(Path(records[0]["wheel"]).read_bytes()).hexdigest()
     )
     assert records[1]["error"] == "empty file"
     # Converting again is a no-op: identical bytes are "unchanged", exit 0.
-    again = _run("convert", "--json", packages["python"], "-o", tmp_path / "out")
-    assert again.returncode == 0
+    again = invoke("convert", "--json", packages["python"], "-o", tmp_path / "out")
+    assert again.exit_code == 0
     assert json.loads(again.stdout)["status"] == "unchanged"
 
 
-def test_inspect_writes_nothing(packages: dict[str, Path], tmp_path: Path) -> None:
-    run = _run("inspect", packages["python"], cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
+def test_inspect_writes_nothing(
+    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = invoke("inspect", packages["python"])
+    assert run.exit_code == 0, run.stderr
     assert "wheel:    demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl" in run.stdout
     assert "entry-point wrapper for 'demo-cli': installers regenerate it" in run.stdout
-    plan = json.loads(_run("inspect", "--json", packages["python"]).stdout)
+    plan = json.loads(invoke("inspect", "--json", packages["python"]).stdout)
     assert plan["filename"] == "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl"
     assert plan["sidecar"]["package"]["name"] == "demo"
     assert {e["path"] for e in plan["entries"]} >= {
@@ -94,16 +89,16 @@ def test_inspect_writes_nothing(packages: dict[str, Path], tmp_path: Path) -> No
 
 
 def test_inspect_error_exit_code(packages: dict[str, Path]) -> None:
-    run = _run("inspect", packages["broken"])
-    assert run.returncode == 1
+    run = invoke("inspect", packages["broken"])
+    assert run.exit_code == 1
     assert run.stdout == ""
     assert run.stderr.strip() == f"error: {packages['broken']}: empty file"
 
 
 def test_inspect_json_failure_is_a_record(packages: dict[str, Path]) -> None:
     """As `convert --json`: a failed input still gets its record on stdout."""
-    run = _run("inspect", "--json", packages["broken"])
-    assert run.returncode == 1
+    run = invoke("inspect", "--json", packages["broken"])
+    assert run.exit_code == 1
     assert json.loads(run.stdout) == {
         "input": str(packages["broken"]),
         "status": "failed",
@@ -120,8 +115,8 @@ def test_convert_prefers_the_conda_twin_in_one_batch(tmp_path: Path) -> None:
     conda = edge / "zlib-1.2.11-h62dcd97_3.conda"
     other = corpus_root() / "channel" / "linux-64" / "xz-5.2.6-h166bdaf_0.tar.bz2"  # no twin
     out = tmp_path / "out"
-    run = _run("convert", "--json", tar_bz2, conda, other, "-o", out)
-    assert run.returncode == 0, run.stderr
+    run = invoke("convert", "--json", tar_bz2, conda, other, "-o", out)
+    assert run.exit_code == 0, run.stderr
     records = [json.loads(line) for line in run.stdout.splitlines()]
     # The .tar.bz2 waits for its .conda (it stands in if that one fails), whatever the order.
     assert [(r["input"], r["status"]) for r in records] == [
@@ -138,8 +133,8 @@ def test_convert_prefers_the_conda_twin_in_one_batch(tmp_path: Path) -> None:
         (sidecar,) = (n for n in wheel.namelist() if n.endswith(".dist-info/conda.json"))
         assert json.loads(wheel.read(sidecar))["source"]["filename"] == conda.name
     # Without the rule the .tar.bz2 alone makes a different wheel of that name: refused.
-    alone = _run("convert", tar_bz2, "-o", out)
-    assert alone.returncode == 1
+    alone = invoke("convert", tar_bz2, "-o", out)
+    assert alone.exit_code == 1
     assert "a different wheel with this name already exists" in alone.stderr
 
 
@@ -151,10 +146,10 @@ def test_convert_falls_back_to_the_tar_bz2_when_the_conda_fails(tmp_path: Path) 
     tar_bz2 = edge / "test-deps-0.0.1-py_0.tar.bz2"
     out = tmp_path / "out"
 
-    run = _run("convert", "--json", conda, tar_bz2, "-o", out)
+    run = invoke("convert", "--json", conda, tar_bz2, "-o", out)
 
     # The batch still fails: an input (the .conda) is bad; the package has its wheel.
-    assert run.returncode == 1, run.stderr
+    assert run.exit_code == 1, run.stderr
     records = [json.loads(line) for line in run.stdout.splitlines()]
     assert [(r["input"], r["status"]) for r in records] == [
         (str(conda), "failed"),
@@ -175,26 +170,23 @@ def test_convert_falls_back_to_the_tar_bz2_when_the_conda_fails(tmp_path: Path) 
     ids=["missing-argument", "bad-prefix", "unknown-command"],
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:
-    assert _run(*args).returncode == 2
-
-
-def test_version() -> None:
-    run = _run("--version")
-    assert run.returncode == 0
-    assert run.stdout.startswith("condawheel ")
+    run = invoke(*args)
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert run.stderr.startswith("Usage: condawheel")
 
 
 @pytest.mark.corpus
 def test_inspect_libs_with_providers() -> None:
     channel = corpus_root() / "channel"
-    run = _run(
+    run = invoke(
         "inspect",
         "--libs",
         "--libs-from",
         channel,
         channel / "linux-64" / "zstandard-0.23.0-py312hef9b889_1.conda",
     )
-    assert run.returncode == 0, run.stderr
+    assert run.exit_code == 0, run.stderr
     assert "libzstd.so.1" in run.stdout
     assert "dependency  zstd" in run.stdout
     assert "unresolved" not in run.stdout
@@ -213,8 +205,8 @@ def test_convert_for_an_environment_stamps_its_build_tag(
         "linux_x86_64": {"build": "conda_linux_64_site", "install": ["conda_linux_64", "conda"]}
     }
     (prefix / "binary-compatibility.cfg").write_text(json.dumps(config))
-    run = _run("convert", packages["python"], "--for-prefix", prefix, "-o", tmp_path / "out")
-    assert run.returncode == 0, run.stderr
+    run = invoke("convert", packages["python"], "--for-prefix", prefix, "-o", tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
     assert run.stdout.strip().endswith(
         "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64_site.whl"
     )
@@ -235,16 +227,16 @@ def test_convert_for_an_environment_refuses_another_subdirs_package(tmp_path: Pa
     linux = channel / "linux-64" / "libzlib-1.3.1-hb9d3cd8_2.conda"
     noarch = channel / "noarch" / "idna-3.10-pyhd8ed1ab_1.conda"
     out = tmp_path / "out"
-    refused = _run("convert", win32, "--for-prefix", prefix, "-o", out)
-    assert refused.returncode == 1
+    refused = invoke("convert", win32, "--for-prefix", prefix, "-o", out)
+    assert refused.exit_code == 1
     assert refused.stdout == ""
     assert (
         f"error: {win32}: a package for win-32 cannot be made for an environment of linux-64"
         in (refused.stderr)
     )
     assert list(out.iterdir()) == []
-    converted = _run("convert", linux, noarch, "--for-prefix", prefix, "-o", out)
-    assert converted.returncode == 0, converted.stderr
+    converted = invoke("convert", linux, noarch, "--for-prefix", prefix, "-o", out)
+    assert converted.exit_code == 0, converted.stderr
     stamped, kept = (Path(line).name for line in converted.stdout.splitlines())
     assert stamped.endswith("-py3-none-site_linux_64.whl")
     assert kept == "idna-3.10-1_pyhd8ed1ab_1-py3-none-conda.whl"
@@ -256,16 +248,16 @@ def test_mapping_file_changes_what_a_dependency_becomes(tmp_path: Path) -> None:
     package = corpus_root() / "channel" / "linux-64" / "zstandard-0.23.0-py312hef9b889_1.conda"
     mapping = tmp_path / "mine.yaml"
     mapping.write_text("schema: 1\nnames:\n  cffi: null\n", encoding="utf-8")
-    plain = _run("inspect", package)
-    mapped = _run("inspect", "--mapping", mapping, package)
-    assert plain.returncode == 0, plain.stderr
-    assert mapped.returncode == 0, mapped.stderr
+    plain = invoke("inspect", package)
+    mapped = invoke("inspect", "--mapping", mapping, package)
+    assert plain.exit_code == 0, plain.stderr
+    assert mapped.exit_code == 0, mapped.stderr
     assert "Requires-External: cffi (>=1.11)" not in plain.stdout
     assert "Requires-External: cffi (>=1.11)" in mapped.stdout
     broken = tmp_path / "broken.yaml"
     broken.write_text("schema: 1\nnames:\n  cffi: CFFI\n", encoding="utf-8")
-    refused = _run("inspect", "--mapping", broken, package)
-    assert refused.returncode != 0
+    refused = invoke("inspect", "--mapping", broken, package)
+    assert refused.exit_code != 0
     assert str(broken) in refused.stderr
     assert refused.stdout == ""
 
@@ -280,19 +272,13 @@ def _defect(*_args: object, **_kwargs: object) -> None:
 def test_condawheel_debug_shows_the_traceback_a_sync_worker_sent_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug: str, shown: bool
 ) -> None:
-    from typer.testing import CliRunner  # noqa: PLC0415
-
-    from condawheel.cli.app import app  # noqa: PLC0415
-
     package = build_conda(python_package(), tmp_path)
     # In process (one job runs in the engine), so that the stand-in defect reaches it.
     monkeypatch.setattr("condawheel.wheelhouse.workers.convert", _defect)
     wheelhouse = tmp_path / "wheelhouse"
 
-    result = CliRunner().invoke(
-        app,
-        ["sync", str(package), "-w", str(wheelhouse), "--jobs", "1"],
-        env={"CONDAWHEEL_DEBUG": debug, "COLUMNS": "200"},
+    result = invoke(
+        "sync", package, "-w", wheelhouse, "--jobs", "1", env={"CONDAWHEEL_DEBUG": debug}
     )
 
     assert result.exit_code == 1, result.output
@@ -300,3 +286,169 @@ def test_condawheel_debug_shows_the_traceback_a_sync_worker_sent_back(
     assert why in result.stderr
     assert ("Traceback (most recent call last):" in result.stderr) is shown
     assert ("in _defect" in result.stderr) is shown
+
+
+# --- In a real process: what only a process shows ---------------------------------------
+
+
+def test_process_batch_splits_its_streams_and_exits_1(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run = run_process(
+        "convert", packages["python"], packages["broken"], packages["library"], "-o", out
+    )
+    assert run.returncode == 1
+    # stdout: one result per converted input, nothing else
+    assert run.stdout.splitlines() == [
+        str(out / "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl"),
+        str(out / "conda_pkg_zlibish-1.0-0_py312_0-py3-none-conda_linux_64.whl"),
+    ]
+    # stderr: the failure in one line naming the input, and the summary
+    assert run.stderr.splitlines() == [
+        f"error: {packages['broken']}: empty file",
+        "2 written, 0 unchanged, 1 failed",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--version"], 0),
+        (["-V"], 0),
+        (["convert", "-h"], 0),
+        ([], 2),
+        (["convert"], 2),
+        (["convert", "x.conda", "-o"], 2),
+        (["no-such-command"], 2),
+        (["inspect", "nope.conda"], 1),
+    ],
+    ids=["version", "V", "help", "nothing", "no-package", "o-without-value", "unknown", "missing"],
+)
+def test_process_exit_statuses_of_the_console_script(args: list[str], status: int) -> None:
+    run = run_process(*args, console_script=True)
+    assert run.returncode == status, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_process_version_names_the_package_version() -> None:
+    from condawheel import __version__  # noqa: PLC0415
+
+    run = run_process("--version", console_script=True)
+    assert run.stdout == f"condawheel {__version__}\n"
+    assert run.stderr == ""
+    # The same answer through typer when --version comes with other arguments.
+    assert invoke("--version", "convert").stdout == f"condawheel {__version__}\n"
+
+
+# --- Messages: paths as typed, a missing path, -q and -v -----------------------------------
+
+
+@pytest.mark.parametrize("command", ["convert", "inspect"])
+def test_a_missing_path_says_so_as_typed(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for typed in ("./samples/nope/", "nope.conda"):
+        run = invoke(command, typed, *(["-o", "out"] if command == "convert" else []))
+        assert run.exit_code == 1
+        assert f"error: {typed}: no such file or directory" in run.stderr.splitlines()
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_output_option_without_a_value_prints_the_usage_line() -> None:
+    run = invoke("convert", "x.conda", "-o")
+    assert run.exit_code == 2
+    lines = run.stderr.splitlines()
+    assert lines[0] == "Usage: condawheel convert [OPTIONS] PACKAGE..."
+    assert lines[1] == "Try 'condawheel convert --help' for help."
+    assert lines[-1] == "error: Option '-o' requires an argument."
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--threads", "many"], "Invalid value for '--threads': 'many' is not a whole number"),
+        (["--threads", "-1"], "Invalid value for '--threads': -1 is less than 0"),
+        (["--platform-prefix", "conda-forge"], "Invalid value for '--platform-prefix': "),
+        (["--mapping", "no.yaml"], "Invalid value for '--mapping': no.yaml: no such file or"),
+        (["--for-prefix", "f.txt"], "Invalid value for '--for-prefix': f.txt: not a directory"),
+    ],
+    ids=["not-a-number", "below-minimum", "bad-prefix", "missing-mapping", "file-for-dir"],
+)
+def test_bad_values_are_usage_errors_in_our_words(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f.txt").write_text("a file\n")
+    run = invoke("convert", "x.conda", *args)
+    assert run.exit_code == 2
+    error = run.stderr.splitlines()[-1]
+    assert error.startswith(f"error: {message}")
+    assert "Value error" not in run.stderr
+    assert "Input should be" not in run.stderr
+
+
+def test_convert_quiet_and_verbose(packages: dict[str, Path], tmp_path: Path) -> None:
+    library = packages["library"]  # its conversion warns (a library without a Python tag)
+    loud = invoke("convert", library, "-o", tmp_path / "a", "-v")
+    assert loud.exit_code == 0, loud.stderr
+    wheel = "conda_pkg_zlibish-1.0-0_py312_0-py3-none-conda_linux_64.whl"
+    assert f"written {wheel} (" in loud.stderr
+    assert f"from {library}" in loud.stderr
+    assert loud.stderr.splitlines()[-1] == "1 written, 0 unchanged, 0 failed"
+    quiet = invoke("convert", library, "-o", tmp_path / "b", "-q")
+    assert quiet.exit_code == 0
+    assert quiet.stderr == ""
+    assert quiet.stdout == f"{tmp_path / 'b' / wheel}\n"
+
+
+def test_convert_prints_the_output_folder_as_typed(
+    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = invoke("convert", packages["python"], "-o", "./out/")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == "./out/demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl\n"
+
+
+def test_inspect_quiet_names_the_wheel_and_verbose_lists_the_files(
+    packages: dict[str, Path],
+) -> None:
+    quiet = invoke("inspect", "-q", packages["python"])
+    assert quiet.stdout == "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl\n"
+    plain = invoke("inspect", packages["python"]).stdout
+    verbose = invoke("inspect", "-v", packages["python"]).stdout
+    assert "  demo/__init__.py  <- lib/python3.12/site-packages/demo/__init__.py" in verbose
+    assert "  demo-1.0.dist-info/METADATA  (generated)" in verbose
+    assert "demo/__init__.py" not in plain
+
+
+def test_an_internal_error_is_one_line_and_the_batch_goes_on(
+    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A defect on one input is said as such; with CONDAWHEEL_DEBUG=1 its traceback too."""
+    import condawheel.convert  # noqa: PLC0415
+
+    real = condawheel.convert.convert
+
+    def fails_on_the_library(path: Path, *args: object, **kwargs: object) -> object:
+        if path == packages["library"]:
+            message = "a defect"
+            raise RuntimeError(message)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(condawheel.convert, "convert", fails_on_the_library)
+    out = tmp_path / "out"
+    run = invoke("convert", packages["library"], packages["python"], "-o", out)
+    assert run.exit_code == 1
+    assert (
+        f"error: {packages['library']}: internal error: RuntimeError: a defect"
+        in run.stderr.splitlines()
+    )
+    assert "Traceback" not in run.stderr
+    assert len(run.stdout.splitlines()) == 1
+    debug = invoke(
+        "convert", packages["library"], "-o", tmp_path / "other", env={"CONDAWHEEL_DEBUG": "1"}
+    )
+    assert "Traceback (most recent call last)" in debug.stderr

@@ -1,7 +1,8 @@
 """`condawheel convert` when an input cannot be written: one line each, the batch goes on.
 
-Every case runs the real command in a subprocess; the failing input is named with its
-reason on one line, leaves nothing behind, and the other inputs are still converted.
+The failing input is named with its reason on one line, leaves nothing behind, and the
+other inputs are still converted. The commands run in-process, but for the full disk,
+which needs a process of its own to limit.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from builders import FileSpec, build_conda, python_package
+from cli_runner import invoke
 from conftest import corpus_root
-from test_cli import _run
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,8 +57,8 @@ def test_something_in_the_way_of_the_wheel_fails_that_input_only(
     else:
         in_the_way.symlink_to(tmp_path / "nowhere")
         what = "a broken symbolic link"
-    run = _run("convert", idna, demo, "-o", out)
-    assert run.returncode == 1
+    run = invoke("convert", idna, demo, "-o", out)
+    assert run.exit_code == 1
     assert _error_lines(run.stderr) == [
         f"error: {idna}: makes {IDNA_WHEEL}, but {what} of this name is in {out}; not overwritten"
     ]
@@ -112,8 +113,8 @@ def test_a_link_to_byte_code_is_left_out_with_a_warning(tmp_path: Path) -> None:
     src.mkdir()
     package = build_conda(spec, src)
     out = tmp_path / "out"
-    run = _run("convert", package, "-o", out)
-    assert run.returncode == 0, run.stderr
+    run = invoke("convert", package, "-o", out)
+    assert run.exit_code == 0, run.stderr
     assert (
         f"warning: {package.name}: share/demo/compiled: link to {pyc}, which is not shipped: "
         "byte-code (installers compile their own); the link is not in the wheel"
@@ -127,8 +128,8 @@ def test_a_link_to_byte_code_is_left_out_with_a_warning(tmp_path: Path) -> None:
 def test_output_that_is_a_file_is_a_usage_error(demo: Path, tmp_path: Path) -> None:
     taken = tmp_path / "taken"
     taken.write_text("not a directory\n")
-    run = _run("convert", demo, "-o", taken)
-    assert run.returncode == 2
+    run = invoke("convert", demo, "-o", taken)
+    assert run.exit_code == 2
     assert "Traceback" not in run.stderr
     assert f"{taken} exists and is not a directory" in run.stderr
     assert taken.read_text() == "not a directory\n"
@@ -136,15 +137,15 @@ def test_output_that_is_a_file_is_a_usage_error(demo: Path, tmp_path: Path) -> N
 
 def test_a_different_wheel_of_the_same_name_names_the_input(demo: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert _run("convert", demo, "-o", out).returncode == 0
+    assert invoke("convert", demo, "-o", out).exit_code == 0
     before = (out / DEMO_WHEEL).read_bytes()
     other_src = tmp_path / "other"
     other_src.mkdir()
     changed = build_conda(
         python_package(extra_files=[FileSpec("share/demo/new.txt", b"new\n")]), other_src
     )
-    run = _run("convert", changed, "-o", out)
-    assert run.returncode == 1
+    run = invoke("convert", changed, "-o", out)
+    assert run.exit_code == 1
     (line,) = _error_lines(run.stderr)
     assert line.startswith(
         f"error: {changed}: makes {DEMO_WHEEL}, but a different wheel with this name already "

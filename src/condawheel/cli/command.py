@@ -202,6 +202,22 @@ def _use_plain_coercion(params: Sequence[Parameter]) -> None:
             )
 
 
+def _parse_with_context(
+    parse: Callable[[Context, list[str]], list[str]], ctx: Context, args: list[str]
+) -> list[str]:
+    """Parse; a usage error of the parser (``-o`` without its value) learns its command.
+
+    click's parser raises some usage errors without a context, and a usage error without
+    one prints no usage line.
+    """
+    try:
+        return parse(ctx, args)
+    except typer.TyperException as error:
+        if getattr(error, "ctx", "none expected") is None:
+            error.ctx = ctx  # type: ignore[attr-defined]
+        raise
+
+
 def _format_parameters(
     command: TyperCommand | TyperGroup, ctx: Context, formatter: HelpFormatter
 ) -> None:
@@ -241,7 +257,7 @@ class Command(TyperCommand):
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         """Parse with :class:`Coercion` converting the values."""
         _use_plain_coercion(self.get_params(ctx))
-        return super().parse_args(ctx, args)
+        return _parse_with_context(super().parse_args, ctx, args)
 
 
 class Group(TyperGroup):
@@ -258,7 +274,7 @@ class Group(TyperGroup):
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         """Parse with :class:`Coercion` converting the values."""
         _use_plain_coercion(self.get_params(ctx))
-        return super().parse_args(ctx, args)
+        return _parse_with_context(super().parse_args, ctx, args)
 
     def main(
         self,

@@ -131,7 +131,7 @@ def platform_stamp(
     if stamp is None:
         raise typer.BadParameter(
             f"{prefix}: no binary-compatibility.cfg entry or conda default for its platform",
-            param_hint="--for-prefix",
+            param_hint=["--for-prefix"],
         )
     return stamp
 
@@ -143,12 +143,12 @@ def plan_options(prefix: str) -> PlanOptions:
     try:
         platform_tag("noarch", prefix=prefix)
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--platform-prefix") from None
+        raise typer.BadParameter(str(error), param_hint=["--platform-prefix"]) from None
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     try:
         source_date_epoch = int(epoch) if epoch else None
     except ValueError:
-        raise typer.BadParameter(f"SOURCE_DATE_EPOCH must be an integer, not {epoch!r}") from None
+        raise UsageProblem(f"SOURCE_DATE_EPOCH must be an integer, not {epoch!r}") from None
     return PlanOptions(platform_prefix=prefix, source_date_epoch=source_date_epoch)
 
 
@@ -162,7 +162,7 @@ def output_directory(output: Path) -> None:
             if isinstance(error, FileExistsError) or output.is_file()
             else f"cannot be created: {error.strerror or error}"
         )
-        raise typer.BadParameter(f"{output} {reason}", param_hint="'-o' / '--output'") from None
+        raise typer.BadParameter(f"{output} {reason}", param_hint=["-o", "--output"]) from None
 
 
 def environment_prefix(prefix: Path | None) -> Path:

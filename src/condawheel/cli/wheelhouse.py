@@ -174,11 +174,11 @@ def _check_report_folder(path: Path) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise typer.BadParameter(
-            f"{path}: its folder {folder} does not exist", param_hint="--report"
+            f"{path}: its folder {folder} does not exist", param_hint=["--report"]
         )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise typer.BadParameter(
-            f"{path}: its folder {folder} is not writable", param_hint="--report"
+            f"{path}: its folder {folder} is not writable", param_hint=["--report"]
         )
 
 
@@ -373,7 +373,7 @@ def sync_command(
         raise typer.BadParameter(
             f"{scheduler}: the Dask executor is not available in this condawheel yet; "
             "leave the scheduler out to sync on this machine",
-            param_hint="--scheduler",
+            param_hint=["--scheduler"],
         )
     if report_file is not None:
         _check_report_folder(report_file)
@@ -382,7 +382,7 @@ def sync_command(
     try:
         selection = parse_selection(select or job.select, newest=newest or job.newest)
     except InvalidMatchSpec as error:
-        raise typer.BadParameter(str(error), param_hint="--select") from None
+        raise typer.BadParameter(str(error), param_hint=["--select"]) from None
     stamp = platform_stamp(for_prefix, platform_prefix, system_config)
     if stamp is not None:
         options = dataclasses.replace(options, platform_stamp=stamp)
