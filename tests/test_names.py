@@ -15,6 +15,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
 from condawheel.names import (
+    DEFAULT_MAPPING_FILES,
     NameLookup,
     NameMapping,
     default_mapping,
@@ -562,6 +563,30 @@ def test_default_drops_ambiguous_and_hash_entries(default: NameMapping) -> None:
 def test_default_mapping_is_a_fresh_value() -> None:
     assert default_mapping() == default_mapping()
     assert default_mapping() is not default_mapping()
+
+
+def test_the_parsed_default_mapping_is_kept_in_the_cache(tmp_path: Path) -> None:
+    parsed = default_mapping()
+    cache = tmp_path / "cache"
+    assert default_mapping(cache=cache) == parsed  # parsed, then kept
+    kept = sorted((cache / "mappings").iterdir())
+    assert len(kept) == len(DEFAULT_MAPPING_FILES) + 1  # and the DepURL table
+    assert default_mapping(cache=cache) == parsed  # read back
+    assert default_mapping(cache=cache).depurls == parsed.depurls
+    assert [layer.form for layer in default_mapping(cache=cache).layers] == [
+        layer.form for layer in parsed.layers
+    ]
+    # A damaged or foreign file is passed over and written again.
+    for path in kept[:2]:
+        path.write_text('{"names": {"zstd": 1}, "depurls": {"zstd": 1}, "sources": []}')
+    kept[2].write_text("{not json")
+    assert default_mapping(cache=cache) == parsed
+    assert default_mapping(cache=cache).depurls == parsed.depurls
+    assert default_mapping(cache=cache).origins == parsed.origins
+    # A cache that cannot be written is no error.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be\n")
+    assert default_mapping(cache=blocked) == parsed
 
 
 # ---------------------------------------------------------------------------- library names

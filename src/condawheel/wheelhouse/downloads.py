@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
 from condawheel.errors import SourceError
+from condawheel.io.cachedir import default_cache_dir
 from condawheel.io.files import temporary_path
 from condawheel.io.http import RetryPolicy, TransientFailure, read_url
 
@@ -80,20 +81,6 @@ class Expected:
         if self.md5 and is_md5(self.md5):
             return f"md5-{self.md5.lower()}"
         return None
-
-
-def default_cache_dir() -> Path:
-    """Return ``$CONDAWHEEL_CACHE_DIR``, else the user cache folder's ``condawheel``."""
-    configured = os.environ.get("CONDAWHEEL_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA")
-        return Path(base) / "condawheel" / "Cache" if base else Path.home() / ".condawheel"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "condawheel"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "condawheel"
 
 
 def _lock_part(handle: IO[bytes]) -> bool:
