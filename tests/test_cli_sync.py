@@ -307,3 +307,14 @@ def test_index_in_process(tmp_path: Path) -> None:
     assert missing.stderr.splitlines()[-1] == (
         f"error: Invalid value for 'DIR': {tmp_path / 'nope'}: no such file or directory"
     )
+
+
+def test_a_missing_source_says_so_as_typed(
+    channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = invoke("sync", "./nope/", "channel", "-w", "W", "-j", "1")
+    assert run.exit_code == 1
+    assert run.stderr.splitlines()[0] == "error: ./nope/: no such file or directory"
+    assert wheels(tmp_path / "W") == {HPACK_WHEEL, PLUGGY_WHEEL}
+    assert channel.is_dir()

@@ -62,6 +62,8 @@ def classify_source(text: str) -> SyncSource:
     path = file_url_to_path(text) if text.startswith("file:") else Path(text)
     try:
         info = path.stat()
+    except FileNotFoundError:
+        raise SourceError(text, "no such file or directory") from None
     except OSError as error:
         raise SourceError(text, f"cannot be read: {error.strerror or error}") from None
     resolved = str(path.resolve())
