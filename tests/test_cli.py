@@ -452,3 +452,34 @@ def test_an_internal_error_is_one_line_and_the_batch_goes_on(
         "convert", packages["library"], "-o", tmp_path / "other", env={"CONDAWHEEL_DEBUG": "1"}
     )
     assert "Traceback (most recent call last)" in debug.stderr
+
+
+def test_main_answers_version_without_typer_and_runs_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from condawheel import __version__  # noqa: PLC0415
+    from condawheel.cli import main  # noqa: PLC0415
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"condawheel {__version__}\n"
+    with pytest.raises(SystemExit) as done:
+        main(["inspect", "-h"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("Usage: condawheel inspect [OPTIONS] PACKAGE\n")
+    with pytest.raises(SystemExit) as done:
+        main(["inspect"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "error: Missing argument 'PACKAGE'."
+
+
+def test_without_output_the_wheel_is_named_in_the_current_folder(
+    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = invoke("convert", packages["python"], "--json")
+    assert run.exit_code == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["wheel"] == "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl"
+    assert (tmp_path / record["wheel"]).is_file()

@@ -124,14 +124,15 @@ def convert_command(
         ),
     ],
     output: Annotated[
-        str,
+        str | None,
         typer.Option(
             "-o",
             "--output",
             metavar="DIR",
             help="Directory for the wheels (created if missing).",
+            show_default=".",
         ),
-    ] = ".",
+    ] = None,
     mapping: MappingOption = None,
     platform_prefix: PrefixOption = "conda",
     json_output: JsonOption = False,
@@ -188,7 +189,7 @@ def convert_command(
     stamp = platform_stamp(for_prefix, platform_prefix, system_config)
     if stamp is not None:
         options = dataclasses.replace(options, platform_stamp=stamp)
-    out_dir = Path(output)
+    out_dir = Path(output or ".")
     output_directory(out_dir)
     paths = [Path(raw) for raw in packages]
     # The same package is the same name-version-build in the same folder (compared
