@@ -25,11 +25,13 @@ def _command_paths() -> list[tuple[str, ...]]:
 
 
 COMMANDS = _command_paths()
+# What the pip hook runs; not listed, but its help is plain too.
+HIDDEN = {("hook", "install-wheel")}
 # What typer shows when left alone: its type names, in angle brackets or not.
 PYTHON_TYPES = re.compile(
     r"<[^>]*>|\b(list|tuple|dict)\[|\b(Path|bool|int|str|float)\b|int range|\bTEXT\b"
 )
-PLACEHOLDER = re.compile(r"^\s+(?:-\w, )?--[\w-]+(?:, --[\w-]+)? (\S+)")
+PLACEHOLDER = re.compile(r"^\s+(?:-\w, )?--[\w-]+(?:, --[\w-]+)?(?: / --[\w-]+)? ([^\s/]\S*)")
 
 
 def test_every_command_is_walked() -> None:
@@ -148,3 +150,27 @@ def test_shell_completion_answers() -> None:
     )
     assert run.exit_code == 0
     assert run.stdout.split() == ["convert"]
+
+
+def test_each_command_is_listed_with_its_own_summary() -> None:
+    """A group lists each command with the line that says what that command does."""
+    summaries = {}
+    for path in COMMANDS:
+        if not path or path in HIDDEN:
+            continue
+        listing = invoke(*path[:-1], "--help").stdout.split("Commands:\n", 1)[1]
+        line = next(row for row in listing.splitlines() if row.split()[0] == path[-1])
+        summaries[" ".join(path)] = line.split(None, 1)[1]
+        description = invoke(*path, "--help").stdout.split("\n\n", 2)[1]
+        first_word = description.split()[0].lower()
+        assert summaries[" ".join(path)].split()[0].lower() == first_word, (path, description)
+    assert len(set(summaries.values())) == len(summaries)
+    assert summaries["hook install"] == (
+        "Write the tag configuration, activation scripts and pip hook."
+    )
+
+
+def test_long_defaults_are_never_cut_at_a_hyphen() -> None:
+    text = invoke("tags", "--help").stdout
+    assert "/etc/python/binary-compatibility.cfg]" in text
+    assert "--prune / --no-prune" in invoke("sync", "--help").stdout

@@ -8,7 +8,7 @@ codes, :mod:`~condawheel.cli.command` shapes the help.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,9 @@ from condawheel.cli.environment import (
     uninstall_command,
 )
 from condawheel.cli.wheelhouse import index_command, sync_command
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["app"]
 
@@ -62,49 +65,6 @@ def _main(
     """Convert conda packages into conda-tagged wheels, and manage a shared wheelhouse."""
 
 
-app.command(
-    "convert",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Convert conda packages into wheels.",
-)(convert_command)
-app.command(
-    "inspect",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Print what a package's wheel would be, writing nothing.",
-)(inspect_command)
-app.command(
-    "sync",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Convert channels, environments or packages into a wheelhouse.",
-)(sync_command)
-app.command(
-    "index",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Write a wheelhouse's index (PEP 503, 691 and 658).",
-)(index_command)
-app.command(
-    "tags",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="List the tags an environment accepts, best first.",
-)(tags_command)
-app.command(
-    "install",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Install wheels into an environment, resolved with pip.",
-)(install_command)
-app.command(
-    "uninstall",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Remove distributions that condawheel or pip installed.",
-)(uninstall_command)
-
 hook_app = typer.Typer(
     cls=Group,
     help="Environment hooks: tag configuration, activation scripts and the pip hook.",
@@ -112,18 +72,26 @@ hook_app = typer.Typer(
     rich_markup_mode=None,
     context_settings=_SETTINGS,
 )
-hook_app.command(
-    "install",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Install wheels into an environment, resolved with pip.",
-)(hook_install_command)
-hook_app.command(
-    "remove",
-    cls=Command,
-    context_settings=_SETTINGS,
-    short_help="Remove what hook install wrote.",
-)(hook_remove_command)
+
+# Each command, and the line that describes it in its group's list of commands.
+_COMMANDS: tuple[tuple[typer.Typer, str, Callable[..., None], str], ...] = (
+    (app, "convert", convert_command, "Convert conda packages into wheels."),
+    (app, "inspect", inspect_command, "Print what a package's wheel would be, writing nothing."),
+    (app, "sync", sync_command, "Convert channels, environments or packages into a wheelhouse."),
+    (app, "index", index_command, "Write a wheelhouse's index (PEP 503, 691 and 658)."),
+    (app, "tags", tags_command, "List the tags an environment accepts, best first."),
+    (app, "install", install_command, "Install wheels into an environment, resolved with pip."),
+    (app, "uninstall", uninstall_command, "Remove distributions that condawheel or pip installed."),
+    (
+        hook_app,
+        "install",
+        hook_install_command,
+        "Write the tag configuration, activation scripts and pip hook.",
+    ),
+    (hook_app, "remove", hook_remove_command, "Remove what hook install wrote."),
+)
+for _group, _name, _function, _summary in _COMMANDS:
+    _group.command(_name, cls=Command, context_settings=_SETTINGS, short_help=_summary)(_function)
 # What the pip hook runs for each conda wheel pip resolved; not for people to type.
 hook_app.command("install-wheel", cls=Command, context_settings=_SETTINGS, hidden=True)(
     hook_install_wheel_command

@@ -15,6 +15,7 @@ so :class:`Coercion` converts them, and words the errors, itself.
 
 from __future__ import annotations
 
+import textwrap
 import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Coercion", "Command", "Group", "help_record", "usage_piece"]
 
 _TYPE_PLACEHOLDERS: Final[dict[object, str]] = {Path: "PATH", int: "N", str: "TEXT"}
+_NAME_COLUMN: Final = 30  # click's: longer names take a line of their own
 
 
 def _element_type(annotation: object) -> object:
@@ -73,6 +75,8 @@ def help_record(param: Parameter) -> tuple[str, str] | None:
         names = ", ".join(short_first)
         if not _is_flag(param):
             names = f"{names} {_placeholder(param)}"
+        if param.secondary_opts:  # a flag that can be turned off: --prune / --no-prune
+            names = f"{names} / {', '.join(param.secondary_opts)}"
     extras = []
     envvar = param.envvar if getattr(param, "show_envvar", True) else None
     if isinstance(envvar, str):
@@ -229,10 +233,31 @@ def _format_parameters(
             (arguments if param.param_type_name == "argument" else options).append(record)
     if arguments:
         with formatter.section("Arguments"):
-            formatter.write_dl(arguments)
+            _write_rows(formatter, arguments)
     if options:
         with formatter.section("Options"):
-            formatter.write_dl(options)
+            _write_rows(formatter, options)
+
+
+def _write_rows(formatter: HelpFormatter, rows: Sequence[tuple[str, str]]) -> None:
+    """Write ``name  help`` rows as click's ``write_dl`` does, never breaking at a hyphen.
+
+    click wraps at hyphens, which cuts a path in two (``/etc/python/binary-`` and
+    ``compatibility.cfg`` on two lines) and a copied path with it.
+    """
+    names = min(max(len(name) for name, _ in rows), _NAME_COLUMN) + 2
+    indent = " " * formatter.current_indent
+    width = max(formatter.width - formatter.current_indent - names, 20)
+    for name, text in rows:
+        lines = textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+        if len(name) + 2 > names:  # a long name takes a line of its own
+            formatter.write(f"{indent}{name}\n")
+            first = ""
+        else:
+            first = lines.pop(0) if lines else ""
+        formatter.write(f"{indent}{name:<{names}}{first}".rstrip() + "\n")
+        for line in lines:
+            formatter.write(f"{indent}{'':<{names}}{line}\n")
 
 
 class Command(TyperCommand):
