@@ -174,3 +174,19 @@ def test_long_defaults_are_never_cut_at_a_hyphen() -> None:
     text = invoke("tags", "--help").stdout
     assert "/etc/python/binary-compatibility.cfg]" in text
     assert "--prune / --no-prune" in invoke("sync", "--help").stdout
+
+
+def test_a_long_option_takes_a_line_of_its_own() -> None:
+    from typer._click.formatting import HelpFormatter  # noqa: PLC0415
+
+    from condawheel.cli.command import _write_rows  # noqa: PLC0415
+
+    formatter = HelpFormatter(width=60)
+    long_name = "-a, --a-very-long-option-name-here VALUE"
+    _write_rows(formatter, [(long_name, "Help that wraps because it is long."), ("-b", "short")])
+    assert formatter.getvalue().splitlines() == [
+        long_name,
+        " " * 32 + "Help that wraps because it",
+        " " * 32 + "is long.",
+        "-b" + " " * 30 + "short",
+    ]

@@ -99,8 +99,8 @@ class Coercion:
     """Turn the text of a command-line value into the parameter's type, with our wording.
 
     Stands in for typer's pydantic-based conversion (see the module docstring); typer
-    calls :meth:`coerce` for every value, given or default, and for every parameter
-    that is not a boolean flag.
+    calls :meth:`coerce` for every value, given or default, of every parameter but the
+    boolean flags (which click sets itself).
     """
 
     def __init__(self, annotation: object, info: object = None) -> None:
@@ -112,8 +112,6 @@ class Coercion:
             return lambda value, _: self._path(value)
         if kind is int:
             return _whole_number
-        if kind is bool:
-            return lambda value, _: value if isinstance(value, bool) else _yes_no(value)
         if typing.get_origin(kind) is Literal:
             choices = typing.get_args(kind)
             return lambda value, _: _choice(value, choices)
@@ -174,16 +172,6 @@ def _whole_number(value: object, param: Parameter) -> int:
         msg = f"{number} is more than {most}"
         raise ValueError(msg)
     return number
-
-
-def _yes_no(value: object) -> bool:
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
-    msg = f"{value!r} is not a yes/no value"
-    raise ValueError(msg)
 
 
 def _choice(value: object, choices: Sequence[object]) -> object:
@@ -252,10 +240,9 @@ def _write_rows(formatter: HelpFormatter, rows: Sequence[tuple[str, str]]) -> No
         lines = textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
         if len(name) + 2 > names:  # a long name takes a line of its own
             formatter.write(f"{indent}{name}\n")
-            first = ""
         else:
             first = lines.pop(0) if lines else ""
-        formatter.write(f"{indent}{name:<{names}}{first}".rstrip() + "\n")
+            formatter.write(f"{indent}{name:<{names}}{first}".rstrip() + "\n")
         for line in lines:
             formatter.write(f"{indent}{'':<{names}}{line}\n")
 
