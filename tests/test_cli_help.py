@@ -27,6 +27,7 @@ def _command_paths() -> list[tuple[str, ...]]:
 COMMANDS = _command_paths()
 # What the pip hook runs; not listed, but its help is plain too.
 HIDDEN = {("hook", "install-wheel")}
+TOP_LEVEL = ("convert", "inspect", "sync", "index", "tags", "install", "uninstall", "hook")
 # What typer shows when left alone: its type names, in angle brackets or not.
 PYTHON_TYPES = re.compile(
     r"<[^>]*>|\b(list|tuple|dict)\[|\b(Path|bool|int|str|float)\b|int range|\bTEXT\b"
@@ -35,17 +36,11 @@ PLACEHOLDER = re.compile(r"^\s+(?:-\w, )?--[\w-]+(?:, --[\w-]+)?(?: / --[\w-]+)?
 
 
 def test_every_command_is_walked() -> None:
-    assert {" ".join(path) for path in COMMANDS} >= {
+    assert {" ".join(path) for path in COMMANDS} == {
         "",
-        "convert",
-        "inspect",
-        "sync",
-        "index",
-        "tags",
-        "install",
-        "uninstall",
-        "hook",
+        *TOP_LEVEL,
         "hook install",
+        "hook install-wheel",
         "hook remove",
     }
 
@@ -107,16 +102,7 @@ def test_the_top_level_help_lists_the_commands_and_completion() -> None:
     text = invoke("--help").stdout
     assert "--install-completion" in text
     commands = text.split("Commands:\n", 1)[1].splitlines()
-    assert [line.split()[0] for line in commands] == [
-        "convert",
-        "inspect",
-        "sync",
-        "index",
-        "tags",
-        "install",
-        "uninstall",
-        "hook",
-    ]
+    assert [line.split()[0] for line in commands] == list(TOP_LEVEL)
     assert not any(line.endswith("...") for line in commands)
 
 

@@ -7,13 +7,8 @@ The engine has its own tests (test_sync.py); these are about the command: option
 from __future__ import annotations
 
 import json
-import os
-import pty
-import re
-import subprocess
 from io import StringIO
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from rich.console import Console
@@ -25,13 +20,10 @@ from condawheel.wheelhouse.outcomes import ArtifactFinished, Outcome, Phase
 from syncing import (
     SMALL_PACKAGES,
     add_pypi_wheels,
-    cli_environment,
     condawheel_command,
     copy_channel,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from test_sync import run_on_terminal
 
 pytestmark = pytest.mark.corpus
 
@@ -249,38 +241,14 @@ def test_while_a_bar_is_shown_lines_go_above_it(monkeypatch: pytest.MonkeyPatch)
     assert "warning: a.whl: a warning" in shown
 
 
-def _on_one_terminal(command: Sequence[str]) -> tuple[int, str]:
-    """Run ``command`` with stdout and stderr on one pty; return its status and output."""
-    primary, secondary = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            command, stdout=secondary, stderr=secondary, env=cli_environment(TERM="xterm-256color")
-        )
-        os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # EIO: the other side is closed
-                break
-            if not chunk:
-                break
-            seen += chunk
-        process.wait(timeout=120)
-    finally:
-        os.close(primary)
-    return process.returncode, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
-
-
 def test_on_a_terminal_converted_lines_come_while_the_bar_runs(
     corpus: Path, tmp_path: Path
 ) -> None:
     """As pip and uv do: each result above the bar as it lands, not all after the bar."""
     channel = copy_channel(corpus, tmp_path / "channel", SMALL_PACKAGES[:3])
     wheelhouse = tmp_path / "W"
-    code, text = _on_one_terminal(
-        condawheel_command("sync", str(channel), "-w", str(wheelhouse), "-j", "1")
-    )
+    command = condawheel_command("sync", str(channel), "-w", str(wheelhouse), "-j", "1")
+    code, text, _ = run_on_terminal(command, terminal="both")
     assert code == 0, text
     first = text.index("converted ")
     assert first < text.index("indexing"), text  # printed before the last phase began

@@ -1318,10 +1318,12 @@ def test_quiet_off_a_terminal_and_a_progress_bar_on_one(corpus: Path, tmp_path: 
 
 
 def run_on_terminal(command: Sequence[str], *, terminal: str) -> tuple[int, str, str]:
-    """Run ``command`` with its ``terminal`` stream ("stdout"/"stderr") on a pty and the
-    other on a pipe; return the exit code, the terminal's text (no escapes), the pipe's."""
+    """Run ``command`` with its ``terminal`` stream ("stdout"/"stderr"/"both") on a pty and
+    the other on a pipe; return the exit code, the terminal's text (no escapes), the pipe's."""
     primary, secondary = pty.openpty()
-    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, terminal: secondary}
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    for name in ("stdout", "stderr") if terminal == "both" else (terminal,):
+        streams[name] = secondary
     try:
         process = subprocess.Popen(
             command,
@@ -1344,7 +1346,7 @@ def run_on_terminal(command: Sequence[str], *, terminal: str) -> tuple[int, str,
         os.close(primary)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
     piped = stderr if terminal == "stdout" else stdout
-    return process.returncode, text, piped.decode()
+    return process.returncode, text, (piped or b"").decode()
 
 
 def test_results_on_a_terminal_stdout_do_not_depend_on_stderr(corpus: Path, tmp_path: Path) -> None:
