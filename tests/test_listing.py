@@ -38,7 +38,7 @@ def test_each_kind_of_source_is_recognised(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("missing", "cannot be read"), ("notes.txt", "not a .conda or .tar.bz2 file")],
+    [("missing", "no such file or directory"), ("notes.txt", "not a .conda or .tar.bz2 file")],
 )
 def test_what_is_no_source_is_an_error(tmp_path: Path, name: str, message: str) -> None:
     (tmp_path / "notes.txt").write_text("hello")
