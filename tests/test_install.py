@@ -235,6 +235,19 @@ def test_refuses_symlinks_leaving_the_environment(prefix: Path, tmp_path: Path) 
         install(prefix, [make_wheel(tmp_path, spec)])
 
 
+def test_refuses_a_member_that_traverses_with_backslashes(prefix: Path, tmp_path: Path) -> None:
+    """On Linux ``..\\..\\x`` would land under that literal name; on Windows, outside."""
+    spec = WheelSpec(name="slashed", files={"slashed.py": b"", "..\\..\\x": b"escaped"})
+    wheel = make_wheel(tmp_path / "w", spec)
+    before = sorted(prefix.rglob("*"))
+    with pytest.raises(InstallError) as caught:
+        install(prefix, [wheel])
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"{wheel.name}: '..\\\\..\\\\x' would be written outside" in message
+    assert sorted(prefix.rglob("*")) == before
+
+
 def test_external_dependencies(prefix: Path, tmp_path: Path) -> None:
     needs = WheelSpec(
         name="needs",

@@ -94,6 +94,38 @@ def test_entry_point_wrappers_are_read_like_the_converter_reads_them(
     assert read_wheel(make_wheel(tmp_path, spec)).scripts == scripts
 
 
+@pytest.mark.parametrize(
+    ("member", "key"),
+    [
+        ("..\\..\\x", "purelib"),
+        ("demo\\..\\..\\x", "purelib"),
+        ("demo-1.0.data/data/..\\..\\etc\\passwd", "data"),
+        ("demo-1.0.data/scripts/..\\..\\x", "scripts"),
+        ("\\\\server\\share\\x", "purelib"),
+        ("C:\\Windows\\x", "purelib"),
+        ("demo-1.0.data/data/C:x", "data"),
+    ],
+)
+def test_member_destination_judges_both_separators(tmp_path: Path, member: str, key: str) -> None:
+    """A backslash is a separator on Windows: what would traverse there is refused anywhere."""
+    contents = read_wheel(make_wheel(tmp_path, WheelSpec()))
+    with pytest.raises(InstallError) as caught:
+        member_destination(contents, member, SCHEME)
+    assert str(caught.value) == (
+        f"{contents.filename}: {member!r} would be written outside {SCHEME[key]}"
+    )
+
+
+def test_a_backslash_that_stays_inside_is_a_name(tmp_path: Path) -> None:
+    contents = read_wheel(make_wheel(tmp_path, WheelSpec()))
+    assert member_destination(contents, "demo/a\\b.txt", SCHEME) == (
+        "purelib",
+        Path(SCHEME["purelib"], "demo", "a\\b.txt"),
+    )
+    with pytest.raises(InstallError, match="outside"):
+        conda_path_destination(contents, "share\\..\\..\\x", SCHEME)
+
+
 def test_scripts_and_conda_paths(tmp_path: Path) -> None:
     noarch = read_wheel(
         make_wheel(

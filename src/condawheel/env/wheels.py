@@ -24,6 +24,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from condawheel.env.paths import climbs_out
 from condawheel.errors import CondawheelError, InstallError, InvalidWheel
 from condawheel.io.wheelfile import open_wheel
 from condawheel.metadata import SCRIPT_SECTIONS, read_scripts
@@ -178,13 +179,18 @@ def member_destination(
                 contents.filename, f"{member!r} is not inside a valid .data sub-directory"
             )
         key, relative = parts[1], "/".join(parts[2:])
-    return key, _inside(contents.filename, scheme[key], relative)
+    return key, _inside(contents.filename, scheme[key], relative, shown=member)
 
 
-def _inside(subject: str, base: str, relative: str) -> Path:
+def _inside(subject: str, base: str, relative: str, *, shown: str | None = None) -> Path:
+    r"""Return ``relative`` under ``base``, refusing a path that leaves it.
+
+    Judged with both separators on every platform (``..\..\x`` is a traversal on
+    Windows), so that no platform installs what another would refuse.
+    """
     normalised = posixpath.normpath(relative)
-    if normalised.startswith(("../", "/")) or normalised in {"..", "."}:
-        raise InstallError(subject, f"{relative!r} would be written outside {base}")
+    if climbs_out(relative) or normalised in {"..", "."}:
+        raise InstallError(subject, f"{shown or relative!r} would be written outside {base}")
     return Path(base, *normalised.split("/"))
 
 
