@@ -235,6 +235,108 @@ def test_refuses_symlinks_leaving_the_environment(prefix: Path, tmp_path: Path) 
         install(prefix, [make_wheel(tmp_path, spec)])
 
 
+def _links_out(prefix: Path, outside: Path) -> list[dict[str, str | None]]:
+    """Two links that look inside as text and lead to ``outside`` on disk (issue 16, 1).
+
+    ``c0/.../cN/up`` climbs back to the prefix; ``share/evil`` goes down to ``up`` and
+    climbs from there as many levels as it went down, which as text ends in the prefix,
+    but from ``up``'s target (the prefix itself) reaches the root and then ``outside``.
+    """
+    depth = len(prefix.parts) - 1
+    chain = "/".join(f"c{n}" for n in range(depth))
+    to_outside = "../" * (depth + 1) + outside.relative_to(outside.anchor).as_posix()
+    return [
+        {"path": f"{chain}/up", "wheel_path": None, "target": "/".join([".."] * depth),
+         "kind": "directory"},
+        {"path": "share/evil", "wheel_path": None, "target": f"../{chain}/up/{to_outside}",
+         "kind": "directory"},
+    ]  # fmt: skip
+
+
+def _plant(prefix: Path, links: list[dict[str, str | None]]) -> None:
+    """Put links on disk, as an earlier install (or anyone) could have left them."""
+    for link in links:
+        path = prefix / str(link["path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(str(link["target"]))
+
+
+def test_refuses_a_chain_of_links_that_leads_outside(prefix: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = open_environment(prefix, system_config=None).prefix
+    links = _links_out(root, outside)
+    spec = WheelSpec(name="chain", files={"chain.py": b""}, sidecar=sidecar(symlinks=links))
+    with pytest.raises(InstallError) as caught:
+        install(prefix, [make_wheel(tmp_path / "w", spec)])
+    assert f"symlink 'evil' -> {links[1]['target']!r} points outside the environment" in str(
+        caught.value
+    )
+    assert not (root / "share").exists()
+    assert not (root / SITE / "chain.py").exists()
+    # As text the target stays inside: the check must follow the links, not the text.
+    text = os.path.normpath(root / "share" / str(links[1]["target"]))
+    assert Path(text).is_relative_to(root)
+
+
+def test_never_writes_through_a_link_that_leads_outside(prefix: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = open_environment(prefix, system_config=None).prefix
+    _plant(root, _links_out(root, outside))
+    assert (root / "share/evil").resolve() == outside.resolve()  # the trap is armed
+    spec = WheelSpec(name="through", files={"{data}/data/share/evil/x.txt": b"pwned"})
+    with pytest.raises(InstallError) as caught:
+        install(prefix, [make_wheel(tmp_path / "w", spec)])
+    assert (
+        "through-1.0-0_h0-py3-none-conda_linux_64.whl would write share/evil/x.txt outside "
+        "the environment: a symbolic link on the way leads out of it"
+    ) in str(caught.value)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_link_that_appears_after_deciding_is_refused_at_commit(
+    prefix: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    environment = open_environment(prefix, system_config=None)
+    root = environment.prefix
+    spec = WheelSpec(name="late", files={"late.py": b"", "{data}/data/share/late/x.txt": b"x"})
+    plan = plan_for_environment(environment, [(read_wheel(make_wheel(tmp_path / "w", spec)), True)])
+    (root / "share").mkdir()
+    (root / "share/late").symlink_to(outside)
+    before = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+    with pytest.raises(InstallError, match="a symbolic link on the way leads out of it"):
+        execute_plan(plan, environment.facts)
+    assert list(outside.iterdir()) == []
+    assert sorted(str(path.relative_to(root)) for path in root.rglob("*")) == before
+
+
+def test_the_owner_of_the_file_a_link_leads_to_counts(prefix: Path, tmp_path: Path) -> None:
+    alias = {"path": "share/alias", "wheel_path": None, "target": "../lib", "kind": "directory"}
+    spec = WheelSpec(
+        name="alias",
+        files={"{data}/data/share/alias/libzstd.so.1": b"NOT ZSTD"},
+        sidecar=sidecar(symlinks=[alias]),
+    )
+    with pytest.raises(InstallError) as caught:
+        install(prefix, [make_wheel(tmp_path / "new", spec)])
+    assert (
+        "would overwrite share/alias/libzstd.so.1 (that is lib/libzstd.so.1): it belongs to "
+        f"the conda package {ZSTD}"
+    ) in str(caught.value)
+    # The same with the link already on disk.
+    root = open_environment(prefix, system_config=None).prefix
+    _plant(root, [alias])
+    spec.sidecar = None
+    with pytest.raises(
+        InstallError, match=f"that is lib/libzstd.so.1\\): it belongs to the conda package {ZSTD}"
+    ):
+        install(prefix, [make_wheel(tmp_path / "disk", spec)])
+    assert (root / "lib/libzstd.so.1").read_bytes() == b"\x7fELF zstd"
+
+
 def test_refuses_a_member_that_traverses_with_backslashes(prefix: Path, tmp_path: Path) -> None:
     """On Linux ``..\\..\\x`` would land under that literal name; on Windows, outside."""
     spec = WheelSpec(name="slashed", files={"slashed.py": b"", "..\\..\\x": b"escaped"})

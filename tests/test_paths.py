@@ -1,10 +1,15 @@
-"""Paths inside an environment: both separators on every platform (pure)."""
+"""Paths inside an environment: both separators, and where a path lands through links."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from condawheel.env.paths import climbs_out, is_rooted, path_parts
+from condawheel.env.paths import climbs_out, is_rooted, land, path_parts, survey_landings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.mark.parametrize(
@@ -49,3 +54,63 @@ def test_climbs_out(text: str, climbs: bool) -> None:
 )
 def test_is_rooted(text: str, rooted: bool) -> None:
     assert is_rooted(text) is rooted
+
+
+# Links as a table: path (resolved, prefix-relative) -> target.
+LINKS = {
+    "c0/c1/up": "../..",
+    "share/evil": "../c0/c1/up/../../../outside",
+    "share/alias": "../lib",
+    "lib/self": ".",
+    "loop/a": "b",
+    "loop/b": "a",
+    "abs/in": "/env/lib",
+    "abs/out": "/etc",
+}
+
+
+@pytest.mark.parametrize(
+    ("relative", "landing"),
+    [
+        ("lib/x", "lib/x"),
+        ("share/alias/x", "lib/x"),
+        ("share/alias/../include", "include"),  # '..' climbs from the target, lib/
+        ("lib/self/self/x", "lib/x"),
+        ("c0/c1/up", ""),
+        ("c0/c1/up/lib", "lib"),
+        ("share/evil", None),  # as text share/../c0/c1/up/../../../outside stays inside
+        ("share/evil/x.txt", None),
+        ("..", None),
+        ("lib/../../x", None),
+        ("loop/a/x", None),
+        ("abs/in/x", "lib/x"),
+        ("abs/out", None),
+        ("/env/share/alias/x", "lib/x"),
+        ("/etc/passwd", None),
+    ],
+)
+def test_land_follows_links_component_by_component(relative: str, landing: str | None) -> None:
+    assert land(relative, LINKS.get, roots=["/env"]) == landing
+
+
+def test_survey_counts_links_to_come_and_forgets_links_going(tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    (prefix / "lib").mkdir(parents=True)
+    (prefix / "lib/old.so").write_bytes(b"")
+    (prefix / "share").mkdir()
+    (prefix / "share/gone").symlink_to("../lib")
+    landings = survey_landings(
+        prefix,
+        ["share/new/old.so", "share/gone/x", "share/new/deeper/y", "share/stays/z"],
+        [("share/new/deeper", "../include"), ("share/new/out", "../../x")],
+        pending={"share/new": "../lib", "share/new/deeper": "../include"},
+        gone=frozenset({"share/gone"}),
+    )
+    assert landings.destination("share/new/old.so") == "lib/old.so"
+    assert landings.destination("share/gone/x") == "share/gone/x"  # removed first
+    # share/new/deeper is registered where its folder really is, lib/, and leads from there.
+    assert landings.destination("share/new/deeper/y") == "include/y"
+    assert landings.target("share/new/deeper", "../include") == "include"
+    assert landings.target("share/new/out", "../../x") is None  # from lib/: above the prefix
+    assert landings.destination("share/stays/z") == "share/stays/z"
+    assert landings.existing == frozenset({"lib/old.so"})

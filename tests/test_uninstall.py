@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -11,7 +12,8 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from condawheel.env.environment import open_environment
-from condawheel.env.uninstall import plan_uninstall, read_record_rows, uninstall
+from condawheel.env.paths import survey_landings
+from condawheel.env.uninstall import plan_uninstall, read_record_rows, removal_paths, uninstall
 from condawheel.errors import InstallError
 from env_support import SITE, ZSTD, WheelSpec, conda_record, install, make_wheel, prefix, sidecar
 
@@ -120,6 +122,47 @@ def test_uninstall_refuses_dangerous_records(prefix: Path, row: str, reason: str
     assert (prefix / SITE / "evil-1.0.dist-info/METADATA").exists()  # nothing was removed
 
 
+def test_uninstall_never_deletes_through_a_link_that_leads_outside(
+    prefix: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.txt").write_text("not the environment's")
+    root = open_environment(prefix, system_config=None).prefix
+    (root / "share").mkdir()
+    (root / "share/evil").symlink_to(outside)
+    _hand_made(root, "evil-1.0.dist-info/METADATA,,\n../../../share/evil/x.txt,,\n")
+    environment = open_environment(prefix, system_config=None)
+    with pytest.raises(InstallError) as caught:
+        uninstall(["evil"], state=environment.state, facts=environment.facts)
+    assert (
+        "RECORD lists '../../../share/evil/x.txt', outside the environment through a "
+        "symbolic link; nothing was removed"
+    ) in str(caught.value)
+    assert (outside / "x.txt").read_text() == "not the environment's"
+    assert (root / SITE / "evil-1.0.dist-info/METADATA").exists()
+
+
+def test_uninstall_follows_links_inside_to_the_real_file(prefix: Path) -> None:
+    root = open_environment(prefix, system_config=None).prefix
+    (root / "share/real").mkdir(parents=True)
+    (root / "share/real/x.txt").write_text("mine")
+    (root / "share/alias").symlink_to("real")
+    _hand_made(root, "evil-1.0.dist-info/METADATA,,\n../../../share/alias/x.txt,,\n")
+    (root / "lib/alias").symlink_to(".")
+    environment = open_environment(prefix, system_config=None)
+    uninstall(["evil"], state=environment.state, facts=environment.facts)
+    assert not (root / "share/real/x.txt").exists()
+    assert (root / "share/alias").is_symlink()  # the link is not the distribution's
+    # The owner of the file a link leads to is the owner that counts.
+    shutil.rmtree(root / SITE / "evil-1.0.dist-info")  # what RECORD did not list
+    _hand_made(root, "evil-1.0.dist-info/METADATA,,\n../../../lib/alias/libzstd.so.1,,\n")
+    environment = open_environment(prefix, system_config=None)
+    with pytest.raises(InstallError, match=f"'lib/libzstd.so.1', which the conda package {ZSTD}"):
+        uninstall(["evil"], state=environment.state, facts=environment.facts)
+    assert (root / "lib/libzstd.so.1").exists()
+
+
 def test_uninstall_without_record(prefix: Path) -> None:
     _hand_made(prefix, "")
     (prefix / SITE / "evil-1.0.dist-info" / "RECORD").unlink()
@@ -134,11 +177,15 @@ def test_plan_uninstall_cleans_bytecode_and_directories(prefix: Path) -> None:
     rows = read_record_rows(
         b"evil/a.py,sha256=x,1\nevil/deep/b.txt,,\nevil-1.0.dist-info/RECORD,,\n"
     )
+    distribution = environment.state.distributions[canonicalize_name("evil")]
     plan = plan_uninstall(
-        environment.state.distributions[canonicalize_name("evil")],
+        distribution,
         rows,
         state=environment.state,
         roots=[environment.prefix / SITE],
+        landings=survey_landings(
+            environment.prefix, removal_paths(environment.prefix, distribution, rows)
+        ),
         cache_tags=["cpython-312"],
     )
     site = environment.prefix / SITE

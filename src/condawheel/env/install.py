@@ -38,7 +38,6 @@ import csv
 import hashlib
 import io
 import os
-import posixpath
 import secrets
 import shutil
 import subprocess
@@ -63,6 +62,7 @@ from condawheel.env.external import (
     check_external,
     parse_requires_external,
 )
+from condawheel.env.paths import Landings, is_rooted, lands_inside, survey_landings
 from condawheel.env.prefix import (
     CONDA_META,
     InstalledDistribution,
@@ -92,7 +92,10 @@ from condawheel.sidecar import SIDECAR_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from typing import BinaryIO
 
+    from installer.records import RecordEntry
+    from installer.utils import Scheme
     from packaging.utils import NormalizedName
 
     from condawheel.env.interpreter import InterpreterFacts
@@ -112,6 +115,7 @@ __all__ = [
     "install_scheme",
     "plan_for_environment",
     "plan_install",
+    "sidecar_links",
     "wheel_destinations",
 ]
 
@@ -306,17 +310,24 @@ def wheel_destinations(
     return tuple(found)
 
 
-def _link_target_problem(prefix: Path, link: Path, target: str) -> str | None:
-    if not target or posixpath.isabs(target) or Path(target).is_absolute():
+def _relative(prefix: Path, path: Path) -> str:
+    return relative_to_prefix(prefix, path) or str(path)
+
+
+def _link_target_problem(prefix: Path, link: Path, target: str, landings: Landings) -> str | None:
+    if not target or is_rooted(target):
         return f"symlink {link.name!r} -> {target!r} is absolute"
-    resolved = Path(os.path.normpath(link.parent / Path(*target.split("/"))))
-    if relative_to_prefix(prefix, resolved) is None:
+    if landings.target(_relative(prefix, link), target) is None:
         return f"symlink {link.name!r} -> {target!r} points outside the environment"
     return None
 
 
 def _sidecar_actions(
-    contents: WheelContents, scheme: Mapping[str, str], prefix: Path, problems: list[str]
+    contents: WheelContents,
+    scheme: Mapping[str, str],
+    prefix: Path,
+    landings: Landings,
+    problems: list[str],
 ) -> tuple[tuple[PlannedRelocation, ...], tuple[PlannedSymlink, ...], tuple[Path, ...]]:
     sidecar = contents.sidecar
     if sidecar is None:
@@ -339,7 +350,7 @@ def _sidecar_actions(
             path, replaces_copy = destination[1], True
         else:
             path, replaces_copy = conda_path_destination(contents, link.path, scheme), False
-        problem = _link_target_problem(prefix, path, link.target)
+        problem = _link_target_problem(prefix, path, link.target, landings)
         if problem is not None:
             problems.append(problem)
             continue
@@ -348,6 +359,32 @@ def _sidecar_actions(
         conda_path_destination(contents, directory, scheme) for directory in sidecar.directories
     )
     return tuple(relocations), tuple(symlinks), directories
+
+
+def sidecar_links(
+    contents: WheelContents, scheme: Mapping[str, str]
+) -> tuple[tuple[Path, str], ...]:
+    """Return where each symlink of a wheel's ``conda.json`` is restored, with its target.
+
+    Links whose path is refused are left out (deciding reports them).
+    """
+    sidecar = contents.sidecar
+    if sidecar is None:
+        return ()
+    found = []
+    for link in sidecar.symlinks:
+        try:
+            if link.kind == "file" and link.wheel_path is not None:
+                destination = member_destination(contents, link.wheel_path, scheme)
+                if destination is None:
+                    continue
+                path = destination[1]
+            else:
+                path = conda_path_destination(contents, link.path, scheme)
+        except InstallError:
+            continue
+        found.append((path, link.target))
+    return tuple(found)
 
 
 def _wheel_provider(sidecar: Sidecar, origin: str) -> ExternalProvider:
@@ -446,13 +483,62 @@ def _already_installed(
     return installed
 
 
-def _summarise(grouped: Mapping[tuple[str, str], list[str]]) -> list[str]:
+def _summarise(grouped: Mapping[tuple[str, str], list[str]], template: str) -> list[str]:
     messages = []
     for (wheel, reason), paths in grouped.items():
         shown = ", ".join(paths[:_SHOWN_PATHS])
         more = f" and {len(paths) - _SHOWN_PATHS} more" if len(paths) > _SHOWN_PATHS else ""
-        messages.append(f"{wheel} would overwrite {shown}{more}: {reason}")
+        messages.append(template.format(wheel=wheel, paths=f"{shown}{more}", reason=reason))
     return messages
+
+
+_LEADS_OUT: Final = "outside the environment: a symbolic link on the way leads out of it"
+
+
+@dataclass
+class _PathProblems:
+    """Refused paths, grouped by wheel and reason (one message per group)."""
+
+    outside: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    overwrites: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+
+def _judge_paths(
+    wheel: str,
+    paths: Iterable[Path],
+    *,
+    directories: frozenset[Path],
+    state: PrefixState,
+    landings: Landings,
+    replaced: frozenset[str | None],
+    claimed: dict[str, str],
+    found: _PathProblems,
+) -> None:
+    """Judge each path a wheel writes where it really lands; record what is refused."""
+    prefix = state.prefix
+    for path in paths:
+        relative = relative_to_prefix(prefix, path)
+        landing = None if relative is None else landings.destination(relative)
+        if relative is None or landing is None:
+            reason = "outside the environment" if relative is None else _LEADS_OUT
+            found.outside.setdefault((wheel, reason), []).append(relative or str(path))
+            continue
+        shown = relative if landing == relative else f"{relative} (that is {landing})"
+        owner = state.owner(landing)
+        if owner is not None:
+            reason = f"it belongs to the conda package {owner}"
+        elif landing.split("/", 1)[0] == CONDA_META:
+            reason = "conda-meta/ is conda's record of the environment"
+        elif path in directories:
+            continue  # an empty directory may exist already: it is only made sure of
+        elif landing in landings.existing and landing not in replaced:
+            reason = "it exists already and belongs to no distribution being replaced"
+        elif landing in claimed:
+            reason = f"{claimed[landing]} installs it too"
+        else:
+            claimed[landing] = wheel
+            continue
+        found.overwrites.setdefault((wheel, reason), []).append(shown)
 
 
 def plan_install(
@@ -460,19 +546,26 @@ def plan_install(
     *,
     state: PrefixState,
     facts: InterpreterFacts,
-    existing: frozenset[Path],
+    landings: Landings,
     replacements: Mapping[NormalizedName, UninstallPlan | InstallError],
     ignore_external: bool = False,
 ) -> InstallPlan:
     """Decide what installing the wheels does, and refuse what must not happen (pure).
 
+    Every destination is judged where it really is, following the links on disk and those
+    being restored (:mod:`condawheel.env.paths`): a file written through a link that leads
+    out of the environment is refused, and the owner of the file a link leads to is the
+    owner that counts.
+
     :param wheels: each wheel and whether the user asked for it (``REQUESTED``).
-    :param existing: the destinations that already exist on disk.
+    :param landings: where each destination and link target really is, and which
+        destinations exist on disk.
     :param replacements: for installed non-conda distributions of the same names, the
         plan removing them (or why it cannot be made).
     :raises InstallError: for a file conda owns, a file that exists outside any
-        distribution being replaced, two wheels writing one file, or a conda-installed
-        distribution the resolve wants at another version.
+        distribution being replaced, two wheels writing one file, a file or link that
+        leads outside the environment, or a conda-installed distribution the resolve
+        wants at another version.
     :raises ExternalDependencyError: for unmet ``Requires-External`` (unless ignored).
     """
     prefix = state.prefix
@@ -480,14 +573,14 @@ def plan_install(
     warnings: list[str] = []
     already: list[AlreadyInstalled] = []
     installs: list[WheelInstall] = []
-    claimed: dict[Path, str] = {}
-    overwrites: dict[tuple[str, str], list[str]] = {}
+    claimed: dict[str, str] = {}
+    found_problems = _PathProblems()
     for contents, requested in wheels:
         decision = _already_installed(contents, state, problems)
         if isinstance(decision, AlreadyInstalled):
             already.append(decision)
             continue
-        replaced_files: frozenset[Path] = frozenset()
+        replaced_files: frozenset[str | None] = frozenset()
         removal: UninstallPlan | None = None
         if decision is not None:
             found = replacements.get(contents.name)
@@ -498,7 +591,7 @@ def plan_install(
                 )
                 continue
             removal = found
-            replaced_files = frozenset(removal.files)
+            replaced_files = frozenset(relative_to_prefix(prefix, path) for path in removal.files)
         scheme = install_scheme(facts, contents.display_name)
         sidecar_problems: list[str] = []
         try:
@@ -506,30 +599,23 @@ def plan_install(
                 contents, scheme, windows=facts.is_windows, requested=requested
             )
             relocations, symlinks, directories = _sidecar_actions(
-                contents, scheme, prefix, sidecar_problems
+                contents, scheme, prefix, landings, sidecar_problems
             )
         except InstallError as error:
             problems.append(str(error))
             continue
         problems.extend(f"{contents.filename}: {problem}" for problem in sidecar_problems)
         new_links = [link.path for link in symlinks if not link.replaces_copy]
-        for path in (*destinations, *new_links, *directories):
-            relative = relative_to_prefix(prefix, path) or str(path)
-            owner = state.owner(relative)
-            if owner is not None:
-                reason = f"it belongs to the conda package {owner}"
-            elif relative.split("/", 1)[0] == CONDA_META:
-                reason = "conda-meta/ is conda's record of the environment"
-            elif path in directories:
-                continue  # an empty directory may exist already: it is only made sure of
-            elif path in existing and path not in replaced_files:
-                reason = "it exists already and belongs to no distribution being replaced"
-            elif path in claimed:
-                reason = f"{claimed[path]} installs it too"
-            else:
-                claimed[path] = contents.filename
-                continue
-            overwrites.setdefault((contents.filename, reason), []).append(relative)
+        _judge_paths(
+            contents.filename,
+            (*destinations, *new_links, *directories),
+            directories=frozenset(directories),
+            state=state,
+            landings=landings,
+            replaced=replaced_files,
+            claimed=claimed,
+            found=found_problems,
+        )
         installs.append(
             WheelInstall(
                 contents=contents,
@@ -543,7 +629,10 @@ def plan_install(
                 removal=removal,
             )
         )
-    problems.extend(_summarise(overwrites))
+    problems.extend(_summarise(found_problems.outside, "{wheel} would write {paths} {reason}"))
+    problems.extend(
+        _summarise(found_problems.overwrites, "{wheel} would overwrite {paths}: {reason}")
+    )
     providers = _providers(state, (item.contents for item in installs))
     external: list[ExternalProblem] = []
     for item in installs:
@@ -589,8 +678,33 @@ def _staged(staging: Path, path: Path) -> Path:
     return staging / path.relative_to(path.anchor)
 
 
+class _StagingDestination(SchemeDictionaryDestination):
+    """installer's destination, refusing to write through a link out of the staging folder.
+
+    Staged links are restored between wheels, so a later wheel's file could be written
+    through one; deciding refuses links that lead out of the environment, and this is
+    the check at the moment of writing.
+    """
+
+    def write_to_fs(
+        self,
+        scheme: Scheme,
+        path: str,
+        stream: BinaryIO,
+        is_executable: bool,  # noqa: FBT001 - installer's signature
+    ) -> RecordEntry:
+        """Write one file after checking where its folder really is."""
+        staging = str(self.destdir)
+        # abspath, not resolve(): the text is normalised here, links are judged below.
+        written = os.path.abspath(Path(self.scheme_dict[scheme]) / path)  # noqa: PTH100
+        target = _staged(Path(staging), Path(written))
+        if not lands_inside(target.parent, os.path.realpath(staging)):
+            raise InstallError(path, _LEADS_OUT)
+        return super().write_to_fs(scheme, path, stream, is_executable)
+
+
 def _stage(item: WheelInstall, facts: InterpreterFacts, staging: Path) -> None:
-    destination = SchemeDictionaryDestination(
+    destination = _StagingDestination(
         scheme_dict=dict(item.scheme),
         interpreter=str(facts.python),
         script_kind=get_launcher_kind(),
@@ -663,9 +777,15 @@ def _restore_link(staged: Path, link: PlannedSymlink) -> str | None:
 
 @dataclass
 class _Commit:
-    """Files placed so far, to undo a failed commit."""
+    """Files placed so far, to undo a failed commit.
 
+    ``real_prefix``: the prefix as the system resolves it; nothing is placed in a folder
+    that, with every link followed, lies outside it.
+    """
+
+    real_prefix: str
     placed: list[Path] = field(default_factory=list)
+    checked: set[Path] = field(default_factory=set)
     created: list[Path] = field(default_factory=list)
     trashed: list[tuple[Path, Path]] = field(default_factory=list)
 
@@ -683,6 +803,10 @@ class _Commit:
 
 
 def _make_parents(path: Path, commit: _Commit) -> None:
+    if path.parent not in commit.checked:
+        if not lands_inside(path.parent, commit.real_prefix):
+            raise InstallError(str(path), _LEADS_OUT)
+        commit.checked.add(path.parent)
     missing = []
     parent = path.parent
     while not parent.exists():
@@ -805,7 +929,7 @@ def execute_plan(
     relocated: list[Path] = []
     target = _relocation_target(facts, prefix)
     staging = prefix / f"{STAGING_PREFIX}{secrets.token_hex(6)}"
-    commit = _Commit()
+    commit = _Commit(os.path.realpath(prefix))
     try:
         files = staging / "files"
         for item in plan.installs:
@@ -820,6 +944,9 @@ def execute_plan(
         except OSError as error:
             commit.undo()
             raise InstallError(str(prefix), f"cannot place the files: {error}") from None
+        except InstallError:
+            commit.undo()
+            raise
         for item in plan.installs:
             if item.removal is not None:
                 remove_empty_directories(item.removal)
@@ -930,33 +1057,53 @@ def plan_for_environment(
     *,
     ignore_external: bool = False,
 ) -> InstallPlan:
-    """Look at the disk (existing destinations, distributions to replace), then plan.
+    """Look at the disk (distributions to replace, links, existing files), then plan.
 
     :raises InstallError: see :func:`plan_install`.
     :raises ExternalDependencyError: see :func:`plan_install`.
     """
-    every_destination: set[Path] = set()
+    prefix = environment.state.prefix
+    replacements = _replacements(environment, (item.name for item, _ in wheels))
+    destinations: set[Path] = set()
+    links: list[tuple[Path, str]] = []
     for item, requested in wheels:
         scheme = install_scheme(environment.facts, item.display_name)
         with contextlib.suppress(InstallError):  # plan_install reports it
-            every_destination.update(
+            destinations.update(
                 wheel_destinations(
                     item, scheme, windows=environment.facts.is_windows, requested=requested
                 )
             )
-            if item.sidecar is not None:
-                every_destination.update(
-                    conda_path_destination(item, link.path, scheme)
-                    for link in item.sidecar.symlinks
-                    if link.kind != "file"
-                )
-    existing = frozenset(path for path in every_destination if os.path.lexists(path))
+        links.extend(sidecar_links(item, scheme))
+        for directory in item.sidecar.directories if item.sidecar is not None else ():
+            with contextlib.suppress(InstallError):  # plan_install reports it
+                destinations.add(conda_path_destination(item, directory, scheme))
+    destinations.update(path for path, _ in links)
+    inside = {
+        path: relative
+        for path in (*destinations, *(path for path, _ in links))
+        if (relative := relative_to_prefix(prefix, path)) is not None
+    }
+    gone = frozenset(
+        relative
+        for removal in replacements.values()
+        if isinstance(removal, UninstallPlan)
+        for path in removal.files
+        if (relative := relative_to_prefix(prefix, path)) is not None
+    )
+    landings = survey_landings(
+        prefix,
+        [inside[path] for path in destinations if path in inside],
+        [(inside[path], target) for path, target in links if path in inside],
+        pending={inside[path]: target for path, target in links if path in inside},
+        gone=gone,
+    )
     return plan_install(
         wheels,
         state=environment.state,
         facts=environment.facts,
-        existing=existing,
-        replacements=_replacements(environment, (item.name for item, _ in wheels)),
+        landings=landings,
+        replacements=replacements,
         ignore_external=ignore_external,
     )
 

@@ -8,7 +8,11 @@ recording them), the empty directories left behind and the empty directories its
 ``conda.json`` recorded, stopping at the scheme roots and the prefix.
 
 A distribution conda installed is refused (``conda remove`` owns it), and so is any
-``RECORD`` path conda owns or that points outside the environment.
+``RECORD`` path conda owns or that points outside the environment. Paths are judged where
+they really are, every link on the way followed (:mod:`condawheel.env.paths`): a file
+reached through a link that leads out of the environment is never deleted, and a file
+reached through a link inside it is removed at its real place and judged by its owner
+there.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from condawheel.env.paths import Landings, lands_inside, survey_landings
 from condawheel.env.prefix import CONDA_META, relative_to_prefix
 from condawheel.errors import InstallError
 
@@ -39,6 +44,7 @@ __all__ = [
     "execute_uninstall",
     "plan_uninstall",
     "read_record_rows",
+    "removal_paths",
     "remove_empty_directories",
     "remove_paths",
     "uninstall",
@@ -47,9 +53,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class UninstallPlan:
-    """What removing one distribution deletes."""
+    """What removing one distribution deletes (each path where it really is, no link on the way)."""
 
     distribution: InstalledDistribution
+    prefix: Path
     files: tuple[Path, ...]  # files and symbolic links, each exactly once
     directories: tuple[Path, ...]  # to remove if they end up empty, deepest first
 
@@ -89,14 +96,17 @@ def plan_uninstall(
     *,
     state: PrefixState,
     roots: Iterable[Path],
+    landings: Landings,
     cache_tags: Iterable[str] = (),
 ) -> UninstallPlan:
     """Plan the removal of a distribution from its ``RECORD`` rows (pure).
 
     :param roots: directories never removed (the prefix, the scheme paths).
+    :param landings: where the rows, the ``.dist-info`` and the ``conda.json``
+        directories really are (see :func:`removal_paths`).
     :param cache_tags: bytecode cache tags to clean up (``cpython-312``).
     :raises InstallError: for a distribution conda installed, or a ``RECORD`` naming a
-        file conda owns or a path outside the environment.
+        file conda owns or a path outside the environment (as text, or through a link).
     """
     prefix = state.prefix
     subject = distribution.metadata_dir
@@ -107,32 +117,43 @@ def plan_uninstall(
             f"package {distribution.conda_owner}; remove it with conda "
             f"(conda remove --prefix {prefix} {distribution.conda_owner.rsplit('-', 2)[0]})",
         )
-    base = (prefix / distribution.metadata_dir).parent
     files: dict[Path, None] = {}
     problems: list[str] = []
     tags = tuple(cache_tags)
     for row in rows:
-        path = Path(os.path.normpath(base / Path(*posixpath.normpath(row).split("/"))))
-        relative = relative_to_prefix(prefix, path)
+        relative = _row_path(prefix, distribution, row)
+        landing = None if relative is None else landings.destination(relative)
         if relative is None:
             problems.append(f"RECORD lists {row!r}, outside the environment")
             continue
-        owner = state.owner(relative)
-        if owner is not None:
-            problems.append(f"RECORD lists {relative!r}, which the conda package {owner} owns")
+        if landing is None:
+            problems.append(
+                f"RECORD lists {row!r}, outside the environment through a symbolic link"
+            )
             continue
+        owner = state.owner(landing)
+        if owner is not None:
+            problems.append(f"RECORD lists {landing!r}, which the conda package {owner} owns")
+            continue
+        path = prefix / landing
         files[path] = None
         if path.suffix == ".py":
             for cached in _bytecode_of(path, tags):
                 files.setdefault(cached, None)
+    dist_dir = landings.destination(distribution.metadata_dir)
+    if dist_dir is None:
+        problems.append(
+            f"{distribution.metadata_dir} is reached through a link out of the environment"
+        )
     if problems:
         raise InstallError(subject, "; ".join(problems) + "; nothing was removed")
-    dist_dir = prefix / distribution.metadata_dir
-    directories: dict[Path, None] = {dist_dir: None}
+    directories: dict[Path, None] = {prefix / str(dist_dir): None}
     sidecar = distribution.sidecar
     if sidecar is not None:
         for conda_path in sidecar.directories:
-            directories[prefix / conda_path] = None
+            landing = landings.destination(conda_path)
+            if landing is not None:  # an empty directory elsewhere is not ours to remove
+                directories[prefix / landing] = None
     protected = {Path(os.path.normpath(root)) for root in (*roots, prefix)}
     for path in [*files, *directories]:
         parent = path.parent
@@ -144,7 +165,25 @@ def plan_uninstall(
         key=lambda item: len(item.parts),
         reverse=True,
     )
-    return UninstallPlan(distribution, tuple(files), tuple(ordered))
+    return UninstallPlan(distribution, prefix, tuple(files), tuple(ordered))
+
+
+def _row_path(prefix: Path, distribution: InstalledDistribution, row: str) -> str | None:
+    """Return a ``RECORD`` row's prefix-relative POSIX path (as text), ``None`` if outside."""
+    base = (prefix / distribution.metadata_dir).parent
+    path = Path(os.path.normpath(base / Path(*posixpath.normpath(row).split("/"))))
+    return relative_to_prefix(prefix, path)
+
+
+def removal_paths(
+    prefix: Path, distribution: InstalledDistribution, rows: Sequence[str]
+) -> list[str]:
+    """Return the prefix-relative paths whose landings deciding a removal needs."""
+    wanted = [distribution.metadata_dir]
+    wanted += [path for row in rows if (path := _row_path(prefix, distribution, row))]
+    if distribution.sidecar is not None:
+        wanted += list(distribution.sidecar.directories)
+    return wanted
 
 
 def remove_paths(plan: UninstallPlan, *, trash: Path | None = None) -> list[tuple[Path, Path]]:
@@ -156,9 +195,12 @@ def remove_paths(plan: UninstallPlan, *, trash: Path | None = None) -> list[tupl
     :return: ``(original, trashed)`` pairs when a trash directory is used.
     """
     moved: list[tuple[Path, Path]] = []
+    real_prefix = os.path.realpath(plan.prefix)
     for position, path in enumerate(plan.files):
         if not os.path.lexists(path):
             continue
+        if not lands_inside(path.parent, real_prefix):  # a link appeared since deciding
+            raise InstallError(str(path), "a symbolic link on the way leads out of the environment")
         if trash is not None:
             kept = trash / f"{position}-{path.name}"
             trash.mkdir(parents=True, exist_ok=True)
@@ -214,8 +256,12 @@ def plan_for(
     # A conda distribution is refused by plan_uninstall before its RECORD matters.
     rows = () if distribution.conda_owner else _record_of(state.prefix, distribution)
     tags = [facts.cache_tag] if facts.cache_tag else []
+    landings = survey_landings(state.prefix, removal_paths(state.prefix, distribution, rows))
+    roots = scheme_roots(facts)
+    # The scheme paths as the system resolves them too: removals are by real location.
+    roots += tuple(Path(os.path.realpath(root)) for root in roots)
     return plan_uninstall(
-        distribution, rows, state=state, roots=scheme_roots(facts), cache_tags=tags
+        distribution, rows, state=state, roots=roots, landings=landings, cache_tags=tags
     )
 
 
