@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from condawheel.env.install import (
     execute_plan,
     install_requirements,
     plan_for_environment,
+    script_shebang,
 )
 from condawheel.env.resolve import PackageSource
 from condawheel.env.wheels import read_wheel
@@ -491,6 +493,52 @@ def test_installing_a_damaged_wheel_is_one_line_and_writes_nothing(
     member = "damaged: member demo/core.py"
     assert run.stderr == f"error: {wheel.name}: cannot read the wheel: {member}: {reason}\n"
     assert sorted(prefix.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("interpreter", "windows", "expected"),
+    [
+        ("/env/bin/python", False, b"#!/env/bin/python\n"),
+        ("C:\\my env\\python.exe", True, b"#!C:\\my env\\python.exe\n"),
+        ("/my env/bin/python", False, b"#!/bin/sh\n'''exec' '/my env/bin/python' \"$0\" \"$@\"\n' '''\n"),
+        ("/" + "d" * 116 + "/python", False, b"#!/" + b"d" * 116 + b"/python\n"),  # 127 bytes
+        ("/" + "d" * 117 + "/python", False, b"#!/bin/sh\n'''exec' /" + b"d" * 117 + b"/python \"$0\" \"$@\"\n' '''\n"),
+        ("/it's/python", False, b"#!/it's/python\n"),
+        ("/it's here/python", False, b"#!/bin/sh\n'''exec' '/it'\"'\"'s here/python' \"$0\" \"$@\"\n' '''\n"),
+    ],
+)  # fmt: skip
+def test_script_shebang(interpreter: str, windows: bool, expected: bytes) -> None:
+    assert script_shebang(interpreter, windows=windows, limit=127) == expected
+
+
+def test_python_scripts_run_from_a_prefix_with_a_space(tmp_path: Path) -> None:
+    """A ``#!python`` script gets the /bin/sh trampoline where a shebang cannot hold the path."""
+    spaced = tmp_path / "with space" / "env"
+    link_python_into(spaced, find_python312())
+    (spaced / "conda-meta").mkdir()
+    spec = WheelSpec(
+        name="tool",
+        files={
+            "tool.py": b"def main():\n    print('entry point runs')\n",
+            "{data}/scripts/tool-script": b"#!python\nimport sys\nprint('script runs', sys.argv[1:])\n",
+        },
+        executables={"{data}/scripts/tool-script"},
+        console_scripts={"tool-entry": "tool:main"},
+    )
+    environment, _ = install(spaced, [make_wheel(tmp_path / "w", spec)])
+    bin_dir = environment.prefix / "bin"
+    script = (bin_dir / "tool-script").read_bytes()
+    python = shlex.quote(str(environment.facts.python))
+    assert script.startswith(f"#!/bin/sh\n'''exec' {python} \"$0\" \"$@\"\n' '''\n".encode())
+    done = subprocess.run(
+        [str(bin_dir / "tool-script"), "a b"], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "script runs ['a b']\n"), done.stderr
+    entry = subprocess.run(
+        [str(bin_dir / "tool-entry")], capture_output=True, text=True, check=False
+    )
+    assert (entry.returncode, entry.stdout) == (0, "entry point runs\n"), entry.stderr
+    assert_record_true(environment.prefix / SITE / "tool-1.0.dist-info")
 
 
 def test_binary_placeholder_too_short_for_the_prefix_is_refused(tmp_path: Path) -> None:

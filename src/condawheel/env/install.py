@@ -35,10 +35,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -94,6 +96,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
     from typing import BinaryIO
 
+    from _typeshed import WriteableBuffer
     from installer.records import RecordEntry
     from installer.utils import Scheme
     from packaging.utils import NormalizedName
@@ -115,6 +118,7 @@ __all__ = [
     "install_scheme",
     "plan_for_environment",
     "plan_install",
+    "script_shebang",
     "sidecar_links",
     "wheel_destinations",
 ]
@@ -200,6 +204,7 @@ class InstallPlan:
     installs: tuple[WheelInstall, ...]
     already: tuple[AlreadyInstalled, ...]
     external: tuple[ExternalProblem, ...]  # ignored problems (--ignore-external) and unchecked
+    script_shebang: bytes  # the first line(s) of ``#!python`` scripts, see script_shebang()
     warnings: tuple[str, ...] = ()
 
 
@@ -654,7 +659,14 @@ def plan_install(
             str(prefix), "; ".join(reasons) + " (or pass --ignore-external)"
         )
     warnings.extend(problem.describe(str(prefix)) for problem in external)
-    return InstallPlan(prefix, tuple(installs), tuple(already), tuple(external), tuple(warnings))
+    shebang = script_shebang(
+        str(facts.python),
+        windows=facts.is_windows,
+        limit=_relocation_target(facts, prefix).shebang_limit,
+    )
+    return InstallPlan(
+        prefix, tuple(installs), tuple(already), tuple(external), shebang, tuple(warnings)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -678,13 +690,87 @@ def _staged(staging: Path, path: Path) -> Path:
     return staging / path.relative_to(path.anchor)
 
 
-class _StagingDestination(SchemeDictionaryDestination):
-    """installer's destination, refusing to write through a link out of the staging folder.
+def script_shebang(interpreter: str, *, windows: bool, limit: int) -> bytes:
+    """Return what replaces a ``#!python`` first line: the interpreter, or a trampoline.
 
-    Staged links are restored between wheels, so a later wheel's file could be written
-    through one; deciding refuses links that lead out of the environment, and this is
-    the check at the moment of writing.
+    A shebang cannot hold a path with a space, nor be longer than the kernel reads
+    (``limit``). There, as distlib (pip's entry points), pypa/installer's entry points and
+    conda's noarch entry points do, the script starts under ``/bin/sh``, which runs the
+    interpreter on it; Python reads the next two lines as one string literal. The path is
+    quoted for the shell as installer quotes it, so that the wrappers installer writes
+    beside these scripts look the same. Windows reads no shebang: the line stays plain.
     """
+    simple = f"#!{interpreter}\n".encode()
+    if windows or (" " not in interpreter and len(simple) <= limit):
+        return simple
+    quoted = shlex.quote(interpreter).encode()
+    return b"#!/bin/sh\n'''exec' " + quoted + b' "$0" "$@"\n' + b"' '''\n"
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream of ``head`` then the rest of ``rest``, read in chunks (memory stays flat)."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            count = min(len(view), len(self._head))
+            view[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+class _StagingDestination(SchemeDictionaryDestination):
+    """installer's destination into the staging folder, with two rules of condawheel's.
+
+    * It refuses to write through a link out of the staging folder. Staged links are
+      restored between wheels, so a later wheel's file could be written through one;
+      deciding refuses links that lead out of the environment, and this is the check at
+      the moment of writing.
+    * A ``#!python`` script gets :attr:`script_shebang`, decided for the environment's
+      interpreter, where installer would write the bare path (which does not run from a
+      prefix with a space).
+    """
+
+    def __init__(
+        self, scheme: Mapping[str, str], facts: InterpreterFacts, staging: Path, shebang: bytes
+    ) -> None:
+        super().__init__(
+            scheme_dict=dict(scheme),
+            interpreter=str(facts.python),
+            script_kind=get_launcher_kind(),
+            hash_algorithm="sha256",
+            bytecode_optimization_levels=(),
+            destdir=str(staging),
+        )
+        self.script_shebang = shebang
+
+    def write_file(
+        self,
+        scheme: Scheme,
+        path: str | os.PathLike[str],
+        stream: BinaryIO,
+        is_executable: bool,  # noqa: FBT001 - installer's signature
+    ) -> RecordEntry:
+        """Write one file; a ``#!python`` script gets the decided first line (PEP 427)."""
+        if scheme == "scripts":
+            stream.seek(0)
+            if stream.read(8) == b"#!python":
+                stream.readline()  # the rest of the first line
+                rewritten = io.BufferedReader(_Prefixed(self.script_shebang, stream))
+                return self.write_to_fs(scheme, os.fspath(path), rewritten, is_executable)
+            stream.seek(0)
+        return super().write_file(scheme, path, stream, is_executable)
 
     def write_to_fs(
         self,
@@ -703,15 +789,8 @@ class _StagingDestination(SchemeDictionaryDestination):
         return super().write_to_fs(scheme, path, stream, is_executable)
 
 
-def _stage(item: WheelInstall, facts: InterpreterFacts, staging: Path) -> None:
-    destination = _StagingDestination(
-        scheme_dict=dict(item.scheme),
-        interpreter=str(facts.python),
-        script_kind=get_launcher_kind(),
-        hash_algorithm="sha256",
-        bytecode_optimization_levels=(),
-        destdir=str(staging),
-    )
+def _stage(item: WheelInstall, facts: InterpreterFacts, staging: Path, shebang: bytes) -> None:
+    destination = _StagingDestination(item.scheme, facts, staging, shebang)
     metadata = {"INSTALLER": INSTALLER_NAME}
     if item.requested:
         metadata["REQUESTED"] = b""
@@ -933,7 +1012,7 @@ def execute_plan(
     try:
         files = staging / "files"
         for item in plan.installs:
-            _stage(item, facts, files)
+            _stage(item, facts, files, plan.script_shebang)
             relocated += _post_stage(item, files, target, warnings)
             record_accepted_tags(item.contents, _staged(files, _dist_info(item)), facts)
         for item in plan.installs:
@@ -1143,12 +1222,8 @@ def install_requirements(
             for wheel, path in zip(wheels, paths, strict=True)
         ]
         plan = plan_for_environment(environment, contents, ignore_external=options.ignore_external)
-        plan = InstallPlan(
-            plan.prefix,
-            plan.installs,
-            (*plan.already, *_already_satisfied(environment, resolution)),
-            plan.external,
-            plan.warnings,
+        plan = dataclasses.replace(
+            plan, already=(*plan.already, *_already_satisfied(environment, resolution))
         )
         if options.dry_run:
             return InstallResult(plan, resolution, dry_run=True, notes=resolution.notes)
