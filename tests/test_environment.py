@@ -111,3 +111,30 @@ def test_an_environment_path_keeps_symlinks_but_resolves_dotdot_as_the_os_does(
 
     assert environment_path(root / "links" / "L" / ".." / "env") == root / "real" / "env"
     assert environment_path(root / "envlink") == root / "envlink"  # spelling kept
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["tags"], ["install", "demo", "--wheelhouse", "W"], ["hook", "install", "--wheelhouse", "W"]],
+    ids=["tags", "install", "hook-install"],
+)
+@pytest.mark.parametrize("with_python", [False, True], ids=["empty", "plain-python"])
+def test_a_folder_without_conda_meta_is_not_a_conda_environment(
+    tmp_path: Path, command: list[str], with_python: bool
+) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    if with_python:
+        link_python_into(folder, find_python312())
+    before = sorted(folder.rglob("*"))
+    variables = {key: value for key, value in os.environ.items() if key != "CONDA_PREFIX"}
+    run = subprocess.run(
+        [sys.executable, "-m", "condawheel", *command, "--prefix", str(folder)],
+        capture_output=True, text=True, check=False, env=variables, cwd=tmp_path,
+    )  # fmt: skip
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr == f"error: {folder}: not a conda environment (no conda-meta/)\n"
+    assert sorted(folder.rglob("*")) == before
+    assert not (tmp_path / "W").exists()
+    with pytest.raises(InstallError, match=r"not a conda environment \(no conda-meta/\)"):
+        open_environment(folder, system_config=None, conda_only=True)

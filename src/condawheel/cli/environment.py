@@ -41,7 +41,9 @@ def tags_command(
     """List the tags an environment accepts, most preferred first: conda tags, then its own."""
     from condawheel.env.environment import open_environment  # noqa: PLC0415 - keep --help fast
 
-    environment = open_environment(environment_prefix(prefix), system_config=system_config)
+    environment = open_environment(
+        environment_prefix(prefix), system_config=system_config, conda_only=True
+    )
     if json_output:
         typer.echo(json.dumps(environment.to_json(), indent=2))
         return
@@ -268,7 +270,9 @@ def hook_install_command(
     from condawheel.env.tagconfig import default_entry  # noqa: PLC0415
     from condawheel.errors import ConfigError  # noqa: PLC0415
 
-    environment = open_environment(environment_prefix(prefix), system_config=system_config)
+    environment = open_environment(
+        environment_prefix(prefix), system_config=system_config, conda_only=True
+    )
     subdir = environment.subdir
     if subdir is None:
         raise ConfigError(

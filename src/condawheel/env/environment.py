@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from condawheel.env.interpreter import InterpreterFacts, find_python, probe_interpreter
-from condawheel.env.prefix import PrefixState, read_conda_meta, read_prefix
+from condawheel.env.prefix import CONDA_META, PrefixState, read_conda_meta, read_prefix
 from condawheel.env.tagconfig import (
     DEFAULT_SYSTEM_CONFIG,
     EnvironmentTags,
@@ -108,16 +108,23 @@ def open_environment(
     *,
     system_config: Path | None = DEFAULT_SYSTEM_CONFIG,
     platform_prefix: str = "conda",
+    conda_only: bool = False,
 ) -> Environment:
     """Probe an environment's interpreter, read ``conda-meta`` and the tag configuration.
 
     :param system_config: the system-wide ``binary-compatibility.cfg`` (``None``: ignore).
-    :raises InstallError: if the prefix has no usable interpreter.
+    :param conda_only: refuse a folder without ``conda-meta/`` (the commands made for
+        conda environments: ``tags``, ``install``, ``hook install``), before looking for
+        its interpreter, so that the message names what is wrong with it.
+    :raises InstallError: if the prefix is not a (conda) environment or has no usable
+        interpreter.
     :raises ConfigError: for a malformed configuration file.
     """
     prefix = environment_path(prefix)
     if not prefix.is_dir():
         raise InstallError(str(prefix), "no such environment directory")
+    if conda_only and not (prefix / CONDA_META).is_dir():
+        raise InstallError(str(prefix), f"not a conda environment (no {CONDA_META}/)")
     facts = probe_interpreter(find_python(prefix))
     try:
         same = Path(facts.prefix).samefile(prefix)

@@ -1205,7 +1205,7 @@ def install_requirements(
     """
     options = options or InstallOptions()
     if environment is None:
-        environment = open_environment(prefix, system_config=system_config)
+        environment = open_environment(prefix, system_config=system_config, conda_only=True)
     resolution = resolve(
         requirements,
         facts=environment.facts,
