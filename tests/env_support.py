@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 
 from builders import CondaSpec, FileSpec, build_conda
@@ -22,12 +23,38 @@ from conda_envs import find_python312, link_python_into
 from condawheel.convert import convert
 from condawheel.env.environment import Environment, open_environment
 from condawheel.env.install import execute_plan, plan_for_environment
+from condawheel.env.interpreter import InterpreterFacts
 from condawheel.env.wheels import read_wheel
 from condawheel.names import default_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+# The facts of an environment at "/my env" (with a space) that no test creates: for the
+# decisions, which read nothing from disk.
+MEMORY_FACTS = InterpreterFacts(
+    python=Path("/my env/bin/python"),
+    executable="/my env/bin/python",
+    version="3.12.1",
+    implementation="cpython",
+    interpreter="cp312",
+    base_platform="linux_x86_64",
+    sys_platform="linux",
+    os_name="posix",
+    prefix="/my env",
+    base_prefix="/my env",
+    paths={
+        "purelib": "/my env/lib/python3.12/site-packages",
+        "platlib": "/my env/lib/python3.12/site-packages",
+        "scripts": "/my env/bin",
+        "data": "/my env",
+        "include": "/my env/include/python3.12",
+    },
+    platforms=("linux_x86_64",),
+    sys_tags=(Tag("cp312", "cp312", "linux_x86_64"),),
+    pip=None,
+    cache_tag="cpython-312",
+)
 PLACEHOLDER = "/home/conda/feedstock_root/build_artifacts/demo_1/_h_env_" + "placehold_" * 18
 
 

@@ -36,7 +36,6 @@ from condawheel.env.install import (
     execute_plan,
     install_requirements,
     plan_for_environment,
-    script_shebang,
 )
 from condawheel.env.resolve import PackageSource
 from condawheel.env.wheels import read_wheel
@@ -493,22 +492,6 @@ def test_installing_a_damaged_wheel_is_one_line_and_writes_nothing(
     member = "damaged: member demo/core.py"
     assert run.stderr == f"error: {wheel.name}: cannot read the wheel: {member}: {reason}\n"
     assert sorted(prefix.rglob("*")) == before
-
-
-@pytest.mark.parametrize(
-    ("interpreter", "windows", "expected"),
-    [
-        ("/env/bin/python", False, b"#!/env/bin/python\n"),
-        ("C:\\my env\\python.exe", True, b"#!C:\\my env\\python.exe\n"),
-        ("/my env/bin/python", False, b"#!/bin/sh\n'''exec' '/my env/bin/python' \"$0\" \"$@\"\n' '''\n"),
-        ("/" + "d" * 116 + "/python", False, b"#!/" + b"d" * 116 + b"/python\n"),  # 127 bytes
-        ("/" + "d" * 117 + "/python", False, b"#!/bin/sh\n'''exec' /" + b"d" * 117 + b"/python \"$0\" \"$@\"\n' '''\n"),
-        ("/it's/python", False, b"#!/it's/python\n"),
-        ("/it's here/python", False, b"#!/bin/sh\n'''exec' '/it'\"'\"'s here/python' \"$0\" \"$@\"\n' '''\n"),
-    ],
-)  # fmt: skip
-def test_script_shebang(interpreter: str, windows: bool, expected: bytes) -> None:
-    assert script_shebang(interpreter, windows=windows, limit=127) == expected
 
 
 def test_python_scripts_run_from_a_prefix_with_a_space(tmp_path: Path) -> None:

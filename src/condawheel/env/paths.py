@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
+    "LEADS_OUT",
     "Landings",
     "climbs_out",
     "destination_query",
@@ -47,6 +48,7 @@ __all__ = [
     "survey_landings",
 ]
 
+LEADS_OUT: Final = "outside the environment: a symbolic link on the way leads out of it"
 # Linux's MAXSYMLINKS: more links than this on one path is a loop (ELOOP).
 MAX_LINKS: Final = 40
 _DRIVE: Final = re.compile(r"\A[A-Za-z]:")

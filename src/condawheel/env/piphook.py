@@ -45,8 +45,8 @@ from condawheel.env.wheels import read_wheel
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from condawheel.env.decisions import InstallPlan
     from condawheel.env.environment import Environment
-    from condawheel.env.install import InstallPlan
 
 __all__ = [
     "DATA_FILE",

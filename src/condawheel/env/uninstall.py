@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from condawheel.env.paths import Landings, lands_inside, survey_landings
+from condawheel.env.paths import LEADS_OUT, Landings, lands_inside, survey_landings
 from condawheel.env.prefix import CONDA_META, relative_to_prefix
 from condawheel.errors import InstallError
 
@@ -200,7 +200,7 @@ def remove_paths(plan: UninstallPlan, *, trash: Path | None = None) -> list[tupl
         if not os.path.lexists(path):
             continue
         if not lands_inside(path.parent, real_prefix):  # a link appeared since deciding
-            raise InstallError(str(path), "a symbolic link on the way leads out of the environment")
+            raise InstallError(str(path), LEADS_OUT)
         if trash is not None:
             kept = trash / f"{position}-{path.name}"
             trash.mkdir(parents=True, exist_ok=True)
