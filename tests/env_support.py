@@ -22,7 +22,7 @@ from builders import CondaSpec, FileSpec, build_conda
 from conda_envs import find_python312, link_python_into
 from condawheel.convert import convert
 from condawheel.env.environment import Environment, open_environment
-from condawheel.env.install import execute_plan, plan_for_environment
+from condawheel.env.install import apply_installation, decide_for_environment
 from condawheel.env.interpreter import InterpreterFacts
 from condawheel.env.wheels import read_wheel
 from condawheel.names import default_mapping
@@ -211,8 +211,8 @@ def install(
 ) -> tuple[Environment, tuple[Path, ...]]:
     environment = open_environment(prefix, system_config=None)
     contents = [(read_wheel(path), True) for path in wheels]
-    plan = plan_for_environment(environment, contents, ignore_external=ignore_external)
-    relocated, _, _ = execute_plan(plan, environment.facts)
+    installation = decide_for_environment(environment, contents, ignore_external=ignore_external)
+    relocated, _, _ = apply_installation(installation, environment.facts)
     return environment, relocated
 
 

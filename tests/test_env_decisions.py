@@ -12,7 +12,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from condawheel.env.decisions import plan_install, script_shebang
+from condawheel.env.decisions import decide_installation, script_shebang
 from condawheel.env.paths import LEADS_OUT, Landings, land
 from condawheel.env.prefix import PrefixState
 from condawheel.env.wheels import WheelContents
@@ -84,20 +84,20 @@ def contents(
 
 
 def decide(wheel: WheelContents, links: Mapping[str, str] | None = None) -> None:
-    plan_install(
+    decide_installation(
         [(wheel, True)], state=STATE, facts=MEMORY_FACTS, landings=landings(links), replacements={}
     )
 
 
 def test_a_plain_wheel_is_decided_with_what_applying_needs() -> None:
     wheel = contents("plain", ["plain.py", "{data}/scripts/tool", "{data}/data/share/x"])
-    plan = plan_install(
+    installation = decide_installation(
         [(wheel, True)], state=STATE, facts=MEMORY_FACTS, landings=landings(), replacements={}
     )
-    [item] = plan.installs
+    [item] = installation.installs
     assert Path("/my env/share/x") in item.destinations
-    assert plan.relocation.prefix == "/my env"
-    assert plan.script_shebang.startswith(b"#!/bin/sh\n")  # the prefix holds a space
+    assert installation.relocation.prefix == "/my env"
+    assert installation.script_shebang.startswith(b"#!/bin/sh\n")  # the prefix holds a space
 
 
 def test_the_owner_of_the_file_a_restored_link_leads_to_counts() -> None:

@@ -1,4 +1,4 @@
-"""condawheel install: planning and checks, staging and relocation, and the proof in real envs.
+"""condawheel install: decisions and checks, staging and relocation, and the proof in real envs.
 
 The unit part installs hand-made wheels into a small conda-like prefix whose interpreter is
 the machine's CPython 3.12 (linked in, as the corpus README describes). The proof part
@@ -33,9 +33,9 @@ from condawheel.convert import convert
 from condawheel.env.environment import open_environment
 from condawheel.env.install import (
     InstallOptions,
-    execute_plan,
+    apply_installation,
+    decide_for_environment,
     install_requirements,
-    plan_for_environment,
 )
 from condawheel.env.resolve import PackageSource
 from condawheel.env.wheels import read_wheel
@@ -211,11 +211,13 @@ def test_a_distribution_installed_at_that_version_is_kept(prefix: Path, tmp_path
     install(prefix, [make_wheel(tmp_path / "a", WheelSpec(name="kept", files={"kept.py": b""}))])
     rebuilt = WheelSpec(name="kept", build="1_h1", files={"kept.py": b"# other build\n"})
     environment = open_environment(prefix, system_config=None)
-    plan = plan_for_environment(
+    installation = decide_for_environment(
         environment, [(read_wheel(make_wheel(tmp_path / "b", rebuilt)), True)]
     )
-    assert plan.installs == ()
-    assert [(item.name, item.installed_by) for item in plan.already] == [("kept", "condawheel")]
+    assert installation.installs == ()
+    assert [(item.name, item.installed_by) for item in installation.already] == [
+        ("kept", "condawheel")
+    ]
 
 
 def test_refuses_symlinks_leaving_the_environment(prefix: Path, tmp_path: Path) -> None:
@@ -304,12 +306,14 @@ def test_a_link_that_appears_after_deciding_is_refused_at_commit(
     environment = open_environment(prefix, system_config=None)
     root = environment.prefix
     spec = WheelSpec(name="late", files={"late.py": b"", "{data}/data/share/late/x.txt": b"x"})
-    plan = plan_for_environment(environment, [(read_wheel(make_wheel(tmp_path / "w", spec)), True)])
+    installation = decide_for_environment(
+        environment, [(read_wheel(make_wheel(tmp_path / "w", spec)), True)]
+    )
     (root / "share").mkdir()
     (root / "share/late").symlink_to(outside)
     before = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
     with pytest.raises(InstallError, match="a symbolic link on the way leads out of it"):
-        execute_plan(plan, environment.facts)
+        apply_installation(installation, environment.facts)
     assert list(outside.iterdir()) == []
     assert sorted(str(path.relative_to(root)) for path in root.rglob("*")) == before
 
@@ -394,14 +398,14 @@ def test_distributions_conda_installed_are_reported_not_reinstalled(
     )
     environment = open_environment(prefix, system_config=None)
     same = read_wheel(make_wheel(tmp_path / "a", WheelSpec(name="tqdm", version="4.67.1")))
-    plan = plan_for_environment(environment, [(same, True)])
-    assert plan.installs == ()
-    assert [(item.name, item.installed_by, item.owner) for item in plan.already] == [
+    installation = decide_for_environment(environment, [(same, True)])
+    assert installation.installs == ()
+    assert [(item.name, item.installed_by, item.owner) for item in installation.already] == [
         ("tqdm", "conda", "tqdm-4.67.1-pyhd8ed1ab_1")
     ]
     other = read_wheel(make_wheel(tmp_path / "b", WheelSpec(name="tqdm", version="4.68")))
     with pytest.raises(InstallError, match="wheels never replace conda packages"):
-        plan_for_environment(environment, [(other, True)])
+        decide_for_environment(environment, [(other, True)])
     # A library wheel made from the very conda package conda installed: reported too.
     library = WheelSpec(
         name="conda-pkg-zstd",
@@ -409,14 +413,16 @@ def test_distributions_conda_installed_are_reported_not_reinstalled(
         files={"{data}/data/lib/libzstd.so.1": b"zstd"},
         sidecar=sidecar(conda_name="zstd", conda_version="1.5.6", conda_build="ha6fb4c9_0"),
     )
-    plan = plan_for_environment(
+    installation = decide_for_environment(
         environment, [(read_wheel(make_wheel(tmp_path / "c", library)), True)]
     )
-    assert [item.owner for item in plan.already] == [ZSTD]
+    assert [item.owner for item in installation.already] == [ZSTD]
     library.sidecar = sidecar(conda_name="zstd", conda_version="1.5.5", conda_build="h0_0")
     library.version = "1.5.5"
     with pytest.raises(InstallError, match=f"but conda installed {ZSTD}"):
-        plan_for_environment(environment, [(read_wheel(make_wheel(tmp_path / "d", library)), True)])
+        decide_for_environment(
+            environment, [(read_wheel(make_wheel(tmp_path / "d", library)), True)]
+        )
 
 
 def test_replacing_never_writes_through_hard_links(prefix: Path, tmp_path: Path) -> None:
@@ -453,10 +459,12 @@ def test_a_failed_commit_leaves_the_environment_as_it_was(prefix: Path, tmp_path
     before = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
     new = demo_spec(version="2.0", files={"demo/__init__.py": b"", "demo/zzz_late.py": b"x = 1\n"})
     new.sidecar = None
-    plan = plan_for_environment(environment, [(read_wheel(make_wheel(tmp_path / "v2", new)), True)])
-    (root / SITE / "demo" / "zzz_late.py").write_text("# appeared after planning\n")
+    installation = decide_for_environment(
+        environment, [(read_wheel(make_wheel(tmp_path / "v2", new)), True)]
+    )
+    (root / SITE / "demo" / "zzz_late.py").write_text("# appeared after deciding\n")
     with pytest.raises(InstallError, match="cannot place the files"):
-        execute_plan(plan, environment.facts)
+        apply_installation(installation, environment.facts)
     (root / SITE / "demo" / "zzz_late.py").unlink()
     after = sorted(str(path.relative_to(root)) for path in root.rglob("*"))
     assert after == before
@@ -722,7 +730,7 @@ def test_proof_external_dependency_and_text_relocation(
         source=PackageSource(wheelhouse=wheelhouse),
         system_config=None,
     )
-    assert [item.contents.name for item in result.plan.installs] == [
+    assert [item.contents.name for item in result.installation.installs] == [
         "conda-pkg-libffi", "cffi", "pycparser",
     ]  # fmt: skip
     pc = env_b / "lib/pkgconfig/libffi.pc"
@@ -759,8 +767,8 @@ def test_proof_collision_with_a_conda_owned_file_is_refused(
         source=PackageSource(wheelhouse=wheelhouse),
         system_config=None,
     )
-    assert result.plan.installs == ()
-    assert [item.owner for item in result.plan.already] == [ZSTD]
+    assert result.installation.installs == ()
+    assert [item.owner for item in result.installation.already] == [ZSTD]
 
 
 @pytest.mark.slow
@@ -795,7 +803,10 @@ def test_proof_the_conda_meta_record_gives_the_depends_and_the_install_passes(
         source=PackageSource(wheelhouse=wheelhouse),
         system_config=None,
     )
-    assert {item.contents.name for item in result.plan.installs} == {"zstandard", "conda-pkg-zstd"}
+    assert {item.contents.name for item in result.installation.installs} == {
+        "zstandard",
+        "conda-pkg-zstd",
+    }
     assert (
         in_env(env_c, "import zstandard; print(zstandard.backend, zstandard.ZSTD_VERSION)")
         == "cext (1, 5, 6)\n"
@@ -816,8 +827,8 @@ def test_proof_conda_installed_distributions_are_reported(
         system_config=None,
     )
     assert result.resolution.pip.origin == "environment"  # A has conda's pip 24.3.1
-    assert result.plan.installs == ()
-    owners = {item.name: item.owner for item in result.plan.already}
+    assert result.installation.installs == ()
+    owners = {item.name: item.owner for item in result.installation.already}
     assert owners == {
         "requests": "requests-2.32.3-pyhd8ed1ab_1",
         "tqdm": "tqdm-4.67.1-pyhd8ed1ab_1",

@@ -364,7 +364,9 @@ def _dry_run(
         options=InstallOptions(prefer="newest" if prefer == "newest" else "conda", dry_run=True),
         environment=environment,
     )
-    return {str(item.contents.name): item.contents.filename for item in result.plan.installs}
+    return {
+        str(item.contents.name): item.contents.filename for item in result.installation.installs
+    }
 
 
 @pytest.mark.slow
@@ -384,7 +386,7 @@ def test_pip_with_preference(environment: Environment, mixed_wheelhouse: Path) -
         options=InstallOptions(dry_run=True),
         environment=environment,
     )
-    assert {item.contents.filename: item.requested for item in result.plan.installs} == {
+    assert {item.contents.filename: item.requested for item in result.installation.installs} == {
         "app-1.0-0_py_0-py3-none-conda.whl": True,
         "demo-1.0-0_py_0-py3-none-conda.whl": False,
     }
@@ -446,7 +448,7 @@ def test_condawheels_own_pip_and_an_http_index(environment: Environment, http_in
         environment=without_pip,
     )
     assert result.resolution.pip.origin == "condawheel"
-    assert sorted(item.contents.filename for item in result.plan.installs) == [
+    assert sorted(item.contents.filename for item in result.installation.installs) == [
         "app-1.0-0_py_0-py3-none-conda.whl",
         "demo-1.0-0_py_0-py3-none-conda.whl",
     ]

@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 
 from condawheel.env.environment import open_environment
 from condawheel.env.paths import survey_landings
-from condawheel.env.uninstall import plan_uninstall, read_record_rows, removal_paths, uninstall
+from condawheel.env.uninstall import decide_removal, read_record_rows, removal_paths, uninstall
 from condawheel.errors import InstallError
 from env_support import SITE, ZSTD, WheelSpec, conda_record, install, make_wheel, prefix, sidecar
 
@@ -171,14 +171,14 @@ def test_uninstall_without_record(prefix: Path) -> None:
         uninstall(["evil"], state=environment.state, facts=environment.facts)
 
 
-def test_plan_uninstall_cleans_bytecode_and_directories(prefix: Path) -> None:
+def test_decide_removal_cleans_bytecode_and_directories(prefix: Path) -> None:
     _hand_made(prefix, "")
     environment = open_environment(prefix, system_config=None)
     rows = read_record_rows(
         b"evil/a.py,sha256=x,1\nevil/deep/b.txt,,\nevil-1.0.dist-info/RECORD,,\n"
     )
     distribution = environment.state.distributions[canonicalize_name("evil")]
-    plan = plan_uninstall(
+    removal = decide_removal(
         distribution,
         rows,
         state=environment.state,
@@ -189,13 +189,13 @@ def test_plan_uninstall_cleans_bytecode_and_directories(prefix: Path) -> None:
         cache_tags=["cpython-312"],
     )
     site = environment.prefix / SITE
-    assert site / "evil/__pycache__/a.cpython-312.pyc" in plan.files
-    assert site / "evil/__pycache__/a.cpython-312.opt-1.pyc" in plan.files
-    assert plan.directories[:2] == (site / "evil/deep", site / "evil/__pycache__") or set(
-        plan.directories[:2]
+    assert site / "evil/__pycache__/a.cpython-312.pyc" in removal.files
+    assert site / "evil/__pycache__/a.cpython-312.opt-1.pyc" in removal.files
+    assert removal.directories[:2] == (site / "evil/deep", site / "evil/__pycache__") or set(
+        removal.directories[:2]
     ) == {site / "evil/deep", site / "evil/__pycache__"}
-    assert site not in plan.directories
-    assert environment.prefix not in plan.directories
+    assert site not in removal.directories
+    assert environment.prefix not in removal.directories
 
 
 def test_uninstall_command(prefix: Path, tmp_path: Path) -> None:

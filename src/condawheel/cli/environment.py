@@ -181,7 +181,7 @@ def install_command(
         wanted, prefix=target, source=source, options=options, system_config=system_config
     )
     if not quiet:
-        for message in (*result.plan.warnings, *result.notes):
+        for message in (*result.installation.warnings, *result.notes):
             stderr.warning(message)
     if verbose:
         _explain_resolution(result)
@@ -189,13 +189,13 @@ def install_command(
         typer.echo(json.dumps(result.to_json(), indent=2))
         return
     verb = "would install" if result.dry_run else "installed"
-    for item in result.plan.installs:
+    for item in result.installation.installs:
         replaced = f", replacing {item.replaces.version}" if item.replaces else ""
         typer.echo(f"{verb} {item.label} ({item.contents.filename}{replaced})")
-    for already in result.plan.already:
+    for already in result.installation.already:
         typer.echo(f"not reinstalled: {already.name} {already.version}: {already.reason}")
     if result.relocated and not quiet:
-        stderr.line(f"relocated {len(result.relocated)} file(s) to {result.plan.prefix}")
+        stderr.line(f"relocated {len(result.relocated)} file(s) to {result.installation.prefix}")
 
 
 def _explain_resolution(result: InstallResult) -> None:

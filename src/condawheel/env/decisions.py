@@ -2,7 +2,7 @@
 
 Pure: the wheels' contents, the environment's state (:mod:`condawheel.env.prefix`), the
 interpreter's facts and where each path really lands (:mod:`condawheel.env.paths`) go in;
-a frozen :class:`InstallPlan` comes out, and applying it makes no decision. Every
+a frozen :class:`Installation` comes out, and applying it makes no decision. Every
 destination of every wheel is judged before anything is written:
 
 * a file a conda package owns (``conda-meta/*.json`` ``files``) is never overwritten, and
@@ -44,7 +44,7 @@ from condawheel.env.prefix import (
     relative_to_prefix,
 )
 from condawheel.env.relocate import RelocationTarget
-from condawheel.env.uninstall import UninstallPlan
+from condawheel.env.uninstall import Removal
 from condawheel.env.wheels import WheelContents, conda_path_destination, member_destination
 from condawheel.errors import ExternalDependencyError, InstallError
 
@@ -59,11 +59,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlreadyInstalled",
-    "InstallPlan",
-    "PlannedRelocation",
-    "PlannedSymlink",
+    "Installation",
+    "Relocation",
+    "RestoredSymlink",
     "WheelInstall",
-    "plan_install",
+    "decide_installation",
     "script_shebang",
 ]
 
@@ -71,7 +71,7 @@ _SHOWN_PATHS: Final = 3
 
 
 @dataclass(frozen=True)
-class PlannedRelocation:
+class Relocation:
     """A file whose build-prefix placeholder is replaced by the environment's prefix."""
 
     path: Path
@@ -80,7 +80,7 @@ class PlannedRelocation:
 
 
 @dataclass(frozen=True)
-class PlannedSymlink:
+class RestoredSymlink:
     """A symbolic link recorded in ``conda.json``, restored at ``path``.
 
     ``replaces_copy``: the wheel carried the target's bytes under the link's name (a
@@ -100,11 +100,11 @@ class WheelInstall:
     requested: bool
     scheme: Mapping[str, str]
     destinations: tuple[Path, ...]
-    relocations: tuple[PlannedRelocation, ...]
-    symlinks: tuple[PlannedSymlink, ...]
+    relocations: tuple[Relocation, ...]
+    symlinks: tuple[RestoredSymlink, ...]
     directories: tuple[Path, ...]
     replaces: InstalledDistribution | None = None
-    removal: UninstallPlan | None = None
+    removal: Removal | None = None
 
     @property
     def label(self) -> str:
@@ -124,8 +124,8 @@ class AlreadyInstalled:
 
 
 @dataclass(frozen=True)
-class InstallPlan:
-    """Everything an install will do; executing it makes no decisions."""
+class Installation:
+    """Everything an install will do, decided; applying it makes no decision."""
 
     prefix: Path
     installs: tuple[WheelInstall, ...]
@@ -176,7 +176,7 @@ def _sidecar_actions(
     prefix: Path,
     landings: Landings,
     problems: list[str],
-) -> tuple[tuple[PlannedRelocation, ...], tuple[PlannedSymlink, ...], tuple[Path, ...]]:
+) -> tuple[tuple[Relocation, ...], tuple[RestoredSymlink, ...], tuple[Path, ...]]:
     sidecar = contents.sidecar
     if sidecar is None:
         return (), (), ()
@@ -187,7 +187,7 @@ def _sidecar_actions(
         if record.wheel_path not in members or destination is None:
             problems.append(f"conda.json names {record.wheel_path!r}, which the wheel lacks")
             continue
-        relocations.append(PlannedRelocation(destination[1], record.placeholder, record.file_mode))
+        relocations.append(Relocation(destination[1], record.placeholder, record.file_mode))
     symlinks = []
     for link in sidecar.symlinks:
         if link.kind == "file" and link.wheel_path is not None:
@@ -202,7 +202,7 @@ def _sidecar_actions(
         if problem is not None:
             problems.append(problem)
             continue
-        symlinks.append(PlannedSymlink(path, link.target, replaces_copy))
+        symlinks.append(RestoredSymlink(path, link.target, replaces_copy))
     directories = tuple(
         conda_path_destination(contents, directory, scheme) for directory in sidecar.directories
     )
@@ -360,15 +360,15 @@ def _judge_paths(
         found.overwrites.setdefault((wheel, reason), []).append(shown)
 
 
-def plan_install(
+def decide_installation(
     wheels: Sequence[tuple[WheelContents, bool]],
     *,
     state: PrefixState,
     facts: InterpreterFacts,
     landings: Landings,
-    replacements: Mapping[NormalizedName, UninstallPlan | InstallError],
+    replacements: Mapping[NormalizedName, Removal | InstallError],
     ignore_external: bool = False,
-) -> InstallPlan:
+) -> Installation:
     """Decide what installing the wheels does, and refuse what must not happen (pure).
 
     Every destination is judged where it really is, following the links on disk and those
@@ -380,7 +380,7 @@ def plan_install(
     :param landings: where each destination and link target really is, and which
         destinations exist on disk.
     :param replacements: for installed non-conda distributions of the same names, the
-        plan removing them (or why it cannot be made).
+        removal of their files (or why it cannot be decided).
     :raises InstallError: for a file conda owns, a file that exists outside any
         distribution being replaced, two wheels writing one file, a file or link that
         leads outside the environment, or a conda-installed distribution the resolve
@@ -400,10 +400,10 @@ def plan_install(
             already.append(decision)
             continue
         replaced_files: frozenset[str | None] = frozenset()
-        removal: UninstallPlan | None = None
+        removal: Removal | None = None
         if decision is not None:
             found = replacements.get(contents.name)
-            if not isinstance(found, UninstallPlan):
+            if not isinstance(found, Removal):
                 reason = found.reason if found is not None else "its files are unknown"
                 problems.append(
                     f"cannot replace {decision.display_name} {decision.version}: {reason}"
@@ -474,7 +474,7 @@ def plan_install(
         )
     warnings.extend(problem.describe(str(prefix)) for problem in external)
     relocation = _relocation_target(facts, prefix)
-    return InstallPlan(
+    return Installation(
         prefix=prefix,
         installs=tuple(installs),
         already=tuple(already),

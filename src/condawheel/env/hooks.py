@@ -368,7 +368,7 @@ def install_hook(
     :raises InstallError: when a file cannot be written (a full disk, a read-only
         folder); the state is written first, so ``hook remove`` undoes the rest.
     """
-    # Plan everything first: a refusal must leave the environment as it was.
+    # Decide everything first: a refusal must leave the environment as it was.
     targets = (
         CONFIG_NAME,
         STATE_PATH,

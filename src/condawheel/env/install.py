@@ -6,7 +6,7 @@ and installs each chosen wheel with pypa/installer into the environment's own ``
 scheme (data into the prefix, scripts into ``bin/``), then does what installers do not.
 This module is the glue; each step is its own module:
 
-1. **Survey and decide** (:func:`plan_for_environment`): read what the disk holds (the
+1. **Survey and decide** (:func:`decide_for_environment`): read what the disk holds (the
    distributions being replaced, the links on the way, the files that exist), then decide
    purely (:mod:`condawheel.env.decisions`).
 2. **Stage** with installer, relocate and restore links (:mod:`condawheel.env.staging`).
@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from condawheel.env.commit import Commit, commit_staged
-from condawheel.env.decisions import AlreadyInstalled, InstallPlan, plan_install
+from condawheel.env.decisions import AlreadyInstalled, Installation, decide_installation
 from condawheel.env.destinations import (
     install_scheme,
     scheme_root,
@@ -46,8 +46,8 @@ from condawheel.env.resolve import PackageSource, Prefer, Resolution, ResolvedWh
 from condawheel.env.staging import relocate_and_restore, stage, staged_path
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
 from condawheel.env.uninstall import (
-    UninstallPlan,
-    plan_for,
+    Removal,
+    removal_for,
     remove_empty_directories,
     remove_paths,
 )
@@ -67,9 +67,9 @@ if TYPE_CHECKING:
 __all__ = [
     "InstallOptions",
     "InstallResult",
-    "execute_plan",
+    "apply_installation",
+    "decide_for_environment",
     "install_requirements",
-    "plan_for_environment",
 ]
 
 # No wheel download may be longer than a conda package's whole content may be.
@@ -94,7 +94,7 @@ class InstallOptions:
 class InstallResult:
     """What ``condawheel install`` did (or, with ``dry_run``, would do)."""
 
-    plan: InstallPlan
+    installation: Installation
     resolution: Resolution
     dry_run: bool
     relocated: tuple[Path, ...] = ()
@@ -103,9 +103,9 @@ class InstallResult:
 
     def to_json(self) -> dict[str, object]:
         """Return the record ``condawheel install --json`` prints."""
-        plan = self.plan
+        installation = self.installation
         return {
-            "prefix": str(plan.prefix),
+            "prefix": str(installation.prefix),
             "dry_run": self.dry_run,
             "pip": {
                 "origin": self.resolution.pip.origin,
@@ -121,7 +121,7 @@ class InstallResult:
                     "relocations": len(item.relocations),
                     "symlinks": len(item.symlinks),
                 }
-                for item in plan.installs
+                for item in installation.installs
             ],
             "already_installed": [
                 {
@@ -131,38 +131,38 @@ class InstallResult:
                     "owner": item.owner,
                     "reason": item.reason,
                 }
-                for item in plan.already
+                for item in installation.already
             ],
             "relocated": [str(path) for path in self.relocated],
             "bytecode": self.bytecode,
-            "warnings": list(plan.warnings),
+            "warnings": list(installation.warnings),
             "notes": list(self.notes),
         }
 
 
-def execute_plan(
-    plan: InstallPlan, facts: InterpreterFacts
+def apply_installation(
+    installation: Installation, facts: InterpreterFacts
 ) -> tuple[tuple[Path, ...], int, tuple[str, ...]]:
-    """Install a plan: stage, relocate, restore links, commit, compile, rewrite RECORD.
+    """Apply what was decided: stage, relocate, restore links, commit, compile, RECORD.
 
     :return: the relocated files, the number of bytecode files, and warnings.
     :raises InstallError: if a step fails; the environment is left as it was.
     """
-    if not plan.installs:
+    if not installation.installs:
         return (), 0, ()
-    prefix = plan.prefix
+    prefix = installation.prefix
     warnings: list[str] = []
     relocated: list[Path] = []
     staging = prefix / f"{STAGING_PREFIX}{secrets.token_hex(6)}"
     commit = Commit(os.path.realpath(prefix))
     try:
         files = staging / "files"
-        for item in plan.installs:
-            stage(item, facts, files, plan.script_shebang)
-            relocated += relocate_and_restore(item, files, plan.relocation, warnings)
+        for item in installation.installs:
+            stage(item, facts, files, installation.script_shebang)
+            relocated += relocate_and_restore(item, files, installation.relocation, warnings)
             dist_info = scheme_root(item.contents, item.scheme) / item.contents.dist_info
             record_accepted_tags(item.contents, staged_path(files, dist_info), facts)
-        for item in plan.installs:
+        for item in installation.installs:
             if item.removal is not None:
                 commit.trashed += remove_paths(item.removal, trash=staging / "replaced")
         try:
@@ -173,21 +173,21 @@ def execute_plan(
         except InstallError:
             commit.undo()
             raise
-        for item in plan.installs:
+        for item in installation.installs:
             if item.removal is not None:
                 remove_empty_directories(item.removal)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     sources = [
         path
-        for item in plan.installs
+        for item in installation.installs
         for path in item.destinations
         if path.suffix == ".py"
         and not path.is_symlink()
         and any(path.is_relative_to(item.scheme[key]) for key in ("purelib", "platlib"))
     ]
     compile_bytecode(facts, sources)
-    bytecode = sum(rewrite_record(item, facts) for item in plan.installs)
+    bytecode = sum(rewrite_record(item, facts) for item in installation.installs)
     return tuple(relocated), bytecode, tuple(warnings)
 
 
@@ -259,29 +259,29 @@ def _already_satisfied(environment: Environment, resolution: Resolution) -> list
 
 def _replacements(
     environment: Environment, names: Iterable[NormalizedName]
-) -> dict[NormalizedName, UninstallPlan | InstallError]:
-    found: dict[NormalizedName, UninstallPlan | InstallError] = {}
+) -> dict[NormalizedName, Removal | InstallError]:
+    found: dict[NormalizedName, Removal | InstallError] = {}
     for name in names:
         installed = environment.state.distributions.get(name)
         if installed is None or installed.conda_owner is not None:
             continue
         try:
-            found[name] = plan_for(installed, environment.state, environment.facts)
+            found[name] = removal_for(installed, environment.state, environment.facts)
         except InstallError as error:
             found[name] = error
     return found
 
 
-def plan_for_environment(
+def decide_for_environment(
     environment: Environment,
     wheels: Sequence[tuple[WheelContents, bool]],
     *,
     ignore_external: bool = False,
-) -> InstallPlan:
-    """Look at the disk (distributions to replace, links, existing files), then plan.
+) -> Installation:
+    """Look at the disk (distributions to replace, links, existing files), then decide.
 
-    :raises InstallError: see :func:`plan_install`.
-    :raises ExternalDependencyError: see :func:`plan_install`.
+    :raises InstallError: see :func:`decide_installation`.
+    :raises ExternalDependencyError: see :func:`decide_installation`.
     """
     prefix = environment.state.prefix
     replacements = _replacements(environment, (item.name for item, _ in wheels))
@@ -289,7 +289,7 @@ def plan_for_environment(
     links: list[tuple[Path, str]] = []
     for item, requested in wheels:
         scheme = install_scheme(environment.facts, item.display_name)
-        with contextlib.suppress(InstallError):  # plan_install reports it
+        with contextlib.suppress(InstallError):  # decide_installation reports it
             destinations.update(
                 wheel_destinations(
                     item, scheme, windows=environment.facts.is_windows, requested=requested
@@ -297,7 +297,7 @@ def plan_for_environment(
             )
         links.extend(sidecar_links(item, scheme))
         for directory in item.sidecar.directories if item.sidecar is not None else ():
-            with contextlib.suppress(InstallError):  # plan_install reports it
+            with contextlib.suppress(InstallError):  # decide_installation reports it
                 destinations.add(conda_path_destination(item, directory, scheme))
     destinations.update(path for path, _ in links)
     inside = {
@@ -308,7 +308,7 @@ def plan_for_environment(
     gone = frozenset(
         relative
         for removal in replacements.values()
-        if isinstance(removal, UninstallPlan)
+        if isinstance(removal, Removal)
         for path in removal.files
         if (relative := relative_to_prefix(prefix, path)) is not None
     )
@@ -319,7 +319,7 @@ def plan_for_environment(
         pending={inside[path]: target for path, target in links if path in inside},
         gone=gone,
     )
-    return plan_install(
+    return decide_installation(
         wheels,
         state=environment.state,
         facts=environment.facts,
@@ -363,15 +363,18 @@ def install_requirements(
             (read_wheel(path), resolution.is_requested(wheel))
             for wheel, path in zip(wheels, paths, strict=True)
         ]
-        plan = plan_for_environment(environment, contents, ignore_external=options.ignore_external)
-        plan = dataclasses.replace(
-            plan, already=(*plan.already, *_already_satisfied(environment, resolution))
+        installation = decide_for_environment(
+            environment, contents, ignore_external=options.ignore_external
+        )
+        installation = dataclasses.replace(
+            installation,
+            already=(*installation.already, *_already_satisfied(environment, resolution)),
         )
         if options.dry_run:
-            return InstallResult(plan, resolution, dry_run=True, notes=resolution.notes)
-        relocated, bytecode, warnings = execute_plan(plan, environment.facts)
+            return InstallResult(installation, resolution, dry_run=True, notes=resolution.notes)
+        relocated, bytecode, warnings = apply_installation(installation, environment.facts)
     return InstallResult(
-        plan,
+        installation,
         resolution,
         dry_run=False,
         relocated=relocated,

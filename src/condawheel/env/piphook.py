@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from condawheel.env.environment import open_environment
 from condawheel.env.hooks import HookFile
-from condawheel.env.install import execute_plan, plan_for_environment
+from condawheel.env.install import apply_installation, decide_for_environment
 from condawheel.env.pip_hook_patches import DATA_PATH
 from condawheel.env.pip_hook_patches import MODULE_NAME as PATCHES_MODULE
 from condawheel.env.pip_hook_start import SWITCH as PIP_HOOK_SWITCH
@@ -45,7 +45,7 @@ from condawheel.env.wheels import read_wheel
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from condawheel.env.decisions import InstallPlan
+    from condawheel.env.decisions import Installation
     from condawheel.env.environment import Environment
 
 __all__ = [
@@ -148,7 +148,7 @@ def compile_hook_module(environment: Environment) -> bool:
 class WheelFileInstall:
     """What installing one wheel file that pip resolved did."""
 
-    plan: InstallPlan
+    installation: Installation
     relocated: tuple[Path, ...]
     notes: tuple[str, ...]
 
@@ -170,7 +170,7 @@ def install_wheel_file(
     :raises ExternalDependencyError: for unmet ``Requires-External``.
     """
     environment = open_environment(prefix, system_config=system_config)
-    plan = plan_for_environment(environment, [(read_wheel(wheel), requested)])
-    relocated, _, warnings = execute_plan(plan, environment.facts)
-    notes = [f"{item.name} {item.version}: {item.reason}" for item in plan.already]
-    return WheelFileInstall(plan, relocated, (*plan.warnings, *notes, *warnings))
+    installation = decide_for_environment(environment, [(read_wheel(wheel), requested)])
+    relocated, _, warnings = apply_installation(installation, environment.facts)
+    notes = [f"{item.name} {item.version}: {item.reason}" for item in installation.already]
+    return WheelFileInstall(installation, relocated, (*installation.warnings, *notes, *warnings))

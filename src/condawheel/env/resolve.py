@@ -18,7 +18,7 @@ X.Y.Z --implementation cp --abi ... --platform <conda platforms> --platform <the
 interpreter's own platforms, best first>`` with the source (``--no-index --find-links W``
 or ``--index-url URL``). pip < 23.3 refuses ``--platform`` with ``--dry-run`` unless
 ``--target`` is given too; then condawheel passes an unused ``--target`` directory, and pip
-resolves as if nothing were installed (condawheel's plan still skips what is installed).
+resolves as if nothing were installed (condawheel's decisions still skip what is installed).
 pip >= 23.3 sees the environment's installed distributions and leaves satisfied ones out
 of the report. pip's configuration files and ``PIP_*`` variables are ignored
 (``PIP_CONFIG_FILE=os.devnull``): what is resolved depends on the command line only.

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from installer.records import RecordEntry
     from installer.utils import Scheme
 
-    from condawheel.env.decisions import PlannedSymlink, WheelInstall
+    from condawheel.env.decisions import RestoredSymlink, WheelInstall
     from condawheel.env.interpreter import InterpreterFacts
 
 __all__ = [
@@ -193,7 +193,7 @@ def relocate_and_restore(
     return relocated
 
 
-def _restore_link(staged: Path, link: PlannedSymlink) -> str | None:
+def _restore_link(staged: Path, link: RestoredSymlink) -> str | None:
     """Create a recorded symlink in the staging tree; return a warning if it cannot be made."""
     staged.parent.mkdir(parents=True, exist_ok=True)
     copy = staged.with_name(f"{staged.name}.condawheel-copy")

@@ -39,12 +39,12 @@ if TYPE_CHECKING:
     from condawheel.env.prefix import InstalledDistribution, PrefixState
 
 __all__ = [
+    "Removal",
     "RemovedDistribution",
-    "UninstallPlan",
-    "execute_uninstall",
-    "plan_uninstall",
+    "decide_removal",
     "read_record_rows",
     "removal_paths",
+    "remove_distribution",
     "remove_empty_directories",
     "remove_paths",
     "uninstall",
@@ -52,7 +52,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class UninstallPlan:
+class Removal:
     """What removing one distribution deletes (each path where it really is, no link on the way)."""
 
     distribution: InstalledDistribution
@@ -90,7 +90,7 @@ def _bytecode_of(path: Path, cache_tags: Iterable[str]) -> list[Path]:
     return found
 
 
-def plan_uninstall(
+def decide_removal(
     distribution: InstalledDistribution,
     rows: Sequence[str],
     *,
@@ -98,8 +98,8 @@ def plan_uninstall(
     roots: Iterable[Path],
     landings: Landings,
     cache_tags: Iterable[str] = (),
-) -> UninstallPlan:
-    """Plan the removal of a distribution from its ``RECORD`` rows (pure).
+) -> Removal:
+    """Decide the removal of a distribution from its ``RECORD`` rows (pure).
 
     :param roots: directories never removed (the prefix, the scheme paths).
     :param landings: where the rows, the ``.dist-info`` and the ``conda.json``
@@ -165,7 +165,7 @@ def plan_uninstall(
         key=lambda item: len(item.parts),
         reverse=True,
     )
-    return UninstallPlan(distribution, prefix, tuple(files), tuple(ordered))
+    return Removal(distribution, prefix, tuple(files), tuple(ordered))
 
 
 def _row_path(prefix: Path, distribution: InstalledDistribution, row: str) -> str | None:
@@ -186,8 +186,8 @@ def removal_paths(
     return wanted
 
 
-def remove_paths(plan: UninstallPlan, *, trash: Path | None = None) -> list[tuple[Path, Path]]:
-    """Delete a plan's files, then the directories left empty.
+def remove_paths(removal: Removal, *, trash: Path | None = None) -> list[tuple[Path, Path]]:
+    """Delete a removal's files, then the directories left empty.
 
     With ``trash``, files are moved there instead (so that a failed install can put them
     back) and directories are kept: call :func:`remove_empty_directories` once done.
@@ -195,8 +195,8 @@ def remove_paths(plan: UninstallPlan, *, trash: Path | None = None) -> list[tupl
     :return: ``(original, trashed)`` pairs when a trash directory is used.
     """
     moved: list[tuple[Path, Path]] = []
-    real_prefix = os.path.realpath(plan.prefix)
-    for position, path in enumerate(plan.files):
+    real_prefix = os.path.realpath(removal.prefix)
+    for position, path in enumerate(removal.files):
         if not os.path.lexists(path):
             continue
         if not lands_inside(path.parent, real_prefix):  # a link appeared since deciding
@@ -209,13 +209,13 @@ def remove_paths(plan: UninstallPlan, *, trash: Path | None = None) -> list[tupl
         else:
             path.unlink()
     if trash is None:
-        remove_empty_directories(plan)
+        remove_empty_directories(removal)
     return moved
 
 
-def remove_empty_directories(plan: UninstallPlan) -> None:
-    """Remove the plan's directories that are empty, deepest first."""
-    for directory in plan.directories:
+def remove_empty_directories(removal: Removal) -> None:
+    """Remove the removal's directories that are empty, deepest first."""
+    for directory in removal.directories:
         _remove_empty(directory)
 
 
@@ -224,11 +224,11 @@ def _remove_empty(directory: Path) -> None:
         directory.rmdir()
 
 
-def execute_uninstall(plan: UninstallPlan) -> RemovedDistribution:
-    """Remove one distribution as planned."""
-    remove_paths(plan)
-    distribution = plan.distribution
-    return RemovedDistribution(distribution.name, distribution.version, len(plan.files))
+def remove_distribution(removal: Removal) -> RemovedDistribution:
+    """Remove one distribution as decided."""
+    remove_paths(removal)
+    distribution = removal.distribution
+    return RemovedDistribution(distribution.name, distribution.version, len(removal.files))
 
 
 def _record_of(prefix: Path, distribution: InstalledDistribution) -> tuple[str, ...]:
@@ -249,18 +249,18 @@ def scheme_roots(facts: InterpreterFacts) -> tuple[Path, ...]:
     return tuple(Path(path) for path in facts.paths.values())
 
 
-def plan_for(
+def removal_for(
     distribution: InstalledDistribution, state: PrefixState, facts: InterpreterFacts
-) -> UninstallPlan:
-    """Read a distribution's RECORD and plan its removal."""
-    # A conda distribution is refused by plan_uninstall before its RECORD matters.
+) -> Removal:
+    """Read a distribution's RECORD and removal its removal."""
+    # A conda distribution is refused by decide_removal before its RECORD matters.
     rows = () if distribution.conda_owner else _record_of(state.prefix, distribution)
     tags = [facts.cache_tag] if facts.cache_tag else []
     landings = survey_landings(state.prefix, removal_paths(state.prefix, distribution, rows))
     roots = scheme_roots(facts)
     # The scheme paths as the system resolves them too: removals are by real location.
     roots += tuple(Path(os.path.realpath(root)) for root in roots)
-    return plan_uninstall(
+    return decide_removal(
         distribution, rows, state=state, roots=roots, landings=landings, cache_tags=tags
     )
 
@@ -287,15 +287,17 @@ def uninstall(
     :param dry_run: check and count, but remove nothing.
     :raises InstallError: for a name not installed, or a distribution conda owns.
     """
-    plans = []
+    removals = []
     for name in names:
         distribution = state.distributions.get(canonicalize_name(name))
         if distribution is None:
             raise InstallError(name, _not_a_distribution(name, state))
-        plans.append(plan_for(distribution, state, facts))
+        removals.append(removal_for(distribution, state, facts))
     if dry_run:
         return tuple(
-            RemovedDistribution(plan.distribution.name, plan.distribution.version, len(plan.files))
-            for plan in plans
+            RemovedDistribution(
+                removal.distribution.name, removal.distribution.version, len(removal.files)
+            )
+            for removal in removals
         )
-    return tuple(execute_uninstall(plan) for plan in plans)
+    return tuple(remove_distribution(removal) for removal in removals)
