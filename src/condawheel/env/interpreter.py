@@ -2,8 +2,8 @@
 
 Everything that depends on the interpreter (markers, ``Requires-Python``, tags, the
 ``sysconfig`` scheme, bytecode) must come from the environment's interpreter, not from the one
-running condawheel (``../shared/docs/formats.md`` E.2; pip evaluates markers with the running
-interpreter). So condawheel runs that interpreter once, in a subprocess, with a small probe.
+running condawheel (docs/environments.md, "Resolution"; pip evaluates markers with the
+running interpreter). So condawheel runs that interpreter once, in a subprocess, with a small probe.
 
 The probe computes tags with ``packaging.tags`` *inside* the target interpreter: condawheel's
 own copy of ``packaging`` is put on that interpreter's ``sys.path`` through a private directory

@@ -1,7 +1,7 @@
 r"""Relocate prefix placeholders to an environment's prefix (pure: bytes in, bytes out).
 
 The rules are conda's (``conda/core/portability.py``: ``update_prefix``, ``replace_prefix``,
-``binary_replace``, ``replace_long_shebang``; formats.md A.8), applied to the files a
+``binary_replace``, ``replace_long_shebang``; docs/reference.md, 1.6), applied to the files a
 converted wheel's ``conda.json`` lists under ``prefix_placeholders``:
 
 * Each replacement is made in the encodings conda tries (``POPULAR_ENCODINGS``: UTF-8,

@@ -2,8 +2,8 @@
 
 **How pip is run.** pip cannot be taught extra tags except through ``--platform``,
 ``--abi``, ``--implementation`` and ``--python-version``, which replace its computed tag list
-(``pip/_internal/utils/compatibility_tags.py get_supported``; formats.md E.5) and require
-``--only-binary=:all:``. pip evaluates environment markers and (before 24.1)
+(``pip/_internal/utils/compatibility_tags.py get_supported``; docs/reference.md, 4.3) and
+require ``--only-binary=:all:``. pip evaluates environment markers and (before 24.1)
 ``Requires-Python`` with the interpreter *running* it, so condawheel runs pip with the
 environment's own interpreter:
 
