@@ -502,6 +502,41 @@ def test_installing_a_damaged_wheel_is_one_line_and_writes_nothing(
     assert sorted(prefix.rglob("*")) == before
 
 
+def test_a_replacement_stopped_half_way_puts_the_old_files_back(
+    prefix: Path, tmp_path: Path
+) -> None:
+    """Moving the old version aside stops at a folder a link now leads out of: undo all."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    old = demo_spec(version="1.0")
+    install(prefix, [make_wheel(tmp_path / "v1", old)])
+    environment = open_environment(prefix, system_config=None)
+    root = environment.prefix
+    new = demo_spec(version="2.0", files={"demo/__init__.py": b""}, sidecar=None)
+    installation = decide_for_environment(
+        environment, [(read_wheel(make_wheel(tmp_path / "v2", new)), True)]
+    )
+    # After deciding, share/demo becomes a link out of the environment holding a 'readme'.
+    (root / "share/demo").rename(tmp_path / "moved-away")
+    (outside / "readme").write_text("not the environment's")
+    (root / "share/demo").symlink_to(outside)
+    before = {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink()
+    }
+    with pytest.raises(InstallError, match="a symbolic link on the way leads out of it"):
+        apply_installation(installation, environment.facts)
+    after = {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and not path.is_symlink()
+    }
+    assert after == before
+    assert (outside / "readme").read_text() == "not the environment's"
+    assert not list(root.glob(".condawheel-staging-*"))
+
+
 def test_python_scripts_run_from_a_prefix_with_a_space(tmp_path: Path) -> None:
     """A ``#!python`` script gets the /bin/sh trampoline where a shebang cannot hold the path."""
     spaced = tmp_path / "with space" / "env"

@@ -162,10 +162,13 @@ def apply_installation(
             relocated += relocate_and_restore(item, files, installation.relocation, warnings)
             dist_info = scheme_root(item.contents, item.scheme) / item.contents.dist_info
             record_accepted_tags(item.contents, staged_path(files, dist_info), facts)
-        for item in installation.installs:
-            if item.removal is not None:
-                commit.trashed += remove_paths(item.removal, trash=staging / "replaced")
         try:
+            # Each replaced distribution is moved aside into its own folder; what was moved
+            # is recorded as it goes, so that a failure half-way puts it all back.
+            for number, item in enumerate(installation.installs):
+                if item.removal is not None:
+                    trash = staging / "replaced" / str(number)
+                    remove_paths(item.removal, trash=trash, moved=commit.trashed)
             commit_staged(files, Path(prefix.anchor), commit)
         except OSError as error:
             commit.undo()

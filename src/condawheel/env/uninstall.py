@@ -186,15 +186,23 @@ def removal_paths(
     return wanted
 
 
-def remove_paths(removal: Removal, *, trash: Path | None = None) -> list[tuple[Path, Path]]:
+def remove_paths(
+    removal: Removal,
+    *,
+    trash: Path | None = None,
+    moved: list[tuple[Path, Path]] | None = None,
+) -> list[tuple[Path, Path]]:
     """Delete a removal's files, then the directories left empty.
 
     With ``trash``, files are moved there instead (so that a failed install can put them
     back) and directories are kept: call :func:`remove_empty_directories` once done.
 
-    :return: ``(original, trashed)`` pairs when a trash directory is used.
+    :param moved: where to record each ``(original, trashed)`` pair as it is moved, so
+        that a caller can put back what was moved before a failure.
+    :return: the ``(original, trashed)`` pairs (``moved``, if given).
+    :raises InstallError: for a file whose folder a link now leads out of the environment.
     """
-    moved: list[tuple[Path, Path]] = []
+    moved = [] if moved is None else moved
     real_prefix = os.path.realpath(removal.prefix)
     for position, path in enumerate(removal.files):
         if not os.path.lexists(path):
@@ -214,7 +222,7 @@ def remove_paths(removal: Removal, *, trash: Path | None = None) -> list[tuple[P
 
 
 def remove_empty_directories(removal: Removal) -> None:
-    """Remove the removal's directories that are empty, deepest first."""
+    """Remove the directories of a removal that are left empty, deepest first."""
     for directory in removal.directories:
         _remove_empty(directory)
 
@@ -252,7 +260,7 @@ def scheme_roots(facts: InterpreterFacts) -> tuple[Path, ...]:
 def removal_for(
     distribution: InstalledDistribution, state: PrefixState, facts: InterpreterFacts
 ) -> Removal:
-    """Read a distribution's RECORD and removal its removal."""
+    """Read a distribution's RECORD, see where its paths really are, and decide its removal."""
     # A conda distribution is refused by decide_removal before its RECORD matters.
     rows = () if distribution.conda_owner else _record_of(state.prefix, distribution)
     tags = [facts.cache_tag] if facts.cache_tag else []
