@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from condawheel.env.decisions import decide_installation, script_shebang
-from condawheel.env.paths import LEADS_OUT, Landings, land
+from condawheel.env.paths import LEADS_OUT, RealPaths, real_path
 from condawheel.env.prefix import PrefixState
 from condawheel.env.wheels import WheelContents
 from condawheel.errors import InstallError
@@ -41,13 +41,13 @@ STATE = PrefixState(
 
 
 class _Resolved(Mapping[str, "str | None"]):
-    """Landings computed on demand from a table of links, as if surveyed."""
+    """RealPaths computed on demand from a table of links, as if surveyed."""
 
     def __init__(self, links: Mapping[str, str]) -> None:
         self.links = links
 
     def __getitem__(self, relative: str) -> str | None:
-        return land(relative, self.links.get, roots=["/my env"])
+        return real_path(relative, self.links.get, roots=["/my env"])
 
     def __iter__(self) -> Iterator[str]:
         return iter(())
@@ -56,8 +56,8 @@ class _Resolved(Mapping[str, "str | None"]):
         return 0
 
 
-def landings(links: Mapping[str, str] | None = None) -> Landings:
-    return Landings(_Resolved(links or {}))
+def real_paths(links: Mapping[str, str] | None = None) -> RealPaths:
+    return RealPaths(_Resolved(links or {}))
 
 
 def contents(
@@ -85,14 +85,18 @@ def contents(
 
 def decide(wheel: WheelContents, links: Mapping[str, str] | None = None) -> None:
     decide_installation(
-        [(wheel, True)], state=STATE, facts=MEMORY_FACTS, landings=landings(links), replacements={}
+        [(wheel, True)],
+        state=STATE,
+        facts=MEMORY_FACTS,
+        real_paths=real_paths(links),
+        replacements={},
     )
 
 
 def test_a_plain_wheel_is_decided_with_what_applying_needs() -> None:
     wheel = contents("plain", ["plain.py", "{data}/scripts/tool", "{data}/data/share/x"])
     installation = decide_installation(
-        [(wheel, True)], state=STATE, facts=MEMORY_FACTS, landings=landings(), replacements={}
+        [(wheel, True)], state=STATE, facts=MEMORY_FACTS, real_paths=real_paths(), replacements={}
     )
     [item] = installation.installs
     assert Path("/my env/share/x") in item.destinations

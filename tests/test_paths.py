@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from condawheel.env.paths import climbs_out, is_rooted, land, path_parts, survey_landings
+from condawheel.env.paths import climbs_out, is_rooted, path_parts, real_path, survey_real_paths
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -70,7 +70,7 @@ LINKS = {
 
 
 @pytest.mark.parametrize(
-    ("relative", "landing"),
+    ("relative", "real"),
     [
         ("lib/x", "lib/x"),
         ("share/alias/x", "lib/x"),
@@ -89,8 +89,8 @@ LINKS = {
         ("/etc/passwd", None),
     ],
 )
-def test_land_follows_links_component_by_component(relative: str, landing: str | None) -> None:
-    assert land(relative, LINKS.get, roots=["/env"]) == landing
+def test_real_path_follows_links_component_by_component(relative: str, real: str | None) -> None:
+    assert real_path(relative, LINKS.get, roots=["/env"]) == real
 
 
 def test_survey_counts_links_to_come_and_forgets_links_going(tmp_path: Path) -> None:
@@ -99,18 +99,18 @@ def test_survey_counts_links_to_come_and_forgets_links_going(tmp_path: Path) -> 
     (prefix / "lib/old.so").write_bytes(b"")
     (prefix / "share").mkdir()
     (prefix / "share/gone").symlink_to("../lib")
-    landings = survey_landings(
+    real_paths = survey_real_paths(
         prefix,
         ["share/new/old.so", "share/gone/x", "share/new/deeper/y", "share/stays/z"],
         [("share/new/deeper", "../include"), ("share/new/out", "../../x")],
         pending={"share/new": "../lib", "share/new/deeper": "../include"},
         gone=frozenset({"share/gone"}),
     )
-    assert landings.destination("share/new/old.so") == "lib/old.so"
-    assert landings.destination("share/gone/x") == "share/gone/x"  # removed first
+    assert real_paths.destination("share/new/old.so") == "lib/old.so"
+    assert real_paths.destination("share/gone/x") == "share/gone/x"  # removed first
     # share/new/deeper is registered where its folder really is, lib/, and leads from there.
-    assert landings.destination("share/new/deeper/y") == "include/y"
-    assert landings.target("share/new/deeper", "../include") == "include"
-    assert landings.target("share/new/out", "../../x") is None  # from lib/: above the prefix
-    assert landings.destination("share/stays/z") == "share/stays/z"
-    assert landings.existing == frozenset({"lib/old.so"})
+    assert real_paths.destination("share/new/deeper/y") == "include/y"
+    assert real_paths.target("share/new/deeper", "../include") == "include"
+    assert real_paths.target("share/new/out", "../../x") is None  # from lib/: above the prefix
+    assert real_paths.destination("share/stays/z") == "share/stays/z"
+    assert real_paths.existing == frozenset({"lib/old.so"})

@@ -12,7 +12,7 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from condawheel.env.environment import open_environment
-from condawheel.env.paths import survey_landings
+from condawheel.env.paths import survey_real_paths
 from condawheel.env.uninstall import decide_removal, read_record_rows, removal_paths, uninstall
 from condawheel.errors import InstallError
 from env_support import SITE, ZSTD, WheelSpec, conda_record, install, make_wheel, prefix, sidecar
@@ -183,7 +183,7 @@ def test_decide_removal_cleans_bytecode_and_directories(prefix: Path) -> None:
         rows,
         state=environment.state,
         roots=[environment.prefix / SITE],
-        landings=survey_landings(
+        real_paths=survey_real_paths(
             environment.prefix, removal_paths(environment.prefix, distribution, rows)
         ),
         cache_tags=["cpython-312"],

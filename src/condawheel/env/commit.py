@@ -5,7 +5,7 @@ file (a rename where the file system has no hard links, after checking the name 
 Nothing is ever written *through* an existing file: conda environments hard-link files from
 the package cache, and writing in place (installer's ``overwrite_existing=True``) corrupts
 the cache and every other environment made from it. No file is placed in a folder that,
-with every link followed, lies outside the prefix (:func:`condawheel.env.paths.lands_inside`),
+with every link followed, lies outside the prefix (:func:`condawheel.env.paths.really_inside`),
 whatever appeared since deciding. :class:`Commit` records what was placed, so that a failed
 commit is undone.
 """
@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from condawheel.env.paths import LEADS_OUT, lands_inside
+from condawheel.env.paths import LEADS_OUT, really_inside
 from condawheel.errors import InstallError
 
 __all__ = ["Commit", "commit_staged"]
@@ -55,7 +55,7 @@ class Commit:
 
 def _make_parents(path: Path, commit: Commit) -> None:
     if path.parent not in commit.checked:
-        if not lands_inside(path.parent, commit.real_prefix):
+        if not really_inside(path.parent, commit.real_prefix):
             raise InstallError(str(path), LEADS_OUT)
         commit.checked.add(path.parent)
     missing = []

@@ -36,7 +36,7 @@ from condawheel.env.external import (
     check_external,
     parse_requires_external,
 )
-from condawheel.env.paths import LEADS_OUT, Landings, is_rooted
+from condawheel.env.paths import LEADS_OUT, RealPaths, is_rooted
 from condawheel.env.prefix import (
     CONDA_META,
     InstalledDistribution,
@@ -161,11 +161,13 @@ def _relocation_target(facts: InterpreterFacts, prefix: Path) -> RelocationTarge
     )
 
 
-def _link_target_problem(prefix: Path, link: Path, target: str, landings: Landings) -> str | None:
+def _link_target_problem(
+    prefix: Path, link: Path, target: str, real_paths: RealPaths
+) -> str | None:
     if not target or is_rooted(target):
         return f"symlink {link.name!r} -> {target!r} is absolute"
     relative = relative_to_prefix(prefix, link)
-    if relative is None or landings.target(relative, target) is None:
+    if relative is None or real_paths.target(relative, target) is None:
         return f"symlink {link.name!r} -> {target!r} points outside the environment"
     return None
 
@@ -174,7 +176,7 @@ def _sidecar_actions(
     contents: WheelContents,
     scheme: Mapping[str, str],
     prefix: Path,
-    landings: Landings,
+    real_paths: RealPaths,
     problems: list[str],
 ) -> tuple[tuple[Relocation, ...], tuple[RestoredSymlink, ...], tuple[Path, ...]]:
     sidecar = contents.sidecar
@@ -198,7 +200,7 @@ def _sidecar_actions(
             path, replaces_copy = destination[1], True
         else:
             path, replaces_copy = conda_path_destination(contents, link.path, scheme), False
-        problem = _link_target_problem(prefix, path, link.target, landings)
+        problem = _link_target_problem(prefix, path, link.target, real_paths)
         if problem is not None:
             problems.append(problem)
             continue
@@ -328,7 +330,7 @@ def _judge_paths(
     *,
     directories: frozenset[Path],
     state: PrefixState,
-    landings: Landings,
+    real_paths: RealPaths,
     replaced: frozenset[str | None],
     claimed: dict[str, str],
     found: _PathProblems,
@@ -337,25 +339,25 @@ def _judge_paths(
     prefix = state.prefix
     for path in paths:
         relative = relative_to_prefix(prefix, path)
-        landing = None if relative is None else landings.destination(relative)
-        if relative is None or landing is None:
+        real = None if relative is None else real_paths.destination(relative)
+        if relative is None or real is None:
             reason = "outside the environment" if relative is None else LEADS_OUT
             found.outside.setdefault((wheel, reason), []).append(relative or str(path))
             continue
-        shown = relative if landing == relative else f"{relative} (that is {landing})"
-        owner = state.owner(landing)
+        shown = relative if real == relative else f"{relative} (that is {real})"
+        owner = state.owner(real)
         if owner is not None:
             reason = f"it belongs to the conda package {owner}"
-        elif landing.split("/", 1)[0] == CONDA_META:
+        elif real.split("/", 1)[0] == CONDA_META:
             reason = "conda-meta/ is conda's record of the environment"
         elif path in directories:
             continue  # an empty directory may exist already: it is only made sure of
-        elif landing in landings.existing and landing not in replaced:
+        elif real in real_paths.existing and real not in replaced:
             reason = "it exists already and belongs to no distribution being replaced"
-        elif landing in claimed:
-            reason = f"{claimed[landing]} installs it too"
+        elif real in claimed:
+            reason = f"{claimed[real]} installs it too"
         else:
-            claimed[landing] = wheel
+            claimed[real] = wheel
             continue
         found.overwrites.setdefault((wheel, reason), []).append(shown)
 
@@ -365,7 +367,7 @@ def decide_installation(
     *,
     state: PrefixState,
     facts: InterpreterFacts,
-    landings: Landings,
+    real_paths: RealPaths,
     replacements: Mapping[NormalizedName, Removal | InstallError],
     ignore_external: bool = False,
 ) -> Installation:
@@ -377,7 +379,7 @@ def decide_installation(
     owner that counts.
 
     :param wheels: each wheel and whether the user asked for it (``REQUESTED``).
-    :param landings: where each destination and link target really is, and which
+    :param real_paths: where each destination and link target really is, and which
         destinations exist on disk.
     :param replacements: for installed non-conda distributions of the same names, the
         removal of their files (or why it cannot be decided).
@@ -418,7 +420,7 @@ def decide_installation(
                 contents, scheme, windows=facts.is_windows, requested=requested
             )
             relocations, symlinks, directories = _sidecar_actions(
-                contents, scheme, prefix, landings, sidecar_problems
+                contents, scheme, prefix, real_paths, sidecar_problems
             )
         except InstallError as error:
             problems.append(str(error))
@@ -430,7 +432,7 @@ def decide_installation(
             (*destinations, *new_links, *directories),
             directories=frozenset(directories),
             state=state,
-            landings=landings,
+            real_paths=real_paths,
             replaced=replaced_files,
             claimed=claimed,
             found=found_problems,

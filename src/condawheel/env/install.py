@@ -39,7 +39,7 @@ from condawheel.env.destinations import (
     wheel_destinations,
 )
 from condawheel.env.environment import Environment, open_environment
-from condawheel.env.paths import survey_landings
+from condawheel.env.paths import survey_real_paths
 from condawheel.env.prefix import relative_to_prefix
 from condawheel.env.records import compile_bytecode, rewrite_record
 from condawheel.env.resolve import PackageSource, Prefer, Resolution, ResolvedWheel, resolve
@@ -315,7 +315,7 @@ def decide_for_environment(
         for path in removal.files
         if (relative := relative_to_prefix(prefix, path)) is not None
     )
-    landings = survey_landings(
+    real_paths = survey_real_paths(
         prefix,
         [inside[path] for path in destinations if path in inside],
         [(inside[path], target) for path, target in links if path in inside],
@@ -326,7 +326,7 @@ def decide_for_environment(
         wheels,
         state=environment.state,
         facts=environment.facts,
-        landings=landings,
+        real_paths=real_paths,
         replacements=replacements,
         ignore_external=ignore_external,
     )

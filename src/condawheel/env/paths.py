@@ -12,14 +12,14 @@ Two rules keep every write inside the prefix:
   resolved first, and a ``..`` after a link climbs from the link's *target*, not from the
   folder holding the link. Normalising the text (``normpath``) judges another path than
   the one the system writes: ``a/up -> ..`` and ``share/evil -> ../a/up/../../outside``
-  look inside as text and lead outside on disk. :func:`land` resolves a prefix-relative
+  look inside as text and lead outside on disk. :func:`real_path` resolves a prefix-relative
   path through a table of links (those on disk, and those an install is about to
   create) and says where it really is, or that it leaves the prefix. A path that leaves
   the prefix on the way counts as outside even if it comes back: nothing above the
   prefix is the environment's to judge.
 
-:func:`survey_landings` reads the links present on disk (the analysis); :func:`land` and
-:class:`Landings` are pure.
+:func:`survey_real_paths` reads the links present on disk (the analysis); :func:`real_path` and
+:class:`RealPaths` are pure.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LEADS_OUT",
-    "Landings",
+    "RealPaths",
     "climbs_out",
     "destination_query",
     "is_rooted",
-    "land",
-    "lands_inside",
     "link_query",
     "path_parts",
-    "survey_landings",
+    "real_path",
+    "really_inside",
+    "survey_real_paths",
 ]
 
 LEADS_OUT: Final = "outside the environment: a symbolic link on the way leads out of it"
@@ -79,7 +79,7 @@ def climbs_out(text: str) -> bool:
     return False
 
 
-def land(
+def real_path(
     relative: str,
     read_link: Callable[[str], str | None],
     *,
@@ -144,7 +144,7 @@ def _inside_root(target: str, prefixes: tuple[str, ...]) -> str | None:
     return None
 
 
-def lands_inside(path: Path, real_root: str) -> bool:
+def really_inside(path: Path, real_root: str) -> bool:
     """Return whether ``path``, resolved by the system (every link followed), is in ``real_root``.
 
     The check at the moment of writing or deleting, after deciding: a link that appeared
@@ -154,7 +154,7 @@ def lands_inside(path: Path, real_root: str) -> bool:
 
 
 def destination_query(relative: str) -> str:
-    """Return the path whose landing decides where ``relative`` is written: its folder.
+    """Return the path whose real path decides where ``relative`` is written: its folder.
 
     The last component is the file itself (written, or a link created); only the
     folders on the way are followed.
@@ -163,18 +163,18 @@ def destination_query(relative: str) -> str:
 
 
 def link_query(relative: str, target: str) -> str:
-    """Return the path whose landing is where a link at ``relative`` to ``target`` leads."""
+    """Return the path whose real path is where a link at ``relative`` to ``target`` leads."""
     folder = posixpath.dirname(relative)
     return f"{folder}/{target}" if folder and not is_rooted(target) else target
 
 
 @dataclass(frozen=True)
-class Landings:
+class RealPaths:
     """Where the paths an install or uninstall is about really are (an analysis report).
 
     ``places`` maps each queried prefix-relative path (see :func:`destination_query`,
-    :func:`link_query`) to its landing, ``None`` when it leads outside the prefix;
-    ``existing`` holds the landings of destinations that exist on disk.
+    :func:`link_query`) to its real path, ``None`` when it leads outside the prefix;
+    ``existing`` holds the real paths of destinations that exist on disk.
     """
 
     places: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
@@ -193,14 +193,14 @@ class Landings:
         return self.places[link_query(relative, target)]
 
 
-def survey_landings(
+def survey_real_paths(
     prefix: Path,
     destinations: Iterable[str],
     links: Iterable[tuple[str, str]] = (),
     *,
     pending: Mapping[str, str] | None = None,
     gone: frozenset[str] = frozenset(),
-) -> Landings:
+) -> RealPaths:
     """Resolve destinations and link targets against the links on disk and those to come.
 
     :param destinations: prefix-relative POSIX paths to be written (or removed).
@@ -233,7 +233,7 @@ def survey_landings(
     # A link to come may itself sit below another link: register the shallow ones first,
     # each at the place its folder really is.
     for path, target in sorted((pending or {}).items(), key=lambda item: item[0].count("/")):
-        folder = land(destination_query(path), read_link, roots=roots)
+        folder = real_path(destination_query(path), read_link, roots=roots)
         if folder is not None:
             name = posixpath.basename(path)
             table[f"{folder}/{name}" if folder else name] = target
@@ -242,16 +242,15 @@ def survey_landings(
     for relative in wanted:
         query = destination_query(relative)
         if query not in places:
-            places[query] = land(query, read_link, roots=roots)
+            places[query] = real_path(query, read_link, roots=roots)
     for path, target in links:
         query = link_query(path, target)
         if query not in places:
-            places[query] = land(query, read_link, roots=roots)
-    report = Landings(MappingProxyType(places))
+            places[query] = real_path(query, read_link, roots=roots)
+    report = RealPaths(MappingProxyType(places))
     existing = frozenset(
-        landing
+        real
         for relative in wanted
-        if (landing := report.destination(relative)) is not None
-        and os.path.lexists(prefix / landing)
+        if (real := report.destination(relative)) is not None and os.path.lexists(prefix / real)
     )
-    return Landings(MappingProxyType(places), existing)
+    return RealPaths(MappingProxyType(places), existing)

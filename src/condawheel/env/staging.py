@@ -25,7 +25,7 @@ from installer.exceptions import InstallerError
 from installer.sources import WheelFile
 from installer.utils import get_launcher_kind
 
-from condawheel.env.paths import LEADS_OUT, lands_inside
+from condawheel.env.paths import LEADS_OUT, really_inside
 from condawheel.env.relocate import RelocationTarget, relocate
 from condawheel.errors import InstallError
 
@@ -59,7 +59,7 @@ def staged_path(staging: Path, path: Path) -> Path:
 def _inside_staging(staging: Path, path: Path) -> Path:
     """Return the staged path, refusing one whose folder a staged link leads out of staging."""
     staged = staged_path(staging, path)
-    if not lands_inside(staged.parent, os.path.realpath(staging)):
+    if not really_inside(staged.parent, os.path.realpath(staging)):
         raise InstallError(str(path), LEADS_OUT)
     return staged
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from condawheel.env.paths import LEADS_OUT, Landings, lands_inside, survey_landings
+from condawheel.env.paths import LEADS_OUT, RealPaths, really_inside, survey_real_paths
 from condawheel.env.prefix import CONDA_META, relative_to_prefix
 from condawheel.errors import InstallError
 
@@ -96,13 +96,13 @@ def decide_removal(
     *,
     state: PrefixState,
     roots: Iterable[Path],
-    landings: Landings,
+    real_paths: RealPaths,
     cache_tags: Iterable[str] = (),
 ) -> Removal:
     """Decide the removal of a distribution from its ``RECORD`` rows (pure).
 
     :param roots: directories never removed (the prefix, the scheme paths).
-    :param landings: where the rows, the ``.dist-info`` and the ``conda.json``
+    :param real_paths: where the rows, the ``.dist-info`` and the ``conda.json``
         directories really are (see :func:`removal_paths`).
     :param cache_tags: bytecode cache tags to clean up (``cpython-312``).
     :raises InstallError: for a distribution conda installed, or a ``RECORD`` naming a
@@ -122,25 +122,25 @@ def decide_removal(
     tags = tuple(cache_tags)
     for row in rows:
         relative = _row_path(prefix, distribution, row)
-        landing = None if relative is None else landings.destination(relative)
+        real = None if relative is None else real_paths.destination(relative)
         if relative is None:
             problems.append(f"RECORD lists {row!r}, outside the environment")
             continue
-        if landing is None:
+        if real is None:
             problems.append(
                 f"RECORD lists {row!r}, outside the environment through a symbolic link"
             )
             continue
-        owner = state.owner(landing)
+        owner = state.owner(real)
         if owner is not None:
-            problems.append(f"RECORD lists {landing!r}, which the conda package {owner} owns")
+            problems.append(f"RECORD lists {real!r}, which the conda package {owner} owns")
             continue
-        path = prefix / landing
+        path = prefix / real
         files[path] = None
         if path.suffix == ".py":
             for cached in _bytecode_of(path, tags):
                 files.setdefault(cached, None)
-    dist_dir = landings.destination(distribution.metadata_dir)
+    dist_dir = real_paths.destination(distribution.metadata_dir)
     if dist_dir is None:
         problems.append(
             f"{distribution.metadata_dir} is reached through a link out of the environment"
@@ -151,9 +151,9 @@ def decide_removal(
     sidecar = distribution.sidecar
     if sidecar is not None:
         for conda_path in sidecar.directories:
-            landing = landings.destination(conda_path)
-            if landing is not None:  # an empty directory elsewhere is not ours to remove
-                directories[prefix / landing] = None
+            real = real_paths.destination(conda_path)
+            if real is not None:  # an empty directory elsewhere is not ours to remove
+                directories[prefix / real] = None
     protected = {Path(os.path.normpath(root)) for root in (*roots, prefix)}
     for path in [*files, *directories]:
         parent = path.parent
@@ -178,7 +178,7 @@ def _row_path(prefix: Path, distribution: InstalledDistribution, row: str) -> st
 def removal_paths(
     prefix: Path, distribution: InstalledDistribution, rows: Sequence[str]
 ) -> list[str]:
-    """Return the prefix-relative paths whose landings deciding a removal needs."""
+    """Return the prefix-relative paths whose real paths deciding a removal needs."""
     wanted = [distribution.metadata_dir]
     wanted += [path for row in rows if (path := _row_path(prefix, distribution, row))]
     if distribution.sidecar is not None:
@@ -207,7 +207,7 @@ def remove_paths(
     for position, path in enumerate(removal.files):
         if not os.path.lexists(path):
             continue
-        if not lands_inside(path.parent, real_prefix):  # a link appeared since deciding
+        if not really_inside(path.parent, real_prefix):  # a link appeared since deciding
             raise InstallError(str(path), LEADS_OUT)
         if trash is not None:
             kept = trash / f"{position}-{path.name}"
@@ -264,12 +264,12 @@ def removal_for(
     # A conda distribution is refused by decide_removal before its RECORD matters.
     rows = () if distribution.conda_owner else _record_of(state.prefix, distribution)
     tags = [facts.cache_tag] if facts.cache_tag else []
-    landings = survey_landings(state.prefix, removal_paths(state.prefix, distribution, rows))
+    real_paths = survey_real_paths(state.prefix, removal_paths(state.prefix, distribution, rows))
     roots = scheme_roots(facts)
     # The scheme paths as the system resolves them too: removals are by real location.
     roots += tuple(Path(os.path.realpath(root)) for root in roots)
     return decide_removal(
-        distribution, rows, state=state, roots=roots, landings=landings, cache_tags=tags
+        distribution, rows, state=state, roots=roots, real_paths=real_paths, cache_tags=tags
     )
 
 

@@ -1,12 +1,12 @@
 """Where a path lands through symbolic links: condawheel's resolver against the system's.
 
-:func:`condawheel.env.paths.land` decides whether an install writes inside the prefix, so it
+:func:`condawheel.env.paths.real_path` decides whether an install writes inside the prefix, so it
 must agree with the operating system wherever it says "inside". Each example builds a small
 tree of folders and symbolic links (relative ones with ``..``, chains, loops, absolute ones
 into and out of the prefix) in a temporary folder, with room above the prefix and an
-``outside`` folder beside it, and asks for random paths: when :func:`land` returns a place,
+``outside`` folder beside it, and asks for random paths: when :func:`real_path` returns a place,
 ``os.path.realpath`` must find the very same place; when it returns ``None``, the system may
-still land inside only by leaving the prefix and coming back, or through a loop.
+still be inside only by leaving the prefix and coming back, or through a loop.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from condawheel.env.paths import land, survey_landings
+from condawheel.env.paths import real_path, survey_real_paths
 
 NAMES = st.sampled_from(["a", "b", "l", "m"])
 PARTS = st.sampled_from(["a", "b", "l", "m", "..", "..", "."])
@@ -59,11 +59,11 @@ def _build(prefix: Path, outside: Path, folders: list[str], links: dict[str, str
 
 
 @given(world=worlds(), queries=st.lists(relative_paths(), min_size=1, max_size=8))
-def test_land_agrees_with_the_system(
+def test_real_path_agrees_with_the_system(
     world: tuple[list[str], dict[str, str]], queries: list[str]
 ) -> None:
     folders, links = world
-    with tempfile.TemporaryDirectory(prefix="landing-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="real-paths-") as temporary:
         root = Path(temporary).resolve()
         prefix = root / "up" / "env"
         outside = root / "outside"
@@ -75,13 +75,13 @@ def test_land_agrees_with_the_system(
             path = prefix / relative
             return str(path.readlink()) if path.is_symlink() else None
 
-        landings = survey_landings(prefix, [f"{query}/x" for query in queries])
+        real_paths = survey_real_paths(prefix, [f"{query}/x" for query in queries])
         for query in queries:
-            landing = land(query, read_link, roots=[str(prefix)])
-            assert landings.destination(f"{query}/x") == (
-                None if landing is None else f"{landing}/x" if landing else "x"
+            real = real_path(query, read_link, roots=[str(prefix)])
+            assert real_paths.destination(f"{query}/x") == (
+                None if real is None else f"{real}/x" if real else "x"
             )
-            if landing is None:
+            if real is None:
                 continue
             system = os.path.realpath(prefix / query)
-            assert system == os.path.normpath(prefix / landing), (query, links)
+            assert system == os.path.normpath(prefix / real), (query, links)
