@@ -1,4 +1,4 @@
-"""resolve_symlink: a package's links followed component by component, as the OS does."""
+"""Links followed component by component, as the OS does; path text with both separators."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from condawheel.links import (
     LinkOutside,
     PackageTree,
     ResolvedLink,
+    climbs_out,
+    is_rooted,
+    path_parts,
     resolve_symlink,
 )
 
@@ -186,3 +189,47 @@ def test_linux_follows_as_many_links_as_the_limit(tmp_path: Path) -> None:
         else:
             with pytest.raises(OSError, match="Too many levels of symbolic links"):
                 (directory / "l0").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("a/b", ("a", "b")),
+        ("a\\b", ("a", "b")),
+        ("./a//b/", ("a", "b")),
+        ("..\\..\\x", ("..", "..", "x")),
+    ],
+)
+def test_path_parts(text: str, parts: tuple[str, ...]) -> None:
+    assert path_parts(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "climbs"),
+    [
+        ("a/b", False),
+        ("a/../b", False),
+        ("a\\b", False),
+        ("a\\..\\b", False),
+        ("..", True),
+        ("a/../../x", True),
+        ("..\\..\\x", True),
+        ("a\\..\\..\\x", True),
+        ("/etc/passwd", True),
+        ("\\etc", True),
+        ("\\\\server\\share", True),
+        ("C:\\x", True),
+        ("c:x", True),
+        ("ab:x", False),
+    ],
+)
+def test_climbs_out(text: str, climbs: bool) -> None:
+    assert climbs_out(text) is climbs
+
+
+@pytest.mark.parametrize(
+    ("text", "rooted"),
+    [("/x", True), ("\\x", True), ("C:x", True), ("z:\\x", True), ("x", False), ("../x", False)],
+)
+def test_is_rooted(text: str, rooted: bool) -> None:
+    assert is_rooted(text) is rooted

@@ -36,7 +36,7 @@ from condawheel.env.external import (
     check_external,
     parse_requires_external,
 )
-from condawheel.env.paths import LEADS_OUT, RealPaths, is_rooted
+from condawheel.env.paths import LEADS_OUT, RealPaths
 from condawheel.env.prefix import (
     CONDA_META,
     InstalledDistribution,
@@ -47,6 +47,7 @@ from condawheel.env.relocate import RelocationTarget
 from condawheel.env.uninstall import Removal
 from condawheel.env.wheels import WheelContents, conda_path_destination, member_destination
 from condawheel.errors import ExternalDependencyError, InstallError
+from condawheel.links import is_rooted
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

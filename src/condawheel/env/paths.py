@@ -1,36 +1,32 @@
-r"""Paths inside an environment: both separators, and where a path lands through links.
+r"""Where a path in an environment really is, through the links on disk and those to come.
 
-Two rules keep every write inside the prefix:
+The operating system follows symbolic links one component at a time (POSIX.1-2017, 4.13
+"Pathname Resolution"): in ``share/evil/x``, ``share/evil`` is resolved first, and a ``..``
+after a link climbs from the link's *target*, not from the folder holding the link.
+Normalising the text (``normpath``) judges another path than the one the system writes:
+``a/up -> ..`` and ``share/evil -> ../a/up/../../outside`` look inside as text and lead
+outside on disk. :func:`real_path` runs the system's walk
+(:func:`condawheel.links.follow_links`) over a table of links (those on disk, and those an
+install is about to create) and says where a prefix-relative path really is, or that it
+leaves the prefix. A path that leaves the prefix on the way counts as outside even if it
+comes back: nothing above the prefix is the environment's to judge. Path text is read
+with both separators, as everywhere (:func:`condawheel.links.climbs_out`).
 
-* **Both separators, on every platform.** A wheel member or a ``conda.json`` path is
-  judged with ``/`` *and* ``\`` as separators, and a drive (``C:``) or a leading
-  separator counts as absolute: ``..\..\x`` is a plain name on Linux but a traversal on
-  Windows, so it is refused everywhere (PEP 427 archive names use ``/``; a ``\`` in one is
-  never a path a converter wrote).
-* **Links are followed one component at a time**, as the operating system follows them
-  (POSIX.1-2017, 4.13 "Pathname Resolution"): in ``share/evil/x``, ``share/evil`` is
-  resolved first, and a ``..`` after a link climbs from the link's *target*, not from the
-  folder holding the link. Normalising the text (``normpath``) judges another path than
-  the one the system writes: ``a/up -> ..`` and ``share/evil -> ../a/up/../../outside``
-  look inside as text and lead outside on disk. :func:`real_path` resolves a prefix-relative
-  path through a table of links (those on disk, and those an install is about to
-  create) and says where it really is, or that it leaves the prefix. A path that leaves
-  the prefix on the way counts as outside even if it comes back: nothing above the
-  prefix is the environment's to judge.
-
-:func:`survey_real_paths` reads the links present on disk (the analysis); :func:`real_path` and
-:class:`RealPaths` are pure.
+:func:`survey_real_paths` reads the links present on disk (the analysis); :func:`real_path`
+and :class:`RealPaths` are pure; :func:`really_inside` is the check at the moment of
+writing or deleting.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
+
+from condawheel.links import follow_links, is_rooted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -38,45 +34,14 @@ if TYPE_CHECKING:
 __all__ = [
     "LEADS_OUT",
     "RealPaths",
-    "climbs_out",
     "destination_query",
-    "is_rooted",
     "link_query",
-    "path_parts",
     "real_path",
     "really_inside",
     "survey_real_paths",
 ]
 
 LEADS_OUT: Final = "outside the environment: a symbolic link on the way leads out of it"
-# Linux's MAXSYMLINKS: more links than this on one path is a loop (ELOOP).
-MAX_LINKS: Final = 40
-_DRIVE: Final = re.compile(r"\A[A-Za-z]:")
-
-
-def path_parts(text: str) -> tuple[str, ...]:
-    r"""Split a path on ``/`` and ``\``, dropping empty and ``.`` parts (``..`` is kept)."""
-    return tuple(part for part in re.split(r"[/\\]", text) if part not in {"", "."})
-
-
-def is_rooted(text: str) -> bool:
-    r"""Return whether a path is absolute on some platform (``/x``, ``\x``, ``C:x``)."""
-    return text.startswith(("/", "\\")) or _DRIVE.match(text) is not None
-
-
-def climbs_out(text: str) -> bool:
-    r"""Return whether a relative path, read with either separator, leaves its folder.
-
-    ``..\..\x``, ``a/../../x``, ``/etc`` and ``C:\x`` do; ``a/../b`` and ``a\b`` do not.
-    """
-    if is_rooted(text):
-        return True
-    depth = 0
-    for part in path_parts(text):
-        depth += -1 if part == ".." else 1
-        if depth < 0:
-            return True
-    return False
 
 
 def real_path(
@@ -87,10 +52,9 @@ def real_path(
 ) -> str | None:
     """Return where a prefix-relative path really is, following every link, or ``None``.
 
-    Each component is looked up in turn; a link's target replaces it (relative to the
-    folder it is in, which is already resolved), as the system does. ``None`` when the
-    path climbs above the prefix, names an absolute place outside it, or meets more than
-    :data:`MAX_LINKS` links (a loop).
+    The system's walk (:func:`condawheel.links.follow_links`) over the environment's
+    links. ``None`` when the path climbs above the prefix, names an absolute place
+    outside it, meets a link to nowhere, or meets more links than Linux follows (a loop).
 
     :param relative: a path relative to the prefix, read with both separators (an
         absolute one counts only if it names a place inside ``roots``).
@@ -100,48 +64,8 @@ def real_path(
         back into it.
     :return: the resolved prefix-relative POSIX path (``""`` for the prefix itself).
     """
-    prefixes = tuple(root.rstrip("/") for root in roots)
-    if is_rooted(relative):
-        inside = _inside_root(relative, prefixes)
-        if inside is None:
-            return None
-        relative = inside
-    resolved: list[str] = []
-    pending = list(reversed(path_parts(relative)))
-    followed = 0
-    while pending:
-        part = pending.pop()
-        if part == "..":
-            if not resolved:
-                return None
-            resolved.pop()
-            continue
-        candidate = "/".join((*resolved, part))
-        target = read_link(candidate)
-        if target is None:
-            resolved.append(part)
-            continue
-        followed += 1
-        if followed > MAX_LINKS:
-            return None
-        if is_rooted(target):
-            inside = _inside_root(target, prefixes)
-            if inside is None:
-                return None
-            resolved = []
-            target = inside
-        pending.extend(reversed(path_parts(target)))
-    return "/".join(resolved)
-
-
-def _inside_root(target: str, prefixes: tuple[str, ...]) -> str | None:
-    normal = target.replace("\\", "/")
-    for prefix in prefixes:
-        if normal == prefix:
-            return ""
-        if normal.startswith(f"{prefix}/"):
-            return normal[len(prefix) + 1 :]
-    return None
+    followed = follow_links(relative, read_link, roots=roots)
+    return followed.path if followed.outcome == "inside" else None
 
 
 def really_inside(path: Path, real_root: str) -> bool:

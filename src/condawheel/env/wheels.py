@@ -24,9 +24,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from condawheel.env.paths import climbs_out
 from condawheel.errors import CondawheelError, InstallError, InvalidWheel
 from condawheel.io.wheelfile import open_wheel
+from condawheel.links import climbs_out
 from condawheel.metadata import SCRIPT_SECTIONS, read_scripts
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, load_sidecar
 
