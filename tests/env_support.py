@@ -30,31 +30,47 @@ from condawheel.names import default_mapping
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-# The facts of an environment at "/my env" (with a space) that no test creates: for the
-# decisions, which read nothing from disk.
-MEMORY_FACTS = InterpreterFacts(
-    python=Path("/my env/bin/python"),
-    executable="/my env/bin/python",
-    version="3.12.1",
-    implementation="cpython",
-    interpreter="cp312",
-    base_platform="linux_x86_64",
-    sys_platform="linux",
-    os_name="posix",
-    prefix="/my env",
-    base_prefix="/my env",
-    paths={
-        "purelib": "/my env/lib/python3.12/site-packages",
-        "platlib": "/my env/lib/python3.12/site-packages",
-        "scripts": "/my env/bin",
-        "data": "/my env",
-        "include": "/my env/include/python3.12",
-    },
-    platforms=("linux_x86_64",),
-    sys_tags=(Tag("cp312", "cp312", "linux_x86_64"),),
-    pip=None,
-    cache_tag="cpython-312",
-)
+
+def memory_facts(
+    prefix: str = "/my env",
+    *,
+    base_prefix: str | None = None,
+    paths: dict[str, str] | None = None,
+    platforms: tuple[str, ...] = ("linux_x86_64",),
+    sys_tags: tuple[Tag, ...] = (Tag("cp312", "cp312", "linux_x86_64"),),
+    pip: str | None = None,
+) -> InterpreterFacts:
+    """Return the facts of a CPython 3.12 at ``prefix`` that no test runs (for pure code)."""
+    if paths is None:
+        site = f"{prefix}/lib/python3.12/site-packages"
+        paths = {
+            "purelib": site,
+            "platlib": site,
+            "scripts": f"{prefix}/bin",
+            "data": prefix,
+            "include": f"{prefix}/include/python3.12",
+        }
+    return InterpreterFacts(
+        python=Path(prefix, "bin", "python"),
+        executable=f"{prefix}/bin/python",
+        version="3.12.1",
+        implementation="cpython",
+        interpreter="cp312",
+        base_platform="linux_x86_64",
+        sys_platform="linux",
+        os_name="posix",
+        prefix=prefix,
+        base_prefix=base_prefix or prefix,
+        paths=paths,
+        platforms=platforms,
+        sys_tags=sys_tags,
+        pip=pip,
+        cache_tag="cpython-312",
+    )
+
+
+# An environment whose path holds a space, for the install decisions.
+MEMORY_FACTS = memory_facts("/my env")
 PLACEHOLDER = "/home/conda/feedstock_root/build_artifacts/demo_1/_h_env_" + "placehold_" * 18
 
 

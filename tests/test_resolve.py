@@ -21,7 +21,6 @@ from packaging.version import Version
 from conda_envs import find_python312, link_python_into
 from condawheel.env.environment import Environment, open_environment
 from condawheel.env.install import InstallOptions, install_requirements
-from condawheel.env.interpreter import InterpreterFacts
 from condawheel.env.resolve import (
     Candidate,
     PackageSource,
@@ -37,10 +36,12 @@ from condawheel.env.resolve import (
 from condawheel.env.tagconfig import InterpreterTags, default_entry, environment_tags
 from condawheel.errors import InstallError
 from condawheel.wheelhouse.index import index_wheelhouse
-from env_support import WheelSpec, make_wheel, sidecar
+from env_support import WheelSpec, make_wheel, memory_facts, sidecar
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from condawheel.env.interpreter import InterpreterFacts
 
 PLATFORMS = ["linux_x86_64", "manylinux_2_17_x86_64"]
 OWN = (
@@ -53,22 +54,8 @@ TAGS = environment_tags(
 
 
 def facts(pip: str | None = "24.0") -> InterpreterFacts:
-    return InterpreterFacts(
-        python=Path("/env/bin/python"),
-        executable="/env/bin/python",
-        version="3.12.1",
-        implementation="cpython",
-        interpreter="cp312",
-        base_platform="linux_x86_64",
-        sys_platform="linux",
-        os_name="posix",
-        prefix="/env",
-        base_prefix="/usr",
-        paths={},
-        platforms=tuple(PLATFORMS),
-        sys_tags=OWN,
-        pip=pip,
-        cache_tag="cpython-312",
+    return memory_facts(
+        "/env", base_prefix="/usr", paths={}, platforms=tuple(PLATFORMS), sys_tags=OWN, pip=pip
     )
 
 
