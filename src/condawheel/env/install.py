@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import os
-import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -54,6 +52,8 @@ from condawheel.env.uninstall import (
 from condawheel.env.wheels import WheelContents, conda_path_destination, read_wheel
 from condawheel.env.wheeltags import record_accepted_tags
 from condawheel.errors import InstallError, SourceError
+from condawheel.io.digests import hash_file
+from condawheel.io.files import temporary_name
 from condawheel.io.http import TransientFailure, read_url
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def apply_installation(
     prefix = installation.prefix
     warnings: list[str] = []
     relocated: list[Path] = []
-    staging = prefix / f"{STAGING_PREFIX}{secrets.token_hex(6)}"
+    staging = prefix / temporary_name(STAGING_PREFIX)
     commit = Commit(os.path.realpath(prefix))
     try:
         files = staging / "files"
@@ -215,12 +215,10 @@ def _local_wheels(wheels: Sequence[ResolvedWheel]) -> Iterator[list[Path]]:
 
 def _download(wheel: ResolvedWheel, path: Path) -> Path:
     def save(body: HTTPBody) -> Path:
-        digest = hashlib.sha256()
         with path.open("wb") as out:
             for chunk in body.chunks():
                 out.write(chunk)
-                digest.update(chunk)
-        if wheel.sha256 is not None and digest.hexdigest() != wheel.sha256:
+        if wheel.sha256 is not None and hash_file(path).sha256 != wheel.sha256:
             # Retried like a broken connection, which it is most of the time.
             raise TransientFailure("the downloaded wheel does not match its sha256")
         return path

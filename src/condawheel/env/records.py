@@ -8,18 +8,17 @@ its target, belongs to the distribution) and the bytecode compiled here is liste
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import csv
-import hashlib
 import io
 import os
-import secrets
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from condawheel.env.destinations import scheme_root
+from condawheel.io.digests import hash_file
+from condawheel.io.files import write_atomically
 from condawheel.sidecar import SIDECAR_NAME
 
 if TYPE_CHECKING:
@@ -32,14 +31,9 @@ __all__ = ["compile_bytecode", "rewrite_record"]
 
 
 def _digest(path: Path) -> tuple[str, str]:
-    sha = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            sha.update(chunk)
-            size += len(chunk)
-    encoded = base64.urlsafe_b64encode(sha.digest()).rstrip(b"=").decode()
-    return f"sha256={encoded}", str(size)
+    """Return a file's RECORD hash and size columns."""
+    digests = hash_file(path)
+    return digests.record_hash, str(digests.size)
 
 
 def compile_bytecode(facts: InterpreterFacts, sources: Sequence[Path]) -> None:
@@ -101,7 +95,6 @@ def rewrite_record(item: WheelInstall, facts: InterpreterFacts) -> int:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows(rows)
-    temporary = record.with_name(f".RECORD.{secrets.token_hex(4)}")
-    temporary.write_text(buffer.getvalue(), encoding="utf-8")
-    temporary.replace(record)  # RECORD is our own new file; replace, never write through
+    # RECORD is installer's new file; it is replaced, never written through.
+    write_atomically(record, buffer.getvalue().encode("utf-8"))
     return compiled
