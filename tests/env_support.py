@@ -37,7 +37,11 @@ def memory_facts(
     base_prefix: str | None = None,
     paths: dict[str, str] | None = None,
     platforms: tuple[str, ...] = ("linux_x86_64",),
-    sys_tags: tuple[Tag, ...] = (Tag("cp312", "cp312", "linux_x86_64"),),
+    sys_tags: tuple[Tag, ...] = (
+        Tag("cp312", "cp312", "linux_x86_64"),
+        Tag("py3", "none", "linux_x86_64"),
+        Tag("py3", "none", "any"),
+    ),
     pip: str | None = None,
 ) -> InterpreterFacts:
     """Return the facts of a CPython 3.12 at ``prefix`` that no test runs (for pure code)."""

@@ -102,6 +102,8 @@ def test_a_plain_wheel_is_decided_with_what_applying_needs() -> None:
     assert Path("/my env/share/x") in item.destinations
     assert installation.relocation.prefix == "/my env"
     assert installation.script_shebang.startswith(b"#!/bin/sh\n")  # the prefix holds a space
+    # Installed, its WHEEL lists a tag the interpreter accepts (pip check, uv).
+    assert item.recorded_tags == (Tag("py3", "none", "linux_x86_64"),)
 
 
 def test_the_owner_of_the_file_a_restored_link_leads_to_counts() -> None:

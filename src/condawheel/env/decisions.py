@@ -17,8 +17,9 @@ destination of every wheel is judged before anything is written:
 * each ``Requires-External`` of a converted wheel is checked against the conda packages
   present and the converted wheels installed along (:mod:`condawheel.env.external`).
 
-It also decides what applying needs: the relocation target of the environment, and the
-first line of ``#!python`` scripts (:func:`script_shebang`).
+It also decides what applying needs: the relocation target of the environment, the first
+line of ``#!python`` scripts (:func:`script_shebang`), and the tags each installed conda
+wheel's ``WHEEL`` lists (:func:`condawheel.env.wheeltags.tags_to_record`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from condawheel.env.prefix import (
 from condawheel.env.relocate import RelocationTarget
 from condawheel.env.uninstall import Removal
 from condawheel.env.wheels import WheelContents, conda_path_destination, member_destination
+from condawheel.env.wheeltags import tags_to_record
 from condawheel.errors import ExternalDependencyError, InstallError
 from condawheel.links import is_rooted
 
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
+    from packaging.tags import Tag
     from packaging.utils import NormalizedName
 
     from condawheel.env.interpreter import InterpreterFacts
@@ -106,6 +109,7 @@ class WheelInstall:
     directories: tuple[Path, ...]
     replaces: InstalledDistribution | None = None
     removal: Removal | None = None
+    recorded_tags: tuple[Tag, ...] | None = None  # for WHEEL, if not its own (wheeltags)
 
     @property
     def label(self) -> str:
@@ -449,6 +453,7 @@ def decide_installation(
                 directories=directories,
                 replaces=decision,
                 removal=removal,
+                recorded_tags=tags_to_record(contents, facts),
             )
         )
     problems.extend(_summarise(found_problems.outside, "{wheel} would write {paths} {reason}"))

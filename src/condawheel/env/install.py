@@ -50,7 +50,7 @@ from condawheel.env.uninstall import (
     remove_paths,
 )
 from condawheel.env.wheels import WheelContents, conda_path_destination, read_wheel
-from condawheel.env.wheeltags import record_accepted_tags
+from condawheel.env.wheeltags import record_tags
 from condawheel.errors import InstallError, SourceError
 from condawheel.io.digests import hash_file
 from condawheel.io.files import temporary_name
@@ -160,8 +160,9 @@ def apply_installation(
         for item in installation.installs:
             stage(item, facts, files, installation.script_shebang)
             relocated += relocate_and_restore(item, files, installation.relocation, warnings)
-            dist_info = scheme_root(item.contents, item.scheme) / item.contents.dist_info
-            record_accepted_tags(item.contents, staged_path(files, dist_info), facts)
+            if item.recorded_tags is not None:
+                dist_info = scheme_root(item.contents, item.scheme) / item.contents.dist_info
+                record_tags(item.contents, staged_path(files, dist_info), item.recorded_tags)
         try:
             # Each replaced distribution is moved aside into its own folder; what was moved
             # is recorded as it goes, so that a failure half-way puts it all back.

@@ -12,8 +12,9 @@ platform the interpreter itself accepts: its base platform (``linux_x86_64``,
 ``sysconfig.get_platform()``, PEP 425) for a build of a platform subdir, ``any`` for a
 ``noarch`` one. The installed ``WHEEL`` lists those; the wheel's own file name and tags are
 kept in the sidecar under ``installed_from`` (:func:`sidecar_with_origin`), so nothing is
-lost. Pure functions, text in and text out, but for :func:`record_accepted_tags`, which
-``condawheel install`` applies to the staged copy of the dist-info before committing it.
+lost. Pure functions, text in and text out, but for :func:`record_tags`, which
+``condawheel install`` applies to the staged copy of the dist-info before committing it,
+with the tags its decisions chose (:func:`tags_to_record`).
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ORIGIN_KEY",
     "installed_tags",
-    "record_accepted_tags",
+    "record_tags",
     "rewrite_wheel_file",
     "sidecar_with_origin",
+    "tags_to_record",
 ]
 
 ORIGIN_KEY: Final = "installed_from"
@@ -99,20 +101,26 @@ def sidecar_with_origin(data: bytes, filename: str, tags: Iterable[Tag]) -> byte
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
 
-def record_accepted_tags(contents: WheelContents, dist_info: Path, facts: InterpreterFacts) -> bool:
-    """Rewrite a staged dist-info's ``WHEEL`` (and sidecar) for a conda wheel; return if done.
+def tags_to_record(contents: WheelContents, facts: InterpreterFacts) -> tuple[Tag, ...] | None:
+    """Return the tags an installed wheel's ``WHEEL`` is to list, or ``None`` to keep its own.
 
-    Only the staging copy is replaced (new files renamed into place, as everywhere).
-    ``RECORD`` is rehashed afterwards, with the relocated files.
+    See :func:`installed_tags`: a build of conda's ``noarch`` subdir tries ``any`` first.
     """
     sidecar = contents.sidecar
     package = sidecar.document.get("package") if sidecar is not None else None
     noarch = isinstance(package, dict) and package.get("subdir") == "noarch"
-    tags = installed_tags(
+    return installed_tags(
         contents.tags, frozenset(facts.sys_tags), base_platform=facts.base_platform, noarch=noarch
     )
-    if tags is None:
-        return False
+
+
+def record_tags(contents: WheelContents, dist_info: Path, tags: Iterable[Tag]) -> None:
+    """Rewrite a staged dist-info's ``WHEEL`` to list ``tags``, and note the wheel's own.
+
+    Only the staging copy is replaced (new files renamed into place, as everywhere); the
+    sidecar, if any, gets ``installed_from``. ``RECORD`` is rehashed afterwards, with the
+    relocated files.
+    """
     wheel_file = dist_info / "WHEEL"
     text = rewrite_wheel_file(wheel_file.read_text(encoding="utf-8"), tags)
     write_atomically(wheel_file, text.encode())
@@ -120,4 +128,3 @@ def record_accepted_tags(contents: WheelContents, dist_info: Path, facts: Interp
     if sidecar_file.is_file():
         data = sidecar_with_origin(sidecar_file.read_bytes(), contents.filename, contents.tags)
         write_atomically(sidecar_file, data)
-    return True
