@@ -3,7 +3,8 @@
 Python and ABI come from the package, the platform from its conda subdir. PEP 425 tags
 are ``python-abi-platform``. The platform is private to conda so that no system pip ever
 selects the wheel: ``conda_<subdir>`` with ``-`` replaced by ``_``
-(``conda_linux_64``), or plain ``conda`` for ``noarch`` packages (design.md, "Tags"). The
+(``conda_linux_64``), or plain ``conda`` for ``noarch`` packages. PEP 425 asks only that a
+platform tag be a lowercase identifier, and no installer knows these unless told. The
 python/ABI pair comes from the extension modules' file-name suffixes (PEP 3149, PEP 3147
 ``EXT_SUFFIX``), then from the ``python_abi`` pin, then from the site-packages directory.
 """
