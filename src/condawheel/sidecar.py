@@ -133,6 +133,15 @@ class Sidecar:
     directories: tuple[str, ...]
     document: JSONObject
 
+    @property
+    def built(self) -> bool:
+        """Whether the wheel was built in a conda environment (``condawheel build``).
+
+        Its ``package`` is the Python distribution, not a conda package: it provides no
+        conda package to other wheels' ``Requires-External``, and conda installs none.
+        """
+        return self.document.get("origin") == "build"
+
 
 def dump_sidecar(document: JSONObject) -> bytes:
     """Serialise a sidecar deterministically (sorted keys, two-space indent, UTF-8)."""

@@ -236,12 +236,12 @@ def _providers(state: PrefixState, installs: Iterable[WheelContents]) -> list[Ex
             distribution.sidecar, f"installed from the wheel {distribution.display_name}"
         )
         for distribution in state.distributions.values()
-        if distribution.sidecar is not None
+        if distribution.sidecar is not None and not distribution.sidecar.built
     )
     providers.extend(
         _wheel_provider(contents.sidecar, f"from the wheel {contents.filename}, installed now")
         for contents in installs
-        if contents.sidecar is not None
+        if contents.sidecar is not None and not contents.sidecar.built
     )
     return providers
 
@@ -280,6 +280,8 @@ def _already_installed(
         )
         return None
     sidecar = contents.sidecar
+    if sidecar is not None and sidecar.built:
+        sidecar = None  # built here, from no conda package
     record = state.record(sidecar.conda_name) if sidecar is not None else None
     if sidecar is not None and record is not None:
         if record.version == sidecar.conda_version and record.build == sidecar.conda_build:

@@ -39,6 +39,7 @@ from condawheel.env.install import apply_installation, decide_for_environment
 from condawheel.env.pip_hook_patches import DATA_PATH
 from condawheel.env.pip_hook_patches import MODULE_NAME as PATCHES_MODULE
 from condawheel.env.pip_hook_start import SWITCH as PIP_HOOK_SWITCH
+from condawheel.env.pipcache import pip_cache_file
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
 from condawheel.env.wheels import read_wheel
 
@@ -113,12 +114,20 @@ def render_pip_hook(
 def hook_files_for(
     environment: Environment, *, system_config: Path | None, default_platforms: Sequence[str]
 ) -> tuple[HookFile, ...]:
-    """Return the pip hook's files for an opened environment, recording this condawheel."""
-    return render_pip_hook(
-        site_packages(environment),
-        condawheel_python=sys.executable,
-        system_config=system_config,
-        default_platforms=default_platforms,
+    """Return the pip hook's files for an opened environment, recording this condawheel.
+
+    With them, the environment's pip configuration file naming its own pip cache
+    (:mod:`condawheel.env.pipcache`), which protects the system Python's pip whether or
+    not the hook itself works.
+    """
+    return (
+        *render_pip_hook(
+            site_packages(environment),
+            condawheel_python=sys.executable,
+            system_config=system_config,
+            default_platforms=default_platforms,
+        ),
+        pip_cache_file(environment.prefix, windows=environment.facts.is_windows),
     )
 
 

@@ -73,6 +73,23 @@ class WheelArchive:
         """Return the names of the file members (no directory entries), in archive order."""
         return tuple(info.filename for info in self._archive.infolist() if not info.is_dir())
 
+    def infos(self) -> tuple[zipfile.ZipInfo, ...]:
+        """Return every member's zip entry (name, mode in ``external_attr``), in archive order."""
+        return tuple(self._archive.infolist())
+
+    def read_head(self, name: str, size: int) -> bytes:
+        """Return the first ``size`` bytes of member ``name`` (fewer if it is shorter).
+
+        :raises InvalidWheel: if the member is missing or fails to decompress.
+        """
+        if name not in self._known:
+            raise InvalidWheel(self.subject, f"has no member {name}")
+        try:
+            with self._archive.open(name) as member:
+                return member.read(size)
+        except ZIP_FAILURES as error:
+            raise self._damaged(name, error) from None
+
     def read(self, name: str, *, limit: int | None = None) -> bytes:
         """Return member ``name``, decompressed and checked against its CRC-32.
 

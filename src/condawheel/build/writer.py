@@ -1,0 +1,87 @@
+"""Carry out a :class:`~condawheel.build.decisions.BuildPlan`: write, publish, index (I/O).
+
+The writer decides nothing. A retagged wheel is written entry by entry in the plan's order
+(members copied from the built wheel or replaced by the plan's bytes), with the plan's
+timestamp and fixed modes, RECORD computed from what was written and placed last (PEP 376,
+PEP 427), into a temporary file of the destination that is then linked into place
+(:func:`condawheel.writer.publish`: a different wheel of the same name is never replaced).
+A wheelhouse is locked while wheels land, and indexed afterwards as ``sync`` indexes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from typing import TYPE_CHECKING
+
+from condawheel.io.digests import record_hash
+from condawheel.io.files import temporary_path
+from condawheel.io.wheelfile import open_wheel
+from condawheel.spool import compress_body
+from condawheel.writer import publish
+from condawheel.zipwriter import ZipWriter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import BinaryIO
+
+    from condawheel.build.decisions import BuildPlan
+    from condawheel.writer import WriteResult
+
+__all__ = ["write_build"]
+
+_EXECUTABLE = 0o755
+_REGULAR = 0o644
+_LEVEL = 6
+
+
+def write_build(plan: BuildPlan, built: Path, out_dir: Path) -> WriteResult:
+    """Write ``plan`` (made from the wheel at ``built``) into ``out_dir``; return where it is.
+
+    :raises WheelExistsError: if a different wheel of the same name is already there.
+    :raises InvalidWheel: if a member of the built wheel cannot be read.
+    :raises OSError: if the destination cannot be written.
+    """
+    with temporary_path(out_dir) as temp:
+        if plan.kept_as_built:
+            shutil.copyfile(built, temp)
+        else:
+            with temp.open("xb") as out, open_wheel(built) as archive:
+                _write_zip(plan, archive.read, out)
+        return publish(temp, out_dir / plan.filename)
+
+
+def _write_zip(plan: BuildPlan, read: Callable[[str], bytes], out: BinaryIO) -> None:
+    archive = ZipWriter(out)
+    records = []
+    for member in plan.members:
+        data = member.data if member.data is not None else read(member.name)
+        mode = _EXECUTABLE if member.executable else _REGULAR
+        records.append(_add(archive, member.name, data, plan, mode))
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([*records, (plan.record_path, "", "")])
+    _add(archive, plan.record_path, buffer.getvalue().encode("utf-8"), plan, _REGULAR)
+    archive.close()
+
+
+def _add(
+    archive: ZipWriter, name: str, data: bytes, plan: BuildPlan, mode: int
+) -> tuple[str, str, str]:
+    body = compress_body(data, _LEVEL)
+
+    def write(out: BinaryIO) -> None:
+        out.write(body.data)
+
+    archive.add(
+        name,
+        method=body.method,
+        crc32=body.crc32,
+        size=body.size,
+        compressed_size=len(body.data),
+        date_time=plan.date_time,
+        mode=mode,
+        write_body=write,
+    )
+    return name, record_hash(body.sha256), str(body.size)
