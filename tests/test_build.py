@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -180,12 +181,17 @@ def members(wheel: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def run(*command: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run(
+    *command: str | Path, extra: dict[str, str] | None = None, configured: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run a command without pip's variables; without its configuration files unless asked."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    environment["PIP_CONFIG_FILE"] = os.devnull
-    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+    if not configured:  # os.devnull: pip reads no file at all, not even the site one
+        environment["PIP_CONFIG_FILE"] = os.devnull
+    environment.update(extra or {})
+    return subprocess.run(
         [str(part) for part in command], capture_output=True, text=True, check=False,
-        env=environment, **kwargs,
+        env=environment,
     )  # fmt: skip
 
 
@@ -367,3 +373,30 @@ def test_the_system_pythons_pip_refuses_it(built: Built, tmp_path: Path) -> None
                "--target", tmp_path / "target", wheel)  # fmt: skip
     assert done.returncode != 0
     assert "is not a supported wheel on this platform" in done.stderr
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_a_hooked_environments_pip_caches_its_builds_apart(
+    built: Built, conda_environments: CondaEnvironments, tmp_path: Path
+) -> None:
+    prefix = conda_environments.create(tmp_path / "hooked", ("python 3.12.*", "pip", "setuptools"))
+    hooked = run(sys.executable, "-m", "condawheel", "hook", "install", "--prefix", prefix,
+                 "--wheelhouse", tmp_path / "wheelhouse", "--system-config", tmp_path / "none")  # fmt: skip
+    assert hooked.returncode == 0, hooked.stderr
+    home = tmp_path / "home"
+    home.mkdir()
+    variables = {"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    python = prefix / "bin" / "python"
+    cache = run(python, "-m", "pip", "cache", "dir", extra=variables, configured=True)
+    assert cache.stdout.strip() == str(prefix / "var" / "cache" / "pip"), cache.stderr
+    # pip caches the wheel it builds from a local sdist: in the environment's own cache.
+    installed = run(python, "-m", "pip", "install", "--no-index", "--no-build-isolation",
+                    built.sdists["puredemo"], extra=variables, configured=True)  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    assert [p.name for p in (prefix / "var/cache/pip/wheels").rglob("*.whl")] == [
+        "puredemo-1.0-py3-none-any.whl"
+    ]
+    system = run(find_python312(), "-m", "pip", "cache", "list", extra=variables, configured=True)
+    assert "No locally built wheels cached." in system.stdout
+    assert not list(home.rglob("*.whl"))

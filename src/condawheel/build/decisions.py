@@ -175,7 +175,7 @@ def _with_requires_external(metadata: bytes, values: tuple[str, ...]) -> bytes:
     present = {line.strip() for line in head.splitlines()}
     added = [f"Requires-External: {value}" for value in values]
     head = "\n".join([head.rstrip("\n"), *(line for line in added if line not in present)])
-    return (head + "\n" + (separator + body if separator else "\n")).encode()
+    return (head + (separator + body if separator else "\n")).encode()
 
 
 def _binaries(
