@@ -325,6 +325,13 @@ def test_a_built_wheel_as_source_is_retagged_deterministically(built: Built) -> 
 # ------------------------------------------------------------------ afterwards
 
 
+@pytest.fixture(scope="module")
+def tools(conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An environment with Python, pip and setuptools, and no C library."""
+    root = tmp_path_factory.mktemp("tools")
+    return conda_environments.create(root / "env", ("python 3.12.*", "pip", "setuptools"))
+
+
 @pytest.mark.corpus
 @pytest.mark.slow
 def test_installed_elsewhere_it_loads_that_environments_libzstd(
@@ -336,7 +343,7 @@ def test_installed_elsewhere_it_loads_that_environments_libzstd(
         ["zdemo"], prefix=target, source=PackageSource(wheelhouse=built.wheelhouse),
         system_config=None,
     )  # fmt: skip
-    assert [item.contents.filename for item in result.plan.installs] == [
+    assert [item.contents.filename for item in result.installation.installs] == [
         "zdemo-1.0-cp312-cp312-conda_linux_64.whl"
     ]
     code = (
@@ -378,9 +385,9 @@ def test_the_system_pythons_pip_refuses_it(built: Built, tmp_path: Path) -> None
 @pytest.mark.corpus
 @pytest.mark.slow
 def test_a_hooked_environments_pip_caches_its_builds_apart(
-    built: Built, conda_environments: CondaEnvironments, tmp_path: Path
+    built: Built, tools: Path, tmp_path: Path
 ) -> None:
-    prefix = conda_environments.create(tmp_path / "hooked", ("python 3.12.*", "pip", "setuptools"))
+    prefix = tools
     hooked = run(sys.executable, "-m", "condawheel", "hook", "install", "--prefix", prefix,
                  "--wheelhouse", tmp_path / "wheelhouse", "--system-config", tmp_path / "none")  # fmt: skip
     assert hooked.returncode == 0, hooked.stderr
@@ -400,3 +407,26 @@ def test_a_hooked_environments_pip_caches_its_builds_apart(
     system = run(find_python312(), "-m", "pip", "cache", "list", extra=variables, configured=True)
     assert "No locally built wheels cached." in system.stdout
     assert not list(home.rglob("*.whl"))
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_the_command_line(built: Built, tools: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run(
+        sys.executable, "-m", "condawheel", "build", built.sdists["broken"], "puredemo==1.0",
+        "--prefix", tools, "-o", out, "--no-index", "--find-links", built.sdists["broken"].parent,
+        "--system-config", tmp_path / "none", "-v",
+    )  # fmt: skip
+    assert done.returncode == 1
+    # The requirement was resolved from the links, downloaded as an sdist and built.
+    assert done.stdout == f"{out / 'puredemo-1.0-py3-none-any.whl'}\n"
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"error: {built.sdists['broken']}: pip wheel failed (exit 1): ")
+    assert "no_such_header.h" in errors[0]
+    assert len(done.stderr.splitlines()) > 2  # the log's last lines, under -v
+    assert sorted(path.name for path in out.iterdir()) == ["puredemo-1.0-py3-none-any.whl"]
+    usage = run(sys.executable, "-m", "condawheel", "build", "x", "--prefix", tools)
+    assert usage.returncode == 2
+    assert "exactly one of --wheelhouse and --output" in usage.stderr

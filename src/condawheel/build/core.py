@@ -78,6 +78,17 @@ class BuildOutcome:
     requires_external: tuple[str, ...] = ()
     error: CondawheelError | None = None
 
+    def to_json(self) -> dict[str, object]:
+        """Return the ``--json`` record of this source."""
+        return {
+            "source": self.source,
+            "status": self.status,
+            "wheel": None if self.wheel is None else str(self.wheel),
+            "kept_as_built": self.kept_as_built,
+            "requires_external": list(self.requires_external),
+            "error": None if self.error is None else str(self.error),
+        }
+
 
 @dataclass(frozen=True)
 class BuildReport:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from condawheel import __version__
+from condawheel.cli.build import build_command
 from condawheel.cli.command import Command, Group
 from condawheel.cli.convert import convert_command, inspect_command
 from condawheel.cli.environment import (
@@ -79,6 +80,7 @@ _COMMANDS: tuple[tuple[typer.Typer, str, Callable[..., None], str], ...] = (
     (app, "inspect", inspect_command, "Print what a package's wheel would be, writing nothing."),
     (app, "sync", sync_command, "Convert channels, environments or packages into a wheelhouse."),
     (app, "index", index_command, "Write a wheelhouse's index (PEP 503, 691 and 658)."),
+    (app, "build", build_command, "Build sources into conda wheels of an environment."),
     (app, "tags", tags_command, "List the tags an environment accepts, best first."),
     (app, "install", install_command, "Install wheels into an environment, resolved with pip."),
     (app, "uninstall", uninstall_command, "Remove distributions that condawheel or pip installed."),
