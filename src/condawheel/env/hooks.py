@@ -15,6 +15,8 @@
   pixi run the same ``etc/conda/activate.d`` scripts.
 * the pip hook's files (:mod:`condawheel.env.piphook`), passed in as ``extra_files`` and
   recorded and removed like the scripts (a removed module's bytecode goes with it);
+* ``P/pip.conf`` (``pip.ini`` on Windows), the environment's own pip cache
+  (:mod:`condawheel.env.pipcache`), passed in with the pip hook's files;
 * ``P/etc/condawheel/hook.json``: what was written (each file's sha256), so that removal
   deletes only files nobody changed since. It is written *first*, as the intent (with the
   configuration entry to put back): a write that fails part-way leaves what
