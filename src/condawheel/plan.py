@@ -70,6 +70,7 @@ __all__ = [
     "wheel_identity",
     "wheel_kind",
     "zip_date_time",
+    "zip_date_time_of",
 ]
 
 WheelKind: TypeAlias = Literal["python", "library"]
@@ -759,7 +760,12 @@ def zip_date_time(
         stamp = analysis.index.timestamp_ms // 1000
     else:
         stamp = _MIN_TIMESTAMP
-    stamp = min(max(stamp, _MIN_TIMESTAMP), _MAX_TIMESTAMP)
+    return zip_date_time_of(stamp)
+
+
+def zip_date_time_of(stamp: int | None) -> tuple[int, int, int, int, int, int]:
+    """Return a zip entry's date for a Unix time (``None``: 1980-01-01), clamped to 1980-2107."""
+    stamp = min(max(_MIN_TIMESTAMP if stamp is None else stamp, _MIN_TIMESTAMP), _MAX_TIMESTAMP)
     moment = time.gmtime(stamp)
     return (
         moment.tm_year,

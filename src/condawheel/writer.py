@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from condawheel.plan import WheelEntry, WheelPlan
     from condawheel.spool import Blob, Spool
 
-__all__ = ["WriteResult", "publish", "replace_damaged", "write_wheel"]
+__all__ = ["WriteResult", "add_bytes", "publish", "replace_damaged", "write_wheel"]
 
 _EXECUTABLE = 0o755
 _REGULAR = 0o644
@@ -82,7 +82,14 @@ def _write_zip(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows([*records, (plan.record_path, "", "")])
-    _add_bytes(archive, plan.record_path, buffer.getvalue().encode("utf-8"), plan, _REGULAR, level)
+    add_bytes(
+        archive,
+        plan.record_path,
+        buffer.getvalue().encode("utf-8"),
+        date_time=plan.date_time,
+        mode=_REGULAR,
+        level=level,
+    )
     archive.close()
 
 
@@ -97,12 +104,16 @@ def _add_entry(
     mode = _EXECUTABLE if entry.executable else _REGULAR
     source = entry.source
     if isinstance(source, Generated):
-        return _add_bytes(archive, entry.arcname, source.data, plan, mode, level)
+        return add_bytes(
+            archive, entry.arcname, source.data, date_time=plan.date_time, mode=mode, level=level
+        )
     blob = _blob(payload, source.path)
     if isinstance(source, RewrittenScript):
         body = spool.read(blob)
         rewritten = source.new_first_line + body[source.first_line_length :]
-        return _add_bytes(archive, entry.arcname, rewritten, plan, mode, level)
+        return add_bytes(
+            archive, entry.arcname, rewritten, date_time=plan.date_time, mode=mode, level=level
+        )
     assert isinstance(source, FromPayload)  # noqa: S101 - exhaustive over EntrySource
     archive.add(
         entry.arcname,
@@ -139,9 +150,16 @@ def _blob(payload: Mapping[str, PayloadFile], path: str) -> Blob:
     return item.blob
 
 
-def _add_bytes(
-    archive: ZipWriter, name: str, data: bytes, plan: WheelPlan, mode: int, level: int
+def add_bytes(
+    archive: ZipWriter,
+    name: str,
+    data: bytes,
+    *,
+    date_time: tuple[int, int, int, int, int, int],
+    mode: int,
+    level: int,
 ) -> tuple[str, str, str]:
+    """Compress and add one whole body; return its RECORD row (name, hash, size)."""
     body = compress_body(data, level)
     archive.add(
         name,
@@ -149,7 +167,7 @@ def _add_bytes(
         crc32=body.crc32,
         size=body.size,
         compressed_size=len(body.data),
-        date_time=plan.date_time,
+        date_time=date_time,
         mode=mode,
         write_body=_writer_of(body.data),
     )

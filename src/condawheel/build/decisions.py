@@ -21,7 +21,6 @@ was built against the environment, so it becomes a conda wheel of it:
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -32,6 +31,7 @@ from condawheel.build.analysis import BuildError, installed_path
 from condawheel.build.runpath import RunPathError, decide_run_path, patch_run_path
 from condawheel.errors import InvalidMatchSpec
 from condawheel.matchspec.parsing import parse_matchspec
+from condawheel.plan import zip_date_time_of
 from condawheel.sidecar import SCHEMA_VERSION, SIDECAR_NAME, dump_sidecar
 
 if TYPE_CHECKING:
@@ -48,12 +48,9 @@ __all__ = [
     "decide_build",
     "external_declaration",
     "retagged_filename",
-    "zip_date_time",
 ]
 
 SourceKind = Literal["requirement", "sdist", "directory", "wheel"]
-_MIN_TIMESTAMP = 315532800  # 1980-01-01, the first date a zip entry can hold
-_MAX_TIMESTAMP = 4354819199  # 2107-12-31
 
 
 @dataclass(frozen=True)
@@ -143,20 +140,6 @@ def retagged_filename(wheel: BuiltWheel, platform: str) -> str:
         parts.append(wheel.build_tag)
     parts.extend([".".join(interpreters), ".".join(abis), platform])
     return "-".join(parts) + ".whl"
-
-
-def zip_date_time(source_date_epoch: int | None) -> tuple[int, int, int, int, int, int]:
-    """Return the timestamp of every zip entry: ``SOURCE_DATE_EPOCH``, else 1980-01-01."""
-    stamp = _MIN_TIMESTAMP if source_date_epoch is None else source_date_epoch
-    moment = time.gmtime(min(max(stamp, _MIN_TIMESTAMP), _MAX_TIMESTAMP))
-    return (
-        moment.tm_year,
-        moment.tm_mon,
-        moment.tm_mday,
-        moment.tm_hour,
-        moment.tm_min,
-        moment.tm_sec,
-    )
 
 
 def _retagged_wheel_file(wheel: BuiltWheel, platform: str) -> bytes:
@@ -304,7 +287,7 @@ def decide_build(
     :raises BuildError: naming every binary whose run path cannot be made relative, and
         every library that resolves neither to the environment nor to the system.
     """
-    date_time = zip_date_time(source_date_epoch)
+    date_time = zip_date_time_of(source_date_epoch)
     record_path = f"{wheel.dist_info}/RECORD"
     if wheel.is_pure:
         return BuildPlan(

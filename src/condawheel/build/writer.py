@@ -15,11 +15,9 @@ import io
 import shutil
 from typing import TYPE_CHECKING
 
-from condawheel.io.digests import record_hash
 from condawheel.io.files import temporary_path
 from condawheel.io.wheelfile import open_wheel
-from condawheel.spool import compress_body
-from condawheel.writer import publish
+from condawheel.writer import add_bytes, publish
 from condawheel.zipwriter import ZipWriter
 
 if TYPE_CHECKING:
@@ -59,29 +57,13 @@ def _write_zip(plan: BuildPlan, read: Callable[[str], bytes], out: BinaryIO) -> 
     for member in plan.members:
         data = member.data if member.data is not None else read(member.name)
         mode = _EXECUTABLE if member.executable else _REGULAR
-        records.append(_add(archive, member.name, data, plan, mode))
+        records.append(
+            add_bytes(archive, member.name, data, date_time=plan.date_time, mode=mode, level=_LEVEL)
+        )
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([*records, (plan.record_path, "", "")])
-    _add(archive, plan.record_path, buffer.getvalue().encode("utf-8"), plan, _REGULAR)
-    archive.close()
-
-
-def _add(
-    archive: ZipWriter, name: str, data: bytes, plan: BuildPlan, mode: int
-) -> tuple[str, str, str]:
-    body = compress_body(data, _LEVEL)
-
-    def write(out: BinaryIO) -> None:
-        out.write(body.data)
-
-    archive.add(
-        name,
-        method=body.method,
-        crc32=body.crc32,
-        size=body.size,
-        compressed_size=len(body.data),
-        date_time=plan.date_time,
-        mode=mode,
-        write_body=write,
+    record = buffer.getvalue().encode("utf-8")
+    add_bytes(
+        archive, plan.record_path, record, date_time=plan.date_time, mode=_REGULAR, level=_LEVEL
     )
-    return name, record_hash(body.sha256), str(body.size)
+    archive.close()
