@@ -200,8 +200,9 @@ def describe_environment(environment: Environment) -> BuildEnvironment:
 def read_built_wheel(path: Path) -> BuiltWheel:
     """Read a wheel: its name and tags, ``WHEEL``, ``METADATA``, members and binaries.
 
-    Every member is checked against its CRC-32; the bytes of members that look like
-    binaries are kept (they may need their run path rewritten), the others are not.
+    The bytes of members that look like binaries are kept (they may need their run path
+    rewritten), the others are not: the writer reads them again, each checked against its
+    CRC-32 as it is read.
 
     :raises BuildError: if the file is not a readable wheel.
     """
