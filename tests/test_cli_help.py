@@ -27,7 +27,7 @@ def _command_paths() -> list[tuple[str, ...]]:
 COMMANDS = _command_paths()
 # What the pip hook runs; not listed, but its help is plain too.
 HIDDEN = {("hook", "install-wheel")}
-TOP_LEVEL = ("convert", "inspect", "sync", "index", "tags", "install", "uninstall", "hook")
+TOP_LEVEL = ("convert", "inspect", "sync", "index", "build", "tags", "install", "uninstall", "hook")
 # What typer shows when left alone: its type names, in angle brackets or not.
 PYTHON_TYPES = re.compile(
     r"<[^>]*>|\b(list|tuple|dict)\[|\b(Path|bool|int|str|float)\b|int range|\bTEXT\b"
