@@ -149,8 +149,6 @@ def synthetic_package(size_mib: int = 200, *, seed: int = 2026) -> Path:
     Many files of mixed content, as real packages have: text (compresses ~4:1), binary
     with structure (~2:1) and random bytes (incompressible, like bundled archives).
     """
-    from conda_package_streaming.create import conda_builder  # noqa: PLC0415
-
     stem = f"synthetic-{size_mib}mib-1.0-h0_0"
     target = CACHE / f"{stem}.conda"
     if target.exists():
@@ -178,6 +176,56 @@ def synthetic_package(size_mib: int = 200, *, seed: int = 2026) -> Path:
         files.append((name, data))
         budget -= size
         index += 1
+    return _write_conda(stem, files)
+
+
+def mixed_package(size_mb: int = 150, *, seed: int = 2027) -> Path:
+    """Build (once, cached) a ``.conda`` of another mix than :func:`synthetic_package`.
+
+    The mix of issue 17, scaled to ``size_mb`` (150 at full size): 110 MB of large
+    binaries whose content alternates runs of random bytes and runs of zeros (code and
+    the zero padding of sections), 31 MB of tab-separated text in a few large files, and
+    386 small Python files. Few, large bodies, where the other package has many.
+    """
+    stem = f"mixed-{size_mb}mb-1.0-h0_0"
+    target = CACHE / f"{stem}.conda"
+    if target.exists():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    scale = size_mb / 150
+    files: list[tuple[str, bytes]] = []
+    binaries = max(1, round(8 * scale))
+    for number in range(binaries):
+        size = int(110_000_000 * scale) // binaries
+        out = bytearray()
+        random_run = True
+        while len(out) < size:
+            run = rng.choice([4 << 10, 16 << 10, 64 << 10, 256 << 10])
+            out += rng.randbytes(run) if random_run else bytes(run)
+            random_run = not random_run
+        files.append((f"lib/libmixed{number}.so.1", bytes(out[:size])))
+    tables = max(1, round(4 * scale))
+    for number in range(tables):
+        size = int(31_000_000 * scale) // tables
+        rows = bytearray()
+        while len(rows) < size:
+            rows += b"%d\tsample_%05d\t%.6f\t%s\n" % (
+                len(rows),
+                rng.randrange(100_000),
+                rng.random(),
+                rng.choice([b"GAT", b"CCA", b"TTG", b"AGC"]) * rng.randrange(1, 9),
+            )
+        files.append((f"share/mixed/table{number}.tsv", bytes(rows[:size])))
+    for number in range(max(1, round(386 * scale))):
+        body = _text_block(rng, rng.randrange(500, 12_000))
+        files.append((f"lib/python3.12/site-packages/mixed/module{number:03d}.py", body))
+    return _write_conda(stem, files)
+
+
+def _write_conda(stem: str, files: list[tuple[str, bytes]]) -> Path:
+    from conda_package_streaming.create import conda_builder  # noqa: PLC0415
+
     paths = [
         {
             "_path": name,
@@ -207,7 +255,7 @@ def synthetic_package(size_mib: int = 200, *, seed: int = 2026) -> Path:
             member.size = len(data)
             member.mode = 0o644
             tar.addfile(member, io.BytesIO(data))
-    return target
+    return CACHE / f"{stem}.conda"
 
 
 def tiny_channel(count: int) -> Path:
