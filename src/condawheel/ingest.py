@@ -9,9 +9,7 @@ then decides; the writer copies compressed bodies from the spool.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
-import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -19,6 +17,8 @@ from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, Protocol, TypeVar
 
 from condawheel import layout
 from condawheel.errors import InvalidPackage
+from condawheel.io.bzip2 import parallel_decoder_available
+from condawheel.io.cpus import usable_cores
 from condawheel.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.spool import (
     BLOCK,
@@ -27,6 +27,7 @@ from condawheel.spool import (
     WINDOW,
     Blob,
     block_bounds,
+    crc32,
     deflate_bound,
     deflate_into,
     deflate_range_into,
@@ -136,7 +137,7 @@ def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> tuple[str, int, Bina
         from io import BytesIO  # noqa: PLC0415 - only binaries need a file object
 
         facts = analyzer.analyze(BytesIO(data))
-    return hashlib.sha256(data).hexdigest(), zlib.crc32(data), facts
+    return hashlib.sha256(data).hexdigest(), crc32(data), facts
 
 
 class _Task(Generic[_T]):
@@ -432,7 +433,7 @@ class _Ingest:
             chunk, window, position = first, b"", 0
             while chunk:
                 digest.update(chunk)
-                crc = zlib.crc32(chunk, crc)
+                crc = crc32(chunk, crc)
                 if tee is not None:
                     tee.write(chunk)
                 following = reader.read(BLOCK) if reader.left else b""
@@ -523,19 +524,18 @@ class _Counted:
 
 def default_threads() -> int:
     """Return the number of usable cores (the default for worker threads and processes)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def default_workers(package_format: str) -> int:
     """Return how many threads should hash and compress bodies for a package format.
 
-    A ``.tar.bz2`` is one bzip2 stream that the reading thread decompresses at a full
-    core's pace; leaving that core to it keeps the critical path free (the workers do
-    less work than the decompression, so one core fewer still keeps up). ``.conda``
-    (zstd) and directories are cheap to read: every core compresses.
+    A ``.tar.bz2`` is decoded by indexed_bzip2's threads on every core, so its blocks no
+    longer keep one core to themselves; where that decoder is missing, the reading
+    thread decompresses the one stream at a full core's pace and one core is left to it.
+    ``.conda`` (zstd) and directories are cheap to read: every core compresses.
     """
     cores = default_threads()
-    return max(1, cores - 1) if package_format == "tar.bz2" else cores
+    if package_format == "tar.bz2" and not parallel_decoder_available():
+        return max(1, cores - 1)  # pragma: no cover - indexed_bzip2 is a dependency
+    return cores

@@ -8,7 +8,6 @@ file and the reason.
 
 from __future__ import annotations
 
-import bz2
 import os
 import stat
 import tarfile
@@ -22,6 +21,8 @@ from conda_package_streaming import package_streaming
 
 from condawheel.condameta import check_relative_path
 from condawheel.errors import InvalidPackage
+from condawheel.io.bzip2 import Bzip2Reader
+from condawheel.io.cpus import usable_cores
 from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
@@ -187,9 +188,12 @@ def package_kind(path: Path) -> Literal["conda", "tar.bz2", "directory"] | None:
     return None
 
 
-def open_package(path: Path, *, metadata_limit: int = MAX_METADATA_BYTES) -> PackageSource:
+def open_package(
+    path: Path, *, metadata_limit: int = MAX_METADATA_BYTES, bzip2_threads: int | None = None
+) -> PackageSource:
     """Return the source for a ``.conda``, ``.tar.bz2`` or extracted package directory.
 
+    :param bzip2_threads: threads that decode a ``.tar.bz2`` (default: every usable core).
     :param metadata_limit: the most a ``.conda``'s ``metadata.json`` may hold, the one
         metadata file the source reads itself; readers of ``info/`` apply their own.
     :raises InvalidPackage: if ``path`` is none of those or cannot be opened.
@@ -225,7 +229,7 @@ def open_package(path: Path, *, metadata_limit: int = MAX_METADATA_BYTES) -> Pac
         return CondaArchiveSource(path, metadata_limit=metadata_limit)
     if not magic.startswith(b"BZh"):
         raise InvalidPackage(str(path), f"not a bzip2-compressed tar{_sniff(magic)}")
-    return TarBz2Source(path)
+    return TarBz2Source(path, threads=bzip2_threads)
 
 
 def _sniff(magic: bytes) -> str:
@@ -320,20 +324,28 @@ def _stream_tar(
 
 
 class TarBz2Source:
-    """A v1 ``.tar.bz2`` package: one bzip2 tarball, ``info/`` interleaved with the payload."""
+    """A v1 ``.tar.bz2`` package: one bzip2 tarball, ``info/`` interleaved with the payload.
+
+    :param threads: bzip2 decoding threads (see :class:`condawheel.io.bzip2.Bzip2Reader`);
+        the default is every usable core. The decompressed bytes do not depend on it.
+    """
 
     format: Literal["tar.bz2"] = "tar.bz2"
 
-    def __init__(self, location: Path) -> None:
+    def __init__(self, location: Path, *, threads: int | None = None) -> None:
         self.location = location
+        self.threads = usable_cores() if threads is None else threads
 
     def members(self) -> Iterator[tuple[Member, MemberReader | None]]:
         subject = str(self.location)
-        with _translated_errors(subject), self.location.open("rb") as raw:
-            reader = bz2.BZ2File(raw, mode="rb")
+        with _translated_errors(subject):
+            reader = Bzip2Reader(self.location, threads=self.threads)
             stream = package_streaming.tar_generator(reader, closefd=False)
             try:
                 yield from _stream_tar(subject, stream)
+                # The tar ends before the bzip2 stream does: read the rest, so that the
+                # last blocks' CRCs and the stream's CRC are checked too.
+                reader.drain()
             finally:
                 stream.close()
                 reader.close()
