@@ -12,6 +12,7 @@ __all__ = [
     "InvalidPackage",
     "InvalidRecord",
     "InvalidWheel",
+    "MissingDependency",
     "OutputError",
     "SourceError",
     "UnsupportedPackage",
@@ -58,6 +59,14 @@ class InvalidRecord(CondawheelError, ValueError):
 
     ``subject`` is the record file. The environment side re-raises it as an
     :class:`InstallError`; a sync or a library index reports it and reads the others.
+    """
+
+
+class MissingDependency(CondawheelError):
+    """A library condawheel needs for the task at hand is not installed.
+
+    ``subject`` is the distribution's name. Raised instead of falling back to something
+    that would change what condawheel writes.
     """
 
 

@@ -5,6 +5,14 @@ streams past (in worker threads: zlib and hashlib release the GIL) and appended 
 writer later copies the compressed bytes into the zip in the order the plan chose. So the
 unavoidable work (decompress, hash, deflate) happens once, and memory does not grow with
 the package: bodies live on disk, not in RAM.
+
+Bodies are deflated with zlib-ng (the ``zlib-ng`` wheel, which bundles one zlib-ng
+version), not with the standard library's zlib: zlib-ng is 1.3 to 5 times faster at the
+same level and size (docs/benchmarks.md), and the bytes of a wheel then depend on that
+one library, not on whichever zlib the Python was built with (zlib itself, or a
+distribution's zlib-ng-compat, which compress the same input to other bytes). zlib-ng
+computes its match hash in portable C on every architecture; SIMD only speeds up
+comparisons whose results are exact, so the output does not depend on the CPU.
 """
 
 from __future__ import annotations
@@ -15,12 +23,21 @@ import tempfile
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
+
+from condawheel.errors import MissingDependency
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from typing_extensions import Self
+
+
+class _Deflater(Protocol):
+    def compress(self, data: bytes, /) -> bytes: ...
+
+    def flush(self, mode: int = ..., /) -> bytes: ...
+
 
 __all__ = [
     "BLOCK",
@@ -32,6 +49,7 @@ __all__ = [
     "Spool",
     "block_bounds",
     "compress_body",
+    "crc32",
     "deflate_block",
     "deflate_bound",
     "deflate_into",
@@ -51,13 +69,56 @@ CHUNK = 1 << 20
 BLOCK = 1 << 20
 WINDOW = 32 << 10
 # Already-compressed bodies (.gz, .png, .zst, packed data) gain nothing from deflate, and
-# deflating them is its slowest case (~60 MB/s against ~500 MB/s for text). A cheap probe
-# of the first 64 KiB at level 1 decides: a body whose probe does not shrink below the
-# ratio is stored as is. A body held in memory and deflated anyway is also stored when
-# the whole result does not shrink below it. Both choices depend only on the bytes, so
-# output stays reproducible.
+# deflating them is its slowest case. A cheap probe of the first 64 KiB at level 2 decides
+# (zlib-ng's level 1 uses fixed Huffman codes only, too coarse a judge): a body whose
+# probe does not shrink below the ratio is stored as is. A body held in memory and
+# deflated anyway is also stored when the whole result does not shrink below it. Both
+# choices depend only on the bytes, so output stays reproducible.
 _STORE_RATIO = 0.97
 _PROBE = 64 << 10
+_PROBE_LEVEL = 2
+
+
+try:
+    from zlib_ng import zlib_ng as _zlib_ng
+except ImportError:  # pragma: no cover - a dependency; tested in a process that blocks it
+    _ZLIB_NG = False
+else:
+    _ZLIB_NG = True
+
+
+def _deflater(level: int, dictionary: bytes = b"") -> _Deflater:
+    """Return a raw deflate compressor of zlib-ng, the only deflate wheels are written with.
+
+    Raw deflate (wbits -15): the zip container supplies its own header and CRC. Falling
+    back to the standard library's zlib would silently change the bytes of every wheel,
+    so zlib-ng's absence is an error instead.
+
+    :raises MissingDependency: if the ``zlib-ng`` package is not installed.
+    """
+    if not _ZLIB_NG:  # pragma: no cover - tested in a process that blocks the import
+        raise MissingDependency(
+            "zlib-ng",
+            "not installed; condawheel deflates wheel members with it so that a wheel's "
+            "bytes are the same on every machine (pip install zlib-ng)",
+        )
+    if dictionary:
+        return _zlib_ng.compressobj(
+            level, _zlib_ng.DEFLATED, -15, 8, _zlib_ng.Z_DEFAULT_STRATEGY, dictionary
+        )
+    return _zlib_ng.compressobj(level, _zlib_ng.DEFLATED, -15)
+
+
+def crc32(data: bytes, value: int = 0) -> int:
+    """Return the CRC-32 of ``data`` (ISO 3309, as zip needs), continuing from ``value``.
+
+    The CRC is defined by its polynomial, so every implementation gives the same value:
+    zlib-ng's is several times faster than older zlibs', and the standard library's
+    stands in where zlib-ng is missing.
+    """
+    if not _ZLIB_NG:  # pragma: no cover - see above
+        return zlib.crc32(data, value)
+    return _zlib_ng.crc32(data, value)
 
 
 @dataclass(frozen=True)
@@ -101,13 +162,7 @@ def deflate_block(block: bytes, dictionary: bytes, level: int, *, final: bool) -
     :param final: the last block ends the stream; the others end with a sync flush (an
         empty stored block), so the next block starts on a byte boundary.
     """
-    # Raw deflate (wbits -15): the zip container supplies its own header and CRC.
-    if dictionary:
-        deflater = zlib.compressobj(
-            level, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary
-        )
-    else:
-        deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+    deflater = _deflater(level, dictionary)
     return deflater.compress(block) + deflater.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
 
 
@@ -125,7 +180,7 @@ def deflate_range(data: bytes, start: int, end: int, level: int) -> bytes:
 def compress_body(data: bytes, level: int) -> CompressedBody:
     """Hash and compress one whole body, block by block (thread-safe; releases the GIL)."""
     digest = hashlib.sha256(data).hexdigest()
-    crc = zlib.crc32(data)
+    crc = crc32(data)
     # Small bodies are cheaper to deflate whole than to probe first.
     if len(data) <= 2 * _PROBE or not incompressible(data[:_PROBE]):
         packed = b"".join(deflate_range(data, a, b, level) for a, b in block_bounds(len(data)))
@@ -176,7 +231,7 @@ def incompressible(probe: bytes) -> bool:
     """Return whether a body starting with ``probe`` is not worth deflating."""
     if len(probe) < 256:  # noqa: PLR2004 - tiny bodies are judged by the whole deflate
         return False
-    deflater = zlib.compressobj(1, zlib.DEFLATED, -15)
+    deflater = _deflater(_PROBE_LEVEL)
     return len(deflater.compress(probe) + deflater.flush()) >= len(probe) * _STORE_RATIO
 
 
