@@ -118,6 +118,8 @@ def machine() -> dict[str, object]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        # How quiet the machine was: the 1, 5 and 15 minute load averages at the end.
+        "load_average": [round(value, 2) for value in os.getloadavg()],
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_channels
+import bench_cli
 import bench_convert
+import bench_deflate
 import bench_memory
 import bench_startup
 import bench_sync
@@ -39,6 +42,19 @@ def _table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def _deflate_table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| sample: compressor | CPU s | MB/s | speed vs zlib 6 | size | size vs zlib 6 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {row['what'].removeprefix('deflate ')} | {row['cpu_s']} | {row['mb_per_s']} | "  # type: ignore[attr-defined]
+        f"{row['speed_vs_zlib6']} | {row['size_ratio']} | {row['size_vs_zlib6']} |"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -46,14 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="the tiny run the tests use")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    started_load = [round(value, 2) for value in os.getloadavg()]
+    deflate: list[dict[str, object]] = []
     if args.smoke:
         rows = bench_convert.run(runs=1, quick=True, smoke=True)
         rows += bench_sync.noop(20, runs=1)
         rows += bench_startup.run(runs=1)
         rows += bench_channels.run(2_000, 20, runs=1)
+        rows += bench_cli.run(runs=1)
     else:
         runs = 3 if args.quick else 5
         rows = bench_convert.run(runs=runs, quick=args.quick)
+        rows += bench_cli.run(runs=11 if args.quick else 21)
         rows += bench_sync.scaling(runs=1 if args.quick else 5)
         rows += bench_sync.noop(1_000 if args.quick else 10_000, runs=runs)
         rows += bench_memory.run(size_mib=20 if args.quick else 200)
@@ -62,9 +82,17 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_channels.run(100_000, 1_000, runs=3)
         else:
             rows += bench_channels.run(1_000_000, 10_000, runs=3)
+        deflate = bench_deflate.run(quick=args.quick)
     info = machine()
-    print(f"machine: {info['cores']} cores, Python {info['python']} ({info['platform']})")
+    print(
+        f"machine: {info['cores']} cores, Python {info['python']} ({info['platform']}), "
+        f"load average at the start {started_load}, at the end {info['load_average']}"
+    )
     print(_table(rows))
+    if deflate:
+        print()
+        print(_deflate_table(deflate))
+        rows += deflate
     print(f"({time.perf_counter() - started:.0f} s)")
     if not args.smoke:
         results = ROOT / "benchmarks" / "results"

@@ -24,3 +24,5 @@ def test_benchmarks_smoke() -> None:
     assert "| no-op re-sync of 20 packages" in run.stdout
     assert "| python -c pass: with the hook" in run.stdout
     assert "| condawheel lists it, --select pkg0* (20 records)" in run.stdout
+    assert "| condawheel --version" in run.stdout
+    assert "| condawheel: mixed-2mb-1.0-h0_0.tar.bz2" in run.stdout
