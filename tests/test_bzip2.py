@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from builders import CondaSpec, FileSpec, build_tar_bz2
+from condawheel.convert import convert
 from condawheel.errors import InvalidPackage
 from condawheel.io.bzip2 import Bzip2Reader
-from condawheel.sources import TarBz2Source
+from condawheel.io.cpus import usable_cores
+from condawheel.names import NameMapping
+from condawheel.sources import TarBz2Source, open_package
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,3 +109,26 @@ def test_a_package_whose_stream_crc_is_wrong_is_refused(tmp_path: Path) -> None:
             if body is not None:
                 body.read()
     assert caught.value.subject == str(package)
+
+
+def test_the_same_wheel_whichever_decoder_and_thread_count(tmp_path: Path) -> None:
+    # Several 900 kB bzip2 blocks (level 9), text and incompressible bytes. threads=0 (a
+    # sync worker's one core) decodes with the standard library's bz2; the default
+    # decodes on every core: the wheels are byte-identical.
+    text = _DATA * 3
+    noise = random.Random(3).randbytes(1 << 20)
+    spec = CondaSpec(
+        files=[FileSpec("share/demo/data.txt", text), FileSpec("share/demo/noise.bin", noise)]
+    )
+    package = build_tar_bz2(spec, tmp_path)
+    for threads, expected in ((None, usable_cores()), (1, 1)):
+        source = open_package(package, bzip2_threads=threads)
+        assert isinstance(source, TarBz2Source)
+        assert source.threads == expected
+    mapping = NameMapping.from_names({}, origin="test")
+    wheels = []
+    for threads in (0, None, 2):
+        out = tmp_path / f"out-{threads}"
+        out.mkdir()
+        wheels.append(convert(package, out, mapping=mapping, threads=threads).wheel)
+    assert len({wheel.read_bytes() for wheel in wheels}) == 1

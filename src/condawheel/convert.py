@@ -174,8 +174,13 @@ def _read(
     threads: int | None,
     limits: Limits | None,
     hints: ArtifactHints,
+    bzip2_threads: int | None = None,
 ) -> tuple[CondaPackage, Inventory, SourceArtifact]:
-    source = open_package(path, metadata_limit=(limits or Limits()).max_metadata_file)
+    source = open_package(
+        path,
+        metadata_limit=(limits or Limits()).max_metadata_file,
+        bzip2_threads=bzip2_threads,
+    )
     digests = None if source.format == "directory" else _Digests(path)
     if digests is not None:
         digests.start()
@@ -280,7 +285,8 @@ def convert(
     :attr:`~ConversionResult.others` the rest.
 
     :param threads: worker threads that hash and compress while the package is read; 0
-        does everything in the reading thread (default: :func:`default_workers`).
+        does everything in the reading thread, a ``.tar.bz2``'s decompression included
+        (default: :func:`default_workers`, and bzip2 blocks decoded on every core).
     :raises CondawheelError: for unreadable or unconvertible packages, when a different
         wheel of the same name already exists (:class:`WheelExistsError`), or when
         ``out_dir`` cannot take the wheel (:class:`OutputError`: full, read-only...).
@@ -298,6 +304,9 @@ def convert(
                 threads=threads,
                 limits=limits,
                 hints=hints,
+                # A caller that keeps the work in one thread (sync's workers, one core
+                # each) gets the one-thread bzip2 decoder too.
+                bzip2_threads=1 if threads == 0 else None,
             )
             analysis = analyze_package(
                 package, inventory, source=artifact, subject=subject, record=hints.dependencies
