@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, BinaryIO
 
-from condawheel.binaries.elf import ELF_MAGIC, analyze_elf
 from condawheel.binaries.facts import BinaryFacts, BinaryFormat, MalformedError, Reader
 from condawheel.binaries.macho import (
     FAT_MAGIC,
@@ -26,8 +25,20 @@ if TYPE_CHECKING:
 
 __all__ = ["LinkageAnalyzer", "analyze_binary", "looks_like_binary"]
 
+ELF_MAGIC = b"\x7fELF"
+
+
+def _analyze_elf(reader: Reader, head: bytes) -> BinaryFacts:
+    # pyelftools is imported by the first ELF file read, not by every command that may
+    # convert: it is a fifth of a tiny conversion's imports, and packages of Python code
+    # alone hold no ELF file (docs/benchmarks.md, start-up).
+    from condawheel.binaries.elf import analyze_elf  # noqa: PLC0415
+
+    return analyze_elf(reader, head)
+
+
 _ANALYZERS: dict[bytes, Callable[[Reader, bytes], BinaryFacts | None]] = {
-    ELF_MAGIC: analyze_elf,
+    ELF_MAGIC: _analyze_elf,
     **dict.fromkeys(MACHO_MAGICS, analyze_macho),
     FAT_MAGIC: analyze_fat,
     FAT_MAGIC_64: analyze_fat,

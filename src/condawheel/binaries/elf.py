@@ -18,9 +18,7 @@ from elftools.elf.elffile import ELFFile
 
 from condawheel.binaries.facts import BinaryFacts, BinaryKind, MalformedError, Reader, unique
 
-__all__ = ["ELF_MAGIC", "analyze_elf"]
-
-ELF_MAGIC = b"\x7fELF"
+__all__ = ["analyze_elf"]
 
 # Limits far above any real binary (a large C++ library has < 100 program headers and a
 # few hundred dynamic entries) that bound the work a hostile file can cause.
