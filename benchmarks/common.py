@@ -145,6 +145,12 @@ def _text_block(rng: random.Random, size: int) -> bytes:
     return bytes(out[:size])
 
 
+def _cached(stem: str) -> Path:
+    """Return where the ``.conda`` named ``stem`` is cached (the folder made if missing)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    return CACHE / f"{stem}.conda"
+
+
 def synthetic_package(size_mib: int = 200, *, seed: int = 2026) -> Path:
     """Build (once, cached) a ``.conda`` of about ``size_mib`` MiB of payload.
 
@@ -152,10 +158,8 @@ def synthetic_package(size_mib: int = 200, *, seed: int = 2026) -> Path:
     with structure (~2:1) and random bytes (incompressible, like bundled archives).
     """
     stem = f"synthetic-{size_mib}mib-1.0-h0_0"
-    target = CACHE / f"{stem}.conda"
-    if target.exists():
+    if (target := _cached(stem)).exists():
         return target
-    CACHE.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     budget = size_mib << 20
     files: list[tuple[str, bytes]] = []
@@ -190,10 +194,8 @@ def mixed_package(size_mb: int = 150, *, seed: int = 2027) -> Path:
     386 small Python files. Few, large bodies, where the other package has many.
     """
     stem = f"mixed-{size_mb}mb-1.0-h0_0"
-    target = CACHE / f"{stem}.conda"
-    if target.exists():
+    if (target := _cached(stem)).exists():
         return target
-    CACHE.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     scale = size_mb / 150
     files: list[tuple[str, bytes]] = []
