@@ -1,4 +1,5 @@
-"""Start-up: a conversion imports the libraries of the formats it meets, not all of them.
+"""Start-up: ``--version`` imports almost nothing; a conversion imports the libraries of the
+formats it meets, not all of them.
 
 The time itself is measured in benchmarks/ (bench_cli.py); these tests hold the imports
 that the measured start-up depends on, so that a new top-level import fails here.
@@ -61,3 +62,16 @@ def test_pyelftools_is_imported_by_the_first_elf_file_only(tmp_path: Path) -> No
     # A package with an ELF file (here a fake one: read, found malformed) brings it in.
     _before, after = _imported(build_conda(python_package(), tmp_path), tmp_path / "elf-out")
     assert "elftools" in after
+
+
+def test_version_imports_neither_typer_nor_the_converter() -> None:
+    script = (
+        "import sys; from condawheel.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in "
+        "{'typer', 'rich', 'elftools', 'yaml', 'packaging'} or name == 'condawheel.convert'))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    version, loaded = run.stdout.splitlines()
+    assert version.startswith("condawheel ")
+    assert loaded == "[]"
