@@ -2,7 +2,8 @@
 
 Results also go to ``benchmarks/results/latest.json``. ``--quick`` uses small inputs and
 few runs (seconds, not minutes); ``--smoke`` is the tiny version the test suite runs to
-keep these scripts working. Do not run it on a busy machine: the numbers are wall time.
+keep these scripts working; ``--only convert,cli`` runs some groups alone. Do not run it
+on a busy machine: the numbers are wall time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -24,6 +26,9 @@ import bench_memory
 import bench_startup
 import bench_sync
 from common import ROOT, machine
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _table(rows: list[dict[str, object]]) -> str:
@@ -60,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small inputs, few runs")
     parser.add_argument("--smoke", action="store_true", help="the tiny run the tests use")
+    parser.add_argument(
+        "--only",
+        metavar="GROUP[,GROUP]",
+        help="run these groups alone: convert, cli, sync, noop, memory, startup, channels, "
+        "deflate (results in results/partial.json)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     started_load = [round(value, 2) for value in os.getloadavg()]
@@ -72,17 +83,30 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_cli.run(runs=1)
     else:
         runs = 3 if args.quick else 5
-        rows = bench_convert.run(runs=runs, quick=args.quick)
-        rows += bench_cli.run(runs=11 if args.quick else 21)
-        rows += bench_sync.scaling(runs=1 if args.quick else 5)
-        rows += bench_sync.noop(1_000 if args.quick else 10_000, runs=runs)
-        rows += bench_memory.run(size_mib=20 if args.quick else 200)
-        rows += bench_startup.run(runs=11 if args.quick else 41)
-        if args.quick:
-            rows += bench_channels.run(100_000, 1_000, runs=3)
-        else:
-            rows += bench_channels.run(1_000_000, 10_000, runs=3)
-        deflate = bench_deflate.run(quick=args.quick)
+        quick = args.quick
+        groups: dict[str, Callable[[], list[dict[str, object]]]] = {
+            "convert": lambda: bench_convert.run(runs=runs, quick=quick),
+            "cli": lambda: bench_cli.run(runs=11 if quick else 21),
+            "sync": lambda: bench_sync.scaling(runs=1 if quick else 5),
+            "noop": lambda: bench_sync.noop(1_000 if quick else 10_000, runs=runs),
+            "memory": lambda: bench_memory.run(size_mib=20 if quick else 200),
+            "startup": lambda: bench_startup.run(runs=11 if quick else 41),
+            "channels": lambda: (
+                bench_channels.run(100_000, 1_000, runs=3)
+                if quick
+                else bench_channels.run(1_000_000, 10_000, runs=3)
+            ),
+        }
+        chosen = args.only.split(",") if args.only else [*groups, "deflate"]
+        unknown = sorted(set(chosen) - {*groups, "deflate"})
+        if unknown:
+            parser.error(f"unknown group(s) {', '.join(unknown)}")
+        rows = []
+        for group in chosen:
+            if group != "deflate":
+                rows += groups[group]()
+        if "deflate" in chosen:
+            deflate = bench_deflate.run(quick=quick)
     info = machine()
     print(
         f"machine: {info['cores']} cores, Python {info['python']} ({info['platform']}), "
@@ -97,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.smoke:
         results = ROOT / "benchmarks" / "results"
         results.mkdir(exist_ok=True)
-        (results / ("quick.json" if args.quick else "latest.json")).write_text(
+        name = "partial" if args.only else ("quick" if args.quick else "latest")
+        (results / f"{name}.json").write_text(
             json.dumps({"machine": info, "rows": rows}, indent=1) + "\n"
         )
     return 0
