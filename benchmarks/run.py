@@ -40,8 +40,9 @@ def _table(rows: list[dict[str, object]]) -> str:
             )
             continue
         ratio = "" if row.get("ratio") is None else f"{row['ratio']}"
+        cpu = f" (CPU {row['cpu_median_s']} s)" if "cpu_median_s" in row else ""
         lines.append(
-            f"| {row['what']} | {row['median_s']} s | {row['min_s']}-{row['max_s']} s | "
+            f"| {row['what']} | {row['median_s']} s{cpu} | {row['min_s']}-{row['max_s']} s | "
             f"{row['runs']} | {ratio} | {row.get('target', '')} |"
         )
     return "\n".join(lines)
