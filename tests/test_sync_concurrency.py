@@ -116,7 +116,10 @@ def first_wheel_landed(wheelhouse: Path) -> bool:
 
 
 def staging_in_use(wheelhouse: Path) -> bool:
-    return any(path.is_file() for path in wheelhouse.glob(".condawheel-tmp-stage-*/*/*"))
+    try:
+        return any(path.is_file() for path in wheelhouse.glob(".condawheel-tmp-stage-*/*/*"))
+    except FileNotFoundError:  # the engine removed a job's folder while glob listed it
+        return False  # not this poll; the next one looks again
 
 
 def index_started(wheelhouse: Path) -> bool:
