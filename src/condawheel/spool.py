@@ -7,12 +7,13 @@ unavoidable work (decompress, hash, deflate) happens once, and memory does not g
 the package: bodies live on disk, not in RAM.
 
 Bodies are deflated with zlib-ng (the ``zlib-ng`` wheel, which bundles one zlib-ng
-version), not with the standard library's zlib: zlib-ng is 1.3 to 5 times faster at the
-same level and size (docs/benchmarks.md), and the bytes of a wheel then depend on that
-one library, not on whichever zlib the Python was built with (zlib itself, or a
-distribution's zlib-ng-compat, which compress the same input to other bytes). zlib-ng
-computes its match hash in portable C on every architecture; SIMD only speeds up
-comparisons whose results are exact, so the output does not depend on the CPU.
+version), not with the standard library's zlib: at the same level zlib-ng takes 1.25 to
+5.7 times less CPU for sizes within a few percent (docs/benchmarks.md), and the bytes of
+a wheel then depend on that one library, not on whichever zlib the Python was built
+with (zlib itself, or a distribution's zlib-ng-compat, which compress the same input to
+other bytes). zlib-ng computes its match hash in portable C on every architecture;
+SIMD only speeds up comparisons whose results are exact, so the output does not depend
+on the CPU.
 """
 
 from __future__ import annotations
