@@ -199,9 +199,10 @@ class TestCheapWhenUnchanged:
         assert page_of(synced).projects() == ["demo", "plain"]
 
     def test_a_page_that_is_not_ours_is_not_spliced(self) -> None:
+        begin, end = b"<!-- condawheel:last-sync -->", b"<!-- /condawheel:last-sync -->"
         assert with_last_sync(b"<html>no markers</html>", None) is None
-        marker = b"<!-- condawheel:last-sync -->"
-        assert with_last_sync(marker + marker + b"<!-- /condawheel:last-sync -->", None) is None
+        assert with_last_sync(b"<html>" + begin + b"cut short", None) is None
+        assert with_last_sync(end + b"the wrong way round" + begin, None) is None
 
 
 class TestHostileInput:

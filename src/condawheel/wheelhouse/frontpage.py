@@ -397,10 +397,10 @@ def with_last_sync(page: bytes, last_sync: LastSync | None) -> bytes | None:
     The result is what :func:`render_front_page` gives for the same wheels and
     ``last_sync``, provided ``page`` was rendered by it (by this condawheel version).
     """
-    if page.count(_BEGIN_LAST_SYNC) != 1 or page.count(_END_LAST_SYNC) != 1:
+    # The part is near the top, and no escaped text can hold the markers: the first of
+    # each is the one (no need to scan the megabytes of a large wheelhouse's page).
+    start = page.find(_BEGIN_LAST_SYNC)
+    end = page.find(_END_LAST_SYNC, start + 1)
+    if start < 0 or end < 0:
         return None
-    start = page.index(_BEGIN_LAST_SYNC)
-    end = page.index(_END_LAST_SYNC) + len(_END_LAST_SYNC)
-    if end < start:
-        return None
-    return page[:start] + _last_sync_part(last_sync) + page[end:]
+    return page[:start] + _last_sync_part(last_sync) + page[end + len(_END_LAST_SYNC) :]
