@@ -914,6 +914,11 @@ def test_a_failing_source_into_an_existing_wheelhouse_changes_nothing_there(
 
     assert [o.status for o in report.outcomes] == ["failed"]
     assert wheelhouse_digest(wheelhouse) == before
+    # Only the front page's last-sync part changed: people see that the last run failed.
+    assert (
+        "0 converted, 0 unchanged, 0 skipped, 1 failed"
+        in PageReader((wheelhouse / "index.html").read_bytes()).text
+    )
 
 
 def test_a_folder_that_offers_nothing_is_an_error_but_an_empty_channel_is_not(
