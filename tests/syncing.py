@@ -23,6 +23,7 @@ from conda_package_handling import api as cph
 from conda_package_streaming.create import conda_builder
 
 from conda_envs import find_python312
+from condawheel.wheelhouse.frontpage import FRONT_PAGE, with_last_sync
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -142,7 +143,12 @@ def record_of(path: Path, spec: CondaSpec) -> dict[str, object]:
 
 
 def wheelhouse_digest(directory: Path) -> dict[str, str]:
-    """Hash every file readers see: wheels, ``.metadata`` files, index pages."""
+    """Hash every file readers see: wheels, ``.metadata`` files, index pages, front page.
+
+    The front page is hashed without its last-sync part, which says when each run started
+    and what it did (so it differs between runs that leave everything else identical).
+    """
+    front_page = directory / FRONT_PAGE
     files = [p for p in directory.glob("*") if p.is_file() and not p.name.startswith(".")]
     files += [
         p
@@ -150,9 +156,15 @@ def wheelhouse_digest(directory: Path) -> dict[str, str]:
         if p.is_file() and p.name in {"index.html", "index.json"}
     ]
     return {
-        path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        path.relative_to(directory).as_posix(): hashlib.sha256(
+            _without_last_sync(path.read_bytes()) if path == front_page else path.read_bytes()
+        ).hexdigest()
         for path in sorted(files)
     }
+
+
+def _without_last_sync(page: bytes) -> bytes:
+    return with_last_sync(page, None) or page
 
 
 def hidden_leftovers(directory: Path) -> list[str]:

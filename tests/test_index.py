@@ -303,6 +303,7 @@ class TestGolden:
             f"{DEMO}.metadata",
             f"{CONDA}.metadata",
             CACHE_PATH,
+            "index.html",  # the front page, after the index pages (test_frontpage.py)
         }
         assert update.written == (
             f"{CONDA}.metadata",
@@ -310,6 +311,7 @@ class TestGolden:
             *sorted(p for p in expected if p.count("/") == 2),
             "simple/index.html",
             "simple/index.json",
+            "index.html",
         )
         assert update.projects_written == ("conda-pkg", "demo")
 
@@ -422,6 +424,7 @@ class TestIncremental:
             "demo-1.1-py3-none-any.whl.metadata",
             "simple/demo/index.html",
             "simple/demo/index.json",
+            "index.html",
         )
         assert update.projects_written == ("demo",)
         after = snapshot(two_wheels)
@@ -444,7 +447,7 @@ class TestIncremental:
         update = index_wheelhouse(two_wheels)
 
         assert update.projects_written == ("zzz",)
-        assert update.written[-2:] == ("simple/index.html", "simple/index.json")
+        assert update.written[-3:] == ("simple/index.html", "simple/index.json", "index.html")
 
     def test_removing_the_last_wheel_removes_the_project(self, two_wheels: Path) -> None:
         index_wheelhouse(two_wheels)
@@ -458,7 +461,7 @@ class TestIncremental:
             f"{CONDA}.metadata",
         )
         assert update.projects_removed == ("conda-pkg",)
-        assert update.written == ("simple/index.html", "simple/index.json")
+        assert update.written == ("simple/index.html", "simple/index.json", "index.html")
         assert not (two_wheels / "simple" / "conda-pkg").exists()
         assert b"conda-pkg" not in (two_wheels / "simple/index.html").read_bytes()
 

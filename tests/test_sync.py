@@ -13,10 +13,11 @@ import sqlite3
 import struct
 import subprocess
 import zipfile
+import zlib
 from typing import TYPE_CHECKING
 
 import pytest
-from packaging.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
 from condawheel.env.environment import configured_stamp
@@ -26,6 +27,7 @@ from condawheel.wheelhouse.state import STATE_NAME
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from env_support import WheelSpec, make_wheel
 from envs import find_python, index_channel, link_python, make_environment
+from pages import HOSTILE_TEXTS, PageReader, hostile_wheel, injected
 from syncing import (
     CONDA_LINUX_64_PIP,
     SMALL_PACKAGES,
@@ -134,6 +136,86 @@ def test_every_package_of_the_channel_becomes_an_indexed_wheel(
     assert indexed_files(wheelhouse) == made | ORDINARY  # ordinary wheels are indexed too
     assert all((wheelhouse / f"{wheel}.metadata").is_file() for wheel in made | ORDINARY)
     assert hidden_leftovers(wheelhouse) == []
+
+
+# ------------------------------------------------------------------ the front page, in a browser
+
+BROWSER_SIZE = (1280, 1600)
+
+
+def chromium(url: str, screenshot: Path, profile: Path) -> str:
+    """Open ``url`` in headless Chromium (Debian's); return the DOM, write a screenshot.
+
+    Not a skip when it is missing: `.ci/run` installs it, and the page is a promise.
+    """
+    binary = shutil.which("chromium")
+    if binary is None:
+        pytest.fail("chromium not found: `apt-get install chromium` (`.ci/run` does)")
+    command = [
+        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={profile}",
+        f"--window-size={BROWSER_SIZE[0]},{BROWSER_SIZE[1]}",
+        f"--screenshot={screenshot}", "--dump-dom", url,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def png_size_and_colours(path: Path) -> tuple[tuple[int, int], int]:
+    """Return a PNG's width and height, and how many byte values its pixel rows hold."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])  # IHDR comes first
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        if data[offset + 4 : offset + 8] == b"IDAT":
+            chunks.append(data[offset + 8 : offset + 8 + length])
+        offset += 12 + length
+    return (width, height), len(set(zlib.decompress(b"".join(chunks))))
+
+
+@pytest.mark.slow
+def test_the_front_page_lists_the_synced_corpus_in_a_browser(
+    synced: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    source, report = synced
+    wheelhouse = tmp_path / "W"
+    shutil.copytree(source, wheelhouse)  # with its state: the page shows the last sync
+    hostile_wheel(wheelhouse)  # a wheel dropped in by someone hostile
+    assert run_condawheel("index", str(wheelhouse)).returncode == 0
+    projects = sorted(
+        {canonicalize_name(parse_wheel_filename(name)[0]) for name in wheel_files(wheelhouse)}
+    )
+    assert len(projects) > CORPUS_PACKAGES // 2
+
+    serving = serve(wheelhouse)
+    server = next(serving)
+    try:
+        dom = chromium(f"{server.url}/", tmp_path / "page.png", tmp_path / "profile")
+    finally:
+        next(serving, None)  # the server's shutdown, after its yield
+
+    reader = PageReader(dom)
+    # Every project, in order, each wheel with the conda package it came from.
+    assert reader.projects() == projects
+    for item in artifacts(report):
+        name = canonicalize_name(parse_wheel_filename(str(item["wheel"]))[0])
+        cells = reader.wheels(name)[str(item["wheel"])]
+        assert str(item["filename"]) in cells[2].text
+    assert f"{CORPUS_PACKAGES} converted, 0 unchanged" in reader.text
+    # Nothing the hostile wheel wrote ran or became markup; all of it reads as text.
+    assert reader.elements[0] == ("html", {"lang": "en"})
+    assert "<title>Wheelhouse</title>" in dom  # its scripts would have renamed the page
+    assert injected(reader) == []
+    for text in HOSTILE_TEXTS:
+        assert text in reader.text, text
+    # A real rendering: the window's size, and not blank (text has many shades).
+    size, colours = png_size_and_colours(tmp_path / "page.png")
+    assert size == BROWSER_SIZE
+    assert colours > 32
 
 
 FOLDER_INDEXES = ["find-links", "index-url"]
@@ -832,6 +914,11 @@ def test_a_failing_source_into_an_existing_wheelhouse_changes_nothing_there(
 
     assert [o.status for o in report.outcomes] == ["failed"]
     assert wheelhouse_digest(wheelhouse) == before
+    # Only the front page's last-sync part changed: people see that the last run failed.
+    assert (
+        "0 converted, 0 unchanged, 0 skipped, 1 failed"
+        in PageReader((wheelhouse / "index.html").read_bytes()).text
+    )
 
 
 def test_a_folder_that_offers_nothing_is_an_error_but_an_empty_channel_is_not(

@@ -71,6 +71,8 @@ class SyncRun:
     """Index entries of the wheels landed in this run, so that the index need not read them."""
     unusable: Mapping[str, CondawheelError] = field(default_factory=dict)
     """Sources that fail before listing (an environment whose build tag cannot be told)."""
+    started: float = field(default_factory=time.time)
+    """When the run started (seconds since the epoch), for the front page's last sync."""
 
     def conversion(
         self,

@@ -11,6 +11,8 @@ Layout (``W`` is the wheelhouse directory)::
     W/simple/.cache.json           stat -> hashes cache of :func:`index_wheelhouse`
     W/simple-plain/, W/simple-conda/   the same pages for the wheels without conda tags, and
                                    for the conda wheels alone (:mod:`condawheel.wheelhouse.views`)
+    W/index.html                   the front page, for people
+                                   (:mod:`condawheel.wheelhouse.frontpage`)
 
 Why (pip 23.2, 24.2 and 26.3 read and run against this layout):
 
@@ -47,8 +49,8 @@ cheap); :func:`write_index` compares each page with the bytes on disk and writes
 that differ, each to a temporary file renamed into place, so readers never see a partial
 file and an unchanged wheelhouse rewrites nothing. Metadata files are written before the
 pages that advertise them, project pages before the project list, and stale pages and
-metadata files are removed only after the pages that listed them. Callers hold the
-wheelhouse lock.
+metadata files are removed only after the pages that listed them; the front page is
+written after the index pages. Callers hold the wheelhouse lock.
 """
 
 from __future__ import annotations
@@ -77,6 +79,18 @@ from condawheel.io.digests import hash_stream
 from condawheel.io.files import NAME_MAX, write_atomically
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.io.wheelfile import open_wheel
+from condawheel.sidecar import SIDECAR_NAME
+from condawheel.wheelhouse.frontpage import (
+    FRONT_PAGE,
+    MAX_SIDECAR_SIZE,
+    LastSync,
+    WheelSummary,
+    render_front_page,
+    summarize_wheel,
+    summary_from_json,
+    with_last_sync,
+)
+from condawheel.wheelhouse.state import LAST_SYNC, read_state_meta
 from condawheel.wheelhouse.views import PLAIN_DIR, VIEW_DIRS, is_plain_wheel
 
 if TYPE_CHECKING:
@@ -94,11 +108,14 @@ __all__ = [
     "IndexedWheel",
     "SkippedWheel",
     "WheelhouseScan",
+    "build_front_page",
     "build_index",
     "describe_known_wheel",
     "index_wheelhouse",
     "metadata_file_name",
     "read_cache",
+    "recorded_last_sync",
+    "refresh_last_sync",
     "scan_wheelhouse",
     "write_cache",
     "write_index",
@@ -111,7 +128,8 @@ METADATA_SUFFIX: Final = ".metadata"
 REPOSITORY_VERSION: Final = "1.1"
 # A METADATA member larger than this is treated as hostile (PyPI's largest are a few MiB).
 MAX_METADATA_SIZE: Final = 16 << 20
-_CACHE_FORMAT = 1
+# 2: each entry also holds the wheel's front-page summary.
+_CACHE_FORMAT = 2
 _PAGES = ("index.html", "index.json")
 # Temporary files of the index. Not the converter's ``.condawheel-tmp-`` (writer.TEMP_PREFIX):
 # a run removes leftovers of its own kind only, never a wheel being written. Both start with
@@ -134,6 +152,8 @@ class IndexedWheel:
     """Lower-case hex sha256 of ``<filename>.metadata``, the wheel's METADATA (PEP 658)."""
     requires_python: str | None = None
     """The METADATA ``Requires-Python`` value, as written there."""
+    summary: WheelSummary | None = None
+    """What the front page shows about it (None: not read; shown as not a conda wheel)."""
 
 
 @dataclass(frozen=True)
@@ -309,18 +329,12 @@ def _file_json(wheel: IndexedWheel) -> dict[str, object]:
     return entry
 
 
-def build_index(wheels: Iterable[IndexedWheel], *, root: str = SIMPLE_DIR) -> dict[str, bytes]:
-    """Render the whole ``simple/`` tree for ``wheels``; pure and deterministic.
+def _by_project(
+    wheels: Iterable[IndexedWheel],
+) -> list[tuple[NormalizedName, list[tuple[Version, IndexedWheel]]]]:
+    """Group ``wheels`` by project, projects by name and files by version, then file name.
 
-    Projects and files are sorted (files by version, then file name) and nothing depends
-    on the clock, so the same wheels always give the same bytes.
-
-    :param wheels: every wheel of the wheelhouse (the index lists exactly these).
-    :param root: the index folder, ``simple`` or a view's (:mod:`condawheel.wheelhouse.views`).
-    :returns: path relative to the wheelhouse (``simple/<project>/index.html``, ...) -> bytes,
-        sorted by path.
-    :raises WheelhouseError: if a file name is not a valid wheel name, a hash is not hex
-        sha256, or a file name is listed twice.
+    :raises WheelhouseError: as :func:`build_index`.
     """
     projects: dict[NormalizedName, list[tuple[Version, IndexedWheel]]] = {}
     seen: set[str] = set()
@@ -338,8 +352,27 @@ def build_index(wheels: Iterable[IndexedWheel], *, root: str = SIMPLE_DIR) -> di
         except _INVALID_NAME as error:
             raise WheelhouseError(wheel.filename, f"not a valid wheel file name: {error}") from None
         projects.setdefault(project, []).append((version, wheel))
+    return [
+        (name, sorted(projects[name], key=lambda item: (item[0], item[1].filename)))
+        for name in sorted(projects)
+    ]
 
-    names = sorted(projects)
+
+def build_index(wheels: Iterable[IndexedWheel], *, root: str = SIMPLE_DIR) -> dict[str, bytes]:
+    """Render the whole ``simple/`` tree for ``wheels``; pure and deterministic.
+
+    Projects and files are sorted (files by version, then file name) and nothing depends
+    on the clock, so the same wheels always give the same bytes.
+
+    :param wheels: every wheel of the wheelhouse (the index lists exactly these).
+    :param root: the index folder, ``simple`` or a view's (:mod:`condawheel.wheelhouse.views`).
+    :returns: path relative to the wheelhouse (``simple/<project>/index.html``, ...) -> bytes,
+        sorted by path.
+    :raises WheelhouseError: if a file name is not a valid wheel name, a hash is not hex
+        sha256, or a file name is listed twice.
+    """
+    projects = _by_project(wheels)
+    names = [name for name, _ in projects]
     files = {
         f"{root}/index.html": _html(
             "Simple index", [f'<a href="{quote(name)}/">{name}</a><br>' for name in names]
@@ -348,8 +381,7 @@ def build_index(wheels: Iterable[IndexedWheel], *, root: str = SIMPLE_DIR) -> di
             {"meta": {"api-version": REPOSITORY_VERSION}, "projects": [{"name": n} for n in names]}
         ),
     }
-    for name in names:
-        ordered = sorted(projects[name], key=lambda item: (item[0], item[1].filename))
+    for name, ordered in projects:
         title = f"Links for {name}"
         files[f"{root}/{name}/index.html"] = _html(
             title, [f"<h1>{_text(title)}</h1>", *(_file_anchor(wheel) for _, wheel in ordered)]
@@ -365,14 +397,25 @@ def build_index(wheels: Iterable[IndexedWheel], *, root: str = SIMPLE_DIR) -> di
     return dict(sorted(files.items()))
 
 
+def build_front_page(wheels: Iterable[IndexedWheel], last_sync: LastSync | None) -> bytes:
+    """Render the front page ``index.html`` for ``wheels``; pure and deterministic.
+
+    :raises WheelhouseError: as :func:`build_index`.
+    """
+    projects = [(name, [wheel for _, wheel in items]) for name, items in _by_project(wheels)]
+    return render_front_page(projects, last_sync)
+
+
 def _is_metadata_member(name: str) -> bool:
     # PEP 427: exactly one {name}-{version}.dist-info/ at the root of the archive.
     directory, slash, base = name.partition("/")
     return bool(slash) and directory.endswith(".dist-info") and base == "METADATA"
 
 
-def _read_metadata(filename: str, handle: BinaryIO, *, verify: bool) -> bytes:
-    """Return the wheel's METADATA; ``verify``: also check every member (see wheel_damage).
+def _read_metadata(filename: str, handle: BinaryIO, *, verify: bool) -> tuple[bytes, WheelSummary]:
+    """Return the wheel's METADATA and its front-page summary (from METADATA and conda.json).
+
+    ``verify``: also check every member (see wheel_damage).
 
     :raises InvalidWheel: if the wheel cannot be read, or METADATA is too large.
     """
@@ -383,10 +426,17 @@ def _read_metadata(filename: str, handle: BinaryIO, *, verify: bool) -> bytes:
                 filename, f"needs exactly one *.dist-info/METADATA (PEP 427), found {members!r}"
             )
         data = archive.read(members[0], limit=MAX_METADATA_SIZE)
+        sidecar_name = members[0].rpartition("/")[0] + "/" + SIDECAR_NAME
+        sidecar, problem = None, None
+        if sidecar_name in archive.names:
+            try:
+                sidecar = archive.read(sidecar_name, limit=MAX_SIDECAR_SIZE)
+            except InvalidWheel as error:
+                problem = error.reason  # the page says so (and --rehash reports damage)
         damage = archive.damage() if verify else None
     if damage is not None:
         raise _UnusableWheelError(filename, damage)
-    return data
+    return data, summarize_wheel(data, sidecar, problem=problem)
 
 
 def _requires_python(
@@ -413,12 +463,14 @@ def _requires_python(
 
 
 def describe_known_wheel(
-    directory: Path, filename: str, *, sha256: str, metadata: bytes
+    directory: Path, filename: str, *, sha256: str, metadata: bytes, summary: WheelSummary
 ) -> tuple[FileStamp, IndexedWheel]:
-    """Describe a wheel whose digest and METADATA are already known, for the cache.
+    """Describe a wheel whose digest, METADATA and summary are already known, for the cache.
 
     A sync has just made the wheel: reading it back to hash it and find its METADATA would
     repeat work. Writes the PEP 658 ``.metadata`` file as :func:`scan_wheelhouse` would.
+    ``summary``: :func:`~condawheel.wheelhouse.frontpage.summarize_wheel` of its METADATA
+    and ``conda.json``.
 
     :raises WheelhouseError: if the wheel cannot be stat-ed or the metadata file written.
     """
@@ -437,6 +489,7 @@ def describe_known_wheel(
         sha256=sha256,
         metadata_sha256=hashlib.sha256(metadata).hexdigest(),
         requires_python=requires_python,
+        summary=summary,
     )
     return FileStamp(filename, info.st_size, info.st_mtime_ns), wheel
 
@@ -451,7 +504,7 @@ def _read_wheel(path: Path, *, verify: bool) -> tuple[FileStamp, IndexedWheel, b
         with path.open("rb") as handle:
             info = os.fstat(handle.fileno())
             digest = hash_stream(handle)
-            metadata = _read_metadata(filename, handle, verify=verify)
+            metadata, summary = _read_metadata(filename, handle, verify=verify)
     except OSError as error:
         raise _UnusableWheelError(filename, f"cannot be read: {error.strerror or error}") from None
     wheel = IndexedWheel(
@@ -460,6 +513,7 @@ def _read_wheel(path: Path, *, verify: bool) -> tuple[FileStamp, IndexedWheel, b
         sha256=digest.sha256,
         metadata_sha256=hashlib.sha256(metadata).hexdigest(),
         requires_python=_requires_python(filename, metadata, project, version),
+        summary=summary,
     )
     return FileStamp(filename, info.st_size, info.st_mtime_ns), wheel, metadata
 
@@ -580,16 +634,20 @@ def scan_wheelhouse(
     return WheelhouseScan(tuple(wheels), tuple(skipped), fresh, tuple(written))
 
 
-def write_index(directory: Path, wheels: Iterable[IndexedWheel]) -> IndexUpdate:
-    """Bring ``directory/simple/`` and the ``.metadata`` files in line with ``wheels``.
+def write_index(
+    directory: Path, wheels: Iterable[IndexedWheel], *, last_sync: LastSync | None = None
+) -> IndexUpdate:
+    """Bring ``directory/simple/``, the ``.metadata`` files and the front page in line.
 
     Only pages whose bytes change are written (each atomically: temporary file, then
-    rename), project pages before the project list; then pages of projects that have no
-    wheel left, and ``<wheel>.metadata`` files of wheels not in ``wheels``, are removed.
-    The metadata files of ``wheels`` must already exist (:func:`scan_wheelhouse` writes them).
+    rename), project pages before the project list, the views, then the front page
+    (``index.html``); then pages of projects that have no wheel left, and
+    ``<wheel>.metadata`` files of wheels not in ``wheels``, are removed. The metadata files
+    of ``wheels`` must already exist (:func:`scan_wheelhouse` writes them).
 
     :param directory: the wheelhouse root.
     :param wheels: every wheel to list; anything not listed is removed from the index.
+    :param last_sync: what the front page says of the last sync (None: none recorded).
     :raises WheelhouseError: if ``wheels`` is inconsistent (see :func:`build_index`) or a
         file cannot be written or removed.
     """
@@ -603,6 +661,8 @@ def write_index(directory: Path, wheels: Iterable[IndexedWheel]) -> IndexUpdate:
         done = _write_tree(directory, root, subset)
         views_written += done[0]
         views_removed += done[1]
+    if _write_if_changed(directory / FRONT_PAGE, build_front_page(wheels, last_sync), directory):
+        written.append(FRONT_PAGE)
     listed = {wheel.filename + METADATA_SUFFIX for wheel in wheels}
     for entry in _list(directory):
         name = entry.name
@@ -668,6 +728,7 @@ def _cache_entry(raw: object) -> tuple[FileStamp, IndexedWheel] | None:
     filename, size, mtime_ns = raw.get("filename"), raw.get("size"), raw.get("mtime_ns")
     sha256, metadata_sha256 = raw.get("sha256"), raw.get("metadata_sha256")
     requires_python = raw.get("requires_python")
+    summary = summary_from_json(raw.get("summary"))
     if not (
         isinstance(filename, str)
         and isinstance(size, int)
@@ -677,9 +738,10 @@ def _cache_entry(raw: object) -> tuple[FileStamp, IndexedWheel] | None:
         and isinstance(metadata_sha256, str)
         and _is_hex_sha256(metadata_sha256)
         and (requires_python is None or isinstance(requires_python, str))
+        and summary is not None
     ):
         return None
-    wheel = IndexedWheel(filename, size, sha256, metadata_sha256, requires_python)
+    wheel = IndexedWheel(filename, size, sha256, metadata_sha256, requires_python, summary)
     return FileStamp(filename, size, mtime_ns), wheel
 
 
@@ -715,30 +777,77 @@ def write_cache(path: Path, cache: Mapping[FileStamp, IndexedWheel]) -> bool:
             "sha256": wheel.sha256,
             "metadata_sha256": wheel.metadata_sha256,
             "requires_python": wheel.requires_python,
+            # None is never read back as a summary: such an entry is a miss, and re-read.
+            "summary": None if wheel.summary is None else wheel.summary.to_json(),
         }
         for stamp, wheel in sorted(cache.items(), key=lambda item: item[0].filename)
     ]
     return _write_if_changed(path, _json({"format": _CACHE_FORMAT, "wheels": entries}), path.parent)
 
 
+def refresh_last_sync(directory: Path, last_sync: LastSync) -> bool | None:
+    """Put ``last_sync`` into the front page in place, when no wheel changed; whether it was.
+
+    Reads and rewrites one file instead of rendering the page from every wheel's summary.
+
+    :returns: None if the page is missing or not one this condawheel rendered (the caller
+        then writes the whole index); else whether the page was written.
+    :raises WheelhouseError: if the page cannot be written.
+    """
+    page = directory / FRONT_PAGE
+    try:
+        current = page.read_bytes()
+    except OSError:
+        return None
+    fresh = with_last_sync(current, last_sync)
+    if fresh is None:
+        return None
+    if fresh == current:
+        return False
+    _replace(page, fresh, directory)
+    return True
+
+
+def recorded_last_sync(directory: Path) -> LastSync | None:
+    """Return what the wheelhouse state says the last sync did (None: nothing readable)."""
+    text = read_state_meta(directory, LAST_SYNC)
+    if text is None:
+        return None
+    try:
+        return LastSync.from_json(parse_json(text))
+    except JSONProblem:
+        return None
+
+
 def index_wheelhouse(
-    directory: Path, *, rehash: bool = False, exclude: Collection[str] = ()
+    directory: Path,
+    *,
+    rehash: bool = False,
+    exclude: Collection[str] = (),
+    last_sync: LastSync | None = None,
 ) -> IndexUpdate:
     """Scan ``directory`` and bring its index up to date, using ``simple/.cache.json``.
 
-    This is ``condawheel index DIR``. A caller with its own cache (the wheelhouse state
-    database) calls :func:`scan_wheelhouse` and :func:`write_index` itself instead.
+    This is ``condawheel index DIR``; ``sync`` calls it too, with the ``last_sync`` it is
+    about to record. A caller with its own cache calls :func:`scan_wheelhouse` and
+    :func:`write_index` itself instead.
 
     :param rehash: ignore the cache, hash every wheel again and verify it (every member's
         CRC): a damaged wheel is skipped, so reported and no longer listed (the cache is
         then rewritten). Damage that keeps a wheel's size and mtime is seen only so.
     :param exclude: wheel file names to leave out although present (about to be pruned:
         the index stops listing a wheel before its file goes).
+    :param last_sync: what the front page says of the last sync; None: what the
+        wheelhouse state recorded (:func:`recorded_last_sync`).
     :raises WheelhouseError: if the wheelhouse cannot be listed or the index written.
     """
     cache_path = directory / CACHE_PATH
     scan = scan_wheelhouse(directory, {} if rehash else read_cache(cache_path), verify=rehash)
-    update = write_index(directory, [w for w in scan.wheels if w.filename not in exclude])
+    if last_sync is None:
+        last_sync = recorded_last_sync(directory)
+    update = write_index(
+        directory, [w for w in scan.wheels if w.filename not in exclude], last_sync=last_sync
+    )
     write_cache(
         cache_path, {stamp: w for stamp, w in scan.cache.items() if stamp.filename not in exclude}
     )

@@ -194,9 +194,13 @@ def land(
             mtime_ns = None  # checked by size and sha256 next time
     finally:
         shutil.rmtree(staged.parent, ignore_errors=True)
-    if result.metadata is not None:
+    if result.metadata is not None and result.summary is not None:
         stamp, entry = describe_known_wheel(
-            run.wheelhouse, wheel, sha256=written.sha256, metadata=result.metadata
+            run.wheelhouse,
+            wheel,
+            sha256=written.sha256,
+            metadata=result.metadata,
+            summary=result.summary,
         )
         run.indexed[stamp] = entry
     status: Status = "converted" if written.status == "written" else "unchanged"

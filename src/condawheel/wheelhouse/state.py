@@ -14,7 +14,9 @@
 * ``sidecar_keys``: for wheels the state does not list, the source sha256 their
   ``conda.json`` names (the stamp-keyed result of opening them once), so that a wheel
   that landed just before a crash is adopted instead of converted again (and the digest of
-  the dependencies they were made with).
+  the dependencies they were made with);
+* ``meta``: the schema version, the index signature, and what the last sync did
+  (:data:`LAST_SYNC`, shown on the wheelhouse's front page).
 
 The wheel files are the truth and this file is an index of them: a row whose wheel is
 missing is redone, a wheel without a row is adopted, and a state file that is corrupt or
@@ -40,15 +42,19 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 __all__ = [
+    "LAST_SYNC",
     "STATE_NAME",
     "ConversionRecord",
     "FileDigest",
     "Offer",
     "SidecarKey",
     "WheelhouseState",
+    "read_state_meta",
 ]
 
 STATE_NAME: Final = ".condawheel-state.sqlite"
+LAST_SYNC: Final = "last_sync"
+"""The ``meta`` key of the last sync's counts and time (JSON), which ``index`` also shows."""
 SCHEMA_VERSION: Final = 2
 # A file modified within this window of being hashed may change again within the same
 # mtime tick without changing its stamp (git's "racy clean" problem): hash it again later.
@@ -427,3 +433,25 @@ def stamp_of(path: Path) -> tuple[int, int, int]:
     """Return ``(size, mtime_ns, inode)`` of a file, the digest cache's key."""
     info = os.stat(path)  # noqa: PTH116 - one syscall, the fields we key on
     return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def read_state_meta(directory: Path, key: str) -> str | None:
+    """Return a ``meta`` value of ``directory``'s state, read-only; None if there is none.
+
+    For readers that must not create, migrate or set aside a state (``condawheel index``):
+    a missing, unreadable or locked state file is simply no answer.
+    """
+    path = directory / STATE_NAME
+    if not path.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    return None if row is None else str(row[0])

@@ -19,7 +19,8 @@ One run, under the wheelhouse lock:
    artifact that is damaged, or over an unreadable file no record names); record it in
    the state; then, only if a ``.conda`` failed, the ``.tar.bz2`` twin that was skipped
    for it;
-7. bring the index up to date (skipped when no wheel changed since the last run);
+7. bring the index up to date (skipped when no wheel changed since the last run), and
+   the front page (only its last-sync part, when no wheel changed);
 8. record what each source offers, for the next ``--prune``.
 
 Every file a reader can see appears complete or not at all; the state lags behind the
@@ -54,6 +55,7 @@ from condawheel.wheelhouse.decisions import (
 )
 from condawheel.wheelhouse.downloads import clean_partial_downloads, default_cache_dir
 from condawheel.wheelhouse.execution import execute
+from condawheel.wheelhouse.frontpage import FRONT_PAGE, LastSync
 from condawheel.wheelhouse.identification import identify
 from condawheel.wheelhouse.index import (
     CACHE_PATH,
@@ -64,6 +66,7 @@ from condawheel.wheelhouse.index import (
     SkippedWheel,
     index_wheelhouse,
     read_cache,
+    refresh_last_sync,
     write_cache,
 )
 from condawheel.wheelhouse.landing import adoption_keys
@@ -73,7 +76,7 @@ from condawheel.wheelhouse.outcomes import Outcome, Phase, SyncEvent, SyncReport
 from condawheel.wheelhouse.pruning import prune, prune_candidates, pruned_report
 from condawheel.wheelhouse.recovery import check_wheels, recover_wheelhouse, wheels_present
 from condawheel.wheelhouse.selection import name_filter, select_artifacts
-from condawheel.wheelhouse.state import STATE_NAME, FileDigest, WheelhouseState
+from condawheel.wheelhouse.state import LAST_SYNC, STATE_NAME, FileDigest, WheelhouseState
 from condawheel.wheelhouse.views import VIEW_DIRS
 from condawheel.wheelhouse.workers import in_sync_worker, load_names
 
@@ -103,6 +106,7 @@ def _index_if_changed(
     wheelhouse: Path,
     state: WheelhouseState,
     known: Mapping[FileStamp, IndexedWheel],
+    last_sync: LastSync,
     present: Mapping[str, os.stat_result] | None = None,
 ) -> IndexUpdate:
     """Bring the index up to date, unless no wheel changed since this engine last did.
@@ -112,7 +116,9 @@ def _index_if_changed(
     added, removed or replaced (by anyone) changes them. ``known`` describes the wheels
     this run landed, so that the index does not read them back. ``present``: the wheels
     found at the start of a run that wrote none (None: look again). ``condawheel index``
-    rewrites the index unconditionally, for pages edited or removed by hand.
+    rewrites the index unconditionally, for pages edited or removed by hand. The front
+    page shows ``last_sync`` either way: when no wheel changed, only that part of it is
+    replaced.
     """
     pages_exist = all(
         (wheelhouse / root / page).is_file()
@@ -122,22 +128,49 @@ def _index_if_changed(
     if present is None:
         present = wheels_present(wheelhouse)
     if pages_exist and state.meta(INDEX_SIGNATURE) == _wheels_signature(present):
-        # Still not indexed: every run says so (and fails), not only the one that found it.
-        left_out = json.loads(state.meta(INDEX_SKIPPED) or "[]")
-        return IndexUpdate(skipped=tuple(SkippedWheel(name, why) for name, why in left_out))
+        refreshed = refresh_last_sync(wheelhouse, last_sync)
+        if refreshed is not None:
+            with state.transaction():
+                state.set_meta({LAST_SYNC: json.dumps(last_sync.to_json(), sort_keys=True)})
+            # Still not indexed: every run says so (and fails), not only the one that found it.
+            left_out = json.loads(state.meta(INDEX_SKIPPED) or "[]")
+            return IndexUpdate(
+                written=(FRONT_PAGE,) if refreshed else (),
+                skipped=tuple(SkippedWheel(name, why) for name, why in left_out),
+            )
     if known:
         cache_path = wheelhouse / CACHE_PATH
         write_cache(cache_path, {**read_cache(cache_path), **known})
-    update = index_wheelhouse(wheelhouse)
+    update = index_wheelhouse(wheelhouse, last_sync=last_sync)
     # The signature is taken after the index run, so nothing it did is mistaken for news.
     with state.transaction():
         state.set_meta(
             {
                 INDEX_SIGNATURE: _wheels_signature(wheels_present(wheelhouse)),
                 INDEX_SKIPPED: json.dumps([[s.filename, s.reason] for s in update.skipped]),
+                LAST_SYNC: json.dumps(last_sync.to_json(), sort_keys=True),
             }
         )
     return update
+
+
+def _last_sync(run: SyncRun, outcomes: Sequence[Outcome], pruned: int) -> LastSync:
+    """Return what this run did, for the front page (counted before the index is written)."""
+
+    def count(status: str) -> int:
+        return sum(1 for outcome in outcomes if outcome.status == status)
+
+    return LastSync(
+        started=run.started,
+        seconds=max(0.0, time.time() - run.started),
+        converted=count("converted"),
+        unchanged=count("unchanged"),
+        skipped=count("skipped"),
+        failed=count("failed"),
+        conflicts=count("conflict"),
+        pruned=pruned,
+        warnings=sum(len(outcome.warnings) for outcome in outcomes),
+    )
 
 
 def _problem_outcome(problem: ListingProblem) -> Outcome:
@@ -302,7 +335,10 @@ def _run_with_state(
     # A run that moved no wheel in or out saw the wheelhouse as it still is (it holds the lock).
     actions = (*decided.actions, *fallbacks)
     wrote = bool(to_prune) or any(isinstance(action, Convert) for action in actions)
-    index = _index_if_changed(run.wheelhouse, state, run.indexed, None if wrote else present)
+    last_sync = _last_sync(run, outcomes, len(to_prune))
+    index = _index_if_changed(
+        run.wheelhouse, state, run.indexed, last_sync, None if wrote else present
+    )
     with state.transaction():
         for source, (scopes, offers) in gathered.offers.items():
             if options.prune:

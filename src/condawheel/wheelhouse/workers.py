@@ -35,6 +35,7 @@ from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.sidecar import used_dependencies
 from condawheel.sources import read_metadata_file
 from condawheel.wheelhouse.downloads import Expected, download_artifact
+from condawheel.wheelhouse.frontpage import WheelSummary, summarize_wheel
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -86,6 +87,8 @@ class JobResult:
     error: str | None = None
     metadata: bytes | None = None
     """The wheel's METADATA, so that the index need not read the wheel again."""
+    summary: WheelSummary | None = None
+    """What the front page shows of the wheel (from METADATA and conda.json), likewise."""
     depends_key: str | None = None
     """The digest of the depends and constrains the wheel was made with (for the state)."""
     traceback: str | None = None
@@ -226,6 +229,7 @@ def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
         source_sha256=_source_sha256(result.plan.sidecar),
         warnings=result.plan.warnings,
         metadata=result.plan.metadata,
+        summary=summarize_wheel(result.plan.metadata, result.plan.sidecar),
         depends_key=_depends_key(result.plan.sidecar),
     )
 
