@@ -213,14 +213,24 @@ def probe_worker(probe: Probe) -> list[str]:
 
 @contextlib.contextmanager
 def _quiet_distributed() -> Iterator[None]:
-    """Keep distributed's own log records off stderr: the engine reports in one line."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
+    """Keep distributed's own log records off stderr: the engine reports in one line.
+
+    Each of distributed's loggers is switched off: a parent's level does not stop the
+    records of a child with a level of its own, which distributed's configuration sets.
+    """
+    loggers = [
+        logging.getLogger(name)
+        for name in ["distributed", *logging.root.manager.loggerDict]
+        if name == "distributed" or name.startswith("distributed.")
+    ]
+    states = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, disabled in zip(loggers, states, strict=True):
+            logger.disabled = disabled
 
 
 def _lost(address: str, error: BaseException) -> WheelhouseError:
@@ -325,7 +335,8 @@ class DaskCluster:
                         job,
                         run,
                         timeout,
-                        key=f"{run}-{job.number}-{tries[job.number]}",
+                        # The file name shows on the dashboard; the rest keeps it unique.
+                        key=f"{job.artifact.filename}-{run}-{job.number}-{tries[job.number]}",
                         priority=len(jobs) - position,
                         pure=False,
                     )
