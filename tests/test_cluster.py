@@ -242,7 +242,6 @@ class Watcher(threading.Thread):
 def test_a_worker_killed_mid_task_has_its_task_run_again_elsewhere(
     cluster: DaskProcesses,
     server: ChannelServer,
-    worker_cache: Path,
     engine_cache: Path,
     tmp_path: Path,
 ) -> None:
@@ -257,8 +256,10 @@ def test_a_worker_killed_mid_task_has_its_task_run_again_elsewhere(
     killed: list[int] = []
     # The worker is killed while it is in the middle of downloading the artifact.
     watcher = Watcher(server, path, lambda: killed.append(cluster.kill_worker_running(victim)))
+    # A cache of this test's own (--cache-dir), which the workers use: nothing is cached.
+    options = SyncOptions(scheduler=cluster.address, cache_dir=tmp_path / "c")
     try:
-        report = sync([server.url], tmp_path / "dask", SyncOptions(scheduler=cluster.address))
+        report = sync([server.url], tmp_path / "dask", options)
     finally:
         released.set()
         watcher.finish()
@@ -271,10 +272,10 @@ def test_a_worker_killed_mid_task_has_its_task_run_again_elsewhere(
     assert hidden_leftovers(tmp_path / "dask") == []
     assert not list((tmp_path / "dask").glob(".condawheel-tmp-stage-*"))
     # The killed worker's half download is removed by the next run's setup on the workers.
-    assert len(part_files(worker_cache)) <= 1
+    assert len(part_files(tmp_path / "c")) <= 1
     cluster.wait_for_workers(2)
-    assert sync([server.url], tmp_path / "next", SyncOptions(scheduler=cluster.address)).ok
-    assert part_files(worker_cache) == []
+    assert sync([server.url], tmp_path / "next", options).ok
+    assert part_files(tmp_path / "c") == []
 
 
 def test_a_hung_task_times_out_and_runs_again(
@@ -370,7 +371,9 @@ def test_the_scheduler_gone_fails_the_sync_in_one_line_and_a_rerun_finishes(
         watcher = Watcher(server, path, doomed.kill_scheduler)
         try:
             result = subprocess.run(
-                condawheel_command("sync", server.url, "-w", str(wheelhouse)),
+                condawheel_command(
+                    "sync", server.url, "-w", str(wheelhouse), "--cache-dir", str(tmp_path / "c")
+                ),
                 capture_output=True,
                 text=True,
                 env=environment,
