@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_channels
 import bench_convert
 import bench_memory
+import bench_scaling
 import bench_startup
 import bench_sync
 from common import ROOT, machine
@@ -51,10 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_sync.noop(20, runs=1)
         rows += bench_startup.run(runs=1)
         rows += bench_channels.run(2_000, 20, runs=1)
+        rows += bench_scaling.smoke()
     else:
         runs = 3 if args.quick else 5
         rows = bench_convert.run(runs=runs, quick=args.quick)
-        rows += bench_sync.scaling(runs=1 if args.quick else 5)
+        rows += bench_scaling.scaling(runs=1 if args.quick else 5)
         rows += bench_sync.noop(1_000 if args.quick else 10_000, runs=runs)
         rows += bench_memory.run(size_mib=20 if args.quick else 200)
         rows += bench_startup.run(runs=11 if args.quick else 41)

@@ -24,3 +24,4 @@ def test_benchmarks_smoke() -> None:
     assert "| no-op re-sync of 20 packages" in run.stdout
     assert "| python -c pass: with the hook" in run.stdout
     assert "| condawheel lists it, --select pkg0* (20 records)" in run.stdout
+    assert "| sync 5 tiny packages --scheduler, 1 Dask worker" in run.stdout

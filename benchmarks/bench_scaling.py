@@ -1,0 +1,188 @@
+"""Sync scaling: --jobs, threads inside each conversion, and Dask workers, on one channel.
+
+Every configuration syncs (or converts) the corpus channel into an empty folder, in
+round-robin so that drift of the machine hits all alike. The Dask clusters (a scheduler
+and 1 or 2 single-threaded workers, `dask scheduler` / `dask worker`) are started before
+the timings and stay up between runs, as a cluster does: what is timed is the sync, not
+the cluster's start. The reference is what the machine gives two independent busy
+processes: two `--jobs 1` syncs at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from common import Measurement, corpus, tiny_channel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+def _condawheel(*args: str) -> list[str]:
+    return [sys.executable, "-m", "condawheel", *args]
+
+
+def _timed(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
+
+
+def _sync(channel: Path, wheelhouse: Path, *extra: str) -> list[str]:
+    return _condawheel("sync", str(channel), "-w", str(_fresh(wheelhouse)), "-q", *extra)
+
+
+def _pair(channel: Path, first: Path, second: Path) -> float:
+    """Two independent ``--jobs 1`` syncs side by side; the time until both end."""
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(_sync(channel, wheelhouse, "--jobs", "1"), stdout=subprocess.DEVNULL)
+        for wheelhouse in (first, second)
+    ]
+    for process in processes:
+        if process.wait() != 0:
+            raise subprocess.CalledProcessError(process.returncode, process.args)
+    return time.perf_counter() - start
+
+
+def _packages(channel: Path) -> list[str]:
+    """The channel's package files (``convert`` prefers a .conda to its .tar.bz2, as sync)."""
+    return sorted(
+        str(path) for pattern in ("*/*.conda", "*/*.tar.bz2") for path in channel.glob(pattern)
+    )
+
+
+@contextlib.contextmanager
+def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
+    """Start a scheduler and ``workers`` single-threaded workers; yield the address."""
+    address_file = folder / f"scheduler-{workers}.json"
+    log = (folder / f"dask-{workers}.log").open("ab")
+    dask = [sys.executable, "-m", "dask"]
+    scheduler = subprocess.Popen(
+        [
+            *dask,
+            *("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"),
+            *("--scheduler-file", str(address_file)),
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    processes = [scheduler]
+    try:
+        while not address_file.exists():
+            if scheduler.poll() is not None:
+                raise RuntimeError(f"the scheduler did not start: see {log.name}")
+            time.sleep(0.05)
+        address = json.loads(address_file.read_text())["address"]
+        processes.append(
+            subprocess.Popen(
+                [
+                    *dask,
+                    *("worker", address, "--nworkers", str(workers), "--nthreads", "1"),
+                    *("--host", "127.0.0.1", "--no-dashboard"),
+                    *("--local-directory", str(folder / f"scratch-{workers}")),
+                ],
+                stdout=log,
+                stderr=log,
+            )
+        )
+        _wait_for_workers(address, workers)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+
+
+def _wait_for_workers(address: str, workers: int) -> None:
+    from distributed import Client  # noqa: PLC0415 - only where a cluster runs
+
+    with Client(address, set_as_default=False, timeout=120) as client:
+        client.wait_for_workers(workers, timeout=120)
+
+
+def scaling(*, runs: int) -> list[dict[str, object]]:
+    """Sync the corpus channel with each configuration; rows with throughput ratios."""
+    channel = corpus() / "channel"
+    work = Path(tempfile.mkdtemp(prefix="condawheel-bench-"))
+    names = {
+        "one": "sync corpus channel --jobs 1",
+        "two": "sync corpus channel --jobs 2",
+        "threads": "convert corpus channel, 1 process, default threads per package",
+        "dask1": "sync corpus channel --scheduler, 1 Dask worker",
+        "dask2": "sync corpus channel --scheduler, 2 Dask workers",
+        "pair": "reference: two --jobs 1 syncs at once (twice the work)",
+    }
+    timings: dict[str, list[float]] = {key: [] for key in names}
+    packages = _packages(channel)
+    try:
+        with dask_cluster(work, 1) as one_worker, dask_cluster(work, 2) as two_workers:
+            commands = {
+                "one": lambda: _timed(_sync(channel, work / "w", "--jobs", "1")),
+                "two": lambda: _timed(_sync(channel, work / "w", "--jobs", "2")),
+                "threads": lambda: _timed(
+                    _condawheel("convert", *packages, "-o", str(_fresh(work / "w")), "-q")
+                ),
+                "dask1": lambda: _timed(_sync(channel, work / "w", "--scheduler", one_worker)),
+                "dask2": lambda: _timed(_sync(channel, work / "w", "--scheduler", two_workers)),
+                "pair": lambda: _pair(channel, work / "a", work / "b"),
+            }
+            for command in commands.values():  # warm-up: page cache, first imports
+                command()
+            for _ in range(runs):
+                for key, command in commands.items():
+                    timings[key].append(command())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    measured = {key: Measurement(names[key], tuple(timings[key])) for key in names}
+    one = measured["one"]
+    rows = [one.row()]
+    for key, target in (
+        ("two", "throughput >= 1.8x"),
+        ("threads", ""),
+        ("dask1", ""),
+        ("dask2", ""),
+    ):
+        row = measured[key].row(one, target)
+        row["ratio"] = round(one.median / measured[key].median, 3)
+        row["ratio_meaning"] = f"throughput of {key} / --jobs 1"
+        rows.append(row)
+    reference = measured["pair"].row(one)
+    reference["ratio"] = round(2 * one.median / measured["pair"].median, 3)
+    reference["ratio_meaning"] = "throughput of two --jobs 1 processes / one"
+    rows.append(reference)
+    return rows
+
+
+def smoke() -> list[dict[str, object]]:
+    """Sync a tiny channel on a one-worker cluster, once: keeps this script working."""
+    channel = tiny_channel(5)
+    work = Path(tempfile.mkdtemp(prefix="condawheel-bench-"))
+    try:
+        with dask_cluster(work, 1) as address:
+            seconds = _timed(_sync(channel, work / "w", "--scheduler", address))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return [Measurement("sync 5 tiny packages --scheduler, 1 Dask worker", (seconds,)).row()]
+
+
+if __name__ == "__main__":
+    print(json.dumps(scaling(runs=3), indent=1))
