@@ -139,7 +139,7 @@ def scaling(*, runs: int) -> list[dict[str, object]]:
                 "one": lambda: _timed(_sync(channel, work / "w", "--jobs", "1")),
                 "two": lambda: _timed(_sync(channel, work / "w", "--jobs", "2")),
                 "threads": lambda: _timed(
-                    _condawheel("convert", *packages, "-o", str(_fresh(work / "w")), "-q")
+                    _condawheel("convert", *packages, "-o", str(_fresh(work / "w")))
                 ),
                 "dask1": lambda: _timed(_sync(channel, work / "w", "--scheduler", one_worker)),
                 "dask2": lambda: _timed(_sync(channel, work / "w", "--scheduler", two_workers)),

@@ -635,3 +635,15 @@ def test_a_task_past_its_deadline_is_given_up(server: ChannelServer, tmp_path: P
         setup.teardown(None)  # type: ignore[arg-type]
     assert result.timed_out
     assert result.error == "timed out after 0.5 s"
+
+
+def test_a_dry_run_with_a_scheduler_connects_to_nothing(
+    folder_channel: Path, tmp_path: Path
+) -> None:
+    # It converts nothing, so it needs no cluster: no scheduler listens at this address.
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    report = sync(
+        [str(folder_channel)], tmp_path / "w", SyncOptions(dry_run=True, scheduler=address)
+    )
+    assert report.count("would-convert") == 4
+    assert not (tmp_path / "w").exists()
