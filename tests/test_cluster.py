@@ -342,8 +342,9 @@ def test_a_poison_artifact_fails_alone_after_the_allowed_failures(
     ) as poisoned:
         report = sync([server.url], tmp_path / "dask", SyncOptions(scheduler=poisoned.address))
 
-    [failed] = [o for o in report.outcomes if o.status == "failed"]
-    assert failed.filename == poison
+    failures = [o for o in report.outcomes if o.status == "failed"]
+    assert [o.filename for o in failures] == [poison], [o.reason for o in failures]
+    [failed] = failures
     assert failed.reason == (
         "the Dask worker converting it died, all 2 times it was tried (killed, out of "
         "memory, or this artifact crashes it)"

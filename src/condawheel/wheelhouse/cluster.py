@@ -77,10 +77,13 @@ TIMEOUT_TRIES: Final = 3
 # How long to wait for a first worker when the scheduler has none yet (a cluster that
 # is scaling up); then the sync fails rather than waiting for ever.
 _WORKER_WAIT: Final = 60.0
-# Tasks submitted ahead of the workers, per worker thread: enough to keep every thread
-# busy between two results, few enough that a million artifacts do not sit in the
-# scheduler's memory at once.
-_AHEAD_PER_THREAD: Final = 2
+# Tasks submitted ahead of the workers, per worker thread: few enough that a million
+# artifacts do not sit in the scheduler's memory at once, and more than the scheduler's
+# threshold for a "root-ish" task group (twice its threads). Such tasks wait in the
+# scheduler's queue rather than on workers, which take only what they can run
+# (``distributed.scheduler.worker-saturation``): a worker that dies then takes fewer
+# innocent tasks with it, each of which would count towards its allowed failures.
+_AHEAD_PER_THREAD: Final = 4
 _CAPACITY_EVERY: Final = 1.0
 _CLOSE_TIMEOUT: Final = 10
 _LOST: Final = (
@@ -112,9 +115,11 @@ class RunSetup(WorkerPlugin):
     """
 
     def __init__(
-        self, name: str, mappings: tuple[tuple[str, str], ...], cache_dir: Path | None
+        self, run: str, mappings: tuple[tuple[str, str], ...], cache_dir: Path | None
     ) -> None:
-        self.name = name
+        self.run = run
+        self.name = f"condawheel-run-{run}"
+        """The plugin's name on the cluster."""
         self.mappings = mappings
         """``(origin, text)`` of each mapping file, in order; the origin as the engine names
         it, since the wheels record it."""
@@ -122,12 +127,12 @@ class RunSetup(WorkerPlugin):
 
     def setup(self, worker: Worker) -> None:  # noqa: ARG002 - the plugin interface
         """Parse the mapping; remove the partial downloads a killed predecessor left."""
-        _RUNS[self.name] = _parse_names(self.mappings)
+        _RUNS[self.run] = _parse_names(self.mappings)
         clean_partial_downloads(self.cache_dir or default_cache_dir())
 
     def teardown(self, worker: Worker) -> None:  # noqa: ARG002 - the plugin interface
         """Forget the run."""
-        _RUNS.pop(self.name, None)
+        _RUNS.pop(self.run, None)
 
 
 def convert_task(job: ConversionJob, run: str, timeout: float) -> JobResult:
@@ -299,17 +304,18 @@ class DaskCluster:
         :param timeout: seconds a task may run before it is given up and tried again.
         :raises WheelhouseError: if the connection to the scheduler is lost.
         """
-        run = f"condawheel-run-{secrets.token_hex(8)}"
+        run = secrets.token_hex(8)
         cache_dir = jobs[0].cache_dir if jobs else None
+        setup = RunSetup(run, mappings, cache_dir)
         try:
-            self.client.register_plugin(RunSetup(run, mappings, cache_dir), name=run)
+            self.client.register_plugin(setup, name=setup.name)
         except _CONNECTION_ERRORS as error:
             raise _lost(self.address, error) from None
         try:
             yield from self._run(jobs, run, timeout)
         finally:
             with contextlib.suppress(*_CONNECTION_ERRORS):
-                self.client.unregister_worker_plugin(run)
+                self.client.unregister_worker_plugin(setup.name)
 
     def _capacity(self) -> int:
         threads: dict[str, int] = self.client.nthreads()
@@ -335,16 +341,22 @@ class DaskCluster:
                         job,
                         run,
                         timeout,
-                        # The file name shows on the dashboard; the rest keeps it unique.
-                        key=f"{job.artifact.filename}-{run}-{job.number}-{tries[job.number]}",
+                        # One task group ("condawheel-convert", the part before the hex
+                        # token), so that the scheduler queues the tasks (see
+                        # _AHEAD_PER_THREAD); the file name shows which artifact it is.
+                        key=f"condawheel-convert-{run}-{job.number}-{tries[job.number]}-"
+                        f"{job.artifact.filename}",
                         priority=len(jobs) - position,
                         pure=False,
                     )
                     running[future] = (position, job)
                     completed.add(future)
                 future = next(completed)
+                result = self._result(future, running[future][1])
+                if result is None:  # not done after all: computed again (see _result)
+                    completed.add(future)
+                    continue
                 position, job = running.pop(future)
-                result = self._result(future, job)
                 future.release()
                 if result.timed_out and tries[job.number] < TIMEOUT_TRIES:
                     pending.appendleft((position, job))
@@ -363,12 +375,19 @@ class DaskCluster:
                 with contextlib.suppress(*_CONNECTION_ERRORS):
                     future.cancel()
 
-    def _result(self, future: Future[JobResult], job: ConversionJob) -> JobResult:
+    def _result(self, future: Future[JobResult], job: ConversionJob) -> JobResult | None:
+        """Return the result of a future ``as_completed`` gave, None if it is not done.
+
+        A future can be handed over and then computed again before it is read: its
+        result was on a worker that died in the meantime.
+        """
         if future.status == "finished":
             return future.result()
         if future.status == "cancelled":
             # Only this engine cancels its tasks, and not while it waits for them.
             future.result()  # raises FutureCancelledError: the scheduler is gone
+        if future.status != "error":
+            return None
         error = future.exception()
         if isinstance(error, KilledWorker):
             allowed = getattr(error, "allowed_failures", None)
