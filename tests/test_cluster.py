@@ -24,6 +24,7 @@ import pytest
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
 from condawheel import __version__
 from condawheel.errors import WheelhouseError
+from condawheel.io.http import RetryPolicy
 from condawheel.options import PlanOptions
 from condawheel.wheelhouse import SyncOptions, sync
 from condawheel.wheelhouse.artifacts import Artifact
@@ -34,7 +35,7 @@ from condawheel.wheelhouse.cluster import (
     convert_task,
     probe_worker,
 )
-from condawheel.wheelhouse.downloads import PART_PREFIX, RetryPolicy
+from condawheel.wheelhouse.downloads import PART_PREFIX
 from condawheel.wheelhouse.outcomes import ArtifactFinished
 from condawheel.wheelhouse.workers import ConversionJob
 from dask_cluster import DaskProcesses, dask_cluster, runs_on_worker
