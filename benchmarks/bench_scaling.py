@@ -82,11 +82,7 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
     )
     processes = [scheduler]
     try:
-        while not address_file.exists():
-            if scheduler.poll() is not None:
-                raise RuntimeError(f"the scheduler did not start: see {log.name}")
-            time.sleep(0.05)
-        address = json.loads(address_file.read_text())["address"]
+        address = _scheduler_address(scheduler, address_file, log.name)
         processes.append(
             subprocess.Popen(
                 [
@@ -110,6 +106,17 @@ def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
                 process.kill()
                 process.wait()
         log.close()
+
+
+def _scheduler_address(scheduler: subprocess.Popen[bytes], address_file: Path, log: str) -> str:
+    # The scheduler writes the file in place: until it parses, it is not written yet.
+    while True:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
+            address: str = json.loads(address_file.read_text())["address"]
+            return address
+        if scheduler.poll() is not None:
+            raise RuntimeError(f"the scheduler did not start: see {log}")
+        time.sleep(0.05)
 
 
 def _wait_for_workers(address: str, workers: int) -> None:

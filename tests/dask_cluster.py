@@ -81,13 +81,14 @@ def dask_cluster(
     *,
     workers: int = 2,
     environment: Mapping[str, str] | None = None,
-    preload: Path | None = None,
+    preload: tuple[str, ...] = (),
 ) -> Iterator[DaskProcesses]:
     """Start a scheduler and ``workers`` single-threaded workers; end them all by pid.
 
     :param environment: added to the workers' and the scheduler's environment
         (``CONDAWHEEL_CACHE_DIR``, ``DASK_DISTRIBUTED__...`` settings).
-    :param preload: a module every worker runs as it starts (``dask worker --preload``).
+    :param preload: modules every worker runs as it starts (``dask worker --preload``),
+        besides :mod:`dask_counting`, which every worker of these tests runs.
     """
     folder.mkdir(parents=True, exist_ok=True)
     # This module on the workers' path: functions the tests run there are named from it.
@@ -113,12 +114,7 @@ def dask_cluster(
     processes = [scheduler]
     client = None
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while not address_file.exists():
-            if scheduler.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the scheduler did not start: see {folder / 'dask.log'}")
-            time.sleep(0.05)
-        address = json.loads(address_file.read_text())["address"]
+        address = _scheduler_address(scheduler, address_file, folder / "dask.log")
         nanny = subprocess.Popen(
             _dask(
                 "worker",
@@ -132,7 +128,11 @@ def dask_cluster(
                 "--no-dashboard",
                 "--local-directory",
                 str(folder / "scratch"),
-                *(("--preload", str(preload)) if preload else ()),
+                *(
+                    argument
+                    for module in ("dask_counting", *preload)
+                    for argument in ("--preload", module)
+                ),
             ),
             env=env,
             stdout=log,
@@ -162,6 +162,22 @@ def dask_cluster(
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
         log.close()
+
+
+def _scheduler_address(scheduler: subprocess.Popen[bytes], address_file: Path, log: Path) -> str:
+    """Wait for the scheduler to write its address into ``address_file``; return it.
+
+    The scheduler writes the file in place, not atomically: until it parses, it is not
+    written yet.
+    """
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
+            address: str = json.loads(address_file.read_text())["address"]
+            return address
+        if scheduler.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"the scheduler did not start: see {log}")
+        time.sleep(0.05)
 
 
 def _children(processes: list[subprocess.Popen[bytes]]) -> list[psutil.Process]:
