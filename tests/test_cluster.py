@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import pytest
@@ -39,18 +38,19 @@ from condawheel.wheelhouse.downloads import PART_PREFIX
 from condawheel.wheelhouse.outcomes import ArtifactFinished
 from condawheel.wheelhouse.workers import ConversionJob
 from dask_cluster import DaskProcesses, dask_cluster, runs_on_worker
+from dask_counting import parsed
 from envs import index_channel
 from syncing import cli_environment, condawheel_command, hidden_leftovers, serve, wheelhouse_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from condawheel.wheelhouse.outcomes import SyncEvent, SyncReport
     from syncing import ChannelServer
 
 pytestmark = pytest.mark.slow
 
-TESTS: Final = Path(__file__).parent
 # A scheduler that goes away is noticed at once; one that never answers, within this.
 CONNECT_TIMEOUT: Final = "5s"
 MAPPING: Final = "schema: 1\nnames:\n  webmod: web-renamed\n  mylib: my-pypi-lib\n"
@@ -170,6 +170,7 @@ def test_a_dask_sync_makes_the_wheels_index_and_report_of_a_local_sync(
     expected = local_sync(sources, tmp_path / "local", mapping_files=(mapping,))
     shutil.rmtree(engine_cache)
     server.controls.requests.clear()
+    parsed_before = cluster.client.run(parsed)
 
     report = sync(
         sources,
@@ -185,6 +186,11 @@ def test_a_dask_sync_makes_the_wheels_index_and_report_of_a_local_sync(
     # The mapping reached the workers: the names are the mapping's.
     metadata = next((tmp_path / "dask").glob("web_renamed-*.whl.metadata")).read_text()
     assert "Requires-Dist: my-pypi-lib>=1" in metadata
+    # ... and was parsed once by each worker, not once for each of the 9 tasks.
+    parsed_after = cluster.client.run(parsed)
+    assert {w: parsed_after[w] - parsed_before[w] for w in parsed_after} == dict.fromkeys(
+        parsed_after, 1
+    )
     # The same progress: one event per artifact converted.
     finished = [event.outcome.filename for event in events if isinstance(event, ArtifactFinished)]
     assert sorted(finished) == sorted(o.filename for o in report.outcomes)
@@ -339,7 +345,7 @@ def test_a_poison_artifact_fails_alone_after_the_allowed_failures(
         "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
     }
     with dask_cluster(
-        tmp_path / "dask-cluster", environment=settings, preload=TESTS / "dask_poison.py"
+        tmp_path / "dask-cluster", environment=settings, preload=("dask_poison",)
     ) as poisoned:
         report = sync([server.url], tmp_path / "dask", SyncOptions(scheduler=poisoned.address))
 
