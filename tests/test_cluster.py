@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
+from cli_runner import invoke
 from condawheel import __version__
 from condawheel.errors import WheelhouseError
 from condawheel.io.http import RetryPolicy
@@ -216,6 +217,34 @@ def test_the_corpus_channel_synced_on_dask_equals_a_local_sync(
     report = sync(sources, tmp_path / "dask", SyncOptions(scheduler=cluster.address))
 
     assert comparable(report) == comparable(expected)
+    assert wheelhouse_digest(tmp_path / "dask") == wheelhouse_digest(tmp_path / "local")
+
+
+@pytest.mark.usefixtures("engine_cache")
+def test_a_job_file_names_the_scheduler_and_the_json_report_is_a_local_syncs(
+    cluster: DaskProcesses, folder_channel: Path, tmp_path: Path
+) -> None:
+    cluster.wait_for_workers(2)
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'[sync]\nsources = ["{folder_channel}"]\nwheelhouse = "dask"\n'
+        f'scheduler = "{cluster.address}"\n'
+    )
+    local = invoke("sync", folder_channel, "-w", tmp_path / "local", "-j", "1", "--json")
+    parsed_before = cluster.client.run(parsed)
+
+    run = invoke("sync", "--config", job, "--json")
+
+    assert (run.exit_code, local.exit_code) == (0, 0), run.stderr
+    # The run's setup reached each worker: the conversions ran there.
+    parsed_after = cluster.client.run(parsed)
+    assert all(parsed_after[w] == parsed_before[w] + 1 for w in parsed_after)
+    reports = [json.loads(result.stdout) for result in (run, local)]
+    for report in reports:
+        assert report.pop("seconds") >= 0
+        del report["wheelhouse"]
+    assert reports[0] == reports[1]
+    assert reports[0]["counts"]["converted"] == 4
     assert wheelhouse_digest(tmp_path / "dask") == wheelhouse_digest(tmp_path / "local")
 
 
