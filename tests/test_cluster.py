@@ -148,6 +148,12 @@ def local_sync(sources: list[str], wheelhouse: Path, **options: object) -> SyncR
     return sync(sources, wheelhouse, SyncOptions(jobs=1, **options))  # type: ignore[arg-type]
 
 
+def assert_as_local(report: SyncReport, expected: SyncReport) -> None:
+    """The same report (but its timing) and the same wheelhouse, byte for byte."""
+    assert comparable(report) == comparable(expected)
+    assert wheelhouse_digest(report.wheelhouse) == wheelhouse_digest(expected.wheelhouse)
+
+
 def part_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob(f"{PART_PREFIX}*"))
 
@@ -216,8 +222,7 @@ def test_the_corpus_channel_synced_on_dask_equals_a_local_sync(
 
     report = sync(sources, tmp_path / "dask", SyncOptions(scheduler=cluster.address))
 
-    assert comparable(report) == comparable(expected)
-    assert wheelhouse_digest(tmp_path / "dask") == wheelhouse_digest(tmp_path / "local")
+    assert_as_local(report, expected)
 
 
 @pytest.mark.usefixtures("engine_cache")
@@ -302,8 +307,7 @@ def test_a_worker_killed_mid_task_has_its_task_run_again_elsewhere(
 
     assert killed
     assert server.controls.requests.count(path) == 2  # ran again, once
-    assert comparable(report) == comparable(expected)
-    assert wheelhouse_digest(tmp_path / "dask") == wheelhouse_digest(tmp_path / "local")
+    assert_as_local(report, expected)
     assert [o.status for o in report.outcomes if o.filename == victim] == ["converted"]
     assert hidden_leftovers(tmp_path / "dask") == []
     assert not list((tmp_path / "dask").glob(".condawheel-tmp-stage-*"))
@@ -314,6 +318,18 @@ def test_a_worker_killed_mid_task_has_its_task_run_again_elsewhere(
     assert part_files(tmp_path / "c") == []
 
 
+def sync_stalling(
+    server: ChannelServer, path: str, wheelhouse: Path, options: SyncOptions, *, every_time: bool
+) -> SyncReport:
+    """Sync the served channel while each download of ``path`` (or the first) stalls half-way."""
+    released = threading.Event()
+    (server.controls.stall if every_time else server.controls.stall_once)[path] = released
+    try:
+        return sync([server.url], wheelhouse, options)
+    finally:
+        released.set()
+
+
 def test_a_hung_task_times_out_and_runs_again(
     cluster: DaskProcesses, server: ChannelServer, engine_cache: Path, tmp_path: Path
 ) -> None:
@@ -322,20 +338,14 @@ def test_a_hung_task_times_out_and_runs_again(
     shutil.rmtree(engine_cache)
     server.controls.requests.clear()
     path = "/noarch/webmod-1.0-py_0.conda"
-    released = threading.Event()
-    # The download stalls half-way, longer than the task may take; the socket's own
-    # timeout (a minute) would catch it too, later.
-    server.controls.stall_once[path] = released
-    # A cache of this test's own (--cache-dir), which the workers use: nothing is cached.
+    # The download stalls half-way, longer than the task may take; the HTTP client's
+    # per-read timeout (a minute) would catch it too, later. A cache of this test's own
+    # (--cache-dir), which the workers use: nothing is cached.
     options = SyncOptions(scheduler=cluster.address, task_timeout=3, cache_dir=tmp_path / "c")
-    try:
-        report = sync([server.url], tmp_path / "dask", options)
-    finally:
-        released.set()
+    report = sync_stalling(server, path, tmp_path / "dask", options, every_time=False)
 
     assert server.controls.requests.count(path) == 2
-    assert comparable(report) == comparable(expected)
-    assert wheelhouse_digest(tmp_path / "dask") == wheelhouse_digest(tmp_path / "local")
+    assert_as_local(report, expected)
 
 
 @pytest.mark.usefixtures("engine_cache")
@@ -344,13 +354,8 @@ def test_a_task_that_hangs_every_time_fails_alone_after_its_tries(
 ) -> None:
     cluster.wait_for_workers(2)
     path = "/noarch/webmod-1.0-py_0.conda"
-    released = threading.Event()
-    server.controls.stall[path] = released
     options = SyncOptions(scheduler=cluster.address, task_timeout=1, cache_dir=tmp_path / "c")
-    try:
-        report = sync([server.url], tmp_path / "dask", options)
-    finally:
-        released.set()
+    report = sync_stalling(server, path, tmp_path / "dask", options, every_time=True)
 
     assert server.controls.requests.count(path) == TIMEOUT_TRIES
     [failed] = [o for o in report.outcomes if o.status == "failed"]
