@@ -6,13 +6,22 @@ and 1 or 2 single-threaded workers, `dask scheduler` / `dask worker`) are starte
 the timings and stay up between runs, as a cluster does: what is timed is the sync, not
 the cluster's start. The reference is what the machine gives two independent busy
 processes: two `--jobs 1` syncs at once.
+
+Scaling is a matter of idle cores, so other processes on the machine distort it more than
+they distort a single conversion. Each command's run also measures the CPU time the
+machine spent on processes other than this benchmark's tree; a round (every configuration
+once) in which that exceeds ``quiet`` of the machine's cores is run again, and the rows
+say how noisy the kept rounds were.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,10 +29,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psutil
 from common import Measurement, corpus, tiny_channel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+_CORES = len(os.sched_getaffinity(0))
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _condawheel(*args: str) -> list[str]:
@@ -34,6 +47,37 @@ def _timed(argv: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def _machine_cpu() -> float:
+    """CPU seconds the whole machine has spent busy since it started (/proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as stat:  # noqa: PTH123 - one line of a procfs file
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    # user, nice, system, idle, iowait, irq, softirq, steal: all but idle and iowait.
+    busy = sum(fields[:3]) + sum(fields[5:8])
+    return busy / _TICKS
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process and all its descendants, live or ended and waited for."""
+    me = psutil.Process()
+    times = me.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in me.children(recursive=True):  # the Dask workers, up for the whole run
+        try:
+            child_times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
+def _with_noise(command: Callable[[], float]) -> tuple[float, float]:
+    """Run ``command``; return its seconds and the share of the cores others used meanwhile."""
+    machine, own = _machine_cpu(), _own_cpu()
+    seconds = command()
+    others = (_machine_cpu() - machine) - (_own_cpu() - own)
+    return seconds, max(0.0, others) / (seconds * _CORES)
 
 
 def _fresh(folder: Path) -> Path:
@@ -126,8 +170,13 @@ def _wait_for_workers(address: str, workers: int) -> None:
         client.wait_for_workers(workers, timeout=120)
 
 
-def scaling(*, runs: int) -> list[dict[str, object]]:
-    """Sync the corpus channel with each configuration; rows with throughput ratios."""
+def scaling(*, runs: int, quiet: float = math.inf, rounds: int = 0) -> list[dict[str, object]]:
+    """Sync the corpus channel with each configuration; rows with throughput ratios.
+
+    :param quiet: the share of the machine's cores other processes may use during a kept
+        round (default: every round is kept).
+    :param rounds: at most this many rounds in all, kept or not (default: ``4 * runs``).
+    """
     channel = corpus() / "channel"
     work = Path(tempfile.mkdtemp(prefix="condawheel-bench-"))
     names = {
@@ -154,9 +203,7 @@ def scaling(*, runs: int) -> list[dict[str, object]]:
             }
             for command in commands.values():  # warm-up: page cache, first imports
                 command()
-            for _ in range(runs):
-                for key, command in commands.items():
-                    timings[key].append(command())
+            noise, discarded = _rounds(commands, timings, runs, quiet, rounds or 4 * runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     measured = {key: Measurement(names[key], tuple(timings[key])) for key in names}
@@ -170,13 +217,51 @@ def scaling(*, runs: int) -> list[dict[str, object]]:
     ):
         row = measured[key].row(one, target)
         row["ratio"] = round(one.median / measured[key].median, 3)
-        row["ratio_meaning"] = f"throughput of {key} / --jobs 1"
+        row["ratio_meaning"] = "throughput / that of --jobs 1"
         rows.append(row)
     reference = measured["pair"].row(one)
     reference["ratio"] = round(2 * one.median / measured["pair"].median, 3)
     reference["ratio_meaning"] = "throughput of two --jobs 1 processes / one"
     rows.append(reference)
+    rows.append(
+        {
+            "note": f"other processes' share of the {_CORES} cores during the kept rounds: "
+            f"median {statistics.median(noise):.0%}, at most {max(noise):.0%}; "
+            f"{discarded} noisier rounds run again",
+            "others_share": [round(share, 3) for share in noise],
+            "rounds_discarded": discarded,
+        }
+    )
     return rows
+
+
+def _rounds(
+    commands: dict[str, Callable[[], float]],
+    timings: dict[str, list[float]],
+    runs: int,
+    quiet: float,
+    limit: int,
+) -> tuple[list[float], int]:
+    """Run every command once per round, until ``runs`` rounds were quiet enough.
+
+    Return the noise of each kept round (the most any of its commands saw) and how many
+    rounds were discarded. After ``limit`` rounds the quietest are kept.
+    """
+    measured: list[tuple[float, dict[str, float]]] = []
+    for _ in range(limit):
+        seconds: dict[str, float] = {}
+        noise = 0.0
+        for key, command in commands.items():
+            seconds[key], share = _with_noise(command)
+            noise = max(noise, share)
+        measured.append((noise, seconds))
+        if sum(1 for share, _ in measured if share <= quiet) >= runs:
+            break
+    kept = sorted(measured, key=lambda pair: pair[0])[:runs]
+    for _, seconds in kept:
+        for key, value in seconds.items():
+            timings[key].append(value)
+    return [share for share, _ in kept], len(measured) - len(kept)
 
 
 def smoke() -> list[dict[str, object]]:
@@ -192,4 +277,17 @@ def smoke() -> list[dict[str, object]]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(scaling(runs=3), indent=1))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="kept rounds (default: 5)")
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=math.inf,
+        help="keep a round only if other processes used at most this share of the cores "
+        "(default: keep every round)",
+    )
+    parser.add_argument("--rounds", type=int, default=0, help="at most this many rounds")
+    args = parser.parse_args()
+    print(json.dumps(scaling(runs=args.runs, quiet=args.quiet, rounds=args.rounds), indent=1))

@@ -27,6 +27,9 @@ from common import ROOT, machine
 def _table(rows: list[dict[str, object]]) -> str:
     lines = ["| what | median | min-max | runs | ratio | target |", "|---|---:|---:|---:|---:|---|"]
     for row in rows:
+        if "note" in row:
+            lines.append(f"| {row['note']} | | | | | |")
+            continue
         if "rss_mib" in row:
             lines.append(
                 f"| {row['what']} | {row['rss_mib']} MiB | | | | {row.get('target', '')} |"
