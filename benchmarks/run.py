@@ -23,6 +23,7 @@ import bench_cli
 import bench_convert
 import bench_deflate
 import bench_memory
+import bench_scaling
 import bench_startup
 import bench_sync
 from common import ROOT, machine
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 def _table(rows: list[dict[str, object]]) -> str:
     lines = ["| what | median | min-max | runs | ratio | target |", "|---|---:|---:|---:|---:|---|"]
     for row in rows:
+        if "note" in row:
+            lines.append(f"| {row['note']} | | | | | |")
+            continue
         if "rss_mib" in row:
             lines.append(
                 f"| {row['what']} | {row['rss_mib']} MiB | | | | {row.get('target', '')} |"
@@ -82,13 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_startup.run(runs=1)
         rows += bench_channels.run(2_000, 20, runs=1)
         rows += bench_cli.run(runs=1)
+        rows += bench_scaling.smoke()
     else:
         runs = 3 if args.quick else 5
         quick = args.quick
         groups: dict[str, Callable[[], list[dict[str, object]]]] = {
             "convert": lambda: bench_convert.run(runs=runs, quick=quick),
             "cli": lambda: bench_cli.run(runs=11 if quick else 21),
-            "sync": lambda: bench_sync.scaling(runs=1 if quick else 5),
+            "sync": lambda: bench_scaling.scaling(runs=1 if quick else 5),
             "noop": lambda: bench_sync.noop(1_000 if quick else 10_000, runs=runs),
             "memory": lambda: bench_memory.run(size_mib=20 if quick else 200),
             "startup": lambda: bench_startup.run(runs=11 if quick else 41),

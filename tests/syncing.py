@@ -225,6 +225,8 @@ class ServerControls:
     """URL path -> answer 302 with this Location."""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     """URL path -> the request headers it came with (the last request's)."""
+    stall_once: dict[str, threading.Event] = field(default_factory=dict)
+    """The same as ``stall``, for the first request of the path only."""
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -240,6 +242,7 @@ class _ChannelHandler(http.server.SimpleHTTPRequestHandler):
             remaining = controls.fail_first.get(self.path, 0)
             if remaining:
                 controls.fail_first[self.path] = remaining - 1
+            stall = controls.stall.get(self.path) or controls.stall_once.pop(self.path, None)
         if remaining:
             self.send_error(503, "try again")
             return
@@ -253,7 +256,6 @@ class _ChannelHandler(http.server.SimpleHTTPRequestHandler):
             self._trickle(controls.trickle[self.path])
             return
         body = controls.corrupt.get(self.path)
-        stall = controls.stall.get(self.path)
         if body is None and stall is None:
             super().do_GET()
             return

@@ -26,3 +26,4 @@ def test_benchmarks_smoke() -> None:
     assert "| condawheel lists it, --select pkg0* (20 records)" in run.stdout
     assert "| condawheel --version" in run.stdout
     assert "| condawheel: mixed-2mb-1.0-h0_0.tar.bz2" in run.stdout
+    assert "| sync 5 tiny packages --scheduler, 1 Dask worker" in run.stdout

@@ -6,7 +6,9 @@ The engine has its own tests (test_sync.py); these are about the command: option
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from io import StringIO
 from pathlib import Path
 
@@ -166,19 +168,37 @@ def test_without_a_source_or_a_file_sync_says_what_it_needs(
     )
 
 
-def test_a_scheduler_is_refused_until_the_dask_executor_exists(
-    channel: Path, tmp_path: Path
+def _unreachable_schedulers(count: int) -> list[str]:
+    """Addresses on loopback where no scheduler listens (ports just free)."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [f"tcp://127.0.0.1:{probe.getsockname()[1]}" for probe in probes]
+
+
+def test_the_scheduler_comes_from_the_option_then_the_file_then_the_environment(
+    channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # condawheel[dask], in the test group; distributed brings its settings into dask's.
+    import dask  # noqa: PLC0415
+    import distributed  # noqa: F401, PLC0415
+
+    option, in_file, in_environment = _unreachable_schedulers(3)
     job = tmp_path / "job.toml"
-    job.write_text('[sync]\nsources = ["channel"]\nscheduler = "tcp://127.0.0.1:8786"\n')
-    arguments: list[list[str | Path]] = [
-        ["--config", job],
-        [channel, "--scheduler", "tcp://127.0.0.1:8786"],
+    job.write_text(f'[sync]\nsources = ["channel"]\nscheduler = "{in_file}"\n')
+    monkeypatch.setenv("CONDAWHEEL_SCHEDULER", in_environment)
+    cases: list[tuple[list[str | Path], str]] = [
+        ([channel], in_environment),
+        (["--config", job], in_file),
+        (["--config", job, "--scheduler", option], option),
     ]
-    for args in arguments:
-        run = invoke("sync", *args, "-w", tmp_path / "W")
-        assert run.exit_code == 2
-        assert "the Dask executor is not available" in run.stderr
+    for args, address in cases:
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            run = invoke("sync", *args, "-w", tmp_path / "W")
+        assert run.exit_code == 1, run.stderr
+        [line] = run.stderr.splitlines()
+        assert line.startswith(f"error: {address}: cannot reach the Dask scheduler: ")
     assert not (tmp_path / "W").exists()
 
 

@@ -318,7 +318,11 @@ def sync_command(
         typer.Option(
             "--scheduler",
             metavar="ADDRESS",
-            help="A Dask scheduler to convert on (not available yet).",
+            help="Convert on the workers of this Dask scheduler (tcp://HOST:PORT) instead "
+            "of this machine's cores; needs condawheel[dask]. The wheelhouse and local "
+            "sources must be on a filesystem the workers share. Default: "
+            "$CONDAWHEEL_SCHEDULER.",
+            show_default=False,
         ),
     ] = None,
     for_prefix: Annotated[
@@ -368,13 +372,7 @@ def sync_command(
     if not sources:
         raise UsageProblem(f"give a SOURCE, or --config FILE, or write a {DEFAULT_CONFIG} here")
     wheelhouse = wheelhouse or job.wheelhouse or _wheelhouse_from_environment()
-    scheduler = scheduler or job.scheduler
-    if scheduler is not None:
-        raise typer.BadParameter(
-            f"{scheduler}: the Dask executor is not available in this condawheel yet; "
-            "leave the scheduler out to sync on this machine",
-            param_hint=["--scheduler"],
-        )
+    scheduler = scheduler or job.scheduler or os.environ.get("CONDAWHEEL_SCHEDULER") or None
     if report_file is not None:
         _check_report_folder(report_file)
     platform_prefix = platform_prefix or job.platform_prefix or "conda"
@@ -398,6 +396,7 @@ def sync_command(
         cache_dir=cache_dir,
         pkgs_dirs=tuple(pkgs_dir or ()),
         system_config=system_config,
+        scheduler=scheduler,
     )
     # Each stream on its own: someone watching it wants each line; a cron job, a CI log
     # or a redirected file wants problems and the summary.

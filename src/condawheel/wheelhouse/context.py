@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from condawheel.errors import CondawheelError
+    from condawheel.wheelhouse.cluster import DaskCluster
     from condawheel.wheelhouse.decisions import Identified
     from condawheel.wheelhouse.index import FileStamp, IndexedWheel
     from condawheel.wheelhouse.outcomes import Status, SyncEvent
@@ -49,6 +50,12 @@ class SyncOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     system_config: Path | None = DEFAULT_SYSTEM_CONFIG
     """The system-wide ``binary-compatibility.cfg``, read for environment sources (None: not)."""
+    scheduler: str | None = None
+    """The address of a Dask scheduler whose workers convert (None: this machine's
+    processes, ``jobs`` of them); see :mod:`~condawheel.wheelhouse.cluster`."""
+    task_timeout: float = 1800.0
+    """Seconds a conversion task may run on a Dask worker before it is given up and tried
+    again; long enough for the largest packages, short of "for ever"."""
 
 
 @dataclass
@@ -73,6 +80,8 @@ class SyncRun:
     """Sources that fail before listing (an environment whose build tag cannot be told)."""
     started: float = field(default_factory=time.time)
     """When the run started (seconds since the epoch), for the front page's last sync."""
+    cluster: DaskCluster | None = None
+    """The Dask cluster that converts (``options.scheduler``), connected for this run."""
 
     def conversion(
         self,

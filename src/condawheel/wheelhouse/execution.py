@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
+from condawheel.errors import WheelhouseError
 from condawheel.io.files import TEMP_PREFIX, temporary_name
 from condawheel.twins import stand_in_reason
 from condawheel.wheelhouse.context import outcome_of
@@ -32,12 +33,14 @@ from condawheel.wheelhouse.workers import ConversionJob, load_names, run_jobs
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from pathlib import Path
 
     from condawheel.wheelhouse.context import SyncRun
     from condawheel.wheelhouse.decisions import Action, Identified, StateView, SyncActions
     from condawheel.wheelhouse.outcomes import Outcome
     from condawheel.wheelhouse.state import ConversionRecord, WheelhouseState
+    from condawheel.wheelhouse.workers import JobResult
 
 __all__ = ["STAGING_PREFIX", "ConversionBatch", "execute"]
 
@@ -160,6 +163,28 @@ def _execute_round(
     return converts
 
 
+def _results(run: SyncRun, jobs: Sequence[ConversionJob], staging: Path) -> Iterator[JobResult]:
+    """Run ``jobs`` on this machine's processes, or on the run's Dask cluster."""
+    options = run.options
+    if run.cluster is None:
+        return run_jobs(
+            jobs,
+            workers=max(1, options.jobs),
+            mapping_files=options.mapping_files,
+            names=lambda: load_names(options.mapping_files),
+        )
+    run.cluster.check_workers(jobs, staging)
+    # The texts travel, not the paths: the workers need not see the mapping files. Each
+    # keeps the name this engine gives it, which the wheels record.
+    try:
+        mappings = tuple(
+            (str(path), path.read_text(encoding="utf-8")) for path in options.mapping_files
+        )
+    except OSError as error:
+        raise WheelhouseError(str(error.filename), f"cannot read: {error.strerror}") from None
+    return run.cluster.run_jobs(jobs, mappings=mappings, timeout=options.task_timeout)
+
+
 def _convert_all(
     run: SyncRun,
     converts: Sequence[tuple[int, Convert]],
@@ -170,8 +195,10 @@ def _convert_all(
     options = run.options
     staging = run.wheelhouse / temporary_name(STAGING_PREFIX)
     staging.mkdir()
-    cache_dir = options.cache_dir or default_cache_dir()
-    workers = max(1, options.jobs)
+    # Dask workers download into their own default cache unless one is given: this
+    # machine's default path means nothing on theirs.
+    cache_dir = options.cache_dir or (None if run.cluster else default_cache_dir())
+    parallel = run.cluster is not None or options.jobs > 1
     jobs = [
         ConversionJob(
             number=position,
@@ -191,19 +218,14 @@ def _convert_all(
         # order, so that the first source wins a wheel-name conflict.
         for position, action in (
             sorted(converts, key=lambda pair: (-(pair[1].item.size or 0), pair[0]))
-            if workers > 1
+            if parallel
             else converts
         )
     ]
     actions = dict(converts)
     outcomes: dict[int, Outcome] = {}
     try:
-        for result in run_jobs(
-            jobs,
-            workers=workers,
-            mapping_files=options.mapping_files,
-            names=lambda: load_names(options.mapping_files),
-        ):
+        for result in _results(run, jobs, staging):
             action = actions[result.number]
             outcome, record = land(run, action, result)
             if stand_ins and result.number in stand_ins:

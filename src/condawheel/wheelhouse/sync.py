@@ -30,6 +30,7 @@ A dry run lists, identifies and decides, and writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,10 +82,11 @@ from condawheel.wheelhouse.views import VIEW_DIRS
 from condawheel.wheelhouse.workers import in_sync_worker, load_names
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from condawheel.options import PlatformStamp
     from condawheel.wheelhouse.artifacts import Artifact, ListingProblem
+    from condawheel.wheelhouse.cluster import DaskCluster
     from condawheel.wheelhouse.outcomes import Pruned
     from condawheel.wheelhouse.state import Offer
 
@@ -424,6 +426,36 @@ def sync(
     options, unusable = _with_environment_stamp(sources, options)
     options_key, options_json = options_fingerprint(options.plan_options, digests)
     run = SyncRun(wheelhouse, options, options_key, options_json, emit, unusable=unusable)
+    with _cluster_for(options) as cluster:
+        run.cluster = cluster
+        return _sync(sources, run, started)
+
+
+@contextlib.contextmanager
+def _cluster_for(options: SyncOptions) -> Iterator[DaskCluster | None]:
+    """Connect to ``options.scheduler`` for the run (not for a dry run: it converts nothing).
+
+    distributed is an optional dependency (``condawheel[dask]``), imported only here.
+    """
+    if options.scheduler is None or options.dry_run:
+        yield None
+        return
+    try:
+        from condawheel.wheelhouse.cluster import connect  # noqa: PLC0415
+    except ModuleNotFoundError as error:
+        if error.name not in {"distributed", "dask"}:
+            raise
+        raise WheelhouseError(
+            options.scheduler,
+            "a Dask scheduler needs the 'distributed' package: pip install 'condawheel[dask]'",
+        ) from None
+    with connect(options.scheduler) as cluster:
+        yield cluster
+
+
+def _sync(sources: Sequence[str], run: SyncRun, started: float) -> SyncReport:
+    """Run the sync described by ``run`` (see :func:`sync`)."""
+    options, wheelhouse, emit = run.options, run.wheelhouse, run.emit
     set_aside = None
     gathered = None
     if not options.dry_run and not os.path.lexists(wheelhouse):

@@ -34,7 +34,7 @@ from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.sidecar import used_dependencies
 from condawheel.sources import read_metadata_file
-from condawheel.wheelhouse.downloads import Expected, download_artifact
+from condawheel.wheelhouse.downloads import Expected, default_cache_dir, download_artifact
 from condawheel.wheelhouse.frontpage import WheelSummary, summarize_wheel
 
 if TYPE_CHECKING:
@@ -69,7 +69,9 @@ class ConversionJob:
     artifact: Artifact
     key: str
     staging: Path
-    cache_dir: Path
+    cache_dir: Path | None
+    """The download cache; None: the default of the process that runs the job (a Dask
+    worker's own, see :func:`~condawheel.wheelhouse.downloads.default_cache_dir`)."""
     options: PlanOptions
     retry: RetryPolicy
     threads: int | None = 0
@@ -94,6 +96,8 @@ class JobResult:
     traceback: str | None = None
     """The formatted traceback of an internal error (a defect of condawheel) that failed
     the job, for ``CONDAWHEEL_DEBUG``: tracebacks do not cross process boundaries, text does."""
+    timed_out: bool = False
+    """The job ran past its deadline and was given up (a Dask task; see ``cluster``)."""
 
 
 def load_names(mapping_files: Sequence[Path]) -> NameMapping:
@@ -150,7 +154,11 @@ def _local_bytes(job: ConversionJob) -> Path:
     if artifact.kind == "url":
         expected = Expected(artifact.sha256, artifact.md5, artifact.size)
         return download_artifact(
-            artifact.location, job.cache_dir, artifact.filename, expected, policy=job.retry
+            artifact.location,
+            job.cache_dir or default_cache_dir(),
+            artifact.filename,
+            expected,
+            policy=job.retry,
         )
     return _installed_bytes(artifact)
 
@@ -166,10 +174,15 @@ def _source_sha256(sidecar: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def run_job(job: ConversionJob, names: NameMapping) -> JobResult:
-    """Convert one artifact into ``<staging>/<number>/``; never raises for bad input."""
+def run_job(job: ConversionJob, names: NameMapping, *, folder: str | None = None) -> JobResult:
+    """Convert one artifact into ``<staging>/<folder>/``; never raises for bad input.
+
+    :param folder: the staging sub-folder, which must not exist yet (default: the job's
+        number). A task that may run more than once (on a Dask cluster, after its worker
+        died) gives each run its own, so that a dead run's leftovers never block the next.
+    """
     artifact = job.artifact
-    out_dir = job.staging / str(job.number)
+    out_dir = job.staging / (folder or str(job.number))
     try:
         # No parents: if a newer run removed the staging folder, this worker is an orphan
         # of a killed engine and must not recreate it.
