@@ -290,6 +290,26 @@ def test_decompression_is_bounded_and_stops_at_the_limit() -> None:
     assert b"".join(decompressed([two_frames], "zst", limit=100, where="r")) == b'{"info": {}}'
 
 
+def test_a_document_keeps_a_bounded_number_of_records() -> None:
+    # Issue 16, finding 5: the 2 GiB limit on the bytes is no limit on memory, which
+    # grows with the records kept (about a kilobyte each, however short their JSON).
+    records = {
+        f"a{n}-1-0.conda": {"name": f"a{n}", "version": "1", "build": "0"} for n in range(99)
+    }
+    data = json.dumps({"packages": {"no name.tar.bz2": {}}, "packages.conda": records}).encode()
+
+    kept = read_repodata(chunked(data, 64), subdir="noarch", where="r", max_records=100)
+    assert (len(kept.records), len(kept.problems)) == (99, 1)
+    with pytest.raises(SourceError) as raised:
+        read_repodata(chunked(data, 64), subdir="noarch", where="r", max_records=99)
+    assert raised.value.reason == "lists more than 99 records, the limit for one subdir"
+    # What a selection leaves out is never kept, so it does not count.
+    selected = read_repodata(
+        [data], subdir="noarch", where="r", wanted=NameFilter(frozenset({"a7"})), max_records=1
+    )
+    assert [record.name for record in selected.records] == ["a7"]
+
+
 @pytest.mark.parametrize("encoding", ["zst", "bz2"])
 @pytest.mark.parametrize("chunk_size", [1 << 30, 1 << 16, 7], ids=["whole", "64KiB", "7B"])
 def test_a_frame_longer_than_one_step_is_followed_by_the_next(
