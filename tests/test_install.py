@@ -170,6 +170,26 @@ def test_install_relocates_restores_links_and_keeps_record_true(
     assert not list(root.glob(".condawheel-staging-*"))
 
 
+def test_a_link_with_a_name_of_the_longest_length_is_restored(prefix: Path, tmp_path: Path) -> None:
+    # A link whose copy is in the wheel: the copy was set aside under the link's name plus
+    # '.condawheel-copy', longer than the 255 bytes a file name may have: a traceback.
+    name = "l" * 255
+    link = {"path": f"lib/{name}", "wheel_path": f"longlink-1.0.data/data/lib/{name}",
+            "target": "target.so", "kind": "file"}  # fmt: skip
+    spec = WheelSpec(
+        name="longlink",
+        files={"{data}/data/lib/target.so": b"body", "{data}/data/lib/" + name: b"body"},
+        sidecar=sidecar(symlinks=[link]),
+    )
+    environment, _ = install(prefix, [make_wheel(tmp_path, spec)])
+    restored = Path(environment.facts.prefix) / "lib" / name
+    assert restored.readlink().as_posix() == "target.so"
+    # Nothing else is left beside it (the conda packages' libraries were there before).
+    assert sorted(path.name for path in restored.parent.iterdir()) == sorted(
+        [name, "target.so", "python3.12", "libgcc_s.so.1", "libzstd.so.1"]
+    )
+
+
 def test_refuses_to_overwrite_a_conda_owned_file(prefix: Path, tmp_path: Path) -> None:
     wheel = make_wheel(
         tmp_path,
