@@ -174,8 +174,10 @@ def test_a_link_with_a_name_of_the_longest_length_is_restored(prefix: Path, tmp_
     # A link whose copy is in the wheel: the copy was set aside under the link's name plus
     # '.condawheel-copy', longer than the 255 bytes a file name may have: a traceback.
     name = "l" * 255
-    link = {"path": f"lib/{name}", "wheel_path": f"longlink-1.0.data/data/lib/{name}",
-            "target": "target.so", "kind": "file"}  # fmt: skip
+    link: dict[str, str | None] = {
+        "path": f"lib/{name}", "wheel_path": f"longlink-1.0.data/data/lib/{name}",
+        "target": "target.so", "kind": "file",
+    }  # fmt: skip
     spec = WheelSpec(
         name="longlink",
         files={"{data}/data/lib/target.so": b"body", "{data}/data/lib/" + name: b"body"},
