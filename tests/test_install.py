@@ -192,6 +192,44 @@ def test_a_link_with_a_name_of_the_longest_length_is_restored(prefix: Path, tmp_
     )
 
 
+@pytest.mark.parametrize(
+    ("directory", "message"),
+    [
+        (
+            f"{SITE}/clash-1.0.dist-info/METADATA",
+            (
+                f"would overwrite {SITE}/clash-1.0.dist-info/METADATA: conda.json makes it a "
+                "directory, but clash-1.0-0_h0-py3-none-conda_linux_64.whl writes a file there"
+            ),
+        ),
+        (
+            f"{SITE}/clash/__init__.py/below",
+            (
+                "clash-1.0-0_h0-py3-none-conda_linux_64.whl: cannot stage it: [Errno 20] Not a "
+                "directory: "
+            ),
+        ),
+    ],
+    ids=["on-a-file", "below-a-file"],
+)
+def test_a_directory_of_conda_json_where_the_wheel_has_a_file_is_one_line(
+    prefix: Path, tmp_path: Path, directory: str, message: str
+) -> None:
+    # Found by tests/property/test_hostile_archives.py: a package whose empty directory is
+    # named like the METADATA its wheel gets converts, and installing it was a traceback.
+    spec = WheelSpec(
+        name="clash",
+        files={"clash/__init__.py": b""},
+        sidecar=sidecar(directories=[directory]),
+    )
+    before = sorted(prefix.rglob("*"))
+    with pytest.raises(InstallError) as caught:
+        install(prefix, [make_wheel(tmp_path, spec)])
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert sorted(prefix.rglob("*")) == before
+
+
 def test_refuses_to_overwrite_a_conda_owned_file(prefix: Path, tmp_path: Path) -> None:
     wheel = make_wheel(
         tmp_path,
