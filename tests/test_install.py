@@ -230,6 +230,28 @@ def test_a_directory_of_conda_json_where_the_wheel_has_a_file_is_one_line(
     assert sorted(prefix.rglob("*")) == before
 
 
+def test_a_link_whose_name_no_file_system_holds_is_a_warning(prefix: Path, tmp_path: Path) -> None:
+    # Found by tests/property/test_hostile_archives.py: a link to another package's file,
+    # named with 256 bytes, cannot be made (a warning, as any link that cannot be); then
+    # writing RECORD asked whether it was a link, and the install ended in a traceback
+    # after its files were in place.
+    name = "n" * 256
+    link: dict[str, str | None] = {
+        "path": f"lib/{name}", "wheel_path": None, "target": "libzstd.so.1", "kind": "external",
+    }  # fmt: skip
+    spec = WheelSpec(name="toolong", files={"toolong.py": b""}, sidecar=sidecar(symlinks=[link]))
+    environment = open_environment(prefix, system_config=None)
+    installation = decide_for_environment(
+        environment, [(read_wheel(make_wheel(tmp_path, spec)), True)]
+    )
+    _, _, warnings = apply_installation(installation, environment.facts)
+    assert [warning.split(": [Errno")[0] for warning in warnings] == [
+        f"could not create the symlink {environment.prefix}/lib/{name}"
+    ]
+    rows = assert_record_true(environment.prefix / SITE / "toolong-1.0.dist-info")
+    assert f"../../../lib/{name}" not in [row[0] for row in rows]
+
+
 def test_refuses_to_overwrite_a_conda_owned_file(prefix: Path, tmp_path: Path) -> None:
     wheel = make_wheel(
         tmp_path,
