@@ -170,6 +170,88 @@ def test_install_relocates_restores_links_and_keeps_record_true(
     assert not list(root.glob(".condawheel-staging-*"))
 
 
+def test_a_link_with_a_name_of_the_longest_length_is_restored(prefix: Path, tmp_path: Path) -> None:
+    # A link whose copy is in the wheel: the copy was set aside under the link's name plus
+    # '.condawheel-copy', longer than the 255 bytes a file name may have: a traceback.
+    name = "l" * 255
+    link: dict[str, str | None] = {
+        "path": f"lib/{name}", "wheel_path": f"longlink-1.0.data/data/lib/{name}",
+        "target": "target.so", "kind": "file",
+    }  # fmt: skip
+    spec = WheelSpec(
+        name="longlink",
+        files={"{data}/data/lib/target.so": b"body", "{data}/data/lib/" + name: b"body"},
+        sidecar=sidecar(symlinks=[link]),
+    )
+    environment, _ = install(prefix, [make_wheel(tmp_path, spec)])
+    restored = Path(environment.facts.prefix) / "lib" / name
+    assert restored.readlink().as_posix() == "target.so"
+    # Nothing else is left beside it (the conda packages' libraries were there before).
+    assert sorted(path.name for path in restored.parent.iterdir()) == sorted(
+        [name, "target.so", "python3.12", "libgcc_s.so.1", "libzstd.so.1"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("directory", "message"),
+    [
+        (
+            f"{SITE}/clash-1.0.dist-info/METADATA",
+            (
+                f"would overwrite {SITE}/clash-1.0.dist-info/METADATA: conda.json makes it a "
+                "directory, but clash-1.0-0_h0-py3-none-conda_linux_64.whl writes a file there"
+            ),
+        ),
+        (
+            f"{SITE}/clash/__init__.py/below",
+            (
+                "clash-1.0-0_h0-py3-none-conda_linux_64.whl: cannot stage it: [Errno 20] Not a "
+                "directory: "
+            ),
+        ),
+    ],
+    ids=["on-a-file", "below-a-file"],
+)
+def test_a_directory_of_conda_json_where_the_wheel_has_a_file_is_one_line(
+    prefix: Path, tmp_path: Path, directory: str, message: str
+) -> None:
+    # Found by tests/property/test_hostile_archives.py: a package whose empty directory is
+    # named like the METADATA its wheel gets converts, and installing it was a traceback.
+    spec = WheelSpec(
+        name="clash",
+        files={"clash/__init__.py": b""},
+        sidecar=sidecar(directories=[directory]),
+    )
+    before = sorted(prefix.rglob("*"))
+    with pytest.raises(InstallError) as caught:
+        install(prefix, [make_wheel(tmp_path, spec)])
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert sorted(prefix.rglob("*")) == before
+
+
+def test_a_link_whose_name_no_file_system_holds_is_a_warning(prefix: Path, tmp_path: Path) -> None:
+    # Found by tests/property/test_hostile_archives.py: a link to another package's file,
+    # named with 256 bytes, cannot be made (a warning, as any link that cannot be); then
+    # writing RECORD asked whether it was a link, and the install ended in a traceback
+    # after its files were in place.
+    name = "n" * 256
+    link: dict[str, str | None] = {
+        "path": f"lib/{name}", "wheel_path": None, "target": "libzstd.so.1", "kind": "external",
+    }  # fmt: skip
+    spec = WheelSpec(name="toolong", files={"toolong.py": b""}, sidecar=sidecar(symlinks=[link]))
+    environment = open_environment(prefix, system_config=None)
+    installation = decide_for_environment(
+        environment, [(read_wheel(make_wheel(tmp_path, spec)), True)]
+    )
+    _, _, warnings = apply_installation(installation, environment.facts)
+    assert [warning.split(": [Errno")[0] for warning in warnings] == [
+        f"could not create the symlink {environment.prefix}/lib/{name}"
+    ]
+    rows = assert_record_true(environment.prefix / SITE / "toolong-1.0.dist-info")
+    assert f"../../../lib/{name}" not in [row[0] for row in rows]
+
+
 def test_refuses_to_overwrite_a_conda_owned_file(prefix: Path, tmp_path: Path) -> None:
     wheel = make_wheel(
         tmp_path,

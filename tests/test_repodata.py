@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import json
 import sys
 
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from condawheel.errors import SourceError
-from condawheel.io.compressed import decompressed
+from condawheel.io.compressed import Encoding, decompressed
 from condawheel.wheelhouse import repodata as repodata_module
 from condawheel.wheelhouse.artifacts import NameFilter
 from condawheel.wheelhouse.repodata import (
@@ -287,3 +288,44 @@ def test_decompression_is_bounded_and_stops_at_the_limit() -> None:
         list(decompressed([b"not zstd at all"], "zst", limit=1 << 30, where="r.json.zst"))
     two_frames = zstd.compress(b'{"info": ') + zstd.compress(b"{}}")
     assert b"".join(decompressed([two_frames], "zst", limit=100, where="r")) == b'{"info": {}}'
+
+
+def test_a_document_keeps_a_bounded_number_of_records() -> None:
+    # Issue 16, finding 5: the 2 GiB limit on the bytes is no limit on memory, which
+    # grows with the records kept (about a kilobyte each, however short their JSON).
+    records = {
+        f"a{n}-1-0.conda": {"name": f"a{n}", "version": "1", "build": "0"} for n in range(99)
+    }
+    data = json.dumps({"packages": {"no name.tar.bz2": {}}, "packages.conda": records}).encode()
+
+    kept = read_repodata(chunked(data, 64), subdir="noarch", where="r", max_records=100)
+    assert (len(kept.records), len(kept.problems)) == (99, 1)
+    with pytest.raises(SourceError) as raised:
+        read_repodata(chunked(data, 64), subdir="noarch", where="r", max_records=99)
+    assert raised.value.reason == "lists more than 99 records, the limit for one subdir"
+    # What a selection leaves out is never kept, so it does not count.
+    selected = read_repodata(
+        [data], subdir="noarch", where="r", wanted=NameFilter(frozenset({"a7"})), max_records=1
+    )
+    assert [record.name for record in selected.records] == ["a7"]
+
+
+@pytest.mark.parametrize("encoding", ["zst", "bz2"])
+@pytest.mark.parametrize("chunk_size", [1 << 30, 1 << 16, 7], ids=["whole", "64KiB", "7B"])
+def test_a_frame_longer_than_one_step_is_followed_by_the_next(
+    encoding: Encoding, chunk_size: int
+) -> None:
+    # pzstd and pbzip2 write several frames (streams). A frame whose output takes more
+    # than one 1 MiB step used to end while being drained, and the rest of the input,
+    # the next frames, was silently dropped: repodata came out cut short.
+    compress = zstd.compress if encoding == "zst" else bz2.compress
+    parts = [b'{"packages": {}, "x": "' + b"a" * (3 << 20), b"b" * 10, b'"}']
+    data = b"".join(compress(part) for part in parts)
+    out = b"".join(decompressed(chunked(data, chunk_size), encoding, limit=1 << 30, where="r"))
+    assert out == b"".join(parts)
+    document = read_repodata(
+        decompressed(chunked(data, chunk_size), encoding, limit=1 << 30, where="r"),
+        subdir="noarch",
+        where="r",
+    )
+    assert document.records == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -17,7 +18,12 @@ from condawheel.io.http import RetryPolicy
 from condawheel.wheelhouse.artifacts import NameFilter
 from condawheel.wheelhouse.channels import list_folder_channel, list_http_channel
 from condawheel.wheelhouse.selection import parse_selection
-from condawheel.wheelhouse.shards import SHARD_INDEX_NAME, parse_shard_index
+from condawheel.wheelhouse.shards import (
+    SHARD_INDEX_NAME,
+    ShardSource,
+    parse_shard_index,
+    read_shards,
+)
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from envs import index_channel
 from syncing import ChannelServer, cli_environment, condawheel_command, copy_channel, rebuild, serve
@@ -203,6 +209,49 @@ def test_a_broken_shard_index_is_one_line(index: bytes, message: str) -> None:
     assert raised.value.subject == "x/repodata_shards.msgpack.zst"
     assert raised.value.reason.startswith("not a shard index (CEP 16): ")
     assert message in raised.value.reason
+
+
+def test_the_shards_of_a_subdir_hold_a_bounded_number_of_records() -> None:
+    # Issue 16, finding 5, sharded: each shard is small, but there was no limit on what
+    # the shards hold together, and a few kilobytes of zstd pack many thousand tiny records
+    # (20 shards of 50 records here stand for 200,000 shards of a million).
+    blobs: dict[str, bytes] = {}
+    digests: dict[str, bytes] = {}
+    for number in range(20):
+        name = f"n{number}"
+        records = {
+            f"{name}-1-{build}.conda": {"name": name, "version": "1", "build": str(build)}
+            for build in range(50)
+        }
+        blob = zstd.compress(msgspec.msgpack.encode({"packages.conda": records}))
+        digests[name] = hashlib.sha256(blob).digest()
+        blobs[f"x/shards/{digests[name].hex()}.msgpack.zst"] = blob
+    index_url = "x/" + SHARD_INDEX_NAME
+    index = parse_shard_index(
+        zstd.compress(msgspec.msgpack.encode({"shards": digests})), where=index_url
+    )
+    fetched: list[str] = []
+
+    def get(url: str) -> bytes:
+        fetched.append(url)
+        return blobs[url]
+
+    def read(max_records: int) -> tuple[int, int]:
+        fetched.clear()
+        found = read_shards(
+            ShardSource(get), index_url, index, subdir="noarch", wanted=None,
+            max_records=max_records,
+        )  # fmt: skip
+        return len(found.records), len(fetched)
+
+    assert read(1000) == (1000, 20)
+    with pytest.raises(SourceError) as raised:
+        read(120)
+    assert raised.value.subject == index_url
+    assert raised.value.reason == "lists more than 120 records, the limit for one subdir"
+    # Each shard is counted before its records are decoded, and once the limit is passed
+    # no other is fetched: the third shard passes it, while at most eight were in flight.
+    assert len(fetched) <= 2 + 8
 
 
 def test_hashes_that_are_not_sha256_are_left_out() -> None:

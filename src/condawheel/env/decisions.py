@@ -72,6 +72,8 @@ __all__ = [
 ]
 
 _SHOWN_PATHS: Final = 3
+# How a directory from conda.json is marked among the paths the wheels claim.
+_AS_DIRECTORY: Final = " (as an empty directory)"
 
 
 @dataclass(frozen=True)
@@ -335,16 +337,22 @@ def _judge_paths(
     wheel: str,
     paths: Iterable[Path],
     *,
-    directories: frozenset[Path],
+    directories: Iterable[Path],
     state: PrefixState,
     real_paths: RealPaths,
     replaced: frozenset[str | None],
     claimed: dict[str, str],
     found: _PathProblems,
 ) -> None:
-    """Judge each path a wheel writes where it really lands; record what is refused."""
+    """Judge each path a wheel writes where it really lands; record what is refused.
+
+    :param paths: the files and links it writes.
+    :param directories: the empty directories its ``conda.json`` makes, judged after
+        the files (a path can be both in a hostile wheel).
+    """
     prefix = state.prefix
-    for path in paths:
+    judged = [(path, False) for path in paths] + [(path, True) for path in directories]
+    for path, is_directory in judged:
         relative = relative_to_prefix(prefix, path)
         real = None if relative is None else real_paths.destination(relative)
         if relative is None or real is None:
@@ -357,8 +365,13 @@ def _judge_paths(
             reason = f"it belongs to the conda package {owner}"
         elif real.split("/", 1)[0] == CONDA_META:
             reason = "conda-meta/ is conda's record of the environment"
-        elif path in directories:
-            continue  # an empty directory may exist already: it is only made sure of
+        elif is_directory:
+            # An empty directory may exist already, or be another wheel's too: it is only
+            # made sure of. A file a wheel writes there would make it impossible.
+            made = claimed.setdefault(real, wheel + _AS_DIRECTORY)
+            if made.endswith(_AS_DIRECTORY):
+                continue
+            reason = f"conda.json makes it a directory, but {made} writes a file there"
         elif real in real_paths.existing and real not in replaced:
             reason = "it exists already and belongs to no distribution being replaced"
         elif real in claimed:
@@ -436,8 +449,8 @@ def decide_installation(
         new_links = [link.path for link in symlinks if not link.replaces_copy]
         _judge_paths(
             contents.filename,
-            (*destinations, *new_links, *directories),
-            directories=frozenset(directories),
+            (*destinations, *new_links),
+            directories=directories,
             state=state,
             real_paths=real_paths,
             replaced=replaced_files,

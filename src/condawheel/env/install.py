@@ -29,7 +29,12 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from condawheel.env.commit import Commit, commit_staged
-from condawheel.env.decisions import AlreadyInstalled, Installation, decide_installation
+from condawheel.env.decisions import (
+    AlreadyInstalled,
+    Installation,
+    WheelInstall,
+    decide_installation,
+)
 from condawheel.env.destinations import (
     install_scheme,
     scheme_root,
@@ -158,11 +163,7 @@ def apply_installation(
     try:
         files = staging / "files"
         for item in installation.installs:
-            stage(item, facts, files, installation.script_shebang)
-            relocated += relocate_and_restore(item, files, installation.relocation, warnings)
-            if item.recorded_tags is not None:
-                dist_info = scheme_root(item.contents, item.scheme) / item.contents.dist_info
-                record_tags(item.contents, staged_path(files, dist_info), item.recorded_tags)
+            relocated += _stage_one(item, installation, facts, files, warnings)
         try:
             # Each replaced distribution is moved aside into its own folder; what was moved
             # is recorded as it goes, so that a failure half-way puts it all back.
@@ -193,6 +194,30 @@ def apply_installation(
     compile_bytecode(facts, sources)
     bytecode = sum(rewrite_record(item, facts) for item in installation.installs)
     return tuple(relocated), bytecode, tuple(warnings)
+
+
+def _stage_one(
+    item: WheelInstall,
+    installation: Installation,
+    facts: InterpreterFacts,
+    files: Path,
+    warnings: list[str],
+) -> list[Path]:
+    """Stage one wheel: install it into ``files``, relocate, restore links, record tags.
+
+    :return: the relocated files.
+    :raises InstallError: for any failure, an unexpected one of the file system too
+        (only the staging folder was touched: the environment is as it was).
+    """
+    try:
+        stage(item, facts, files, installation.script_shebang)
+        relocated = relocate_and_restore(item, files, installation.relocation, warnings)
+        if item.recorded_tags is not None:
+            dist_info = scheme_root(item.contents, item.scheme) / item.contents.dist_info
+            record_tags(item.contents, staged_path(files, dist_info), item.recorded_tags)
+    except OSError as error:
+        raise InstallError(item.contents.filename, f"cannot stage it: {error}") from None
+    return relocated
 
 
 @contextlib.contextmanager

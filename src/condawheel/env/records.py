@@ -74,12 +74,17 @@ def rewrite_record(item: WheelInstall, facts: InterpreterFacts) -> int:
         if path in listed:
             listed[path][1:3] = _digest(path)
     for link in item.symlinks:
+        # A link that could not be made (a warning of staging: its name too long for the
+        # file system, say) is not recorded; Path.is_symlink would raise for such a name.
+        made = os.path.islink(link.path)  # noqa: PTH114 - see above
         row = listed.get(link.path)
         if row is None:
+            if not made:
+                continue
             row = [Path(os.path.relpath(link.path, root)).as_posix(), "", ""]
             rows.append(row)
             listed[link.path] = row
-        if link.path.is_symlink():
+        if made:
             row[1:3] = ["", ""]
     compiled = 0
     if facts.cache_tag is not None:

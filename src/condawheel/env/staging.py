@@ -28,6 +28,7 @@ from installer.utils import get_launcher_kind
 from condawheel.env.paths import LEADS_OUT, really_inside
 from condawheel.env.relocate import RelocationTarget, relocate
 from condawheel.errors import InstallError
+from condawheel.io.files import temporary_name
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -196,7 +197,8 @@ def relocate_and_restore(
 def _restore_link(staged: Path, link: RestoredSymlink) -> str | None:
     """Create a recorded symlink in the staging tree; return a warning if it cannot be made."""
     staged.parent.mkdir(parents=True, exist_ok=True)
-    copy = staged.with_name(f"{staged.name}.condawheel-copy")
+    # A short name of its own: the link's name may already be as long as names can be.
+    copy = staged.with_name(temporary_name())
     if link.replaces_copy:
         staged.rename(copy)  # kept until the link exists
     try:

@@ -116,13 +116,15 @@ def decompressed(
                     decompressor = _new(encoding)
                 out = decompressor.decompress(pending, _STEP)
                 started = True
-                pending = decompressor.unused_data if decompressor.eof else b""
                 if out:
                     yield count(out)
                 while not decompressor.eof and not decompressor.needs_input:
                     out = decompressor.decompress(b"", _STEP)
                     if out:
                         yield count(out)
+                # Only now is a frame that ended during the draining known to have
+                # ended: what it left of the input is the next frame's beginning.
+                pending = decompressor.unused_data if decompressor.eof else b""
         if not started or not decompressor.eof:
             raise SourceError(where, "cannot decompress: the data is cut short")
     except errors as error:

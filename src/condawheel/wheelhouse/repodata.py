@@ -20,9 +20,10 @@ the selected records, and a record that is not selected is never looked at again
 
 Limits (finding the cost of hostile input before paying it): the decompressed document
 may have at most :data:`MAX_REPODATA_BYTES` (a million-record channel has about
-half a gigabyte), one record or top-level value at most :data:`MAX_VALUE_BYTES`, and
-nesting deeper than the interpreter's recursion limit is refused; each failure is one
-line that names the file.
+half a gigabyte), one record or top-level value at most :data:`MAX_VALUE_BYTES`, it may
+list at most :data:`MAX_REPODATA_RECORDS` entries (each one kept costs memory, whatever
+its size in bytes), and nesting deeper than the interpreter's recursion limit is
+refused; each failure is one line that names the file.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_REPODATA_BYTES",
+    "MAX_REPODATA_RECORDS",
     "MAX_VALUE_BYTES",
     "NOT_A_FILENAME",
     "V3_WHEEL",
@@ -59,6 +61,7 @@ __all__ = [
     "parse_repodata",
     "read_repodata",
     "record_from_fields",
+    "too_many_records",
 ]
 
 MAX_REPODATA_BYTES: Final = 2 << 30
@@ -66,6 +69,11 @@ MAX_REPODATA_BYTES: Final = 2 << 30
 channel of a million records (conda-forge's linux-64) needs."""
 MAX_VALUE_BYTES: Final = 64 << 20
 """The most bytes one record, or one top-level value other than a map of records, may have."""
+MAX_REPODATA_RECORDS: Final = 4_000_000
+"""The most entries (records, and entries refused with a reason) one subdir's repodata may
+list, in one document or in all of its shards together. Each is kept in memory, at about
+a kilobyte, however few bytes its JSON has: four times a channel of a million records
+(conda-forge's linux-64), and a few GiB of memory at most."""
 _BLOCK: Final = 4 << 20
 _ATTEMPTS_PER_CUT: Final = 64
 
@@ -181,6 +189,11 @@ _BlockDecoder: TypeAlias = (
     "msgspec.json.Decoder[dict[str, _JSONFields]] | msgspec.json.Decoder[dict[str, msgspec.Raw]]"
 )
 _STRING_DECODER: Final = msgspec.json.Decoder(str)
+
+
+def too_many_records(where: str, limit: int) -> SourceError:
+    """Return the error of repodata at ``where`` that lists more than ``limit`` entries."""
+    return SourceError(where, f"lists more than {limit:,} records, the limit for one subdir")
 
 
 def check_filename(filename: str) -> PackageName | None:
@@ -382,11 +395,13 @@ class _Parser:
         subdir: str,
         where: str,
         wanted: NameFilter | None,
+        max_records: int,
     ) -> None:
         self.reader = _Reader(chunks, where)
         self.subdir = subdir
         self.where = where
         self.wanted = wanted
+        self.max_records = max_records
         self.base_url: str | None = None
         self.records: dict[str, RepodataRecord] = {}
         self.problems: dict[str, RecordProblem] = {}
@@ -550,21 +565,23 @@ class _Parser:
         if extension == "whl":
             for stem, raw in entries.items():
                 self._wheel(stem, raw)
-            return
-        if extension is not None and extension not in {kind for _, kind in ARCHIVE_SUFFIXES}:
-            return  # an artifact format condawheel does not know (CEP 48)
-        wanted = self.wanted
-        keys = entries if wanted is None else wanted.keys(entries)
-        for key in keys:
-            filename = key if extension is None else f"{key}.{extension}"
-            parsed = check_filename(filename)
-            if parsed is None:
-                if wanted is None:
-                    self.problems[filename] = RecordProblem(filename, NOT_A_FILENAME)
-                continue
-            if wanted is not None and not wanted(parsed.name):
-                continue  # its file name's dashes said otherwise
-            self._record(filename, parsed, entries[key], revision)
+        elif extension is None or extension in {kind for _, kind in ARCHIVE_SUFFIXES}:
+            # (Else an artifact format condawheel does not know, CEP 48: nothing kept.)
+            wanted = self.wanted
+            keys = entries if wanted is None else wanted.keys(entries)
+            for key in keys:
+                filename = key if extension is None else f"{key}.{extension}"
+                parsed = check_filename(filename)
+                if parsed is None:
+                    if wanted is None:
+                        self.problems[filename] = RecordProblem(filename, NOT_A_FILENAME)
+                    continue
+                if wanted is not None and not wanted(parsed.name):
+                    continue  # its file name's dashes said otherwise
+                self._record(filename, parsed, entries[key], revision)
+        # Checked once a block (a few MiB) is taken: what is kept stays near the limit.
+        if len(self.records) + len(self.problems) > self.max_records:
+            raise too_many_records(self.where, self.max_records)
 
     def _record(
         self,
@@ -634,6 +651,7 @@ def read_repodata(
     subdir: str,
     where: str,
     wanted: NameFilter | None = None,
+    max_records: int = MAX_REPODATA_RECORDS,
 ) -> Repodata:
     """Read a repodata document from its (decompressed) bytes, as they come.
 
@@ -641,11 +659,12 @@ def read_repodata(
     :param where: the document's location, for messages.
     :param wanted: which package names to read (lower case); None: all. Records of
         other names are neither decoded nor reported, whatever is wrong with them.
+    :param max_records: the most entries (records and problems) it may keep.
     :raises SourceError: if the document is not repodata at all (not JSON, not an
         object, ``packages`` not an object, nested too deeply, larger than the limits).
     """
     iterator = iter(chunks)
-    parser = _Parser(iterator, subdir=subdir, where=where, wanted=wanted)
+    parser = _Parser(iterator, subdir=subdir, where=where, wanted=wanted, max_records=max_records)
     try:
         with _cyclic_gc_paused():
             return parser.parse()

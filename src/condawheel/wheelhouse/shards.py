@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urljoin
 
@@ -28,6 +29,7 @@ from condawheel.errors import SourceError
 from condawheel.io.compressed import decompressed
 from condawheel.io.files import write_atomically
 from condawheel.wheelhouse.repodata import (
+    MAX_REPODATA_RECORDS,
     NOT_A_FILENAME,
     RecordFields,
     RecordProblem,
@@ -35,6 +37,7 @@ from condawheel.wheelhouse.repodata import (
     RepodataRecord,
     check_filename,
     record_from_fields,
+    too_many_records,
 )
 
 if TYPE_CHECKING:
@@ -132,18 +135,27 @@ def shard_url(index_url: str, index: ShardIndex, sha256: str) -> str:
 
 
 def parse_shard(
-    data: bytes, *, subdir: str, where: str, name: str | None = None
+    data: bytes,
+    *,
+    subdir: str,
+    where: str,
+    name: str | None = None,
+    admit: Callable[[int], bool] | None = None,
 ) -> tuple[list[RepodataRecord], list[RecordProblem]]:
     """Read one shard (its compressed bytes): its records, and the problems of the others.
 
     :param name: the package name the index filed the shard under; a record of another
         name is a problem (a shard holds the records of one name).
+    :param admit: told how many entries the shard has before any is decoded; if it
+        answers False (the caller's limit is reached), none is: ``([], [])``.
     :raises SourceError: if it is not a shard.
     """
     try:
         document = _SHARD.decode(_decompress(data, where))
     except (msgspec.DecodeError, RecursionError) as error:
         raise SourceError(where, f"not a repodata shard (CEP 16): {error}") from None
+    if admit is not None and not admit(len(document.packages) + len(document.packages_conda)):
+        return [], []
     records: list[RepodataRecord] = []
     problems: list[RecordProblem] = []
     for entries in (document.packages, document.packages_conda):
@@ -215,6 +227,22 @@ class ShardSource:
     cache: ShardCache | None = None
 
 
+@dataclass
+class _EntryBudget:
+    """The entries a subdir's shards may still hold, shared by the threads reading them."""
+
+    left: int
+    exceeded: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def admit(self, count: int) -> bool:
+        """Take ``count`` entries; False once the limit is passed (then for every call)."""
+        with self.lock:
+            self.left -= count
+            self.exceeded = self.exceeded or self.left < 0
+            return not self.exceeded
+
+
 def _shard_bytes(source: ShardSource, url: str, sha256: str) -> bytes:
     cached = source.cache.get(sha256) if source.cache is not None else None
     if cached is not None:
@@ -236,21 +264,31 @@ def read_shards(
     *,
     subdir: str,
     wanted: NameFilter | None,
+    max_records: int = MAX_REPODATA_RECORDS,
 ) -> Repodata:
     """Read the shards of the names ``wanted`` (None: all) from ``index``.
 
     A shard that cannot be had, or is corrupt, is a problem of its name (one line); the
     other names are still read.
+
+    :param max_records: the most entries (records, problems, shards that failed) all
+        the shards together may have; each shard is counted before it is decoded, so
+        that memory stays bounded however many entries each small shard packs.
+    :raises SourceError: naming the index, if its shards list more than that.
     """
     names: Sequence[str] = sorted(name for name in index.shards if wanted is None or wanted(name))
+    budget = _EntryBudget(max_records)
 
     def one(name: str) -> tuple[str, tuple[list[RepodataRecord], list[RecordProblem]] | str]:
         sha256 = index.shards[name]
         url = shard_url(index_url, index, sha256)
+        if budget.exceeded:
+            return name, ([], [])  # the listing fails as a whole: not worth fetching
         try:
             data = _shard_bytes(source, url, sha256)
-            return name, parse_shard(data, subdir=subdir, where=url, name=name)
+            return name, parse_shard(data, subdir=subdir, where=url, name=name, admit=budget.admit)
         except SourceError as error:
+            budget.admit(1)
             return name, error.reason
 
     records: list[RepodataRecord] = []
@@ -261,6 +299,8 @@ def read_shards(
             results = list(pool.map(one, names))
     else:
         results = [one(name) for name in names]
+    if budget.exceeded:
+        raise too_many_records(index_url, max_records)
     for name, result in results:
         if isinstance(result, str):
             where = shard_url(index_url, index, index.shards[name])
