@@ -32,6 +32,7 @@ from condawheel.convert import ConversionResult, convert
 from condawheel.errors import InvalidPackage, UnsupportedPackage, WheelExistsError
 from condawheel.names import NameMapping
 from condawheel.options import PlanOptions, PlatformStamp
+from conftest import unmeasured_environment
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -499,6 +500,7 @@ def test_a_write_failure_leaves_no_partial_file(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=unmeasured_environment(),  # 200 kB may leave no room for coverage data
     )
     assert run.stdout.strip() == "OutputError 27", run.stderr  # EFBIG, in the error family
     assert list(out.iterdir()) == []
