@@ -101,6 +101,8 @@ def test_a_sidecar_that_is_none_is_refused(data: bytes, reason: str) -> None:
         (lambda d: d["symlinks"][0].update(kind="hard"), "symlinks[0] is malformed"),
         (lambda d: d["symlinks"][0].update(target=None), "symlink target must be a string"),
         (lambda d: d.update(directories="share/empty"), "'directories' must be a list"),
+        (lambda d: d["package"].update(name=3), "package.name must be a string"),
+        (lambda d: d["package"].pop("subdir"), "package.subdir must be a string"),
     ],
     ids=[
         "filename",
@@ -111,6 +113,8 @@ def test_a_sidecar_that_is_none_is_refused(data: bytes, reason: str) -> None:
         "symlink-kind",
         "symlink-target",
         "directories",
+        "package-name",
+        "package-subdir",
     ],
 )
 def test_a_malformed_part_is_named(document: dict[str, Any], edit: Any, problem: str) -> None:
