@@ -44,6 +44,7 @@ from condawheel.binaries import (
 from condawheel.sources import open_package
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from condawheel.ingest import BinaryAnalyzer
@@ -119,6 +120,179 @@ class TestElf:
         assert facts.needed == ("libc.so.6",)
         assert facts.error is not None
         assert "DT_NEEDED" in facts.error
+
+
+# ELF64 header fields (offset, struct format) and the PT_/DT_ numbers the edits below use.
+_ELF_HEADER = {
+    "e_type": (0x10, "<H"),
+    "e_machine": (0x12, "<H"),
+    "e_phoff": (0x20, "<Q"),
+    "e_shoff": (0x28, "<Q"),
+    "e_phentsize": (0x36, "<H"),
+    "e_phnum": (0x38, "<H"),
+}
+_PT_DYNAMIC = 2
+_DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_DEBUG = 1, 5, 10, 21
+
+
+def _with_header(data: bytes, **fields: int) -> bytes:
+    edited = bytearray(data)
+    for name, value in fields.items():
+        offset, layout = _ELF_HEADER[name]
+        struct.pack_into(layout, edited, offset, value)
+    return bytes(edited)
+
+
+def _with_dynamic_segment(
+    data: bytes, *, offset: int | None = None, size: int | None = None
+) -> bytes:
+    edited = bytearray(data)
+    (phoff,) = struct.unpack_from("<Q", edited, 0x20)
+    (count,) = struct.unpack_from("<H", edited, 0x38)
+    at = next(
+        phoff + 56 * index
+        for index in range(count)
+        if struct.unpack_from("<I", edited, phoff + 56 * index)[0] == _PT_DYNAMIC
+    )
+    if offset is not None:
+        struct.pack_into("<Q", edited, at + 8, offset)  # p_offset
+    if size is not None:
+        struct.pack_into("<Q", edited, at + 32, size)  # p_filesz
+    return bytes(edited)
+
+
+def _with_dynamic_entry(
+    data: bytes, tag: int, *, new_tag: int | None = None, value: int | None = None
+) -> bytes:
+    edited = bytearray(data)
+    dynamic = next(
+        s for s in ELFFile(io.BytesIO(data)).iter_segments() if s["p_type"] == "PT_DYNAMIC"
+    )
+    at = dynamic["p_offset"]
+    while (found := struct.unpack_from("<qQ", edited, at))[0] != tag:
+        assert found[0] != 0, f"no dynamic entry {tag}"
+        at += 16
+    struct.pack_into(
+        "<qQ",
+        edited,
+        at,
+        found[0] if new_tag is None else new_tag,
+        found[1] if value is None else value,
+    )
+    return bytes(edited)
+
+
+def _with_extended_phnum(data: bytes, *, real_count: int) -> bytes:
+    """e_phnum PN_XNUM, and the real count in section header 0's sh_info (ELF gABI)."""
+    edited = bytearray(_with_header(data, e_phnum=0xFFFF))
+    (shoff,) = struct.unpack_from("<Q", edited, 0x28)
+    struct.pack_into("<I", edited, shoff + 44, real_count)
+    return bytes(edited)
+
+
+class TestHostileElf:
+    """Headers and dynamic sections edited into what a broken or hostile file holds.
+
+    Each is read as far as the loader would, and says what is wrong: never an exception.
+    """
+
+    @pytest.mark.parametrize(
+        ("machine", "arch"),
+        [(21, "ppc64le"), (0x7777, "machine-30583")],
+        ids=["ppc64le", "unknown"],
+    )
+    def test_the_machine_names_the_architecture(
+        self, built: Built, machine: int, arch: str
+    ) -> None:
+        library = built.files["lib/libfoo.so.1"]
+        facts = facts_of(_with_header(library, e_machine=machine))
+        assert facts.archs == (arch,)
+        assert facts.needed == facts_of(library).needed
+
+    def test_an_object_file_has_no_program_headers(self, built: Built) -> None:
+        facts = facts_of(
+            _with_header(built.files["lib/libfoo.so.1"], e_type=1, e_phoff=0, e_phnum=0)
+        )
+        assert (facts.kind, facts.needed, facts.error) == ("object", (), None)
+
+    def test_an_extended_program_header_count_is_read_from_section_header_0(
+        self, built: Built
+    ) -> None:
+        library = built.files["lib/libfoo.so.1"]
+        count = ELFFile(io.BytesIO(library))["e_phnum"]
+        assert facts_of(_with_extended_phnum(library, real_count=count)) == facts_of(library)
+
+    @pytest.mark.parametrize(
+        ("edit", "error"),
+        [
+            (
+                lambda data: _with_header(data, e_phnum=0xFFFF, e_shoff=0),
+                "program headers: e_phnum is PN_XNUM but there is no section header 0",
+            ),
+            (
+                lambda data: _with_header(data, e_phentsize=32),
+                "program headers: e_phentsize is 32, expected 56",
+            ),
+            (
+                lambda data: _with_header(data, e_phoff=len(data) - 56 * 3),
+                "program headers truncated: 3 of 9 in the file",
+            ),
+            (
+                lambda data: _with_dynamic_entry(data, _DT_STRTAB, new_tag=_DT_DEBUG),
+                "dynamic section: DT_NEEDED or DT_RPATH entries but no DT_STRTAB",
+            ),
+            (
+                lambda data: _with_dynamic_entry(data, _DT_STRTAB, value=0x7FFF0000),
+                "dynamic section: DT_STRTAB address 0x7fff0000 is in no PT_LOAD segment",
+            ),
+            (
+                lambda data: _with_dynamic_segment(data, offset=10**9),
+                "dynamic section: PT_DYNAMIC at offset 1000000000 lies outside the file",
+            ),
+        ],
+        ids=[
+            "pn-xnum-without-sections",
+            "phentsize",
+            "truncated",
+            "no-strtab",
+            "strtab-address",
+            "dynamic-outside",
+        ],
+    )
+    def test_what_the_loader_could_not_follow_is_the_error(
+        self, built: Built, edit: Callable[[bytes], bytes], error: str
+    ) -> None:
+        facts = facts_of(edit(built.files["lib/libfoo.so.1"]))
+        assert (facts.format, facts.archs, facts.needed) == ("elf", ("x86_64",), ())
+        assert facts.error == error
+
+    def test_strings_past_the_string_table_size_are_refused_one_by_one(self, built: Built) -> None:
+        # libfoo's strings: libdep.so.1 at 93, libc.so.6 at 105, then the soname and rpath.
+        facts = facts_of(_with_dynamic_entry(built.files["lib/libfoo.so.1"], _DT_STRSZ, value=100))
+        assert facts.needed == ()
+        assert facts.error == (
+            "DT_NEEDED is not NUL-terminated within 7 bytes; "
+            "DT_NEEDED string offset 105 lies outside the string table; "
+            "DT_SONAME string offset 115 lies outside the string table; "
+            "DT_RPATH string offset 139 lies outside the string table"
+        )
+
+    def test_an_empty_name_is_left_out_and_the_rest_kept(self, built: Built) -> None:
+        library = built.files["lib/libfoo.so.1"]
+        last_byte = 146  # of libfoo's 147-byte string table: its final NUL, an empty name
+        facts = facts_of(_with_dynamic_entry(library, _DT_NEEDED, value=last_byte))
+        assert facts.needed == ("libc.so.6",)
+        assert (facts.soname, facts.rpaths) == ("libfoo.so.1", ("$ORIGIN",))
+        assert facts.error == "DT_NEEDED is empty"
+
+    def test_an_absurd_dynamic_section_is_read_as_far_as_the_file_goes(self, built: Built) -> None:
+        library = built.files["lib/libfoo.so.1"]
+        facts = facts_of(_with_dynamic_segment(library, size=16 * 10000))
+        assert facts.needed == facts_of(library).needed
+        assert facts.error is not None
+        assert facts.error.startswith(
+            "10000 dynamic entries (absurd; read 8192); dynamic section truncated: "
+        )
 
 
 # ---------------------------------------------------------------- Actual tests: Mach-O
