@@ -375,6 +375,22 @@ class TestMachO:
 # -------------------------------------------------------------------- Actual tests: PE
 
 
+# Offsets in the images binary_builders.pe makes (PE32+; the MS-DOS header points at 0x80).
+_PE_SECTION_COUNT = 0x86
+_PE_OPTIONAL_SIZE = 0x94
+_PE_MAGIC = 0x98
+_PE_DIRECTORY_COUNT = _PE_MAGIC + 108  # NumberOfRvaAndSizes
+_PE_SECTION = _PE_MAGIC + 112 + 16 * 8  # VirtualSize at +8, SizeOfRawData at +16
+_PE_FIRST_IMPORT_NAME = 0x200 + 12
+
+
+def _pe_with(image: bytes, *edits: tuple[int, str, int]) -> bytes:
+    edited = bytearray(image)
+    for offset, layout, value in edits:
+        struct.pack_into(layout, edited, offset, value)
+    return bytes(edited)
+
+
 class TestPe:
     def test_imports_delay_imports_and_export_name(self) -> None:
         image = pe(["KERNEL32.dll", "zlib.dll"], ["USER32.dll", "zlib.DLL"], "mine.dll")
@@ -396,7 +412,7 @@ class TestPe:
 
     def test_import_name_outside_every_section(self) -> None:
         image = bytearray(pe(["KERNEL32.dll"]))
-        struct.pack_into("<I", image, 0x200 + 12, 0x7FFF0000)  # Name RVA of the descriptor
+        struct.pack_into("<I", image, _PE_FIRST_IMPORT_NAME, 0x7FFF0000)  # Name RVA
         facts = facts_of(bytes(image))
         assert facts.needed == ()
         assert facts.error is not None
@@ -410,6 +426,71 @@ class TestPe:
 
     def test_truncated_before_the_pe_signature(self) -> None:
         assert analyze_binary(io.BytesIO(pe(["KERNEL32.dll"])[:0x82])) is None
+
+    def test_pe32_and_visual_c6_delay_load_descriptors(self) -> None:
+        image = pe(["KERNEL32.dll"], ["USER32.dll"], magic=0x10B, machine=0x14C)
+        expected = BinaryFacts(
+            "pe",
+            "library",
+            ("x86",),
+            needed=("KERNEL32.dll", "USER32.dll"),
+            optional=("USER32.dll",),
+        )
+        assert facts_of(image) == expected
+        # Visual C++ 6 wrote attributes 0 and an address (image base + RVA) for the name.
+        descriptor = 0x200 + 20 * 2
+        (name_rva,) = struct.unpack_from("<I", image, descriptor + 4)
+        old_style = _pe_with(
+            image, (descriptor, "<I", 0), (descriptor + 4, "<I", 0x10000000 + name_rva)
+        )
+        assert facts_of(old_style) == expected
+
+    def test_a_name_in_the_headers_is_read_from_them(self) -> None:
+        # An RVA below SizeOfHeaders is a file offset: 0x80 is the "PE" signature.
+        facts = facts_of(_pe_with(pe(["KERNEL32.dll"]), (_PE_FIRST_IMPORT_NAME, "<I", 0x80)))
+        assert (facts.needed, facts.error) == (("PE",), None)
+
+    @pytest.mark.parametrize(
+        "edit",
+        [(_PE_DIRECTORY_COUNT, "<I", 1), (_PE_FIRST_IMPORT_NAME, "<I", 0)],
+        ids=["no-import-directory", "descriptor-without-name"],
+    )
+    def test_imports_end_where_the_loader_stops(self, edit: tuple[int, str, int]) -> None:
+        # NumberOfRvaAndSizes 1 lists the export directory alone; a nameless descriptor ends
+        # the import table.
+        facts = facts_of(_pe_with(pe(["KERNEL32.dll"]), edit))
+        assert (facts.kind, facts.needed, facts.error) == ("library", (), None)
+
+    @pytest.mark.parametrize(
+        ("edits", "error"),
+        [
+            (((_PE_OPTIONAL_SIZE, "<H", 0),), "PE headers: no optional header"),
+            (((_PE_MAGIC, "<H", 0x1234),), "PE headers: unknown optional header magic 0x1234"),
+            (
+                ((_PE_OPTIONAL_SIZE, "<H", 50),),
+                "PE headers: optional header is 50 bytes, too short",
+            ),
+            (((_PE_SECTION_COUNT, "<H", 97),), "PE headers: 97 sections (the loader allows 96)"),
+            (
+                ((_PE_SECTION + 8, "<I", 0x1000), (_PE_SECTION + 16, "<I", 0x10)),
+                (
+                    "import directory: import directory entry 0 name (RVA 0x1070) "
+                    "lies in zero-filled memory"
+                ),
+            ),
+        ],
+        ids=["no-optional-header", "magic", "short-optional-header", "sections", "zero-filled"],
+    )
+    def test_broken_headers_are_the_error(
+        self, edits: tuple[tuple[int, str, int], ...], error: str
+    ) -> None:
+        facts = facts_of(_pe_with(pe(["KERNEL32.dll"]), *edits))
+        assert (facts.format, facts.needed, facts.error) == ("pe", (), error)
+
+    def test_an_endless_import_table_is_cut_off(self) -> None:
+        facts = facts_of(pe([f"lib{n}.dll" for n in range(8193)]))
+        assert len(facts.needed) == 8192
+        assert facts.error == "import directory: more than 8192 entries (absurd)"
 
 
 # --------------------------------------------------------- Actual tests: any binary
