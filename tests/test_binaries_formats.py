@@ -528,17 +528,39 @@ class TestAnyBinary:
             spooled.write(data)
             assert analyze_binary(spooled) == facts_of(data)
 
-    def test_read_errors_becomefacts_of(self) -> None:
+    @pytest.mark.parametrize(
+        ("data", "binary_format"),
+        [
+            (b"\x7fELF" + bytes(100), "elf"),
+            (macho([(LC_LOAD_DYLIB, dylib_command("libz.1.dylib"))]), "macho"),
+            (b"\xca\xfe\xba\xbe\x00\x00\x00\x01" + bytes(100), "macho"),
+            (b"MZ" + bytes(100), "pe"),
+        ],
+        ids=["elf", "macho", "fat", "pe"],
+    )
+    def test_read_errors_become_the_error_of_the_format(
+        self, data: bytes, binary_format: str
+    ) -> None:
         class Failing(io.BytesIO):
             def read(self, size: int | None = -1, /) -> bytes:
                 if self.tell() > 0:
                     raise OSError(5, "Input/output error")
                 return super().read(size)
 
-        facts = analyze_binary(Failing(b"\x7fELF" + bytes(100)))
-        assert facts is not None
-        assert facts.error is not None
-        assert "Input/output error" in facts.error
+        facts = analyze_binary(Failing(data))
+        assert facts == BinaryFacts(
+            binary_format,  # type: ignore[arg-type]
+            "other",
+            (),
+            error="cannot read the file: [Errno 5] Input/output error",
+        )
+
+    def test_a_file_that_cannot_be_read_at_all_is_no_binary(self) -> None:
+        class Unreadable(io.BytesIO):
+            def read(self, _size: int | None = -1, /) -> bytes:
+                raise OSError(5, "Input/output error")
+
+        assert analyze_binary(Unreadable(b"\x7fELF" + bytes(100))) is None
 
     def test_threads_agree(self, built: Built) -> None:
         datas = list(built.files.values()) * 8
