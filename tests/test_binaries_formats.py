@@ -364,6 +364,39 @@ class TestMachO:
         assert facts.rpaths == ("@loader_path",)
         assert facts.error is not None
 
+    def test_a_command_too_short_for_its_name(self) -> None:
+        facts = facts_of(macho([(LC_LOAD_DYLIB, b"")]))
+        assert (facts.needed, facts.error) == (
+            (),
+            "load command 0: command 0xc is too short (8 bytes)",
+        )
+
+    def test_a_slice_that_is_no_image_is_named_and_the_others_read(self) -> None:
+        x86 = macho([(LC_LOAD_DYLIB, dylib_command("/usr/lib/libSystem.B.dylib"))])
+        facts = facts_of(fat(x86, b"garbage" + bytes(30), archs=[(7, 3), (12, 0)]))
+        assert (facts.archs, facts.needed) == (("x86_64",), ("/usr/lib/libSystem.B.dylib",))
+        assert facts.error == "slice arm is not a Mach-O image"
+
+    def test_a_universal_binary_cut_short(self) -> None:
+        x86 = macho([(LC_LOAD_DYLIB, dylib_command("/usr/lib/libSystem.B.dylib"))])
+        arm = macho([(LC_LOAD_DYLIB, dylib_command("/usr/lib/libc++.1.dylib"))], cputype=CPU_ARM64)
+        whole = fat(x86, arm)
+        facts = facts_of(whole[: 0x2000 + 40])  # the arm64 slice's header, not its commands
+        assert facts.needed == ("/usr/lib/libSystem.B.dylib",)
+        assert facts.error is not None
+        assert facts.error.startswith("slice arm64 extends beyond the end of the file (truncated)")
+        # Cut inside the table of slices: each missing entry is named.
+        facts = facts_of(whole[:8])
+        assert facts.error == (
+            "fat_arch 0: fat_arch 0 (offset 8, 20 bytes) lies beyond the end of the file "
+            "(8 bytes): truncated or corrupt; fat_arch 1: fat_arch 1 (offset 28, 20 bytes) "
+            "lies beyond the end of the file (8 bytes): truncated or corrupt"
+        )
+
+    def test_absurd_count_of_64_bit_universal_slices(self) -> None:
+        facts = facts_of(struct.pack(">II", 0xCAFEBABF, 1000) + bytes(100))
+        assert (facts.format, facts.error) == ("macho", "1000 fat architectures (absurd)")
+
     @pytest.mark.parametrize("keep", [4, 12, 40, 60, 87], ids=lambda k: f"keep{k}")
     def test_truncated(self, keep: int) -> None:
         image = macho([(LC_LOAD_DYLIB, dylib_command("/usr/lib/libSystem.B.dylib"))])
