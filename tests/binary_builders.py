@@ -166,8 +166,12 @@ def pe(
     *,
     machine: int = 0x8664,
     characteristics: int = 0x2022,
+    magic: int = 0x20B,
 ) -> bytes:
-    """A PE32+ image whose one section holds import, delay-import and export tables."""
+    """A PE32+ image whose one section holds import, delay-import and export tables.
+
+    :param magic: 0x10B makes it a PE32 image (32-bit image base, at 0x10000000).
+    """
     rva = 0x1000
     imports_at = 0
     delayed_at = imports_at + 20 * (len(imports) + 1)
@@ -195,12 +199,16 @@ def pe(
     directories[1] = (rva + imports_at, 20 * (len(imports) + 1))
     if delayed:
         directories[13] = (rva + delayed_at, 32 * (len(delayed) + 1))
-    optional = bytearray(112)
-    struct.pack_into("<H", optional, 0, 0x20B)
-    struct.pack_into("<Q", optional, 24, 0x180000000)
+    plus = magic == 0x20B
+    optional = bytearray(112 if plus else 96)
+    struct.pack_into("<H", optional, 0, magic)
+    if plus:
+        struct.pack_into("<Q", optional, 24, 0x180000000)
+    else:
+        struct.pack_into("<I", optional, 28, 0x10000000)
     struct.pack_into("<II", optional, 32, 0x1000, 0x200)
     struct.pack_into("<I", optional, 60, 0x200)
-    struct.pack_into("<I", optional, 108, 16)
+    struct.pack_into("<I", optional, 108 if plus else 92, 16)
     optional += b"".join(struct.pack("<II", *d) for d in directories)
     section = b".rdata\0\0" + struct.pack("<IIII", len(content), rva, raw_size, 0x200) + bytes(16)
     coff = struct.pack("<HHIIIHH", machine, 1, 0, 0, 0, len(optional), characteristics)

@@ -28,6 +28,17 @@ def corpus_root() -> Path:
     return Path(configured) if configured else REPO_ROOT.parent / "shared" / "corpus"
 
 
+def unmeasured_environment() -> dict[str, str]:
+    """Return this process's environment for a child Python run under a small file-size limit.
+
+    CI measures coverage in every Python child the tests start (coverage.py's ``patch =
+    ["subprocess"]`` passes ``COVERAGE_PROCESS_CONFIG`` down). A child that may write only a
+    few kB cannot write its coverage data either: it would leave a broken data file and a
+    traceback on its stderr, so such a child is not measured.
+    """
+    return {key: value for key, value in os.environ.items() if key != "COVERAGE_PROCESS_CONFIG"}
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The corpus directory; its absence is an error, not a skip: the corpus is the proof."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import pytest
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
 from cli_runner import invoke, run_process
 from conftest import corpus_root
+from syncing import condawheel_command
+from test_sync import run_on_terminal
 
 
 @pytest.fixture
@@ -308,6 +311,26 @@ def test_process_batch_splits_its_streams_and_exits_1(
     assert run.stderr.splitlines() == [
         f"error: {packages['broken']}: empty file",
         "2 written, 0 unchanged, 1 failed",
+    ]
+
+
+def test_process_on_a_terminal_a_bar_runs_and_diagnostics_stay_above_it(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    command = condawheel_command(
+        "convert", str(packages["python"]), str(packages["broken"]), str(packages["library"]),
+        "-o", str(out),
+    )  # fmt: skip
+    code, text, stdout = run_on_terminal(command, terminal="stderr")
+    assert code == 1
+    # The bar names what it converts, done/total; it is transient, the rest is printed.
+    assert re.search(r"converting ━+ [0-3]/3", text), text
+    assert f"error: {packages['broken']}: empty file" in text
+    assert "2 written, 0 unchanged, 1 failed" in text
+    assert stdout.splitlines() == [
+        str(out / "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64.whl"),
+        str(out / "conda_pkg_zlibish-1.0-0_py312_0-py3-none-conda_linux_64.whl"),
     ]
 
 

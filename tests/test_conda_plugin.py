@@ -81,8 +81,11 @@ def conda(conda_environments: CondaEnvironments, tmp_path_factory: pytest.TempPa
     """conda from the corpus, with condawheel (this checkout) installed by its own pip."""
     root = tmp_path_factory.mktemp("conda-plugin")
     prefix = conda_environments.create(root / "conda", CONDA_SPECS)
+    # When the tests are measured (CI), coverage.py in conda's environment measures the
+    # plugin where it runs, in conda's process (its .pth reads COVERAGE_PROCESS_CONFIG).
+    measured = ["coverage"] if "COVERAGE_PROCESS_CONFIG" in os.environ else []
     installed = subprocess.run(
-        [str(prefix / "bin" / "python"), "-m", "pip", "install", "-q", str(REPO_ROOT)],
+        [str(prefix / "bin" / "python"), "-m", "pip", "install", "-q", str(REPO_ROOT), *measured],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONNOUSERSITE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},

@@ -279,3 +279,120 @@ def test_invalid_json_is_named() -> None:
 )
 def test_check_relative_path(path: str, verdict: str | None) -> None:
     assert check_relative_path(path) == verdict
+
+
+def test_dist_name_and_the_forms_of_features() -> None:
+    package = parse_package("p", _info(index_json=dict(INDEX, track_features="mkl  debug,x")))
+    assert package.index.dist_name == "zlib-1.2.11-h7b6447c_3"
+    assert package.index.track_features == ("mkl", "debug", "x")
+    listed = parse_package("p", _info(index_json=dict(INDEX, track_features=["mkl", 1])))
+    assert listed.index.track_features == ("mkl", "1")
+    assert parse_package("p", _info(index_json=dict(INDEX, depends=None))).index.depends == ()
+
+
+@pytest.mark.parametrize(
+    ("index", "problem"),
+    [
+        (dict(INDEX, name=3), "info/index.json: 'name' must be a string, not 3"),
+        (dict(INDEX, name="Zlib"), "info/index.json: 'name' has invalid value 'Zlib'"),
+        (dict(INDEX, depends="zlib"), "info/index.json: 'depends' must be a list of strings"),
+        (dict(INDEX, constrains=[1]), "info/index.json: 'constrains' must be a list of strings"),
+        (dict(INDEX, noarch="java"), "info/index.json: unknown noarch type 'java'"),
+        (
+            {**{k: v for k, v in INDEX.items() if k != "subdir"}, "platform": "linux"},
+            "info/index.json: no 'subdir', and platform 'linux' / arch None do not name one",
+        ),
+        (
+            {
+                **{k: v for k, v in INDEX.items() if k != "subdir"},
+                "platform": "linux",
+                "arch": "sparc",
+            },
+            "info/index.json: no 'subdir', and platform 'linux' / arch 'sparc' do not name one",
+        ),
+        (["zlib"], "info/index.json must hold a JSON object, not list"),
+    ],
+    ids=["name-type", "name-value", "depends", "constrains", "noarch", "platform", "arch", "list"],
+)
+def test_bad_index_fields(index: object, problem: str) -> None:
+    with pytest.raises(InvalidPackage) as caught:
+        parse_package("p.conda", _info(index_json=index))
+    assert caught.value.problems == (problem,)
+    assert str(caught.value) == f"p.conda: {problem}"
+
+
+def test_a_package_without_index_json_says_so() -> None:
+    with pytest.raises(InvalidPackage) as caught:
+        parse_package("p.conda", {"paths.json": b'{"paths_version": 1, "paths": []}'})
+    assert caught.value.problems == ("info/index.json is missing",)
+
+
+@pytest.mark.parametrize(
+    ("paths", "problem"),
+    [
+        ({"paths_version": 1, "paths": {}}, "info/paths.json: 'paths' must be a list"),
+        ({"paths_version": 1, "paths": ["a"]}, "info/paths.json entry 0 is not an object"),
+        (
+            {"paths_version": 1, "paths": [{"_path": "a", "prefix_placeholder": ""}]},
+            "info/paths.json: 'a' has an invalid prefix_placeholder",
+        ),
+        ({"paths": []}, "info/paths.json has no paths_version (conda requires 1)"),
+    ],
+    ids=["paths-object", "entry-string", "empty-placeholder", "no-version"],
+)
+def test_bad_paths_json(paths: dict[str, object], problem: str) -> None:
+    with pytest.raises(InvalidPackage) as caught:
+        parse_package("p", _info(paths_json=paths))
+    assert caught.value.problems == (problem,)
+
+
+def test_a_placeholder_without_file_mode_is_text() -> None:
+    paths = {"paths_version": 1, "paths": [{"_path": "etc/x.cfg", "prefix_placeholder": "/p"}]}
+    (entry,) = parse_package("p", _info(paths_json=paths)).paths
+    assert (entry.prefix_placeholder, entry.file_mode) == ("/p", "text")
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        ({"files": b"lib/\xff\n"}, "info/files is not UTF-8"),
+        (
+            {"files": b"a\n", "has_prefix": b'"/opt/unclosed text a\n'},
+            """info/has_prefix: cannot parse line '"/opt/unclosed text a'""",
+        ),
+        (
+            {"files": b"a\n", "has_prefix": b"/opt/p a\n"},
+            "info/has_prefix: cannot parse line '/opt/p a'",
+        ),
+        ({"files": b"../a\nb\n"}, "info/files: path '../a' has an empty, '.' or '..' component"),
+    ],
+    ids=["not-utf8", "unbalanced-quote", "two-fields", "unsafe-path"],
+)
+def test_bad_legacy_files(files: dict[str, bytes], problem: str) -> None:
+    info = {"index.json": json.dumps(INDEX).encode(), **files}
+    with pytest.raises(InvalidPackage) as caught:
+        parse_package("legacy", info)
+    assert caught.value.problems == (problem,)
+
+
+def test_a_path_listed_twice_in_legacy_files_is_one_entry() -> None:
+    info = {"index.json": json.dumps(INDEX).encode(), "files": b"lib/a\n./lib/a\nlib/b\n"}
+    assert [entry.path for entry in parse_package("legacy", info).paths] == ["lib/a", "lib/b"]
+
+
+@pytest.mark.parametrize(
+    ("link", "noarch_type"),
+    [({"noarch": "python"}, None), ({"noarch": {"type": "generic"}}, "generic")],
+    ids=["noarch-string", "generic"],
+)
+def test_link_json_without_entry_points(link: dict[str, object], noarch_type: str | None) -> None:
+    parsed = parse_package("p", _info(link_json=link)).link
+    assert parsed is not None
+    assert (parsed.noarch_type, parsed.entry_points) == (noarch_type, ())
+
+
+def test_entry_points_that_are_no_list_are_refused() -> None:
+    link = {"noarch": {"type": "python", "entry_points": "tqdm = tqdm.cli:main"}}
+    with pytest.raises(InvalidPackage) as caught:
+        parse_package("p", _info(link_json=link))
+    assert caught.value.problems == ("info/link.json: 'entry_points' must be a list",)

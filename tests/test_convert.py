@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -32,6 +33,7 @@ from condawheel.convert import ConversionResult, convert
 from condawheel.errors import InvalidPackage, UnsupportedPackage, WheelExistsError
 from condawheel.names import NameMapping
 from condawheel.options import PlanOptions, PlatformStamp
+from conftest import unmeasured_environment
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -326,6 +328,58 @@ def test_existing_identical_wheel_is_a_noop_and_different_one_is_kept(tmp_path: 
     assert [p.name for p in (tmp_path / "out").iterdir()] == [first.wheel.name]
 
 
+def test_a_package_cache_folder_names_its_artifact_from_the_record_conda_left(
+    tmp_path: Path,
+) -> None:
+    record = {
+        "fn": "demo-1.0-py312_0.conda",
+        "url": "https://conda.example/main/linux-64/demo-1.0-py312_0.conda",
+        "channel": "https://conda.example/main",
+        "subdir": "linux-64",
+        "sha256": "a" * 64,
+        "md5": "b" * 32,
+        "size": 12345,
+    }
+    spec = python_package()
+    spec.info_extra["repodata_record.json"] = json.dumps(record).encode()
+    result = _convert(spec, tmp_path, "directory")
+    source = json.loads(read_wheel(result.wheel)["demo-1.0.dist-info/conda.json"])["source"]
+    assert source == {
+        "filename": "demo-1.0-py312_0.conda",
+        "format": "directory",
+        "sha256": "a" * 64,
+        "md5": "b" * 32,
+        "size": 12345,
+        "channel": "https://conda.example/main",
+        "subdir": "linux-64",
+        "url": "https://conda.example/main/linux-64/demo-1.0-py312_0.conda",
+    }
+
+
+def test_a_package_cache_folder_with_a_broken_record_is_refused(tmp_path: Path) -> None:
+    spec = python_package()
+    spec.info_extra["repodata_record.json"] = b"{not json"
+    with pytest.raises(InvalidPackage) as raised:
+        _convert(spec, tmp_path, "directory")
+    assert raised.value.reason.startswith("info/repodata_record.json is not valid JSON")
+    assert _listing(tmp_path / "out") == []
+
+
+def test_a_file_that_is_no_wheel_at_the_wheels_name_is_kept(tmp_path: Path) -> None:
+    first = _convert(python_package(), tmp_path)
+    first.wheel.write_bytes(b"not a zip")
+    with pytest.raises(WheelExistsError) as raised:
+        _convert(python_package(), tmp_path)
+    garbage = hashlib.sha256(b"not a zip").hexdigest()[:12]
+    assert raised.value.subject.endswith(".conda")
+    assert raised.value.reason.startswith(
+        f"makes {first.wheel.name}, but a different wheel with this name already exists in "
+        f"{tmp_path / 'out'} (sha256 {garbage}..., new "
+    )
+    assert raised.value.reason.endswith("; not overwritten")
+    assert first.wheel.read_bytes() == b"not a zip"
+
+
 def test_platform_prefix_option(tmp_path: Path) -> None:
     result = _convert(python_package(), tmp_path, platform_prefix="condaforge")
     assert result.wheel.name.endswith("-cp312-cp312-condaforge_linux_64.whl")
@@ -499,6 +553,7 @@ def test_a_write_failure_leaves_no_partial_file(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=unmeasured_environment(),  # 200 kB may leave no room for coverage data
     )
     assert run.stdout.strip() == "OutputError 27", run.stderr  # EFBIG, in the error family
     assert list(out.iterdir()) == []

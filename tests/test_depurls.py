@@ -42,6 +42,18 @@ TABLE = {"zlib": "dep:generic/zlib", "libblas": "dep:virtual/interface/blas"}
         ),
         (("zlib", "!=1.2.12", None), DepURL("dep:generic/zlib", "zlib !=1.2.12", "pep-804")),
         (("zlib", "~=1.2", None), DepURL("dep:generic/zlib", "zlib ~=1.2", "pep-804")),
+        (("zlib", "!=1.*", None), DepURL("dep:generic/zlib", "zlib !=1.*", "pep-804")),
+        # conda's <1.2.* is <=1.2,!=1.2 in PEP 440, which is <1.2 as a range.
+        (("zlib", "<1.2.*", None), DepURL("dep:generic/zlib@<1.2", None, "pep-804")),
+        (("zlib", "1!2.3.*", None), DepURL("dep:generic/zlib@>=1!2.3,<1!2.4", None, "pep-804")),
+        # A prefix of an epoch alone has no next release to bound it.
+        (("zlib", "1!2.*", None), DepURL("dep:generic/zlib", "zlib 1!2.*", "pep-804")),
+        # Specs PEP 440 can only widen, or not say at all, keep their conda form.
+        (("zlib", ">=1.2a", None), DepURL("dep:generic/zlib", "zlib >=1.2a", "pep-804")),
+        (("zlib", "1.2.*.*", None), DepURL("dep:generic/zlib", "zlib 1.2.*.*", "pep-804")),
+        # A spec that is not one: it is kept for a human to read, never guessed at.
+        (("zlib", ">>1", None), DepURL("dep:generic/zlib", "zlib >>1", "pep-804")),
+        (("zlib", None, "h0_1"), DepURL("dep:generic/zlib", "zlib h0_1", "pep-804")),
     ],
     ids=str,
 )
@@ -134,6 +146,12 @@ def test_the_script_inverts_pep_804_s_mapping() -> None:
         ("schema: 1\ndepurls: []\n", "'depurls' must map conda names to DepURLs"),
         ("schema: 1\ndepurls: {zlib: pkg:generic/zlib}\n", "is not a DepURL"),
         ("schema: 1\nextra: 1\ndepurls: {}\n", "unknown top-level key 'extra'"),
+        ("schema: 1\ndepurls: {zlib: [\n", "not valid YAML: while parsing"),
+        ("- schema\n", "expected a mapping with 'schema: 1'"),
+        (
+            "schema: 1\ndepurls: {1: dep:generic/zlib}\n",
+            "depurls[1]: 'dep:generic/zlib' is not a DepURL",
+        ),
     ],
 )
 def test_a_broken_table_is_refused(text: str, reason: str) -> None:

@@ -198,3 +198,50 @@ def test_the_default_cache_follows_the_environment(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "condawheel"
     assert os.fspath(default_cache_dir()).endswith("condawheel")
+
+
+@pytest.mark.parametrize("filename", ["../demo-1.0-0.conda", "a\\b.conda", "", ".", ".."])
+def test_a_file_name_that_is_a_path_is_refused(tmp_path: Path, filename: str) -> None:
+    url = f"http://127.0.0.1:9/noarch/{filename}"
+    with pytest.raises(SourceError) as raised:
+        download_artifact(url, tmp_path / "cache", filename, EXPECTED)
+
+    assert str(raised.value) == f"{url}: {filename!r} is not a file name"
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_cache_that_cannot_be_made_names_its_folder(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.write_bytes(b"a file where the cache folder should be")
+
+    with pytest.raises(SourceError) as raised:
+        download_artifact("http://127.0.0.1:9/x.conda", cache, FILENAME, EXPECTED)
+
+    assert raised.value.subject == str(cache / "pkgs")
+    assert raised.value.reason.startswith("cannot create the download cache: ")
+    assert "\n" not in str(raised.value)
+
+
+def test_a_cached_copy_of_the_wrong_size_is_downloaded_again(
+    server: ChannelServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    stale = cache / "pkgs" / str(EXPECTED.sha256) / FILENAME
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(BODY[:100])
+    assert cached_download(cache, FILENAME, EXPECTED) is None
+
+    path = download_artifact(url_of(server), cache, FILENAME, EXPECTED, policy=FAST)
+
+    assert path == stale
+    assert path.read_bytes() == BODY
+    assert server.controls.requests == [f"/noarch/{FILENAME}"]
+
+
+def test_cleaning_a_cache_without_downloads_removes_nothing(tmp_path: Path) -> None:
+    assert clean_partial_downloads(tmp_path / "never-made") == 0
+    # A part that cannot be opened as a file is not ours to remove.
+    odd = tmp_path / "pkgs" / f"{PART_PREFIX}odd"
+    odd.mkdir(parents=True)
+    assert clean_partial_downloads(tmp_path) == 0
+    assert odd.is_dir()

@@ -23,6 +23,7 @@ from condawheel.env.hooks import (
 )
 from condawheel.env.tagconfig import CONFIG_NAME, PlatformEntry, default_entry, load_tag_config
 from condawheel.errors import ConfigError
+from conftest import unmeasured_environment
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -231,7 +232,9 @@ def test_hook_commands(tmp_path: Path) -> None:
 def _hook_cli(
     prefix: Path, *arguments: str, limit: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key != "CONDA_PREFIX"}
+    # A file-size limit leaves no room for coverage data (conftest.unmeasured_environment).
+    base = os.environ if limit is None else unmeasured_environment()
+    environment = {key: value for key, value in base.items() if key != "CONDA_PREFIX"}
 
     def limited() -> None:  # `ulimit -f`: a write past `limit` bytes fails with EFBIG
         if limit is not None:

@@ -81,3 +81,48 @@ def test_a_holder_killed_with_sigkill_frees_the_lock(tmp_path: Path) -> None:
 def test_a_missing_wheelhouse_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(WheelhouseError, match="cannot open the lock file"):
         WheelhouseLock(tmp_path / "missing").acquire()
+
+
+@pytest.mark.parametrize("written", [b"not a pid\n", b"\xff\xfe\n"], ids=["text", "not-ascii"])
+def test_a_holder_whose_pid_cannot_be_read_is_another_process(
+    tmp_path: Path, written: bytes
+) -> None:
+    with WheelhouseLock(tmp_path) as held:
+        held.path.write_bytes(written)
+        assert held.holder() is None
+        with pytest.raises(WheelhouseError) as caught:
+            WheelhouseLock(tmp_path, wait=False).acquire()
+    assert str(caught.value) == (
+        f"{tmp_path}: the wheelhouse is locked by another process (a sync or index run); "
+        "not waiting because of --no-wait"
+    )
+
+
+def test_releasing_a_lock_not_held_does_nothing(tmp_path: Path) -> None:
+    lock = WheelhouseLock(tmp_path)
+    lock.release()
+    with lock:
+        pass
+    lock.release()
+    # Still free for the next holder, and the file stays: the lock belongs to it.
+    with WheelhouseLock(tmp_path, wait=False):
+        assert (tmp_path / LOCK_NAME).is_file()
+
+
+def test_a_holder_with_nobody_to_tell_waits_all_the_same(tmp_path: Path) -> None:
+    first = WheelhouseLock(tmp_path)
+    first.acquire()
+    released: list[bool] = []
+
+    def release_first() -> None:
+        released.append(True)
+        first.release()
+
+    timer = threading.Timer(0.2, release_first)
+    timer.start()
+    try:
+        with WheelhouseLock(tmp_path):  # no on_wait
+            # Had it not waited, the first holder would still hold the lock here.
+            assert released == [True]
+    finally:
+        timer.join(timeout=10)

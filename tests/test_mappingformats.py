@@ -132,6 +132,16 @@ def test_a_foreign_table_is_held_to_conda_names(tmp_path: Path) -> None:
         load_mapping(path)
 
 
+def test_json_of_no_known_form_names_the_forms(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.json"
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(InvalidMapping) as caught:
+        load_mapping(path)
+    assert str(caught.value) == (
+        f"{path}: expected a JSON object (pixi, parselmouth or conda-pypi form)"
+    )
+
+
 @pytest.mark.corpus
 @pytest.mark.parametrize(
     "document",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
 import textwrap
@@ -587,6 +588,32 @@ def test_the_parsed_default_mapping_is_kept_in_the_cache(tmp_path: Path) -> None
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder should be\n")
     assert default_mapping(cache=blocked) == parsed
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        {"names": [], "generated": None, "sources": []},
+        {"names": {}, "generated": 20261121, "sources": []},
+        {"names": {"zstd": 1}, "generated": None, "sources": []},
+        {"names": {}, "generated": None, "sources": [], "form": 1},
+        {"names": {}, "generated": None, "sources": [{"package": "x"}]},
+    ],
+    ids=["names-list", "generated-number", "value-number", "form-number", "source-incomplete"],
+)
+def test_a_cached_layer_of_the_wrong_shape_is_parsed_again(
+    tmp_path: Path, damaged: dict[str, object]
+) -> None:
+    parsed = default_mapping()
+    cache = tmp_path / "cache"
+    default_mapping(cache=cache)
+    for path in (cache / "mappings").iterdir():
+        path.write_text(json.dumps(damaged))
+    again = default_mapping(cache=cache)
+    assert again == parsed
+    assert [layer.generated for layer in again.layers] == [
+        layer.generated for layer in parsed.layers
+    ]
 
 
 # ---------------------------------------------------------------------------- library names

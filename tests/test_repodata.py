@@ -181,8 +181,9 @@ def test_file_names_must_be_cep26_file_names(filename: str, why: str) -> None:
             "its repodata record's 'size' is not valid (Expected `int | null`, got `str`)",
         ),
         ({"depends": [["x"]]}, "its repodata record's 'depends' is not a list of strings"),
+        ({"version": ""}, "its repodata record lacks version"),
     ],
-    ids=["sha256", "md5", "subdir", "name", "size", "depends"],
+    ids=["sha256", "md5", "subdir", "name", "size", "depends", "empty-version"],
 )
 def test_record_fields_are_checked(fields: dict[str, object], why: str) -> None:
     data = json.dumps(
@@ -192,6 +193,16 @@ def test_record_fields_are_checked(fields: dict[str, object], why: str) -> None:
     repodata = parse_repodata(data, subdir="noarch", where="r")
 
     assert repodata.problems == (RecordProblem("ok-1.0-h0_0.conda", why),)
+
+
+def test_a_record_that_is_no_object_and_an_empty_document() -> None:
+    data = b'{"packages.conda": {"a-1-0.conda": [1], "b-1-h0_0.conda": {}}}'
+    repodata = parse_repodata(data, subdir="noarch", where="r")
+    assert repodata.records == ()
+    assert repodata.problems[0] == RecordProblem(
+        "a-1-0.conda", "its repodata record is not an object"
+    )
+    assert parse_repodata(b" {} ", subdir="noarch", where="r").records == ()
 
 
 def test_the_v3_section_adds_records_and_notes_wheels() -> None:
@@ -237,6 +248,14 @@ def test_documents_that_are_not_repodata_are_one_line_errors() -> None:
         + b"]" * 100_000
         + b"}": "its info is not valid JSON (nested too deeply)",
         b'{"packages.conda": {"a-1-0.conda": {"name": "a\xff"}}}': "not valid JSON",
+        b'{"packages" 1}': "not valid JSON (expected ':' at byte 12)",
+        b'{"info": {} "x": 1}': "not valid JSON (expected ',' or '}' at byte 12)",
+        b"{1: 2}": "not valid JSON (expected a string at byte 1)",
+        b'{"a\\q": 1}': "not valid JSON (JSON is malformed: invalid escape character",
+        b'{"\xff": 1}': "not valid JSON (Invalid UTF-8 encoded string at byte 1)",
+        b'{"packages.conda": {"a-1-0.conda": 1 "b": 2}}': (
+            "not valid JSON (expected ',' or '}' at byte 37)"
+        ),
     }
     for data, why in cases.items():
         with pytest.raises(SourceError) as raised:

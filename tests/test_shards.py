@@ -17,10 +17,13 @@ from condawheel.errors import SourceError
 from condawheel.io.http import RetryPolicy
 from condawheel.wheelhouse.artifacts import NameFilter
 from condawheel.wheelhouse.channels import list_folder_channel, list_http_channel
+from condawheel.wheelhouse.repodata import NOT_A_FILENAME
 from condawheel.wheelhouse.selection import parse_selection
 from condawheel.wheelhouse.shards import (
     SHARD_INDEX_NAME,
+    ShardCache,
     ShardSource,
+    parse_shard,
     parse_shard_index,
     read_shards,
 )
@@ -186,6 +189,24 @@ def test_a_corrupt_shard_is_its_names_problem_only(tmp_path: Path) -> None:
     assert problem.reason == "the shard's sha256 is not the one its name says (corrupt)"
 
 
+def test_a_missing_shard_is_its_names_problem_only(tmp_path: Path) -> None:
+    channel = tmp_path / "channel"
+    folder = channel / "noarch"
+    folder.mkdir(parents=True)
+    for name in ("alpha", "beta"):
+        build_conda(CondaSpec(name=name, version="1.0", build="h0_0", subdir="noarch"), folder)
+    index_channel(channel, write_shards=True, relax=False)
+    beta = folder / "shards" / f"{shard_hash(channel, 'noarch', 'beta')}.msgpack.zst"
+    beta.unlink()
+
+    listing = list_folder_channel(channel, wanted=NameFilter(frozenset({"alpha", "beta"})))
+
+    assert [a.name for a in listing.artifacts] == ["alpha"]
+    [problem] = listing.problems
+    assert problem.location.endswith(beta.name)
+    assert problem.reason == "the shard index names this shard, but there is none (HTTP 404)"
+
+
 @pytest.mark.parametrize(
     ("index", "message"),
     [
@@ -292,3 +313,69 @@ def test_a_dry_run_reads_the_caches_and_writes_nothing_into_them(
     server.controls.requests.clear()
     sync([server.url], tmp_path / "w", replace(options, dry_run=True))
     assert shard_requests(server) == []  # read from the cache
+
+
+# ------------------------------------------------------------------ one shard, in memory
+
+
+def shard(**packages: dict[str, object]) -> bytes:
+    """A compressed shard holding ``packages`` (file name -> record) in "packages.conda"."""
+    return zstd.compress(msgspec.msgpack.encode({"packages": {}, "packages.conda": packages}))
+
+
+def shard_record(
+    name: str = "alpha", version: str = "1.0", build: str = "h0_0"
+) -> dict[str, object]:
+    return {"name": name, "version": version, "build": build, "sha256": b"\x01" * 32, "depends": []}
+
+
+def test_a_shards_records_and_the_problems_of_the_others() -> None:
+    data = shard(
+        **{
+            "alpha-1.0-h0_0.conda": shard_record(),
+            "alpha-2.0-h0_0.conda": shard_record(version="1.0"),
+            "beta-1.0-h0_0.conda": shard_record("beta"),
+            "alpha-3.0-h0_0.conda": {"name": "alpha", "version": 3},
+            "not-a-conda-file.txt": shard_record(),
+        }
+    )
+
+    records, problems = parse_shard(data, subdir="noarch", where="s.msgpack.zst", name="alpha")
+
+    assert [(r.filename, r.sha256) for r in records] == [("alpha-1.0-h0_0.conda", "01" * 32)]
+    reasons = {problem.filename: problem.reason for problem in problems}
+    assert reasons["alpha-2.0-h0_0.conda"] == (
+        "its repodata record is alpha-1.0-h0_0, not what its file name says"
+    )
+    assert reasons["beta-1.0-h0_0.conda"] == (
+        "its shard is the one of 'alpha', but its record is 'beta''s"
+    )
+    assert reasons["alpha-3.0-h0_0.conda"].startswith("its shard record is not valid: ")
+    assert reasons["not-a-conda-file.txt"] == NOT_A_FILENAME
+    assert len(problems) == 4
+
+
+def test_bytes_that_are_no_shard_are_one_line() -> None:
+    with pytest.raises(SourceError) as raised:
+        parse_shard(zstd.compress(b"\xc1"), subdir="noarch", where="s.msgpack.zst")
+    assert raised.value.subject == "s.msgpack.zst"
+    assert raised.value.reason.startswith("not a repodata shard (CEP 16): ")
+    assert "\n" not in str(raised.value)
+
+
+def test_the_shard_cache_keeps_verified_shards_only(tmp_path: Path) -> None:
+    data = shard(**{"alpha-1.0-h0_0.conda": shard_record()})
+    digest = hashlib.sha256(data).hexdigest()
+    cache = ShardCache(tmp_path / "shards")
+    assert cache.get(digest) is None
+    cache.put(digest, data)
+    assert cache.get(digest) == data
+    # Damaged on disk: not returned, and removed so that it is fetched again.
+    (tmp_path / "shards" / f"{digest}.msgpack.zst").write_bytes(data[:-1])
+    assert cache.get(digest) is None
+    assert list((tmp_path / "shards").iterdir()) == []
+    # A dry run's cache keeps nothing; a cache that cannot be written is no error.
+    ShardCache(tmp_path / "dry", writable=False).put(digest, data)
+    assert not (tmp_path / "dry").exists()
+    (tmp_path / "file").write_bytes(b"")
+    ShardCache(tmp_path / "file" / "shards").put(digest, data)

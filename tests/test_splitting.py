@@ -11,7 +11,7 @@ import pytest
 from packaging.metadata import Metadata
 
 from builders import CondaSpec, FileSpec, build_conda, read_wheel
-from condawheel.convert import convert, plan_packages
+from condawheel.convert import convert, plan_package, plan_packages
 from condawheel.errors import UnsupportedPackage
 from condawheel.names import NameMapping
 from corpus_wheels import install_wheels, make_prefix, python312, run_python
@@ -132,6 +132,16 @@ def test_without_other_files_there_is_no_rest_wheel(tmp_path: Path) -> None:
     # Without a library wheel, each distribution carries the package's external deps.
     assert _metadata(pyqt).requires_external == ["qt-main (>=5.15.8,<5.16.0a0)"]
     assert "conda-pkg-pyqt==5.15.9" not in [str(r) for r in _metadata(pyqt).requires_dist or []]
+
+
+def test_a_plan_of_one_wheel_refuses_a_package_that_makes_several(tmp_path: Path) -> None:
+    package = build_conda(pyqt_like(rest=False), tmp_path)
+    with pytest.raises(UnsupportedPackage) as raised:
+        plan_package(package, mapping=NAMES)
+    assert str(raised.value) == (
+        f"{package}: makes 2 wheels (pyqt5-5.15.9-0_py312h0_0-cp312-none-conda_linux_64.whl, "
+        "pyqt5_sip-12.12.2-0_py312h0_0-cp312-none-conda_linux_64.whl), not one"
+    )
 
 
 def test_a_file_two_records_name_cannot_be_split(tmp_path: Path) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from packaging.tags import Tag
 
-from condawheel.tags import PythonFacts, choose_tags, extension_abi, platform_tag
+from condawheel.tags import (
+    PythonFacts,
+    choose_tags,
+    extension_abi,
+    is_extension_module,
+    platform_tag,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +102,36 @@ def _choose(**facts: object) -> str:
         ({"noarch_python": True, "subdir": "noarch"}, "py3-none-conda"),
         ({"kind": "library"}, "py3-none-conda_linux_64"),
         ({"kind": "library", "subdir": "noarch"}, "py3-none-conda"),
+        # abi3 without a python dependency: the site-packages version, else abi3's first.
+        (
+            {"extension_modules": ("a.abi3.so",), "site_version": "3.10"},
+            "cp310-abi3-conda_linux_64",
+        ),
+        ({"extension_modules": ("a.abi3.so",)}, "cp32-abi3-conda_linux_64"),
+        (
+            {"extension_modules": ("_ext.so",), "abi_pin": "*_pypy39_pp73"},
+            "pp39-pypy39_pp73-conda_linux_64",
+        ),
+        # A pin that names no ABI is no evidence: the site-packages version decides.
+        (
+            {"extension_modules": ("_ext.so",), "abi_pin": "*_cp3x", "site_version": "3.11"},
+            "cp311-cp311-conda_linux_64",
+        ),
+        (
+            {"extension_modules": ("_ext.so",), "site_version": "3.13", "free_threaded": True},
+            "cp313-cp313t-conda_linux_64",
+        ),
+        (
+            {"extension_modules": ("_ext.pyd",), "site_version": "3.7", "subdir": "win-64"},
+            "cp37-cp37m-conda_linux_64",
+        ),
+        (
+            {"extension_modules": ("_ext.pyd",), "site_version": "2.7", "subdir": "win-64"},
+            "cp27-cp27m-conda_linux_64",
+        ),
+        # Pure Python with neither a pin nor a versioned site-packages works anywhere.
+        ({"abi_pin": "*_cp3x"}, "py3-none-conda_linux_64"),
+        ({}, "py3-none-conda_linux_64"),
     ],
     ids=[
         "cp312",
@@ -111,6 +147,15 @@ def _choose(**facts: object) -> str:
         "noarch-python",
         "library",
         "noarch-generic",
+        "abi3-site",
+        "abi3-unbounded",
+        "untagged-pypy-pin",
+        "untagged-unreadable-pin",
+        "untagged-free-threaded",
+        "untagged-py37-windows",
+        "untagged-py27-windows",
+        "pure-unreadable-pin",
+        "pure-nothing-known",
     ],
 )
 def test_choose_tags(facts: dict[str, object], expected: str) -> None:
@@ -125,6 +170,28 @@ def test_mixed_abis_are_refused() -> None:
                 "b.cpython-312-x86_64-linux-gnu.so",
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("site-packages/pkg/_speedups.cpython-312-x86_64-linux-gnu.so", True),
+        ("site-packages/pkg/_speedups.abi3.so", True),
+        ("Lib/site-packages/pkg/_speedups.pyd", True),
+        ("site-packages/pkg/_speedups.so", True),
+        # A shared library beside the modules is not one: no module name is that.
+        ("site-packages/pkg/libfoo.so.1", False),
+        ("site-packages/pkg/lib-foo.so", False),
+        ("site-packages/pkg/module.py", False),
+    ],
+)
+def test_is_extension_module(name: str, expected: bool) -> None:
+    assert is_extension_module(name) is expected
+
+
+def test_extension_modules_of_no_known_python_are_refused() -> None:
+    with pytest.raises(ValueError, match="Python version cannot be determined"):
+        _choose(extension_modules=("_ext.so",))
 
 
 def test_tag_set_round_trips_through_packaging() -> None:

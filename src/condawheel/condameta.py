@@ -393,9 +393,8 @@ def _parse_index(info_files: Mapping[str, bytes], problems: list[str]) -> IndexR
     depends = _str_list(raw, "depends", problems)
     constrains = _str_list(raw, "constrains", problems)
     timestamp = raw.get("timestamp")
-    if len(problems) > before or name is None or version is None or build is None:
-        return None
-    if subdir is None:
+    # Each field that is None put its problem on the list.
+    if len(problems) > before or name is None or version is None or build is None or subdir is None:
         return None
     return IndexRecord(
         name=name,

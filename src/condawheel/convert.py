@@ -20,7 +20,6 @@ from condawheel.errors import (
 )
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.io.digests import hash_file
-from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, SourceArtifact, load_sidecar
 from condawheel.sources import open_package
 from condawheel.splitting import plan_wheels
@@ -121,7 +120,7 @@ class _Digests(threading.Thread):
 
 
 def _artifact(
-    source: PackageSource, inventory: Inventory, digests: _Digests | None, hints: ArtifactHints
+    source: PackageSource, package: CondaPackage, digests: _Digests | None, hints: ArtifactHints
 ) -> SourceArtifact:
     if digests is not None:
         digests.join()
@@ -137,16 +136,9 @@ def _artifact(
             flags=hints.flags,
             purls=hints.purls,
         )
-    # An extracted package-cache folder: conda left the artifact's record behind.
-    record: dict[str, object] = {}
-    raw = inventory.info_files.get("repodata_record.json")
-    if raw is not None:
-        try:
-            loaded = parse_json(raw)
-        except JSONProblem:
-            loaded = None  # the package's metadata parse reports it, naming the file
-        if isinstance(loaded, dict):
-            record = dict(loaded)
+    # An extracted package-cache folder: conda left the artifact's record behind (parsed
+    # with the rest of info/, which refuses a record that is no JSON object).
+    record = package.repodata_record or {}
 
     def text(key: str) -> str | None:
         value = record.get(key)
@@ -198,7 +190,7 @@ def _read(
     if "index.json" not in inventory.info_files:
         raise InvalidPackage(str(path), _not_a_package(inventory))
     package = parse_package(str(path), inventory.info_files)
-    return package, inventory, _artifact(source, inventory, digests, hints)
+    return package, inventory, _artifact(source, package, digests, hints)
 
 
 def _not_a_package(inventory: Inventory) -> str:

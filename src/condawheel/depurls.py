@@ -20,7 +20,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from packaging.specifiers import Specifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 
 from condawheel.errors import InvalidMapping, InvalidMatchSpec
 from condawheel.matchspec import translate_version_spec
@@ -150,37 +149,28 @@ _ORDER = {">=": 0, ">": 0, "==": 1, "<=": 2, "<": 2}
 def _range(specifier: SpecifierSet) -> str | None:
     """Write ``specifier`` as a DepURL range, lower bounds first; ``None`` if it has none.
 
-    ``==1.2.*`` is ``>=1.2,<1.3`` (PEP 440: a prefix match is that release range).
+    ``==1.2.*`` is ``>=1.2,<1.3`` (PEP 440: a prefix match is that release range). The
+    other operators packaging accepts are the range's own, and their versions parse.
     """
     clauses: list[Specifier] = []
     for clause in specifier:
         if clause.operator in _UNSUPPORTED:
             return None
-        if clause.version.endswith(".*"):
-            if clause.operator != "==":
+        if clause.version.endswith(".*"):  # PEP 440: only == and != take a prefix
+            prefix = _prefix_range(clause.version[:-2])
+            if prefix is None:
                 return None
-            clauses.extend(_prefix_range(clause.version[:-2]))
+            clauses.extend(prefix)
         else:
             clauses.append(clause)
-    if any(_invalid(clause) for clause in clauses):
-        return None
     ordered = sorted(clauses, key=lambda clause: (_ORDER[clause.operator], clause.version))
     return ",".join(str(clause) for clause in ordered)
 
 
-def _prefix_range(prefix: str) -> list[Specifier]:
+def _prefix_range(prefix: str) -> tuple[Specifier, Specifier] | None:
+    """Return the release range of ``==<prefix>.*``; ``None`` for an epoch alone (``1!2``)."""
     release = prefix.split(".")
-    upper = [*release[:-1], str(int(release[-1]) + 1)] if release[-1].isdigit() else None
-    if upper is None:
-        return [Specifier(f"=={prefix}.*")]  # refused by _invalid: no DepURL form
-    return [Specifier(f">={prefix}"), Specifier(f"<{'.'.join(upper)}")]
-
-
-def _invalid(clause: Specifier) -> bool:
-    if clause.operator not in _ORDER or "*" in clause.version:
-        return True
-    try:
-        Version(clause.version)
-    except InvalidVersion:
-        return True
-    return False
+    if not release[-1].isdigit():
+        return None
+    upper = [*release[:-1], str(int(release[-1]) + 1)]
+    return Specifier(f">={prefix}"), Specifier(f"<{'.'.join(upper)}")

@@ -248,14 +248,18 @@ def load_sidecar(subject: str, data: bytes) -> Sidecar:
     directories = tuple(
         item for item in _list(document, "directories", problems) if isinstance(item, str)
     )
+    name = _text(package_raw.get("name"), "package.name", problems)
+    version = _text(package_raw.get("version"), "package.version", problems)
+    build = _text(package_raw.get("build"), "package.build", problems)
+    subdir = _text(package_raw.get("subdir"), "package.subdir", problems)
     if problems:
         raise InvalidPackage(subject, [f"{SIDECAR_NAME}: {problem}" for problem in problems])
     return Sidecar(
         source=source,
-        conda_name=_text(package_raw.get("name"), "package.name", problems),
-        conda_version=_text(package_raw.get("version"), "package.version", problems),
-        conda_build=_text(package_raw.get("build"), "package.build", problems),
-        subdir=_text(package_raw.get("subdir"), "package.subdir", problems),
+        conda_name=name,
+        conda_version=version,
+        conda_build=build,
+        subdir=subdir,
         placeholders=tuple(placeholders),
         symlinks=tuple(symlinks),
         directories=directories,

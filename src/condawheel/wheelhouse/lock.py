@@ -34,7 +34,7 @@ _POLL_SECONDS: Final = 0.1  # Windows has no blocking lock call that can be inte
 
 def _try_lock(handle: IO[bytes]) -> bool:
     """Take the lock without waiting; return whether it was taken."""
-    if sys.platform == "win32":
+    if sys.platform == "win32":  # pragma: no cover - Windows only; CI runs on Linux
         import msvcrt  # noqa: PLC0415 - Windows only
 
         handle.seek(0)
@@ -53,7 +53,7 @@ def _try_lock(handle: IO[bytes]) -> bool:
 
 
 def _wait_lock(handle: IO[bytes]) -> None:
-    if sys.platform == "win32":
+    if sys.platform == "win32":  # pragma: no cover - Windows only; CI runs on Linux
         while not _try_lock(handle):
             time.sleep(_POLL_SECONDS)
         return
@@ -63,7 +63,7 @@ def _wait_lock(handle: IO[bytes]) -> None:
 
 
 def _unlock(handle: IO[bytes]) -> None:
-    if sys.platform == "win32":
+    if sys.platform == "win32":  # pragma: no cover - Windows only; CI runs on Linux
         import msvcrt  # noqa: PLC0415 - Windows only
 
         handle.seek(0)
