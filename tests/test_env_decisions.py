@@ -133,7 +133,7 @@ def test_the_owner_of_the_file_a_restored_link_leads_to_counts() -> None:
                 [{"path": "share/evil", "wheel_path": None, "target": "../c0/up/../../x",
                   "kind": "directory"}],
             ),
-            "symlink 'evil' -> '../c0/up/../../x' points outside the environment",
+            "symlink 'share/evil' -> '../c0/up/../../x' points outside the environment",
         ),
         (
             {},
@@ -142,10 +142,19 @@ def test_the_owner_of_the_file_a_restored_link_leads_to_counts() -> None:
                 ["absolute.py"],
                 [{"path": "lib/l", "wheel_path": None, "target": "C:\\\\x", "kind": "external"}],
             ),
-            "symlink 'l' -> 'C:\\\\\\\\x' is absolute",
+            "symlink 'lib/l' -> 'C:\\\\\\\\x' is absolute",
+        ),
+        (
+            {},
+            contents(
+                "empty",
+                ["empty.py"],
+                [{"path": "lib/e", "wheel_path": None, "target": "", "kind": "external"}],
+            ),
+            "symlink 'lib/e' has an empty target",
         ),
     ],
-    ids=["write-through", "chain", "drive"],
+    ids=["write-through", "chain", "drive", "empty"],
 )  # fmt: skip
 def test_links_out_of_the_environment_are_refused(
     links: Mapping[str, str], wheel: WheelContents, message: str

@@ -354,7 +354,7 @@ def test_refuses_a_chain_of_links_that_leads_outside(prefix: Path, tmp_path: Pat
     spec = WheelSpec(name="chain", files={"chain.py": b""}, sidecar=sidecar(symlinks=links))
     with pytest.raises(InstallError) as caught:
         install(prefix, [make_wheel(tmp_path / "w", spec)])
-    assert f"symlink 'evil' -> {links[1]['target']!r} points outside the environment" in str(
+    assert f"symlink 'share/evil' -> {links[1]['target']!r} points outside the environment" in str(
         caught.value
     )
     assert not (root / "share").exists()

@@ -171,11 +171,15 @@ def _relocation_target(facts: InterpreterFacts, prefix: Path) -> RelocationTarge
 def _link_target_problem(
     prefix: Path, link: Path, target: str, real_paths: RealPaths
 ) -> str | None:
-    if not target or is_rooted(target):
-        return f"symlink {link.name!r} -> {target!r} is absolute"
     relative = relative_to_prefix(prefix, link)
+    # Named by its path in the environment: many links share a last name.
+    shown = relative if relative is not None else str(link)
+    if not target:
+        return f"symlink {shown!r} has an empty target"
+    if is_rooted(target):
+        return f"symlink {shown!r} -> {target!r} is absolute"
     if relative is None or real_paths.target(relative, target) is None:
-        return f"symlink {link.name!r} -> {target!r} points outside the environment"
+        return f"symlink {shown!r} -> {target!r} points outside the environment"
     return None
 
 
