@@ -160,6 +160,21 @@ def test_parse_report() -> None:
         parse_report(b"{")
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("version", "not a version", "pip report: Invalid version: 'not a version'"),
+        ("name", 3, "pip report: metadata.name is not a string"),
+    ],
+)
+def test_a_report_of_the_wrong_shape_is_one_line(key: str, value: object, message: str) -> None:
+    report = json.loads(json.dumps(REPORT))
+    report["install"][0]["metadata"][key] = value
+    with pytest.raises(InstallError) as raised:
+        parse_report(json.dumps(report).encode())
+    assert str(raised.value) == message
+
+
 def candidate(filename: str) -> Candidate:
     name, version, build, tags = parse_wheel_filename(filename)
     return Candidate(filename, f"file:///w/{filename}", name, version, build, tags)
@@ -326,6 +341,20 @@ def test_index_candidates_from_file_and_http(mixed_wheelhouse: Path, http_index:
     assert found[0].url.startswith("http://127.0.0.1:")
     with pytest.raises(InstallError, match="file:, http: or https:"):
         index_candidates("ftp://example.org/simple", canonicalize_name("demo"))
+
+
+def test_an_index_page_lists_only_the_projects_wheels(tmp_path: Path) -> None:
+    page = tmp_path / "simple" / "demo"
+    page.mkdir(parents=True)
+    (page / "index.html").write_text(
+        '<a href="../../files/demo-1.0.tar.gz">demo-1.0.tar.gz</a>\n'
+        '<a href="../../files/demo-1.0-py3-none-any.whl">demo-1.0-py3-none-any.whl</a>\n'
+        '<a href="../../files/other-1.0-py3-none-any.whl">other-1.0-py3-none-any.whl</a>\n'
+        '<a href="../../files/not-a-wheel.whl">not-a-wheel.whl</a>\n'
+    )
+    found = index_candidates((tmp_path / "simple").as_uri(), canonicalize_name("demo"))
+    assert [item.filename for item in found] == ["demo-1.0-py3-none-any.whl"]
+    assert found[0].url == (tmp_path / "files" / "demo-1.0-py3-none-any.whl").as_uri()
 
 
 # --------------------------------------------------------------------------------------------

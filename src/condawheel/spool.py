@@ -319,7 +319,7 @@ class Spool:
                 return
         while remaining > 0:
             chunk = os.pread(self._fd, min(CHUNK, remaining), offset)
-            if not chunk:  # pragma: no cover - the spool is our own file
+            if not chunk:  # a guard: the spool is our own file
                 msg = "spool is shorter than its index"
                 raise OSError(msg)
             out.write(chunk)

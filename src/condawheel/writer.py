@@ -144,7 +144,7 @@ def _writer_of(data: bytes) -> Callable[[BinaryIO], None]:
 
 def _blob(payload: Mapping[str, PayloadFile], path: str) -> Blob:
     item = payload[path]
-    if item.blob is None:  # pragma: no cover - the plan only names spooled bodies
+    if item.blob is None:  # a guard: the plan only names spooled bodies
         msg = f"plan names {path!r}, whose body was not kept"
         raise AssertionError(msg)
     return item.blob

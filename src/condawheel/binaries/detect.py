@@ -90,7 +90,7 @@ def analyze_binary(data: BinaryIO) -> BinaryFacts | None:
         return analyze(reader, head) if analyze is not None else None
     except OSError as error:
         return _broken(data, f"cannot read the file: {error}")
-    except MalformedError as error:  # pragma: no cover - each format catches its own
+    except MalformedError as error:  # a guard: each format catches its own
         return _broken(data, str(error))
 
 

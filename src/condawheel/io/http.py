@@ -135,7 +135,7 @@ class HTTPBody:
                     f"{allowed:.1f} s for {size_text(scale)}"
                 )
             yield chunk
-        if length is not None and received < length:  # pragma: no cover - http.client raises
+        if length is not None and received < length:  # a guard: http.client raises
             raise TransientFailure(f"connection broken: {received} of {length} bytes")
 
     def read(self) -> bytes:
@@ -207,7 +207,7 @@ def _open(
     except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None) or error
         raise TransientFailure(f"cannot connect: {reason}") from None
-    if not isinstance(response, http.client.HTTPResponse):  # pragma: no cover - see is_http_url
+    if not isinstance(response, http.client.HTTPResponse):  # a guard: see is_http_url
         response.close()
         raise SourceError(url, "not an HTTP(S) URL")
     return response

@@ -40,7 +40,7 @@ def _clause_matches(clause: Clause, text: str, version: CondaVersion) -> bool:
             clause.literal if operator == "regex" else clause.literal.replace(".*", "*"), text
         )
     literal = parse_conda_version(clause.literal)
-    if literal is None:  # pragma: no cover - parse_matchspec refused it already
+    if literal is None:  # a guard: parse_matchspec refused it already
         return False
     if operator == "=" or (operator in {"", "!="} and clause.starred):
         return version.starts_with(literal) != (operator == "!=")

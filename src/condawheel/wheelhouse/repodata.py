@@ -598,7 +598,7 @@ class _Parser:
         except RecursionError:
             self.problems[filename] = RecordProblem(filename, "its record is nested too deeply")
             return
-        except msgspec.DecodeError as error:  # pragma: no cover - the block decoded
+        except msgspec.DecodeError as error:  # a guard: the block decoded
             raise SourceError(self.where, f"not valid JSON ({error})") from None
         record = record_from_fields(
             filename,

@@ -283,7 +283,7 @@ def _init_worker(parent: int, mapping_files: tuple[Path, ...]) -> None:
 
 
 def _run_in_worker(job: ConversionJob) -> JobResult:
-    if _worker_names is None:  # pragma: no cover - the initializer always ran
+    if _worker_names is None:  # a guard: the initializer always ran
         return JobResult(job.number, error="internal error: worker not initialised")
     return run_job(job, _worker_names)
 
