@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,12 +73,22 @@ def _own_cpu() -> float:
     return total
 
 
-def _with_noise(command: Callable[[], float]) -> tuple[float, float]:
-    """Run ``command``; return its seconds and the share of the cores others used meanwhile."""
+@dataclass(frozen=True)
+class _Run:
+    seconds: float
+    cpu: float
+    """CPU seconds of this benchmark's processes meanwhile (the idle Dask clusters too)."""
+    others: float
+    """The share of the machine's cores that other processes used meanwhile."""
+
+
+def _with_noise(command: Callable[[], float]) -> _Run:
+    """Run ``command``; measure its CPU time and what other processes used meanwhile."""
     machine, own = _machine_cpu(), _own_cpu()
     seconds = command()
-    others = (_machine_cpu() - machine) - (_own_cpu() - own)
-    return seconds, max(0.0, others) / (seconds * _CORES)
+    cpu = _own_cpu() - own
+    others = (_machine_cpu() - machine) - cpu
+    return _Run(seconds, cpu, max(0.0, others) / (seconds * _CORES))
 
 
 def _fresh(folder: Path) -> Path:
@@ -187,7 +198,6 @@ def scaling(*, runs: int, quiet: float = math.inf, rounds: int = 0) -> list[dict
         "dask2": "sync corpus channel --scheduler, 2 Dask workers",
         "pair": "reference: two --jobs 1 syncs at once (twice the work)",
     }
-    timings: dict[str, list[float]] = {key: [] for key in names}
     packages = _packages(channel)
     try:
         with dask_cluster(work, 1) as one_worker, dask_cluster(work, 2) as two_workers:
@@ -203,10 +213,13 @@ def scaling(*, runs: int, quiet: float = math.inf, rounds: int = 0) -> list[dict
             }
             for command in commands.values():  # warm-up: page cache, first imports
                 command()
-            noise, discarded = _rounds(commands, timings, runs, quiet, rounds or 4 * runs)
+            kept, discarded = _rounds(commands, runs, quiet, rounds or 4 * runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    measured = {key: Measurement(names[key], tuple(timings[key])) for key in names}
+    measured = {
+        key: Measurement(names[key], tuple(done[key].seconds for done in kept)) for key in names
+    }
+    noise = [max(run.others for run in done.values()) for done in kept]
     one = measured["one"]
     rows = [one.row()]
     for key, target in (
@@ -223,6 +236,9 @@ def scaling(*, runs: int, quiet: float = math.inf, rounds: int = 0) -> list[dict
     reference["ratio"] = round(2 * one.median / measured["pair"].median, 3)
     reference["ratio_meaning"] = "throughput of two --jobs 1 processes / one"
     rows.append(reference)
+    for row, key in zip(rows, ["one", "two", "threads", "dask1", "dask2", "pair"], strict=True):
+        # CPU time is what other processes disturb least: the cost of each configuration.
+        row["cpu_s"] = round(statistics.median(done[key].cpu for done in kept), 3)
     rows.append(
         {
             "note": f"other processes' share of the {_CORES} cores during the kept rounds: "
@@ -236,32 +252,21 @@ def scaling(*, runs: int, quiet: float = math.inf, rounds: int = 0) -> list[dict
 
 
 def _rounds(
-    commands: dict[str, Callable[[], float]],
-    timings: dict[str, list[float]],
-    runs: int,
-    quiet: float,
-    limit: int,
-) -> tuple[list[float], int]:
+    commands: dict[str, Callable[[], float]], runs: int, quiet: float, limit: int
+) -> tuple[list[dict[str, _Run]], int]:
     """Run every command once per round, until ``runs`` rounds were quiet enough.
 
-    Return the noise of each kept round (the most any of its commands saw) and how many
-    rounds were discarded. After ``limit`` rounds the quietest are kept.
+    Return the kept rounds and how many were discarded: a round's noise is the most any
+    of its commands saw; after ``limit`` rounds the quietest are kept.
     """
-    measured: list[tuple[float, dict[str, float]]] = []
+    measured: list[tuple[float, dict[str, _Run]]] = []
     for _ in range(limit):
-        seconds: dict[str, float] = {}
-        noise = 0.0
-        for key, command in commands.items():
-            seconds[key], share = _with_noise(command)
-            noise = max(noise, share)
-        measured.append((noise, seconds))
-        if sum(1 for share, _ in measured if share <= quiet) >= runs:
+        done = {key: _with_noise(command) for key, command in commands.items()}
+        measured.append((max(run.others for run in done.values()), done))
+        if sum(1 for noise, _ in measured if noise <= quiet) >= runs:
             break
     kept = sorted(measured, key=lambda pair: pair[0])[:runs]
-    for _, seconds in kept:
-        for key, value in seconds.items():
-            timings[key].append(value)
-    return [share for share, _ in kept], len(measured) - len(kept)
+    return [done for _, done in kept], len(measured) - len(kept)
 
 
 def smoke() -> list[dict[str, object]]:
