@@ -24,7 +24,7 @@ from condawheel.binaries import (
     dependency_name,
     looks_like_binary,
 )
-from condawheel.sources import open_package
+from condawheel.conda.sources import open_package
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from conda_package_streaming.create import conda_builder
 
 from condawheel import layout
-from condawheel.condameta import CondaPackage, parse_package
+from condawheel.conda.condameta import CondaPackage, parse_package
 from condawheel.ingest import Inventory, PayloadFile
 
 if TYPE_CHECKING:

@@ -11,12 +11,12 @@ from packaging.version import Version
 
 from builders import CondaSpec, FileSpec, build_conda, in_memory, python_package
 from condawheel.analysis import PackageAnalysis, WrapperScripts, analyze_package
-from condawheel.condameta import RecordDependencies
+from condawheel.conda.condameta import RecordDependencies
+from condawheel.conda.sources import open_package
 from condawheel.errors import InvalidPackage, UnsupportedPackage
 from condawheel.ingest import ingest
 from condawheel.links import ResolvedLink
 from condawheel.sidecar import SourceArtifact
-from condawheel.sources import open_package
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -41,7 +41,7 @@ from condawheel.binaries import (
     looks_like_binary,
     resolve_libraries,
 )
-from condawheel.sources import open_package
+from condawheel.conda.sources import open_package
 
 if TYPE_CHECKING:
     from collections.abc import Callable

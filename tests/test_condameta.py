@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from condawheel.condameta import (
+from condawheel.conda.condameta import (
     LEGACY_PLACEHOLDER,
     EntryPoint,
     PathEntry,

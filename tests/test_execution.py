@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, TypeVar
 import pytest
 
 from builders import build_conda, build_tar_bz2, python_package
+from condawheel.conda.twins import preferred_reason, stand_in_reason
 from condawheel.options import PlanOptions
-from condawheel.twins import preferred_reason, stand_in_reason
 from condawheel.wheelhouse.artifacts import Artifact
 from condawheel.wheelhouse.context import SyncOptions, SyncRun
 from condawheel.wheelhouse.decisions import (

@@ -18,16 +18,16 @@ import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_directory, build_tar_bz2
 from condawheel.binaries.providers import load_providers, read_package_libraries
-from condawheel.convert import convert, plan_package
-from condawheel.errors import InvalidPackage
-from condawheel.ingest import Limits
-from condawheel.names import NameMapping
-from condawheel.sources import (
+from condawheel.conda.sources import (
     MAX_METADATA_BYTES,
     open_package,
     read_metadata,
     read_metadata_file,
 )
+from condawheel.convert import convert, plan_package
+from condawheel.errors import InvalidPackage
+from condawheel.ingest import Limits
+from condawheel.names import NameMapping
 
 if TYPE_CHECKING:
     from collections.abc import Callable

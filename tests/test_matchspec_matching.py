@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from rattler import Version as RattlerVersion
 from rattler import VersionSpec
 
-from condawheel.matchspec import pattern_matches, version_matches
+from condawheel.conda.matchspec import pattern_matches, version_matches
 
 # The version specs rattler reads; regex and mid-version globs are conda-only (below).
 SPECS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from condawheel.conda.matchspec import ParsedMatchSpec, parse_matchspec
 from condawheel.errors import InvalidMatchSpec
-from condawheel.matchspec import ParsedMatchSpec, parse_matchspec
 
 
 def spec(

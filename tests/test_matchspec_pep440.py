@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from condawheel.matchspec import conda_version_to_pep440, pep440_agrees
+from condawheel.conda.matchspec import conda_version_to_pep440, pep440_agrees
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,14 @@ from packaging.specifiers import SpecifierSet
 from rattler import Version as RattlerVersion
 from rattler import VersionSpec
 
-from condawheel.errors import InvalidMapping, InvalidMatchSpec
-from condawheel.matchspec import (
+from condawheel.conda.matchspec import (
     Fidelity,
     conda_version_to_pep440,
     parse_matchspec,
     to_requirement,
     translate_version_spec,
 )
+from condawheel.errors import InvalidMapping, InvalidMatchSpec
 
 HULL = "'|' has no PEP 508 form: widened to the hull of the alternatives"
 

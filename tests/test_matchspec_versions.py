@@ -8,8 +8,8 @@ import pytest
 from rattler import Version as RattlerVersion
 from rattler.exceptions import InvalidVersionError
 
+from condawheel.conda.matchspec import compare_conda_versions, is_conda_version
 from condawheel.errors import InvalidMatchSpec
-from condawheel.matchspec import compare_conda_versions, is_conda_version
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from condawheel.conda.matchspec.versionspec import Clause, Group, SpecNode, parse_version_spec
 from condawheel.errors import InvalidMatchSpec
-from condawheel.matchspec.versionspec import Clause, Group, SpecNode, parse_version_spec
 
 AT_LEAST_1 = Clause(">=1", ">=", "1")
 BELOW_2 = Clause("<2", "<", "2")

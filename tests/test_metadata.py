@@ -6,7 +6,7 @@ import pytest
 from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 
-from condawheel.condameta import About
+from condawheel.conda.condameta import About
 from condawheel.metadata import (
     MetadataText,
     egg_info_to_metadata,

@@ -18,7 +18,7 @@ from builders import (
     python_package,
 )
 from condawheel.analysis import PackageAnalysis, WrapperScripts, analyze_package
-from condawheel.condameta import EntryPoint, LinkInfo, RecordDependencies
+from condawheel.conda.condameta import EntryPoint, LinkInfo, RecordDependencies
 from condawheel.convert import plan_package
 from condawheel.distinfo import Commands, dist_info_members
 from condawheel.errors import InvalidPackage, UnsupportedPackage

@@ -20,8 +20,8 @@ from builders import (
     raw_member,
     zip_with,
 )
+from condawheel.conda.sources import open_package
 from condawheel.errors import InvalidPackage
-from condawheel.sources import open_package
 
 if TYPE_CHECKING:
     from collections.abc import Callable

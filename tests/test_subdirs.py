@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from condawheel.matchspec import parse_matchspec
-from condawheel.subdirs import KNOWN_SUBDIRS
+from condawheel.conda.matchspec import parse_matchspec
+from condawheel.conda.subdirs import KNOWN_SUBDIRS
 
 
 def test_the_table_is_conda_s_and_every_name_follows_cep_26() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from condawheel.twins import (
+from condawheel.conda.twins import (
     TwinCandidate,
     pair_twins,
     preferred_reason,

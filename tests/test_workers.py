@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from builders import CondaSpec, build_conda, build_directory, python_package
+from condawheel.conda.sources import MAX_METADATA_BYTES
 from condawheel.io.http import RetryPolicy
 from condawheel.options import PlanOptions
-from condawheel.sources import MAX_METADATA_BYTES
 from condawheel.wheelhouse.artifacts import Artifact
 from condawheel.wheelhouse.workers import ConversionJob, load_names, run_job, run_jobs
 from syncing import serve

@@ -20,9 +20,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from condawheel import layout, tags
+from condawheel.conda.matchspec import (
+    conda_version_to_pep440,
+    parse_matchspec,
+    translate_version_spec,
+)
 from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPackage
 from condawheel.links import LinkOutside, PackageTree, ResolvedLink, resolve_symlink
-from condawheel.matchspec import conda_version_to_pep440, parse_matchspec, translate_version_spec
 from condawheel.metadata import MetadataText, egg_info_to_metadata, read_scripts, wrapper_target
 from condawheel.wheelmakers import recognise_wheel_tool
 
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
 
     from packaging.utils import NormalizedName
 
-    from condawheel.condameta import CondaPackage, IndexRecord, PathEntry, RecordDependencies
+    from condawheel.conda.condameta import CondaPackage, IndexRecord, PathEntry, RecordDependencies
     from condawheel.ingest import Inventory, PayloadFile
     from condawheel.sidecar import SourceArtifact
     from condawheel.wheelmakers import MadeFromWheel

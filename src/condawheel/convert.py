@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Literal
 
 from condawheel.analysis import analyze_package
 from condawheel.binaries import LinkageAnalyzer
-from condawheel.condameta import parse_package
+from condawheel.conda.condameta import parse_package
+from condawheel.conda.sources import open_package
 from condawheel.errors import (
     CondawheelError,
     InvalidPackage,
@@ -21,7 +22,6 @@ from condawheel.errors import (
 from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.io.digests import hash_file
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, SourceArtifact, load_sidecar
-from condawheel.sources import open_package
 from condawheel.splitting import plan_wheels
 from condawheel.spool import Spool
 from condawheel.writer import write_wheel
@@ -30,11 +30,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from condawheel.binaries import SonameProviders
-    from condawheel.condameta import CondaPackage, RecordDependencies
+    from condawheel.conda.condameta import CondaPackage, RecordDependencies
+    from condawheel.conda.sources import PackageSource
     from condawheel.names import NameMapping
     from condawheel.options import PlanOptions
     from condawheel.plan import WheelPlan
-    from condawheel.sources import PackageSource
 
 __all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package", "plan_packages"]
 

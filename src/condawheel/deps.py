@@ -31,21 +31,21 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from condawheel.depurls import DepURL, depurl_for, strict_bounds
-from condawheel.errors import InvalidMatchSpec
-from condawheel.markers import separate_extras, without_extras
-from condawheel.matchspec import (
+from condawheel.conda.matchspec import (
     Fidelity,
     ParsedMatchSpec,
     VersionTranslation,
     parse_matchspec,
     translate_version_spec,
 )
+from condawheel.depurls import DepURL, depurl_for, strict_bounds
+from condawheel.errors import InvalidMatchSpec
+from condawheel.markers import separate_extras, without_extras
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from condawheel.condameta import JSONObject
+    from condawheel.conda.condameta import JSONObject
     from condawheel.names import NameMapping
 
 __all__ = [

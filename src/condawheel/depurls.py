@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Final
 
 from packaging.specifiers import Specifier, SpecifierSet
 
+from condawheel.conda.matchspec import translate_version_spec
 from condawheel.errors import InvalidMapping, InvalidMatchSpec
-from condawheel.matchspec import translate_version_spec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from condawheel.condameta import JSONObject
+    from condawheel.conda.condameta import JSONObject
 
 __all__ = [
     "DEPURL_FILE",

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from condawheel.analysis import EmbeddedDistribution, PackageAnalysis
     from condawheel.binaries import LibraryReport
-    from condawheel.condameta import JSONObject, JSONValue
+    from condawheel.conda.condameta import JSONObject, JSONValue
     from condawheel.deps import DependencyTranslation
     from condawheel.metadata import MetadataText
     from condawheel.sidecar import PlaceholderRecord, SymlinkRecord

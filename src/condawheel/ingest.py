@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, Protocol, TypeVar
 
 from condawheel import layout
+from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.errors import InvalidPackage
 from condawheel.io.bzip2 import parallel_decoder_available
 from condawheel.io.cpus import usable_cores
-from condawheel.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.spool import (
     BLOCK,
     DEFLATED,
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from condawheel.binaries import BinaryFacts
-    from condawheel.sources import Member, MemberKind, MemberReader, PackageSource
+    from condawheel.conda.sources import Member, MemberKind, MemberReader, PackageSource
     from condawheel.spool import Spool
 
 __all__ = ["BinaryAnalyzer", "Inventory", "Limits", "PayloadFile", "ingest"]

@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from condawheel.condameta import About
+    from condawheel.conda.condameta import About
 
 __all__ = [
     "LOOKS_UP_ITS_ENTRY_POINT",

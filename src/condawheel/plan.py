@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from condawheel.analysis import PackageAnalysis
     from condawheel.binaries import LibraryReport, SonameProviders
-    from condawheel.condameta import JSONObject
+    from condawheel.conda.condameta import JSONObject
     from condawheel.deps import DependencyTranslation
     from condawheel.ingest import PayloadFile
     from condawheel.metadata import MetadataText

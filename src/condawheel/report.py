@@ -11,7 +11,7 @@ from condawheel.plan import FromPayload, Generated, RewrittenScript
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from condawheel.condameta import JSONObject
+    from condawheel.conda.condameta import JSONObject
     from condawheel.plan import WheelEntry, WheelPlan
 
 __all__ = [

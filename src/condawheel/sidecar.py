@@ -17,7 +17,7 @@ from condawheel.errors import InvalidPackage
 from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
-    from condawheel.condameta import JSONObject, JSONValue
+    from condawheel.conda.condameta import JSONObject, JSONValue
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -19,8 +19,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from condawheel.analysis import no_pep440_form
+from condawheel.conda.matchspec import parse_matchspec
 from condawheel.errors import InvalidMatchSpec, UnsupportedPackage
-from condawheel.matchspec import parse_matchspec
 from condawheel.names import library_distribution_name
 from condawheel.plan import plan_wheel
 

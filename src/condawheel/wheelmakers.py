@@ -32,7 +32,7 @@ from condawheel.metadata import MetadataText, field_value
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from condawheel.condameta import JSONObject
+    from condawheel.conda.condameta import JSONObject
 
 __all__ = ["MadeFromWheel", "WheelTool", "recognise_wheel_tool", "restore_requirements"]
 

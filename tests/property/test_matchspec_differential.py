@@ -4,7 +4,7 @@ py-rattler decides whether a conda version matches a conda version spec; ``packa
 decides whether the mapped version is in the translated ``SpecifierSet``. They must agree
 wherever the translation says it is exact, on the candidates the module's contract covers:
 versions that conda and PEP 440 place alike against every version written in the spec
-(:func:`condawheel.matchspec.pep440_agrees`). A widened translation must admit at least what
+(:func:`condawheel.conda.matchspec.pep440_agrees`). A widened translation must admit at least what
 conda admits. The model behind ``pep440_agrees`` is itself checked against rattler below.
 
 The candidates are each spec version's whole neighbourhood (its release extended, bumped,
@@ -27,7 +27,7 @@ from rattler import MatchSpec, VersionSpec
 from rattler import Version as RattlerVersion
 from rattler.exceptions import InvalidVersionSpecError
 
-from condawheel.matchspec import (
+from condawheel.conda.matchspec import (
     VersionTranslation,
     compare_conda_versions,
     conda_version_to_pep440,

@@ -22,10 +22,7 @@ from condawheel.binaries.libraries import (
     dependency_name,
     is_library_path,
 )
-from condawheel.errors import InvalidPackage, InvalidRecord, SourceError
-from condawheel.io.conda_meta import CONDA_META, prefix_record_files, read_prefix_record
-from condawheel.io.jsondata import JSONProblem, parse_json
-from condawheel.sources import (
+from condawheel.conda.sources import (
     ARCHIVE_SUFFIXES,
     MAX_METADATA_BYTES,
     metadata_too_large,
@@ -33,6 +30,9 @@ from condawheel.sources import (
     read_metadata,
     read_metadata_file,
 )
+from condawheel.errors import InvalidPackage, InvalidRecord, SourceError
+from condawheel.io.conda_meta import CONDA_META, prefix_record_files, read_prefix_record
+from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

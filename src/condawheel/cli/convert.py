@@ -174,14 +174,14 @@ def convert_command(
     name-version-build) is skipped: both would make the same wheel name. If the .conda
     fails, the .tar.bz2 is converted instead.
     """
-    from condawheel.convert import convert  # noqa: PLC0415 - the converter, only to convert
-    from condawheel.twins import (  # noqa: PLC0415
+    from condawheel.conda.twins import (  # noqa: PLC0415
         pair_twins,
         preferred_reason,
         split_format,
         stand_in_reason,
         stand_ins,
     )
+    from condawheel.convert import convert  # noqa: PLC0415 - the converter, only to convert
 
     options = plan_options(platform_prefix)
     names = load_names(mapping)

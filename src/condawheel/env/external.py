@@ -7,7 +7,7 @@ checked: a requirement is met by a conda package of that name whose version matc
 whether conda installed it (``conda-meta/``) or condawheel did (a wheel converted from that
 conda package, already installed or in the same install).
 
-Version matching uses the spec's PEP 440 translation (``condawheel.matchspec``) applied to
+Version matching uses the spec's PEP 440 translation (``condawheel.conda.matchspec``) applied to
 the installed version's PEP 440 form. For specs translated *exactly* that is conda's answer;
 a *widened* translation may accept a version conda would refuse, and an untranslatable spec
 or version is not held against the environment (it is reported as unchecked).
@@ -20,8 +20,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from condawheel.conda.matchspec import is_conda_version, version_matches
 from condawheel.errors import InvalidMatchSpec
-from condawheel.matchspec import is_conda_version, version_matches
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

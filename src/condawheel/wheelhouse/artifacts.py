@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from condawheel.condameta import RecordDependencies
+    from condawheel.conda.condameta import RecordDependencies
 
 __all__ = [
     "ARCHIVE_SUFFIXES",

@@ -32,10 +32,10 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
+from condawheel.conda.subdirs import KNOWN_SUBDIRS, is_subdir
 from condawheel.errors import SourceError
 from condawheel.io.compressed import decompressed, encoding_of, zstd_module
 from condawheel.io.http import RetryPolicy, fetch, file_url_to_path, is_http_url, read_url
-from condawheel.subdirs import KNOWN_SUBDIRS, is_subdir
 from condawheel.wheelhouse.artifacts import (
     Artifact,
     ListingProblem,

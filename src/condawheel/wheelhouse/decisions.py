@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from condawheel.condameta import dependencies_key
+from condawheel.conda.condameta import dependencies_key
+from condawheel.conda.twins import pair_twins, preferred_reason, stand_ins
 from condawheel.errors import WheelhouseError
 from condawheel.tags import platform_tag
-from condawheel.twins import pair_twins, preferred_reason, stand_ins
 from condawheel.wheelhouse.state import Offer
 
 if TYPE_CHECKING:
@@ -266,7 +266,7 @@ def run_stamp(
 def prefer_conda_format(items: Sequence[Identified]) -> tuple[list[Identified], list[Skip]]:
     """Skip each ``.tar.bz2`` whose ``.conda`` twin the same source offers (rule 2).
 
-    The same place is the same source and subdir (:mod:`condawheel.twins`).
+    The same place is the same source and subdir (:mod:`condawheel.conda.twins`).
     """
     twins = pair_twins(
         [

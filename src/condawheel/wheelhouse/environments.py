@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from condawheel.condameta import record_dependencies
+from condawheel.conda.condameta import record_dependencies
 from condawheel.errors import InvalidRecord, SourceError
 from condawheel.io.conda_meta import (
     CONDA_META,

@@ -4,7 +4,7 @@ Conversions run in worker processes (:mod:`~condawheel.wheelhouse.workers`) into
 folder inside the wheelhouse; each wheel is landed here as its result comes in
 (:mod:`~condawheel.wheelhouse.landing`) and recorded in the state in batches. Then, only
 if a ``.conda`` failed, the ``.tar.bz2`` twin that was skipped for it is decided again and
-carried out in a second round, in its place (:mod:`condawheel.twins`).
+carried out in a second round, in its place (:mod:`condawheel.conda.twins`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
+from condawheel.conda.twins import stand_in_reason
 from condawheel.errors import WheelhouseError
 from condawheel.io.files import TEMP_PREFIX, temporary_name
-from condawheel.twins import stand_in_reason
 from condawheel.wheelhouse.context import outcome_of
 from condawheel.wheelhouse.decisions import (
     Adopt,

@@ -39,7 +39,7 @@ from condawheel.io.jsondata import JSONProblem, parse_json
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from condawheel.condameta import JSONValue
+    from condawheel.conda.condameta import JSONValue
     from condawheel.wheelhouse.index import IndexedWheel
 
 __all__ = [

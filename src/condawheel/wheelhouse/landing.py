@@ -14,7 +14,7 @@ import shutil
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
-from condawheel.condameta import dependencies_key
+from condawheel.conda.condameta import dependencies_key
 from condawheel.errors import InvalidPackage, InvalidWheel, WheelExistsError
 from condawheel.io.wheelfile import open_wheel, wheel_damage
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies

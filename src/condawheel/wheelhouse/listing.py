@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from condawheel.conda.subdirs import KNOWN_SUBDIRS
 from condawheel.errors import SourceError
 from condawheel.io.http import file_url_to_path
-from condawheel.subdirs import KNOWN_SUBDIRS
 from condawheel.wheelhouse.artifacts import (
     Artifact,
     ListingProblem,

@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import msgspec
 
-from condawheel.condameta import RecordDependencies
+from condawheel.conda.condameta import RecordDependencies
+from condawheel.conda.subdirs import is_subdir
 from condawheel.errors import SourceError
 from condawheel.io.compressed import size_text
 from condawheel.io.jsondata import JSONProblem, parse_json
-from condawheel.subdirs import is_subdir
 from condawheel.wheelhouse.artifacts import ARCHIVE_SUFFIXES, NameFilter, PackageName
 from condawheel.wheelhouse.downloads import is_md5, is_sha256
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Final
 
-from condawheel.errors import InvalidMatchSpec
-from condawheel.matchspec import (
+from condawheel.conda.matchspec import (
     ParsedMatchSpec,
     compare_conda_versions,
     is_conda_version,
@@ -24,6 +23,7 @@ from condawheel.matchspec import (
     pattern_matches,
     version_matches,
 )
+from condawheel.errors import InvalidMatchSpec
 from condawheel.wheelhouse.artifacts import NameFilter
 
 if TYPE_CHECKING:

@@ -137,7 +137,7 @@ class ConversionRecord:
     wheel_mtime_ns: int | None = None
     """The wheel file's mtime when recorded (``None``: recorded by schema 1, size only)."""
     depends_key: str | None = None
-    """:func:`~condawheel.condameta.dependencies_key` of the depends and constrains the
+    """:func:`~condawheel.conda.condameta.dependencies_key` of the depends and constrains the
     wheel was made with; None where unknown (recorded by an older condawheel)."""
 
 

@@ -26,21 +26,21 @@ from pathlib import Path
 from traceback import format_exception
 from typing import TYPE_CHECKING, Final
 
-from condawheel.condameta import dependencies_key
+from condawheel.conda.condameta import dependencies_key
+from condawheel.conda.sources import read_metadata_file
 from condawheel.convert import ArtifactHints, convert
 from condawheel.errors import CondawheelError, InvalidPackage, OutputError, SourceError
 from condawheel.io.digests import hash_file
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.sidecar import used_dependencies
-from condawheel.sources import read_metadata_file
 from condawheel.wheelhouse.downloads import Expected, default_cache_dir, download_artifact
 from condawheel.wheelhouse.frontpage import WheelSummary, summarize_wheel
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from condawheel.condameta import JSONObject
+    from condawheel.conda.condameta import JSONObject
     from condawheel.io.http import RetryPolicy
     from condawheel.options import PlanOptions
     from condawheel.wheelhouse.artifacts import Artifact

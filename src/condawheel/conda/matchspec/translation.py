@@ -4,7 +4,7 @@ What "exact" means. Conda and PEP 440 order some versions differently (``1.2a1``
 below ``1.2.0a0`` in conda, ``1.1.1k`` below ``1.1.1``; CEP 33 versus PEP 440), so no
 specifier can be right for every conda version. A translation is *exact* when, for every
 candidate conda version ``c`` that conda and PEP 440 place alike against each version
-written in the spec (:func:`~condawheel.matchspec.pep440.pep440_agrees`), ``c`` matches
+written in the spec (:func:`~condawheel.conda.matchspec.pep440.pep440_agrees`), ``c`` matches
 the conda spec if and only if ``conda_version_to_pep440(c)`` is in the specifier,
 pre-releases included. *Widened* means "if" instead of "if and only if" (the specifier
 admits more); *untranslatable* means nothing PEP 440 can say about the spec was kept (the
@@ -25,16 +25,16 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from condawheel.conda.matchspec.pep440 import map_version, plain_release
+from condawheel.conda.matchspec.versions import compatible_prefix
+from condawheel.conda.matchspec.versionspec import Clause, parse_version_spec
 from condawheel.errors import InvalidMapping
-from condawheel.matchspec.pep440 import map_version, plain_release
-from condawheel.matchspec.versions import compatible_prefix
-from condawheel.matchspec.versionspec import Clause, parse_version_spec
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from condawheel.matchspec.pep440 import MappedVersion
-    from condawheel.matchspec.versionspec import SpecNode
+    from condawheel.conda.matchspec.pep440 import MappedVersion
+    from condawheel.conda.matchspec.versionspec import SpecNode
 
 __all__ = ["Fidelity", "VersionTranslation", "to_requirement", "translate_version_spec"]
 

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
 
 from conda_package_streaming import package_streaming
 
-from condawheel.condameta import check_relative_path
+from condawheel.conda.condameta import check_relative_path
 from condawheel.errors import InvalidPackage
 from condawheel.io.bzip2 import Bzip2Reader
 from condawheel.io.cpus import usable_cores

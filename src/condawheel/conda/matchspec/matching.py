@@ -10,12 +10,12 @@ import re
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from condawheel.matchspec.versions import compatible_prefix, parse_conda_version
-from condawheel.matchspec.versionspec import Clause, parse_version_spec
+from condawheel.conda.matchspec.versions import compatible_prefix, parse_conda_version
+from condawheel.conda.matchspec.versionspec import Clause, parse_version_spec
 
 if TYPE_CHECKING:
-    from condawheel.matchspec.versions import CondaVersion
-    from condawheel.matchspec.versionspec import SpecNode
+    from condawheel.conda.matchspec.versions import CondaVersion
+    from condawheel.conda.matchspec.versionspec import SpecNode
 
 __all__ = ["pattern_matches", "version_matches"]
 

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from condawheel.conda.matchspec.versionspec import parse_version_spec
+from condawheel.conda.subdirs import KNOWN_SUBDIRS
 from condawheel.errors import InvalidMatchSpec
-from condawheel.matchspec.versionspec import parse_version_spec
-from condawheel.subdirs import KNOWN_SUBDIRS
 
 __all__ = ["ParsedMatchSpec", "parse_matchspec"]
 

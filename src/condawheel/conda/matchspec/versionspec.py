@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from condawheel.conda.matchspec.versions import parse_conda_version
 from condawheel.errors import InvalidMatchSpec
-from condawheel.matchspec.versions import parse_conda_version
 
 __all__ = ["Clause", "Group", "SpecNode", "parse_version_spec"]
 

@@ -9,7 +9,7 @@ from typing import Final, Literal, TypeAlias
 from packaging.specifiers import Specifier
 from packaging.version import InvalidVersion, Version
 
-from condawheel.matchspec.versions import normalise_version, parse_conda_version
+from condawheel.conda.matchspec.versions import normalise_version, parse_conda_version
 
 __all__ = [
     "MappedVersion",
@@ -100,7 +100,7 @@ def pep440_agrees(candidate: str, literal: str, *, prefix: bool = False) -> bool
     ``prefix``: ``literal`` is a plain release and both agree on whether ``candidate``
     starts with it (conda ``1.2.*`` versus PEP 440 ``==1.2.*``). False whenever either
     string has no conda or no PEP 440 reading. This is the domain on which
-    :func:`~condawheel.matchspec.translate_version_spec` promises exactness.
+    :func:`~condawheel.conda.matchspec.translate_version_spec` promises exactness.
     """
     conda_candidate = parse_conda_version(candidate)
     conda_literal = parse_conda_version(literal)

@@ -23,16 +23,16 @@ implementation the differential tests run against.
 
 from __future__ import annotations
 
-from condawheel.matchspec.matching import pattern_matches, version_matches
-from condawheel.matchspec.parsing import ParsedMatchSpec, parse_matchspec
-from condawheel.matchspec.pep440 import conda_version_to_pep440, pep440_agrees
-from condawheel.matchspec.translation import (
+from condawheel.conda.matchspec.matching import pattern_matches, version_matches
+from condawheel.conda.matchspec.parsing import ParsedMatchSpec, parse_matchspec
+from condawheel.conda.matchspec.pep440 import conda_version_to_pep440, pep440_agrees
+from condawheel.conda.matchspec.translation import (
     Fidelity,
     VersionTranslation,
     to_requirement,
     translate_version_spec,
 )
-from condawheel.matchspec.versions import compare_conda_versions, is_conda_version
+from condawheel.conda.matchspec.versions import compare_conda_versions, is_conda_version
 
 __all__ = [
     "Fidelity",
