@@ -22,7 +22,7 @@ from common import corpus, measure_pair, mixed_package, synthetic_package, trans
 from conda_package_streaming.package_streaming import stream_conda_component
 
 from condawheel.convert import convert
-from condawheel.names import default_mapping
+from condawheel.convert.names import default_mapping
 
 LARGE_CORPUS = [
     "linux-64/libstdcxx-14.2.0-hc0a3c3a_1.conda",

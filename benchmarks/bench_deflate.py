@@ -1,7 +1,7 @@
 """Deflate libraries side by side on the bodies of the two synthetic packages.
 
 Each candidate compresses every sample the way condawheel does (1 MiB blocks, each primed
-with the 32 KiB before it and closed with a sync flush; see ``condawheel.spool``), in one
+with the 32 KiB before it and closed with a sync flush; see ``condawheel.convert.spool``), in one
 thread; the figure is the CPU time of the fastest of three runs (``time.process_time``,
 so the other users of a shared machine do not count). zlib at level 6 is the reference,
 both for speed and for size. libdeflate (``deflate``) has no streaming interface and no

@@ -23,7 +23,7 @@ _CONVERT = """
 import sys
 from pathlib import Path
 from condawheel.convert import convert
-from condawheel.names import default_mapping
+from condawheel.convert.names import default_mapping
 mapping = default_mapping()
 if sys.argv[1] != "-":
     convert(Path(sys.argv[1]), Path(sys.argv[2]), mapping=mapping)

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Literal
 
 from conda_package_streaming.create import conda_builder
 
-from condawheel import layout
 from condawheel.conda.condameta import CondaPackage, parse_package
-from condawheel.ingest import Inventory, PayloadFile
+from condawheel.convert import layout
+from condawheel.convert.ingest import Inventory, PayloadFile
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -121,7 +121,7 @@ class CondaSpec:
 def in_memory(spec: CondaSpec) -> tuple[CondaPackage, Inventory]:
     """Return what reading ``spec`` finds (parsed ``info/``, payload facts), with no archive.
 
-    The facts are those :func:`condawheel.ingest.ingest` gathers (without spooled bodies
+    The facts are those :func:`condawheel.convert.ingest.ingest` gathers (without spooled bodies
     or binary facts), so that analysis and plan tests need not write a package.
     """
     info = spec.info_files()

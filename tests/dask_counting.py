@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from distributed import Worker
 
-    from condawheel.names import NameMapping
+    from condawheel.convert.names import NameMapping
 
 _PARSES: list[int] = []
 _parse_names = cluster._parse_names

@@ -16,7 +16,7 @@ from condawheel.wheelhouse import cluster, workers
 if TYPE_CHECKING:
     from distributed import Worker
 
-    from condawheel.names import NameMapping
+    from condawheel.convert.names import NameMapping
     from condawheel.wheelhouse.workers import ConversionJob, JobResult
 
 

@@ -21,11 +21,11 @@ from packaging.utils import canonicalize_name
 from builders import CondaSpec, FileSpec, build_conda
 from conda_envs import find_python312, link_python_into
 from condawheel.convert import convert
+from condawheel.convert.names import default_mapping
 from condawheel.env.environment import Environment, open_environment
 from condawheel.env.install import apply_installation, decide_for_environment
 from condawheel.env.interpreter import InterpreterFacts
 from condawheel.env.wheels import read_wheel
-from condawheel.names import default_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

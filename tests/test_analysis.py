@@ -10,11 +10,11 @@ import pytest
 from packaging.version import Version
 
 from builders import CondaSpec, FileSpec, build_conda, in_memory, python_package
-from condawheel.analysis import PackageAnalysis, WrapperScripts, analyze_package
 from condawheel.conda.condameta import RecordDependencies
 from condawheel.conda.sources import open_package
+from condawheel.convert.analysis import PackageAnalysis, WrapperScripts, analyze_package
+from condawheel.convert.ingest import ingest
 from condawheel.errors import InvalidPackage, UnsupportedPackage
-from condawheel.ingest import ingest
 from condawheel.links import ResolvedLink
 from condawheel.sidecar import SourceArtifact
 

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from condawheel.ingest import BinaryAnalyzer
+    from condawheel.convert.ingest import BinaryAnalyzer
 
 __all__ = ["built"]  # a fixture, imported for pytest
 

@@ -25,8 +25,8 @@ from condawheel.binaries import (
 )
 from condawheel.binaries.providers import load_providers, read_package_libraries
 from condawheel.convert import plan_package
+from condawheel.convert.names import default_mapping
 from condawheel.errors import SourceError
-from condawheel.names import default_mapping
 from envs import make_environment
 
 __all__ = ["conda_environments"]  # a fixture, imported for pytest

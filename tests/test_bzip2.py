@@ -11,10 +11,10 @@ import pytest
 from builders import CondaSpec, FileSpec, build_tar_bz2
 from condawheel.conda.sources import TarBz2Source, open_package
 from condawheel.convert import convert
+from condawheel.convert.names import NameMapping
 from condawheel.errors import InvalidPackage
 from condawheel.io.bzip2 import Bzip2Reader
 from condawheel.io.cpus import usable_cores
-from condawheel.names import NameMapping
 
 if TYPE_CHECKING:
     from pathlib import Path

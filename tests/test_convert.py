@@ -30,8 +30,8 @@ from builders import (
     read_wheel,
 )
 from condawheel.convert import ConversionResult, convert
+from condawheel.convert.names import NameMapping
 from condawheel.errors import InvalidPackage, UnsupportedPackage, WheelExistsError
-from condawheel.names import NameMapping
 from condawheel.options import PlanOptions, PlatformStamp
 from conftest import unmeasured_environment
 
@@ -459,7 +459,7 @@ def test_hostile_tar_paths_leave_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_absurd_member_size_is_refused(tmp_path: Path) -> None:
-    from condawheel.ingest import Limits  # noqa: PLC0415
+    from condawheel.convert.ingest import Limits  # noqa: PLC0415
 
     (tmp_path / "src").mkdir()
     path = build_conda(CondaSpec(files=[FileSpec("share/big.bin", b"x" * 4096)]), tmp_path / "src")
@@ -541,7 +541,7 @@ def test_a_write_failure_leaves_no_partial_file(tmp_path: Path) -> None:
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "from condawheel.convert import convert\n"
         "from condawheel.errors import CondawheelError\n"
-        "from condawheel.names import NameMapping\n"
+        "from condawheel.convert.names import NameMapping\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
         "try:\n"
         "    convert(Path(sys.argv[1]), Path(sys.argv[2]), mapping=NameMapping.from_names({}))\n"

@@ -17,7 +17,7 @@ from packaging.utils import parse_wheel_filename
 from wheel.wheelfile import WheelFile
 
 from condawheel.convert import ConversionResult, convert
-from condawheel.names import default_mapping
+from condawheel.convert.names import default_mapping
 from condawheel.sidecar import load_sidecar
 from corpus_wheels import install_wheels, isolated_pip_env, make_prefix, python312, run_python
 

@@ -10,7 +10,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from builders import FileSpec, build_conda, python_package
-from condawheel.spool import DEFLATED, compress_body, crc32
+from condawheel.convert.spool import DEFLATED, compress_body, crc32
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from packaging.requirements import Requirement
 
-from condawheel.deps import DependencyTranslation, translate_dependencies
-from condawheel.names import NameMapping, default_mapping
+from condawheel.convert.deps import DependencyTranslation, translate_dependencies
+from condawheel.convert.names import NameMapping, default_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

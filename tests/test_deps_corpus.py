@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 from condawheel.binaries.providers import load_providers
 from condawheel.convert import ConversionResult, convert, plan_package
-from condawheel.names import default_mapping
+from condawheel.convert.names import default_mapping
 from conftest import corpus_root
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from condawheel.convert import plan_package
-from condawheel.deps import translate_dependencies
-from condawheel.depurls import DepURL, depurl_for, parse_depurl_table
+from condawheel.convert.deps import translate_dependencies
+from condawheel.convert.depurls import DepURL, depurl_for, parse_depurl_table
+from condawheel.convert.names import default_mapping
 from condawheel.errors import InvalidMapping
-from condawheel.names import default_mapping
 from conftest import REPO_ROOT, corpus_root
 from test_mappings_data import load_script
 

@@ -11,8 +11,8 @@ from packaging.utils import parse_wheel_filename
 from wheel.wheelfile import WheelFile
 
 from condawheel.convert import convert
+from condawheel.convert.names import default_mapping
 from condawheel.errors import CondawheelError
-from condawheel.names import default_mapping
 from conftest import corpus_root
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ import pytest
 
 from builders import PLACEHOLDER, CondaSpec, FileSpec, build_conda, noarch_tool, read_wheel
 from condawheel.convert import ConversionResult, convert
+from condawheel.convert.names import NameMapping, default_mapping
 from condawheel.metadata import (
     LOOKS_UP_ITS_ENTRY_POINT,
     callable_path,
@@ -21,7 +22,6 @@ from condawheel.metadata import (
     render_scripts,
     wrapper_target,
 )
-from condawheel.names import NameMapping, default_mapping
 from conftest import corpus_root
 
 if TYPE_CHECKING:

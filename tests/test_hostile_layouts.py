@@ -10,9 +10,9 @@ import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_directory, build_tar_bz2
 from condawheel.convert import convert, plan_package
+from condawheel.convert.ingest import Limits
+from condawheel.convert.names import NameMapping
 from condawheel.errors import InvalidPackage
-from condawheel.ingest import Limits
-from condawheel.names import NameMapping
 
 if TYPE_CHECKING:
     from collections.abc import Callable

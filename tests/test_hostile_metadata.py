@@ -25,9 +25,9 @@ from condawheel.conda.sources import (
     read_metadata_file,
 )
 from condawheel.convert import convert, plan_package
+from condawheel.convert.ingest import Limits
+from condawheel.convert.names import NameMapping
 from condawheel.errors import InvalidPackage
-from condawheel.ingest import Limits
-from condawheel.names import NameMapping
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -30,6 +30,7 @@ from conda_envs import (
     link_python_into,
 )
 from condawheel.convert import convert
+from condawheel.convert.names import default_mapping
 from condawheel.env.environment import open_environment
 from condawheel.env.install import (
     InstallOptions,
@@ -40,7 +41,6 @@ from condawheel.env.install import (
 from condawheel.env.resolve import PackageSource
 from condawheel.env.wheels import read_wheel
 from condawheel.errors import ExternalDependencyError, InstallError
-from condawheel.names import default_mapping
 from env_support import (
     PLACEHOLDER,
     SITE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from condawheel.layout import (
+from condawheel.convert.layout import (
     Destination,
     Layout,
     detect_layout,

@@ -21,7 +21,7 @@ _CONVERT_AND_LIST_MODULES = """
 import json, sys
 from pathlib import Path
 from condawheel.convert import convert
-from condawheel.names import NameMapping
+from condawheel.convert.names import NameMapping
 
 before = set(sys.modules)
 result = convert(

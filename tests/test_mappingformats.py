@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from condawheel.convert.mappingformats import ForeignTableError, read_foreign_table
+from condawheel.convert.names import load_mapping
 from condawheel.errors import InvalidMapping
-from condawheel.mappingformats import ForeignTableError, read_foreign_table
-from condawheel.names import load_mapping
 from conftest import corpus_root
 
 if TYPE_CHECKING:

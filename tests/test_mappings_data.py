@@ -13,7 +13,7 @@ import pytest
 import yaml
 from packaging.utils import InvalidName, canonicalize_name
 
-from condawheel.names import DEFAULT_MAPPING_FILES, default_mapping, parse_mapping
+from condawheel.convert.names import DEFAULT_MAPPING_FILES, default_mapping, parse_mapping
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = REPO_ROOT / "mappings"
 GENERATED = MAPPINGS / "conda-pypi.yaml"
 OVERRIDES = MAPPINGS / "overrides.yaml"
-# Checked here with its own expression, independently of condawheel.names.
+# Checked here with its own expression, independently of condawheel.convert.names.
 CONDA_NAME = re.compile(r"^[a-z0-9_][a-z0-9._-]*\Z")
 
 

@@ -1,4 +1,4 @@
-"""Tests for condawheel.names: the mapping schema, precedence, lookups, library names."""
+"""Tests for condawheel.convert.names: the mapping schema, precedence, lookups, library names."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.utils import NormalizedName, canonicalize_name
 
-from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
-from condawheel.names import (
+from condawheel.convert.names import (
     DEFAULT_MAPPING_FILES,
     NameLookup,
     NameMapping,
@@ -24,6 +23,7 @@ from condawheel.names import (
     load_mapping,
     parse_mapping,
 )
+from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
 
 if TYPE_CHECKING:
     from pathlib import Path

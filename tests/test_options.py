@@ -9,7 +9,12 @@ import pytest
 
 from condawheel.options import PlanOptions, PlatformStamp
 
-HEAVY = ("condawheel.plan", "condawheel.analysis", "condawheel.binaries", "elftools")
+HEAVY = (
+    "condawheel.convert.plan",
+    "condawheel.convert.analysis",
+    "condawheel.binaries",
+    "elftools",
+)
 
 
 def _imported_modules(*arguments: str) -> set[str]:

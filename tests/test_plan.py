@@ -17,16 +17,13 @@ from builders import (
     noarch_tool,
     python_package,
 )
-from condawheel.analysis import PackageAnalysis, WrapperScripts, analyze_package
 from condawheel.conda.condameta import EntryPoint, LinkInfo, RecordDependencies
 from condawheel.convert import plan_package
-from condawheel.distinfo import Commands, dist_info_members
-from condawheel.errors import InvalidPackage, UnsupportedPackage
-from condawheel.ingest import Limits
-from condawheel.metadata import LOOKS_UP_ITS_ENTRY_POINT
-from condawheel.names import NameMapping
-from condawheel.options import PlanOptions, PlatformStamp
-from condawheel.plan import (
+from condawheel.convert.analysis import PackageAnalysis, WrapperScripts, analyze_package
+from condawheel.convert.distinfo import Commands, dist_info_members
+from condawheel.convert.ingest import Limits
+from condawheel.convert.names import NameMapping
+from condawheel.convert.plan import (
     FromPayload,
     Generated,
     RewrittenScript,
@@ -43,6 +40,9 @@ from condawheel.plan import (
     wheel_kind,
     zip_date_time,
 )
+from condawheel.errors import InvalidPackage, UnsupportedPackage
+from condawheel.metadata import LOOKS_UP_ITS_ENTRY_POINT
+from condawheel.options import PlanOptions, PlatformStamp
 from condawheel.sidecar import SourceArtifact, SymlinkRecord
 
 if TYPE_CHECKING:

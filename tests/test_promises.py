@@ -20,7 +20,7 @@ from conda_package_streaming.package_streaming import stream_conda_component
 
 from builders import read_wheel
 from condawheel.convert import ConversionResult, convert
-from condawheel.names import default_mapping
+from condawheel.convert.names import default_mapping
 from conftest import corpus_root
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 
 from condawheel.convert import convert
-from condawheel.names import default_mapping
+from condawheel.convert.names import default_mapping
 from condawheel.wheelhouse.channels import list_http_channel
 from condawheel.wheelhouse.environments import list_environment
 from condawheel.wheelhouse.repodata import RecordProblem, parse_repodata

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from builders import CondaSpec, FileSpec, build_conda
-from condawheel.deps import translate_dependencies
+from condawheel.convert.deps import translate_dependencies
+from condawheel.convert.names import default_mapping, pypi_name_from_purls
 from condawheel.io.http import RetryPolicy
-from condawheel.names import default_mapping, pypi_name_from_purls
 from condawheel.wheelhouse.repodata import V3_WHEEL
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from syncing import ChannelServer, serve

@@ -7,7 +7,7 @@ import zipfile
 from typing import TYPE_CHECKING
 
 from condawheel.convert import convert
-from condawheel.names import default_mapping
+from condawheel.convert.names import default_mapping
 from conftest import REPO_ROOT
 
 if TYPE_CHECKING:

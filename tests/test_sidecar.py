@@ -10,8 +10,8 @@ import pytest
 
 from builders import CondaSpec, FileSpec, build_conda
 from condawheel.convert import plan_package
+from condawheel.convert.names import NameMapping
 from condawheel.errors import InvalidPackage
-from condawheel.names import NameMapping
 from condawheel.sidecar import (
     PlaceholderRecord,
     SourceArtifact,

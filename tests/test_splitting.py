@@ -12,8 +12,8 @@ from packaging.metadata import Metadata
 
 from builders import CondaSpec, FileSpec, build_conda, read_wheel
 from condawheel.convert import convert, plan_package, plan_packages
+from condawheel.convert.names import NameMapping
 from condawheel.errors import UnsupportedPackage
-from condawheel.names import NameMapping
 from corpus_wheels import install_wheels, make_prefix, python312, run_python
 from syncing import run_condawheel
 

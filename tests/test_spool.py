@@ -1,4 +1,4 @@
-"""Tests for condawheel.spool: bodies compressed once, kept in an unnamed file, copied out."""
+"""Tests for condawheel.convert.spool: bodies compressed once, kept in an unnamed file, copied out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from condawheel.spool import (
+from condawheel.convert.spool import (
     DEFLATED,
     STORED,
     Spool,

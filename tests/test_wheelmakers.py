@@ -17,9 +17,9 @@ from packaging.utils import canonicalize_name
 from builders import CondaSpec, FileSpec, build_conda, read_wheel
 from conda_envs import ENV_B_SPECS, conda_environments
 from condawheel.convert import convert
+from condawheel.convert.names import default_mapping
+from condawheel.convert.wheelmakers import MadeFromWheel, recognise_wheel_tool, restore_requirements
 from condawheel.metadata import MetadataText
-from condawheel.names import default_mapping
-from condawheel.wheelmakers import MadeFromWheel, recognise_wheel_tool, restore_requirements
 from made_from_wheels import MadeFromWheels, made_from_wheels, whl2conda
 from test_install import run_condawheel
 

@@ -9,8 +9,8 @@ from typing import BinaryIO
 
 import pytest
 
-from condawheel.spool import compress_body
-from condawheel.zipwriter import ZipWriter
+from condawheel.convert.spool import compress_body
+from condawheel.convert.zipwriter import ZipWriter
 
 DATE = (2024, 6, 1, 12, 30, 58)
 

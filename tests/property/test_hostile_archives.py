@@ -52,13 +52,13 @@ from hypothesis import strategies as st
 
 from conda_envs import find_python312, link_python_into
 from condawheel.convert import convert
+from condawheel.convert.ingest import Limits
+from condawheel.convert.names import NameMapping, default_mapping
 from condawheel.env.environment import open_environment
 from condawheel.env.install import apply_installation, decide_for_environment
 from condawheel.env.uninstall import uninstall
 from condawheel.env.wheels import read_wheel
 from condawheel.errors import CondawheelError
-from condawheel.ingest import Limits
-from condawheel.names import NameMapping, default_mapping
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -59,7 +59,7 @@ def looks_like_binary(head: bytes) -> bool:
 
 
 class LinkageAnalyzer:
-    """The :class:`condawheel.ingest.BinaryAnalyzer` of this package (stateless, thread-safe)."""
+    """The :class:`~condawheel.convert.ingest.BinaryAnalyzer` here (stateless, thread-safe)."""
 
     def wants(self, head: bytes) -> bool:
         """Return whether a body starting with ``head`` may be a binary."""

@@ -30,8 +30,8 @@ from condawheel.binaries import analyze_binary, resolve_in_environment
 from condawheel.build.analysis import BuildError, installed_path
 from condawheel.build.runpath import RunPathError, decide_run_path, patch_run_path
 from condawheel.conda.matchspec.parsing import parse_matchspec
+from condawheel.convert.plan import zip_date_time_of
 from condawheel.errors import InvalidMatchSpec
-from condawheel.plan import zip_date_time_of
 from condawheel.sidecar import SCHEMA_VERSION, SIDECAR_NAME, dump_sidecar
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ The writer decides nothing. A retagged wheel is written entry by entry in the pl
 (members copied from the built wheel or replaced by the plan's bytes), with the plan's
 timestamp and fixed modes, RECORD computed from what was written and placed last (PEP 376,
 PEP 427), into a temporary file of the destination that is then linked into place
-(:func:`condawheel.writer.publish`: a different wheel of the same name is never replaced).
+(:func:`condawheel.convert.writer.publish`: a different wheel of the same name is never replaced).
 A wheelhouse is locked while wheels land, and indexed afterwards as ``sync`` indexes it.
 """
 
@@ -15,10 +15,10 @@ import io
 import shutil
 from typing import TYPE_CHECKING
 
+from condawheel.convert.writer import add_bytes, publish
+from condawheel.convert.zipwriter import ZipWriter
 from condawheel.io.files import temporary_path
 from condawheel.io.wheelfile import open_wheel
-from condawheel.writer import add_bytes, publish
-from condawheel.zipwriter import ZipWriter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from condawheel.build.decisions import BuildPlan
-    from condawheel.writer import WriteResult
+    from condawheel.convert.writer import WriteResult
 
 __all__ = ["write_build"]
 

@@ -18,7 +18,7 @@ from condawheel.options import PlanOptions
 
 if TYPE_CHECKING:
     from condawheel.binaries import SonameProviders
-    from condawheel.names import NameMapping
+    from condawheel.convert.names import NameMapping
     from condawheel.options import PlatformStamp
 
 __all__ = [
@@ -111,8 +111,8 @@ def load_providers(paths: list[Path] | None) -> SonameProviders | None:
 
 def load_names(extra: list[Path] | None) -> NameMapping:
     """Return the packaged name mapping with each ``--mapping FILE`` on top."""
+    from condawheel.convert.names import default_mapping, load_mapping  # noqa: PLC0415
     from condawheel.io.cachedir import default_cache_dir  # noqa: PLC0415
-    from condawheel.names import default_mapping, load_mapping  # noqa: PLC0415
 
     # The parsed packaged table is kept in the cache: a command line starts ~0.1 s sooner.
     mapping = default_mapping(cache=default_cache_dir())

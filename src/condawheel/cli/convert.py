@@ -308,7 +308,7 @@ def inspect_command(
 ) -> None:
     """Print the conversion plan of one package without writing anything."""
     from condawheel.convert import plan_packages  # noqa: PLC0415
-    from condawheel.report import plans_as_json, plans_as_text  # noqa: PLC0415
+    from condawheel.convert.report import plans_as_json, plans_as_text  # noqa: PLC0415
 
     options = plan_options(platform_prefix)
     names = load_names(mapping)

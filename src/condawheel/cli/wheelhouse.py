@@ -361,8 +361,8 @@ def sync_command(
     Exit status: 0 all synced; 1 some artifact failed or conflicted (the others were
     synced); 2 usage error.
     """
+    from condawheel.convert.ingest import default_threads  # noqa: PLC0415
     from condawheel.errors import InvalidMatchSpec  # noqa: PLC0415 - keep --help fast
-    from condawheel.ingest import default_threads  # noqa: PLC0415
     from condawheel.wheelhouse.selection import parse_selection  # noqa: PLC0415
     from condawheel.wheelhouse.sync import SyncOptions, sync  # noqa: PLC0415
 

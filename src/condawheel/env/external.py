@@ -1,7 +1,7 @@
 """Check a converted wheel's ``Requires-External`` against the conda packages present (pure).
 
 ``condawheel convert`` writes each non-Python conda dependency as ``Requires-External:
-<conda name> (<conda version spec>)`` (core metadata 1.2; see ``condawheel.deps``). In a
+<conda name> (<conda version spec>)`` (core metadata 1.2; see ``condawheel.convert.deps``). In a
 wheel that carries a ``conda.json`` sidecar those are conda package names, so they can be
 checked: a requirement is met by a conda package of that name whose version matches the spec,
 whether conda installed it (``conda-meta/``) or condawheel did (a wheel converted from that

@@ -50,8 +50,8 @@ from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from condawheel import __version__
+from condawheel.convert.names import NameMapping, default_mapping, parse_mapping
 from condawheel.errors import WheelhouseError
-from condawheel.names import NameMapping, default_mapping, parse_mapping
 from condawheel.wheelhouse.downloads import clean_partial_downloads, default_cache_dir
 from condawheel.wheelhouse.workers import JobResult, run_job
 

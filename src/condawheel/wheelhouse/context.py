@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from condawheel import __version__
+from condawheel.convert.ingest import default_threads
 from condawheel.env.tagconfig import DEFAULT_SYSTEM_CONFIG
-from condawheel.ingest import default_threads
 from condawheel.io.http import RetryPolicy
 from condawheel.options import PlanOptions
 from condawheel.wheelhouse.decisions import scope_of

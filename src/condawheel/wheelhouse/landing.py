@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from condawheel.conda.condameta import dependencies_key
+from condawheel.convert.writer import publish, replace_damaged
 from condawheel.errors import InvalidPackage, InvalidWheel, WheelExistsError
 from condawheel.io.wheelfile import open_wheel, wheel_damage
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies
@@ -22,19 +23,18 @@ from condawheel.wheelhouse.context import outcome_of
 from condawheel.wheelhouse.index import describe_known_wheel
 from condawheel.wheelhouse.outcomes import ConflictParty
 from condawheel.wheelhouse.state import SidecarKey
-from condawheel.writer import publish, replace_damaged
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
     from pathlib import Path
 
+    from condawheel.convert.writer import WriteResult
     from condawheel.wheelhouse.context import SyncRun
     from condawheel.wheelhouse.decisions import Adopt, Convert, Identified
     from condawheel.wheelhouse.outcomes import Outcome, Status
     from condawheel.wheelhouse.state import ConversionRecord
     from condawheel.wheelhouse.workers import JobResult
-    from condawheel.writer import WriteResult
 
 __all__ = [
     "ADOPTED",

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Final
 from condawheel.conda.condameta import dependencies_key
 from condawheel.conda.sources import read_metadata_file
 from condawheel.convert import ArtifactHints, convert
+from condawheel.convert.names import NameMapping, default_mapping, load_mapping
 from condawheel.errors import CondawheelError, InvalidPackage, OutputError, SourceError
 from condawheel.io.digests import hash_file
 from condawheel.io.jsondata import JSONProblem, parse_json
-from condawheel.names import NameMapping, default_mapping, load_mapping
 from condawheel.sidecar import used_dependencies
 from condawheel.wheelhouse.downloads import Expected, default_cache_dir, download_artifact
 from condawheel.wheelhouse.frontpage import WheelSummary, summarize_wheel

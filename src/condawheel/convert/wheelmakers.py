@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from condawheel.markers import separate_extras, without_extras
+from condawheel.convert.markers import separate_extras, without_extras
 from condawheel.metadata import MetadataText, field_value
 
 if TYPE_CHECKING:

@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING, Literal
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from condawheel import layout, tags
+from condawheel import tags
 from condawheel.conda.matchspec import (
     conda_version_to_pep440,
     parse_matchspec,
     translate_version_spec,
 )
+from condawheel.convert import layout
+from condawheel.convert.wheelmakers import recognise_wheel_tool
 from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPackage
 from condawheel.links import LinkOutside, PackageTree, ResolvedLink, resolve_symlink
 from condawheel.metadata import MetadataText, egg_info_to_metadata, read_scripts, wrapper_target
-from condawheel.wheelmakers import recognise_wheel_tool
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,9 +37,9 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
     from condawheel.conda.condameta import CondaPackage, IndexRecord, PathEntry, RecordDependencies
-    from condawheel.ingest import Inventory, PayloadFile
+    from condawheel.convert.ingest import Inventory, PayloadFile
+    from condawheel.convert.wheelmakers import MadeFromWheel
     from condawheel.sidecar import SourceArtifact
-    from condawheel.wheelmakers import MadeFromWheel
 
 __all__ = [
     "DistributionPart",

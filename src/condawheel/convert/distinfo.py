@@ -1,6 +1,6 @@
 """Decide what the wheel's ``.dist-info`` holds (pure): METADATA, WHEEL, the sidecar, the rest.
 
-The wheel plan (:mod:`condawheel.plan`) calls these once it has decided the wheel's name,
+The wheel plan (:mod:`condawheel.convert.plan`) calls these once it has decided the wheel's name,
 tags, dependencies and payload: they keep what the embedded metadata directory says of the
 project, add what conda knows, and render the generated files. References: PEP 427
 (``WHEEL``, ``RECORD`` last), PEP 639 (``licenses/``, core metadata 2.4), the entry points
@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from packaging.metadata import ExceptionGroup as MetadataErrors
 from packaging.metadata import Metadata
 
-from condawheel import __version__, layout
+from condawheel import __version__
+from condawheel.convert import layout
+from condawheel.convert.wheelmakers import restore_requirements
 from condawheel.errors import UnsupportedPackage
 from condawheel.metadata import (
     license_fields,
@@ -25,7 +27,6 @@ from condawheel.metadata import (
     synthesize_metadata,
 )
 from condawheel.sidecar import SCHEMA_VERSION, SIDECAR_NAME, dump_sidecar
-from condawheel.wheelmakers import restore_requirements
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -33,14 +34,14 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from condawheel.analysis import EmbeddedDistribution, PackageAnalysis
     from condawheel.binaries import LibraryReport
     from condawheel.conda.condameta import JSONObject, JSONValue
-    from condawheel.deps import DependencyTranslation
+    from condawheel.convert.analysis import EmbeddedDistribution, PackageAnalysis
+    from condawheel.convert.deps import DependencyTranslation
+    from condawheel.convert.wheelmakers import MadeFromWheel
     from condawheel.metadata import MetadataText
     from condawheel.sidecar import PlaceholderRecord, SymlinkRecord
     from condawheel.tags import TagChoice
-    from condawheel.wheelmakers import MadeFromWheel
 
 __all__ = [
     "Commands",
@@ -115,7 +116,7 @@ def dist_info_members(
     REQUESTED, direct_url.json) and the files condawheel regenerates. Egg-info keeps what
     has a dist-info meaning (entry points, top-level names); licence files are placed by
     :func:`_licence_files`. A package made from a wheel gets the wheel's own requirements
-    back (:mod:`condawheel.wheelmakers`).
+    back (:mod:`condawheel.convert.wheelmakers`).
 
     :param conda_licences: the names of the package's ``info/licenses/`` files.
     """

@@ -15,7 +15,7 @@ Each ``depends`` MatchSpec becomes exactly one of:
   name> (<conda spec>)``, one line per name (the specs ANDed), or one line per spec
   when one of them has ``|`` alternatives: parentheses inside the parentheses would trip
   every simple reader of the field; and its PEP 725 DepURL in the sidecar
-  (:mod:`condawheel.depurls`).
+  (:mod:`condawheel.convert.depurls`).
 
 Whether a conda name is a Python distribution is decided by the embedded METADATA
 first, then the name mapping (``mappings/``), then the rule "unknown means external".
@@ -38,15 +38,15 @@ from condawheel.conda.matchspec import (
     parse_matchspec,
     translate_version_spec,
 )
-from condawheel.depurls import DepURL, depurl_for, strict_bounds
+from condawheel.convert.depurls import DepURL, depurl_for, strict_bounds
+from condawheel.convert.markers import separate_extras, without_extras
 from condawheel.errors import InvalidMatchSpec
-from condawheel.markers import separate_extras, without_extras
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from condawheel.conda.condameta import JSONObject
-    from condawheel.names import NameMapping
+    from condawheel.convert.names import NameMapping
 
 __all__ = [
     "DependencyKind",

@@ -1,6 +1,6 @@
 """Plan a wheel from an analysed conda package (pure): every decision, none in the writer.
 
-Input: a :class:`~condawheel.analysis.PackageAnalysis` (what the package is), the name
+Input: a :class:`~condawheel.convert.analysis.PackageAnalysis` (what the package is), the name
 mapping and the options. Output: a frozen :class:`WheelPlan` that lists each wheel entry
 and where its bytes come from. Each decision is a small function over the analysis that
 returns a frozen value; :func:`plan_wheel` calls them in order and assembles the plan.
@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from condawheel import layout, tags
-from condawheel.analysis import no_pep440_form
+from condawheel import tags
 from condawheel.binaries import resolve_libraries
-from condawheel.deps import translate_dependencies
-from condawheel.distinfo import (
+from condawheel.convert import layout
+from condawheel.convert.analysis import no_pep440_form
+from condawheel.convert.deps import translate_dependencies
+from condawheel.convert.distinfo import (
     Commands,
     WheelIdentity,
     dist_info_files,
@@ -29,11 +30,11 @@ from condawheel.distinfo import (
     sidecar_document,
     wheel_metadata,
 )
+from condawheel.convert.ingest import Limits
+from condawheel.convert.names import library_distribution_name, pypi_name_from_purls
 from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPackage
-from condawheel.ingest import Limits
 from condawheel.links import ResolvedLink
 from condawheel.metadata import LOOKS_UP_ITS_ENTRY_POINT, callable_path
-from condawheel.names import library_distribution_name, pypi_name_from_purls
 from condawheel.options import PlanOptions
 from condawheel.sidecar import SIDECAR_NAME, PlaceholderRecord, SymlinkRecord
 
@@ -42,13 +43,13 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-    from condawheel.analysis import PackageAnalysis
     from condawheel.binaries import LibraryReport, SonameProviders
     from condawheel.conda.condameta import JSONObject
-    from condawheel.deps import DependencyTranslation
-    from condawheel.ingest import PayloadFile
+    from condawheel.convert.analysis import PackageAnalysis
+    from condawheel.convert.deps import DependencyTranslation
+    from condawheel.convert.ingest import PayloadFile
+    from condawheel.convert.names import NameMapping
     from condawheel.metadata import MetadataText
-    from condawheel.names import NameMapping
 
 __all__ = [
     "FromPayload",
@@ -500,7 +501,7 @@ def wheel_dependencies(
     """Translate the package's conda dependencies into the wheel's (see :mod:`deps`).
 
     :param metadata: the METADATA the wheel starts from (the embedded one, as
-        :func:`~condawheel.distinfo.dist_info_members` keeps it), if the package has one.
+        :func:`~condawheel.convert.distinfo.dist_info_members` keeps it), if the package has one.
     """
     if metadata is None and analysis.distribution is not None:
         metadata = analysis.distribution.metadata

@@ -1,6 +1,6 @@
 """Read the conda <-> PyPI name tables other tools publish, as conda name -> PyPI name (pure).
 
-``--mapping FILE`` takes condawheel's own YAML (:mod:`condawheel.names`) and these JSON
+``--mapping FILE`` takes condawheel's own YAML (:mod:`condawheel.convert.names`) and these JSON
 forms, told apart by their shape:
 
 * **pixi / parselmouth** (``"flat"``): one object, conda name -> PyPI name, ``null`` for a

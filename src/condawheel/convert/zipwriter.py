@@ -2,7 +2,7 @@
 
 :mod:`zipfile` compresses whatever it is given and cannot take deflate data produced
 elsewhere; condawheel compresses each body once, in parallel, while the conda archive is
-read (see :mod:`condawheel.spool`), so it writes the container itself. Only what wheels
+read (see :mod:`condawheel.convert.spool`), so it writes the container itself. Only what wheels
 need is supported: stored and deflated entries, UTF-8 names, Unix modes, ZIP64 for large
 archives. Layout per PKWARE's APPNOTE.TXT 6.3.x (sections 4.3.7, 4.3.12, 4.3.14-16, 4.5.3).
 """

@@ -15,20 +15,20 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
+from condawheel.convert.plan import FromPayload, Generated, RewrittenScript
+from condawheel.convert.spool import compress_body
+from condawheel.convert.zipwriter import ZipWriter
 from condawheel.errors import WheelExistsError
 from condawheel.io.digests import hash_file, record_hash
 from condawheel.io.files import link_new, temporary_path
-from condawheel.plan import FromPayload, Generated, RewrittenScript
-from condawheel.spool import compress_body
-from condawheel.zipwriter import ZipWriter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
 
-    from condawheel.ingest import PayloadFile
-    from condawheel.plan import WheelEntry, WheelPlan
-    from condawheel.spool import Blob, Spool
+    from condawheel.convert.ingest import PayloadFile
+    from condawheel.convert.plan import WheelEntry, WheelPlan
+    from condawheel.convert.spool import Blob, Spool
 
 __all__ = ["WriteResult", "add_bytes", "publish", "replace_damaged", "write_wheel"]
 

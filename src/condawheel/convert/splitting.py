@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from condawheel.analysis import no_pep440_form
 from condawheel.conda.matchspec import parse_matchspec
+from condawheel.convert.analysis import no_pep440_form
+from condawheel.convert.names import library_distribution_name
+from condawheel.convert.plan import plan_wheel
 from condawheel.errors import InvalidMatchSpec, UnsupportedPackage
-from condawheel.names import library_distribution_name
-from condawheel.plan import plan_wheel
 
 if TYPE_CHECKING:
-    from condawheel.analysis import DistributionPart, PackageAnalysis
     from condawheel.binaries import SonameProviders
-    from condawheel.ingest import Limits
-    from condawheel.names import NameMapping
+    from condawheel.convert.analysis import DistributionPart, PackageAnalysis
+    from condawheel.convert.ingest import Limits
+    from condawheel.convert.names import NameMapping
+    from condawheel.convert.plan import WheelPlan
     from condawheel.options import PlanOptions
-    from condawheel.plan import WheelPlan
 
 __all__ = ["plan_wheels"]
 
@@ -43,7 +43,7 @@ def plan_wheels(
     providers: SonameProviders | None = None,
     limits: Limits | None = None,
 ) -> tuple[WheelPlan, ...]:
-    """Plan every wheel of one analysed package (see :func:`~condawheel.plan.plan_wheel`).
+    """Plan every wheel of one analysed package (see :func:`~condawheel.convert.plan.plan_wheel`).
 
     :returns: one plan, or for a split package one per distribution and then the
         library wheel of the other files, if there are any.

@@ -8,10 +8,14 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from condawheel.analysis import analyze_package
 from condawheel.binaries import LinkageAnalyzer
 from condawheel.conda.condameta import parse_package
 from condawheel.conda.sources import open_package
+from condawheel.convert.analysis import analyze_package
+from condawheel.convert.ingest import Inventory, Limits, default_workers, ingest
+from condawheel.convert.splitting import plan_wheels
+from condawheel.convert.spool import Spool
+from condawheel.convert.writer import write_wheel
 from condawheel.errors import (
     CondawheelError,
     InvalidPackage,
@@ -19,12 +23,8 @@ from condawheel.errors import (
     UnsupportedPackage,
     WheelExistsError,
 )
-from condawheel.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.io.digests import hash_file
 from condawheel.sidecar import SIDECAR_NAME, Sidecar, SourceArtifact, load_sidecar
-from condawheel.splitting import plan_wheels
-from condawheel.spool import Spool
-from condawheel.writer import write_wheel
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from condawheel.binaries import SonameProviders
     from condawheel.conda.condameta import CondaPackage, RecordDependencies
     from condawheel.conda.sources import PackageSource
-    from condawheel.names import NameMapping
+    from condawheel.convert.names import NameMapping
+    from condawheel.convert.plan import WheelPlan
     from condawheel.options import PlanOptions
-    from condawheel.plan import WheelPlan
 
 __all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package", "plan_packages"]
 
@@ -244,7 +244,7 @@ def plan_packages(
     """Read a package and return the plan of each wheel it makes, writing nothing.
 
     One plan, or one per Python distribution of a package that holds several
-    (:mod:`condawheel.splitting`).
+    (:mod:`condawheel.convert.splitting`).
 
     :raises CondawheelError: for unreadable or unconvertible packages.
     """

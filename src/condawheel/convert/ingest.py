@@ -15,12 +15,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, Protocol, TypeVar
 
-from condawheel import layout
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
-from condawheel.errors import InvalidPackage
-from condawheel.io.bzip2 import parallel_decoder_available
-from condawheel.io.cpus import usable_cores
-from condawheel.spool import (
+from condawheel.convert import layout
+from condawheel.convert.spool import (
     BLOCK,
     DEFLATED,
     STORED,
@@ -34,13 +31,16 @@ from condawheel.spool import (
     packed_wins,
     worth_deflating,
 )
+from condawheel.errors import InvalidPackage
+from condawheel.io.bzip2 import parallel_decoder_available
+from condawheel.io.cpus import usable_cores
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from condawheel.binaries import BinaryFacts
     from condawheel.conda.sources import Member, MemberKind, MemberReader, PackageSource
-    from condawheel.spool import Spool
+    from condawheel.convert.spool import Spool
 
 __all__ = ["BinaryAnalyzer", "Inventory", "Limits", "PayloadFile", "ingest"]
 

@@ -36,11 +36,11 @@ from urllib.parse import unquote
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from condawheel import __version__
-from condawheel.depurls import DEPURL_FILE, parse_depurl_table
+from condawheel.convert.depurls import DEPURL_FILE, parse_depurl_table
+from condawheel.convert.mappingformats import ForeignTableError, read_foreign_table
 from condawheel.errors import InvalidMapping, InvalidPackage, UnsupportedPackage
 from condawheel.io.files import write_atomically
 from condawheel.io.jsondata import JSONProblem, parse_json
-from condawheel.mappingformats import ForeignTableError, read_foreign_table
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -111,7 +111,7 @@ class MappingLayer:
     )
     generated: str | None = None  # ISO date from the header
     sources: tuple[MappingSource, ...] = ()
-    form: str = "condawheel"  # or a foreign table's form (condawheel.mappingformats)
+    form: str = "condawheel"  # or a foreign table's form (condawheel.convert.mappingformats)
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class NameMapping:
     depurls: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
-    """conda name -> PEP 725 DepURL of external dependencies (:mod:`condawheel.depurls`)."""
+    """conda name -> PEP 725 DepURL of external dependencies (:mod:`condawheel.convert.depurls`)."""
 
     @classmethod
     def from_names(cls, names: Mapping[str, str | None], *, origin: str = "<names>") -> NameMapping:
@@ -297,7 +297,7 @@ def parse_any_mapping(text: str, *, origin: str) -> NameMapping:
     """Parse a mapping file of any form ``--mapping`` takes, told apart by its shape.
 
     condawheel's YAML (or the same document as JSON, with its ``schema``), or the JSON
-    tables of pixi, parselmouth and conda-pypi (:mod:`condawheel.mappingformats`).
+    tables of pixi, parselmouth and conda-pypi (:mod:`condawheel.convert.mappingformats`).
 
     :raises InvalidMapping: with a one-line reason naming the first rule broken.
     """
@@ -429,7 +429,7 @@ def _mapping_folder() -> Traversable:
     packaged = resources.files("condawheel") / "mappings"
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent.parent / "mappings"
+    checkout = Path(__file__).resolve().parent.parent.parent.parent / "mappings"
     return checkout if checkout.is_dir() else packaged
 
 

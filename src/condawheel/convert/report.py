@@ -6,13 +6,13 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from condawheel.plan import FromPayload, Generated, RewrittenScript
+from condawheel.convert.plan import FromPayload, Generated, RewrittenScript
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from condawheel.conda.condameta import JSONObject
-    from condawheel.plan import WheelEntry, WheelPlan
+    from condawheel.convert.plan import WheelEntry, WheelPlan
 
 __all__ = [
     "external_dependencies_as_text",
