@@ -654,12 +654,12 @@ def test_a_task_converts_with_the_runs_mapping_in_a_folder_of_its_own(
     finally:
         setup.teardown(None)  # type: ignore[arg-type]
     assert first.error is None
-    assert first.staged is not None
-    assert second.staged is not None
+    assert first.staged
+    assert second.staged
     # A task run twice (its worker died) stages apart each time.
-    assert first.staged.parent != second.staged.parent
-    assert first.staged.read_bytes() == second.staged.read_bytes()
-    assert b"Requires-Dist: my-pypi-lib>=1" in (first.metadata or b"")
+    assert first.staged[0].path.parent != second.staged[0].path.parent
+    assert first.staged[0].path.read_bytes() == second.staged[0].path.read_bytes()
+    assert b"Requires-Dist: my-pypi-lib>=1" in (first.staged[0].metadata or b"")
 
 
 def test_a_task_past_its_deadline_is_given_up(server: ChannelServer, tmp_path: Path) -> None:

@@ -84,9 +84,9 @@ def test_a_new_artifact_is_converted() -> None:
 
 
 def test_a_converted_artifact_whose_wheel_is_there_is_kept() -> None:
-    state = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 10})
+    state = StateView({SHA_A: (record(SHA_A),)}, {WHEEL_A: 10})
     assert decide_actions([item()], state, options=OPTIONS).actions == (
-        Keep(item(), SHA_A, WHEEL_A),
+        Keep(item(), SHA_A, (WHEEL_A,)),
     )
 
 
@@ -96,7 +96,7 @@ def test_a_converted_artifact_whose_wheel_is_there_is_kept() -> None:
     ids=["missing", "other-size"],
 )
 def test_the_wheel_is_the_truth(wheels: dict[str, int], reason: str) -> None:
-    state = StateView({SHA_A: record(SHA_A)}, wheels)
+    state = StateView({SHA_A: (record(SHA_A),)}, wheels)
     assert decide_actions([item()], state, options=OPTIONS).actions == (
         Convert(item(), SHA_A, reason),
     )
@@ -104,7 +104,7 @@ def test_the_wheel_is_the_truth(wheels: dict[str, int], reason: str) -> None:
 
 def test_only_a_damaged_wheel_of_the_same_artifact_may_be_replaced() -> None:
     # The engine lists as damaged the recorded wheels that are no readable wheel any more.
-    damaged = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 0}, damaged={SHA_A: (WHEEL_A,)})
+    damaged = StateView({SHA_A: (record(SHA_A),)}, {WHEEL_A: 0}, damaged={SHA_A: (WHEEL_A,)})
     assert decide_actions([item()], damaged, options=OPTIONS).actions == (
         Convert(item(), SHA_A, f"its wheel {WHEEL_A} is damaged", replaces=(WHEEL_A,)),
     )
@@ -153,13 +153,15 @@ def test_a_tar_bz2_stands_in_only_for_its_own_failed_conda() -> None:
     other_bz2 = item("other-1.0-py312h0_0.tar.bz2", "d" * 64)
     items = [bz2, conda, other_conda, other_bz2]
     wheel = "demo-1.0-0_py312h0_0-cp312-cp312-conda_linux_64.whl"
-    state = StateView({SHA_B: record(SHA_B, wheel)}, {wheel: 10})
+    state = StateView({SHA_B: (record(SHA_B, wheel),)}, {wheel: 10})
     decided = decide_actions(items, state, options=OPTIONS)
 
     assert decide_stand_ins(decided, [], state, options=OPTIONS) == ()
     # demo's .conda failed: its .tar.bz2 is decided (its wheel is there: kept); other's
     # .conda did not fail, so its .tar.bz2 stays skipped.
-    assert decide_stand_ins(decided, [1], state, options=OPTIONS) == ((0, Keep(bz2, SHA_B, wheel)),)
+    assert decide_stand_ins(decided, [1], state, options=OPTIONS) == (
+        (0, Keep(bz2, SHA_B, (wheel,))),
+    )
     assert decide_stand_ins(decided, [1, 2], StateView(), options=OPTIONS) == (
         (0, Convert(bz2, SHA_B, "new")),
         (3, Convert(other_bz2, "d" * 64, "new")),
@@ -177,7 +179,7 @@ def test_a_conda_that_fails_its_identity_asks_for_the_adoption_view() -> None:
     conda = item("demo-1.0-py312h0_0.conda", SHA_A, problem="cannot be read: gone")
     bz2 = item("demo-1.0-py312h0_0.tar.bz2", SHA_B)
     wheel = "demo-1.0-0_py312h0_0-cp312-cp312-conda_linux_64.whl"
-    state = StateView({SHA_B: record(SHA_B, wheel)}, {wheel: 10})
+    state = StateView({SHA_B: (record(SHA_B, wheel),)}, {wheel: 10})
 
     # Nothing else to convert, but the .tar.bz2 will be decided: untracked wheels count.
     assert decide_actions([conda, bz2], StateView(), options=OPTIONS).needs_adoption_view
@@ -210,13 +212,13 @@ def test_problems_and_unknown_identities_fail() -> None:
 def test_an_installed_package_found_nowhere_fails_only_if_it_must_be_converted() -> None:
     installed = item()
     installed = replace(installed, artifact=replace(installed.artifact, kind="installed"))
-    state = StateView({SHA_A: record(SHA_A)}, {WHEEL_A: 10})
+    state = StateView({SHA_A: (record(SHA_A),)}, {WHEEL_A: 10})
 
     assert decide_actions([installed], StateView(), options=OPTIONS).actions == (
         Fail(installed, NOT_FOUND_INSTALLED),
     )
     assert decide_actions([installed], state, options=OPTIONS).actions == (
-        Keep(installed, SHA_A, WHEEL_A),
+        Keep(installed, SHA_A, (WHEEL_A,)),
     )
 
 

@@ -172,7 +172,7 @@ def test_a_stand_in_converted_before_is_kept(
     first, _ = execute(run, decide_actions(items, StateView(), options=OPTIONS), StateView(), {})
     [record] = state.conversions()
     view = StateView(
-        conversions={record.artifact_key: record},
+        conversions={record.artifact_key: (record,)},
         wheels={record.wheel: record.wheel_size},
     )
     events.clear()

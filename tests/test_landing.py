@@ -25,6 +25,7 @@ from condawheel.wheelhouse.landing import (
     IDENTICAL,
     REPAIRED,
     REPLACED_GARBAGE,
+    SidecarSource,
     adopt,
     adoption_keys,
     land,
@@ -88,8 +89,14 @@ def _staged(
         retry=RetryPolicy(attempts=1, backoff=0, timeout=10),
     )
     result = run_job(job, NAMES)
-    assert result.staged is not None, result.error
+    assert result.staged, result.error
     return Convert(item, item.key, "new"), result
+
+
+def _wheel(result: JobResult) -> Path:
+    """The one wheel a job staged."""
+    (staged,) = result.staged
+    return staged.path
 
 
 @pytest.fixture
@@ -100,16 +107,16 @@ def package(tmp_path: Path) -> Path:
 
 def test_a_new_wheel_lands_is_recorded_and_indexed(run: SyncRun, package: Path) -> None:
     action, result = _staged(run, package)
-    assert result.staged is not None
-    staged_bytes = result.staged.read_bytes()
+    staged = _wheel(result)
+    staged_bytes = staged.read_bytes()
 
-    outcome, record = land(run, action, result)
+    outcome, (record,) = land(run, action, result)
 
-    wheel = run.wheelhouse / result.staged.name
+    wheel = run.wheelhouse / staged.name
     assert (outcome.status, outcome.reason, outcome.wheel) == ("converted", None, wheel.name)
+    assert outcome.wheels == (wheel.name,)
     assert wheel.read_bytes() == staged_bytes
-    assert not result.staged.parent.exists()  # the job's staging folder is cleaned up
-    assert record is not None
+    assert not staged.parent.exists()  # the job's staging folder is cleaned up
     assert (record.artifact_key, record.wheel, record.wheel_size) == (
         action.key,
         wheel.name,
@@ -121,14 +128,14 @@ def test_a_new_wheel_lands_is_recorded_and_indexed(run: SyncRun, package: Path) 
     assert run.landed[wheel.name] == outcome
     [stamp] = run.indexed
     assert (stamp.filename, stamp.size) == (wheel.name, len(staged_bytes))
-    assert (run.wheelhouse / f"{wheel.name}.metadata").read_bytes() == result.metadata
+    assert (run.wheelhouse / f"{wheel.name}.metadata").read_bytes() == result.staged[0].metadata
 
 
 def test_the_same_wheel_again_is_unchanged(run: SyncRun, package: Path) -> None:
     land(run, *_staged(run, package))
-    outcome, record = land(run, *_staged(run, package, number=1))
+    outcome, records = land(run, *_staged(run, package, number=1))
     assert (outcome.status, outcome.reason) == ("unchanged", IDENTICAL)
-    assert record is not None
+    assert len(records) == 1
 
 
 def test_a_failed_job_and_a_source_that_changed_meanwhile_land_nothing(
@@ -140,8 +147,8 @@ def test_a_failed_job_and_a_source_that_changed_meanwhile_land_nothing(
     assert land(run, action, JobResult(0))[0].reason == "no wheel was made"
 
     changed = replace(result, source_sha256="f" * 64)
-    outcome, record = land(run, action, changed)
-    assert (outcome.status, record) == ("failed", None)
+    outcome, records = land(run, action, changed)
+    assert (outcome.status, records) == ("failed", ())
     assert outcome.reason == (
         f"it changed while being synced (sha256 {'f' * 64} when converted, {action.key} "
         "when listed); not landed, the next sync redoes it"
@@ -159,9 +166,9 @@ def test_a_different_wheel_landed_in_this_run_is_a_conflict(run: SyncRun, packag
     assert first.wheel is not None
     before = (run.wheelhouse / first.wheel).read_bytes()
 
-    outcome, record = land(run, *_other_bytes_same_name(run, package))
+    outcome, records = land(run, *_other_bytes_same_name(run, package))
 
-    assert (outcome.status, record) == ("conflict", None)
+    assert (outcome.status, records) == ("conflict", ())
     assert outcome.conflict_with is not None
     assert (outcome.conflict_with.location, outcome.conflict_with.sha256) == (
         str(package),
@@ -177,8 +184,7 @@ def test_a_different_wheel_landed_in_this_run_is_a_conflict(run: SyncRun, packag
 
 
 def test_a_conflict_names_the_record_of_an_earlier_run(run: SyncRun, package: Path) -> None:
-    _, record = land(run, *_staged(run, package))
-    assert record is not None
+    _, (record,) = land(run, *_staged(run, package))
     # The next run: nothing landed yet, the state remembers the wheel.
     run.landed.clear()
     run.records = [replace(record, artifact_key="e" * 64)]
@@ -196,8 +202,7 @@ def test_a_conflict_names_the_record_of_an_earlier_run(run: SyncRun, package: Pa
 
 def test_a_conflict_with_an_untracked_wheel_says_what_it_is(run: SyncRun, package: Path) -> None:
     action, result = _other_bytes_same_name(run, package)
-    assert result.staged is not None
-    name = result.staged.name
+    name = _wheel(result).name
     target = run.wheelhouse / name
 
     # A wheel of condawheel's that no record names: its conda.json tells its source.
@@ -225,14 +230,13 @@ def test_a_conflict_with_an_untracked_wheel_says_what_it_is(run: SyncRun, packag
 
 def test_an_unreadable_file_a_record_names_is_not_replaced(run: SyncRun, package: Path) -> None:
     action, result = _staged(run, package)
-    assert result.staged is not None
-    target = run.wheelhouse / result.staged.name
+    target = run.wheelhouse / _wheel(result).name
     target.write_bytes(b"\0" * 100)  # cut by a power loss, but the state still names it
     run.recorded_wheels = frozenset({target.name})
 
-    outcome, record = land(run, action, result)
+    outcome, records = land(run, action, result)
 
-    assert (outcome.status, record) == ("conflict", None)
+    assert (outcome.status, records) == ("conflict", ())
     assert outcome.conflict_with is not None
     assert outcome.conflict_with.note == (
         "a file of that name that is no readable wheel (damaged? remove it)"
@@ -242,42 +246,38 @@ def test_an_unreadable_file_a_record_names_is_not_replaced(run: SyncRun, package
 
 def test_a_damaged_wheel_of_the_artifact_is_repaired(run: SyncRun, package: Path) -> None:
     action, result = _staged(run, package)
-    assert result.staged is not None
-    target = run.wheelhouse / result.staged.name
+    target = run.wheelhouse / _wheel(result).name
     target.write_bytes(b"PK\x03\x04 cut short")
     run.recorded_wheels = frozenset({target.name})
 
-    outcome, record = land(run, replace(action, replaces=(target.name,)), result)
+    outcome, (record,) = land(run, replace(action, replaces=(target.name,)), result)
 
     assert (outcome.status, outcome.reason, outcome.warnings) == ("converted", REPAIRED, ())
-    assert record is not None
     assert record.wheel_sha256 == _sha256(target)
 
 
 def test_garbage_no_record_names_is_replaced_with_a_warning(run: SyncRun, package: Path) -> None:
     action, result = _staged(run, package)
-    assert result.staged is not None
-    target = run.wheelhouse / result.staged.name
+    target = run.wheelhouse / _wheel(result).name
     target.write_bytes(b"")  # what a crash leaves between a wheel and its record
 
-    outcome, record = land(run, action, result)
+    outcome, records = land(run, action, result)
 
     assert (outcome.status, outcome.reason) == ("converted", REPLACED_GARBAGE)
     assert outcome.warnings == (f"{target.name}: {REPLACED_GARBAGE}",)
-    assert record is not None
+    assert len(records) == 1
 
 
 def test_something_that_is_no_file_at_the_name_fails_the_artifact(
     run: SyncRun, package: Path
 ) -> None:
     action, result = _staged(run, package)
-    assert result.staged is not None
-    obstacle = run.wheelhouse / result.staged.name
+    obstacle = run.wheelhouse / _wheel(result).name
     obstacle.mkdir()
 
-    outcome, record = land(run, action, result)
+    outcome, records = land(run, action, result)
 
-    assert (outcome.status, record) == ("failed", None)
+    assert (outcome.status, records) == ("failed", ())
     assert outcome.reason == (
         f"cannot move {obstacle.name} into the wheelhouse: a directory of this name is in "
         f"{run.wheelhouse}; not overwritten"
@@ -303,8 +303,9 @@ def test_untracked_wheels_are_adopted_by_their_sidecar(run: SyncRun, package: Pa
     assert by_wheel[landed.wheel].depends_key == result.depends_key
     assert by_wheel[ordinary.name].artifact_key is None
     assert by_wheel[garbage.name].artifact_key is None
-    assert sidecar_source(garbage) == (None, None, None)
-    assert sidecar_source(run.wheelhouse / landed.wheel)[:2] == (package.name, action.key)
+    assert sidecar_source(garbage) == SidecarSource()
+    source = sidecar_source(run.wheelhouse / landed.wheel)
+    assert (source.filename, source.sha256, source.split) == (package.name, action.key, False)
 
     # What the state remembers is used while the stamp holds: the wheel is not read again.
     info = present[ordinary.name]

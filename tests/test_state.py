@@ -49,7 +49,7 @@ def test_everything_written_is_read_back(tmp_path: Path) -> None:
     offer = Offer("/channel", "noarch", "/channel/noarch/demo-1.0-0.conda", "a" * 64)
     sidecar = SidecarKey("other-1.0-py3-none-any.whl", 5, 6, None)
     with WheelhouseState.open(tmp_path) as state, state.transaction():
-        state.record_conversion(record())
+        state.record_conversions([record()])
         state.add_offers([offer])
         state.record_file_digests([digest])
         state.record_sidecar_keys([sidecar])
@@ -67,7 +67,7 @@ def test_everything_written_is_read_back(tmp_path: Path) -> None:
 def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     with WheelhouseState.open(tmp_path) as state:
         with pytest.raises(RuntimeError), state.transaction():
-            state.record_conversion(record())
+            state.record_conversions([record()])
             raise RuntimeError
         assert state.conversions() == []
 
@@ -82,9 +82,9 @@ def test_a_transaction_killed_midway_is_rolled_back(tmp_path: Path) -> None:
         from test_state import record
         state = WheelhouseState.open(Path({str(tmp_path)!r}))
         with state.transaction():
-            state.record_conversion(record("a" * 64))
+            state.record_conversions([record("a" * 64)])
         with state.transaction():
-            state.record_conversion(record("b" * 64, "other.whl"))
+            state.record_conversions([record("b" * 64, "other.whl")])
             os._exit(9)
         """
     )
@@ -120,8 +120,8 @@ def test_replacing_offers_touches_only_the_listed_scopes(tmp_path: Path) -> None
 def test_forgetting_a_wheel_drops_its_records(tmp_path: Path) -> None:
     with WheelhouseState.open(tmp_path) as state:
         with state.transaction():
-            state.record_conversion(record())
-            state.record_conversion(record("b" * 64, "other.whl"))
+            state.record_conversions([record()])
+            state.record_conversions([record("b" * 64, "other.whl")])
             state.record_sidecar_keys([SidecarKey("demo-1.0-py3-none-conda.whl", 1, 2, None)])
         with state.transaction():
             state.forget_wheel("demo-1.0-py3-none-conda.whl")
@@ -190,7 +190,7 @@ def test_a_schema_1_state_is_migrated_in_place(tmp_path: Path) -> None:
 
     with WheelhouseState.open(tmp_path) as state:
         assert state.set_aside is None  # kept, not rebuilt
-        assert state.meta("schema") == str(SCHEMA_VERSION) == "2"
+        assert state.meta("schema") == str(SCHEMA_VERSION) == "3"
         assert state.conversions() == [old]  # the mtime is not known yet
         with state.transaction():
             state.record_wheel_stamps([(old.wheel, old.wheel_size + 1, 7), (old.wheel, 123, 9)])
@@ -212,15 +212,75 @@ def test_a_schema_1_state_gains_the_dependencies_digest_and_keeps_its_rows(
 
     with WheelhouseState.open(tmp_path) as state:
         assert state.set_aside is None
-        assert state.meta("schema") == "2"
+        assert state.meta("schema") == "3"
         assert state.conversions() == [replace(record(), wheel_mtime_ns=None)]  # unknown yet
-        assert list(state.sidecar_keys().values()) == [
-            SidecarKey("x-1.0-py3-none-conda.whl", 1, 2, "k", None)
-        ]
+        # A cache that did not say which wheels are split ones: read them again.
+        assert state.sidecar_keys() == {}
         with state.transaction():
-            state.record_conversion(replace(record(), depends_key="d" * 16))
+            state.record_conversions([replace(record(), depends_key="d" * 16)])
     with WheelhouseState.open(tmp_path) as state:
         assert [item.depends_key for item in state.conversions()] == ["d" * 16]
+
+
+# Schema 2 as condawheel wrote it before split packages were synced: one row per
+# artifact and options, sidecar keys without the split flag.
+SCHEMA_2 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema', '2');
+CREATE TABLE conversions (
+    artifact_key TEXT NOT NULL, options_key TEXT NOT NULL, wheel TEXT NOT NULL,
+    wheel_size INTEGER NOT NULL, wheel_sha256 TEXT, artifact_filename TEXT NOT NULL,
+    artifact_source TEXT NOT NULL, artifact_scope TEXT NOT NULL,
+    artifact_location TEXT NOT NULL, condawheel_version TEXT NOT NULL,
+    options_json TEXT NOT NULL, converted_at REAL NOT NULL, wheel_mtime_ns INTEGER,
+    depends_key TEXT,
+    PRIMARY KEY (artifact_key, options_key)
+);
+CREATE INDEX conversions_by_wheel ON conversions (wheel);
+CREATE TABLE offers (source TEXT NOT NULL, scope TEXT NOT NULL, location TEXT NOT NULL,
+    artifact_key TEXT NOT NULL, PRIMARY KEY (source, location));
+CREATE TABLE file_digests (path TEXT PRIMARY KEY, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    md5 TEXT NOT NULL, hashed_ns INTEGER NOT NULL);
+CREATE TABLE sidecar_keys (wheel TEXT PRIMARY KEY, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, artifact_key TEXT, depends_key TEXT);
+"""
+
+
+def test_a_schema_2_state_keeps_its_rows_and_takes_several_wheels_per_artifact(
+    tmp_path: Path,
+) -> None:
+    old = [record("a" * 64), record("b" * 64, "other-1.0-py3-none-conda.whl")]
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:
+        db.executescript(SCHEMA_2)
+        db.executemany(
+            "INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[getattr(item, name) for name in item.__dataclass_fields__] for item in old],
+        )
+        db.execute("INSERT INTO sidecar_keys VALUES ('x-1.0-py3-none-conda.whl', 1, 2, 'k', NULL)")
+        db.execute("INSERT INTO meta VALUES ('index_signature', 'abc')")
+    db.close()
+
+    with WheelhouseState.open(tmp_path) as state:
+        assert state.set_aside is None
+        assert state.meta("schema") == "3"
+        assert state.conversions() == old
+        assert state.sidecar_keys() == {}
+        assert state.meta("index_signature") is None
+        split = [
+            record("a" * 64, "pyqt5-5.15.9-0_0-cp312-none-conda_linux_64.whl"),
+            record("a" * 64, "conda_pkg_pyqt-5.15.9-0_0-py3-none-conda_linux_64.whl"),
+        ]
+        with state.transaction():
+            state.record_conversions(split)
+            state.record_sidecar_keys(
+                [SidecarKey("x-1.0-py3-none-conda.whl", 1, 2, "k", split=True)]
+            )
+        # The artifact's new wheels replace its old one; the order they were made is kept.
+        assert state.conversions() == [old[1], *split]
+        assert state.sidecar_keys()["x-1.0-py3-none-conda.whl"].split
+    with WheelhouseState.open(tmp_path) as state:  # opened again: nothing more to migrate
+        assert state.conversions() == [old[1], *split]
 
 
 @pytest.mark.parametrize("lacking", ["wheel_mtime_ns", "depends_key"])
@@ -236,7 +296,7 @@ def test_a_schema_2_state_lacking_a_column_gains_it(tmp_path: Path, lacking: str
     with WheelhouseState.open(tmp_path) as state:
         assert state.set_aside is None
         with state.transaction():
-            state.record_conversion(replace(record(), depends_key="d" * 16))
+            state.record_conversions([replace(record(), depends_key="d" * 16)])
         assert state.conversions() == [replace(record(), depends_key="d" * 16)]
 
 

@@ -79,9 +79,11 @@ def test_a_local_file_is_converted_into_its_staging_folder(tmp_path: Path, stagi
     result = run_job(job(file_artifact(package), staging, number=7), NAMES)
 
     assert result.error is None
-    assert result.staged is not None
-    assert result.staged.parent == staging / "7"
-    assert result.staged.name.startswith("demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64")
+    assert result.staged
+    assert result.staged[0].path.parent == staging / "7"
+    assert result.staged[0].path.name.startswith(
+        "demo-1.0-0_py312h1234567_0-cp312-cp312-conda_linux_64"
+    )
     assert result.source_sha256 == sha256_of(package)
 
 
@@ -128,12 +130,12 @@ def test_an_installed_package_uses_the_archive_with_its_digest_else_its_folder(
         job(Artifact(**{**installed.__dict__, "alternatives": (str(impostor),)}), staging, 3), NAMES
     )
 
-    assert from_archive.staged is not None
-    assert sidecar_source(from_archive.staged)["format"] == "conda"
-    assert from_folder.staged is not None
-    source = sidecar_source(from_folder.staged)
+    assert from_archive.staged
+    assert sidecar_source(from_archive.staged[0].path)["format"] == "conda"
+    assert from_folder.staged
+    source = sidecar_source(from_folder.staged[0].path)
     assert (source["format"], source["sha256"]) == ("directory", sha256_of(real))
-    assert nowhere.staged is None
+    assert not nowhere.staged
     assert "no package cache holds the installed" in (nowhere.error or "")
 
 
@@ -154,8 +156,8 @@ def test_a_url_is_downloaded_verified_then_converted(tmp_path: Path, staging: Pa
         result = run_job(job(artifact, staging), NAMES)
 
         assert result.error is None, result.error
-        assert result.staged is not None
-        source = sidecar_source(result.staged)
+        assert result.staged
+        source = sidecar_source(result.staged[0].path)
         assert (source["url"], source["channel"]) == (artifact.url, server.url)
         assert (staging.parent / "cache" / "pkgs" / sha256_of(package) / package.name).is_file()
 
@@ -166,7 +168,7 @@ def test_a_broken_package_is_an_error_not_an_exception(tmp_path: Path, staging: 
 
     result = run_job(job(file_artifact(broken), staging), NAMES)
 
-    assert result.staged is None
+    assert not result.staged
     assert result.error
 
 
@@ -206,7 +208,7 @@ def test_a_worker_of_a_killed_run_does_not_recreate_the_staging_folder(
 
     result = run_job(job(file_artifact(package), staging), NAMES)
 
-    assert result.staged is None
+    assert not result.staged
     assert not staging.exists()
 
 
@@ -227,7 +229,7 @@ def test_jobs_run_in_worker_processes(tmp_path: Path, staging: Path) -> None:
     )
 
     assert [r.number for r in results] == [0, 1, 2, 3]
-    assert [r.staged is not None for r in results] == [True, True, True, False]
+    assert [bool(r.staged) for r in results] == [True, True, True, False]
     assert all(r.source_sha256 == sha256_of(p) for r, p in zip(results, packages, strict=False))
 
 
@@ -280,5 +282,5 @@ def test_a_hostile_extracted_folder_is_passed_over(tmp_path: Path, staging: Path
     )
 
     assert result.error is None
-    assert result.staged is not None
-    assert sidecar_source(result.staged)["format"] == "directory"
+    assert result.staged
+    assert sidecar_source(result.staged[0].path)["format"] == "directory"

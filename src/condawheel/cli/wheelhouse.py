@@ -137,7 +137,9 @@ class _SyncDisplay:
                 # After its .conda's error: the package has its wheel all the same.
                 stderr.note(f"{outcome.location}: converted {outcome.reason}")
             if self.results:
-                stderr.result(f"converted {self.wheelhouse / outcome.wheel}")
+                # A split package made several wheels: each is a result.
+                for wheel in outcome.wheels or (outcome.wheel,):
+                    stderr.result(f"converted {self.wheelhouse / wheel}")
         elif outcome.status == "would-convert":
             stderr.result(f"would-convert {outcome.location}")
         if self.warnings:

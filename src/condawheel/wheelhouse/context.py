@@ -113,9 +113,20 @@ class SyncRun:
 
 
 def outcome_of(
-    item: Identified, status: Status, *, reason: str | None = None, wheel: str | None = None
+    item: Identified,
+    status: Status,
+    *,
+    reason: str | None = None,
+    wheel: str | None = None,
+    wheels: tuple[str, ...] = (),
 ) -> Outcome:
-    """Return the outcome of an identified artifact, as the report shows it."""
+    """Return the outcome of an identified artifact, as the report shows it.
+
+    :param wheel: the wheel the outcome is about (default: the first of ``wheels``); a
+        conflict names the one that another wheel of its name refused.
+    :param wheels: every wheel of the artifact in the wheelhouse (one; several for a
+        package split by its Python distributions).
+    """
     artifact = item.artifact
     return Outcome(
         source=artifact.source,
@@ -124,7 +135,8 @@ def outcome_of(
         subdir=artifact.subdir,
         status=status,
         reason=reason,
-        wheel=wheel,
+        wheel=wheel or next(iter(wheels), None),
+        wheels=wheels,
         sha256=item.key,
         size=item.size,
     )

@@ -15,10 +15,15 @@ The rules, in order, for each artifact:
    decides the ``.tar.bz2`` by the other rules, in its place;
 3. an artifact whose key was already decided in this run (the same bytes offered twice)
    is skipped;
-4. a key converted before with the same options whose wheel is still present (same
-   size, and not found changed: see ``recovery.check_wheels``) is kept: nothing to do;
+4. a key converted before with the same options whose wheels are all still present (same
+   size, and not found changed: see ``recovery.check_wheels``) is kept: nothing to do. A
+   package holding several Python distributions made several wheels (one per
+   distribution, and a library wheel for the other files): one of them missing or
+   damaged converts the artifact again, and its wheels land together;
 5. a key that an untracked wheel's sidecar names, with the platform tag these options
-   give, is adopted (the wheel landed, then the run that made it died);
+   give, is adopted (the wheel landed, then the run that made it died); one of a split
+   package's wheels is not: whether all of them landed is unknown, so the artifact is
+   converted again and the wheels already there count as identical;
 
    a kept or adopted wheel made with other depends / constrains than the source's record
    now gives (a repodata patch since) stays as it is, with a note that says so: a wheel
@@ -28,7 +33,7 @@ The rules, in order, for each artifact:
    crash or a power loss: no longer what was recorded, and no readable wheel), may be
    replaced by the conversion; so may a file at the new wheel's name that no record
    names and that is no readable wheel (the engine checks when it lands); any other
-   wheel of the same name is a conflict.
+   wheel of the same name is a conflict, which refuses every wheel of the artifact.
 """
 
 from __future__ import annotations
@@ -97,12 +102,13 @@ class Identified:
 class StateView:
     """What the state and the wheelhouse say, as far as deciding needs it."""
 
-    conversions: Mapping[str, ConversionRecord] = field(default_factory=dict)
-    """Artifact key -> record, for the options of this run."""
+    conversions: Mapping[str, tuple[ConversionRecord, ...]] = field(default_factory=dict)
+    """Artifact key -> the records of its wheels (one each), for the options of this run."""
     wheels: Mapping[str, int] = field(default_factory=dict)
     """Every ``*.whl`` in the wheelhouse -> its size."""
     adoptable: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Artifact key -> untracked wheels whose sidecar names it as their source."""
+    """Artifact key -> untracked wheels whose sidecar names it as their source (not the
+    wheels of a split package: see rule 5)."""
     damaged: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Artifact key -> wheels the state recorded as made from it (with any options) whose
     file no longer holds what was recorded and is no readable wheel."""
@@ -125,11 +131,12 @@ class Convert:
 
 @dataclass(frozen=True)
 class Keep:
-    """The artifact's wheel is there: nothing to do."""
+    """The artifact's wheels are there: nothing to do."""
 
     item: Identified
     key: str
-    wheel: str
+    wheels: tuple[str, ...]
+    """Every wheel of the artifact: one, or those of a split package."""
     note: str | None = None
     """Why the kept wheel is not what converting the artifact now would make."""
 
@@ -353,15 +360,11 @@ def _decide(
     if first is not None:
         return Skip(item, f"same artifact as {first.artifact.location} (sha256 {key[:12]}...)")
     seen[key] = item
-    record = state.conversions.get(key)
-    if (
-        record is not None
-        and state.wheels.get(record.wheel) == record.wheel_size
-        and record.wheel not in state.changed
-    ):
-        return Keep(
-            item, key, record.wheel, _changed_record(artifact, record.wheel, record.depends_key)
-        )
+    records = state.conversions.get(key, ())
+    if records and all(_intact(record, state) for record in records):
+        wheels = tuple(record.wheel for record in records)
+        note = _changed_record(artifact, ", ".join(wheels), records[0].depends_key)
+        return Keep(item, key, wheels, note)
     for wheel in state.adoptable.get(key, ()):
         if wheel in state.wheels and _platform_matches(wheel, artifact.subdir, options):
             depends = state.adoptable_depends.get(wheel)
@@ -369,16 +372,27 @@ def _decide(
     if artifact.kind == "installed" and not artifact.alternatives:
         return Fail(item, NOT_FOUND_INSTALLED)
     damaged = state.damaged.get(key, ())
-    if record is None:
+    if not records:
         return Convert(item, key, "new", replaces=damaged)
+    return Convert(item, key, _why_again(records, state, damaged), replaces=damaged)
+
+
+def _intact(record: ConversionRecord, state: StateView) -> bool:
+    return state.wheels.get(record.wheel) == record.wheel_size and record.wheel not in state.changed
+
+
+def _why_again(
+    records: Sequence[ConversionRecord], state: StateView, damaged: Collection[str]
+) -> str:
+    """Say why an artifact converted before is converted again (its first wheel not intact)."""
+    record = next(record for record in records if not _intact(record, state))
     if record.wheel not in state.wheels:
-        return Convert(item, key, f"its wheel {record.wheel} is missing", replaces=damaged)
+        return f"its wheel {record.wheel} is missing"
     if record.wheel in damaged:
-        return Convert(item, key, f"its wheel {record.wheel} is damaged", replaces=damaged)
+        return f"its wheel {record.wheel} is damaged"
     if record.wheel in state.changed:
-        reason = f"its wheel {record.wheel} is not the one recorded"
-        return Convert(item, key, reason, replaces=damaged)
-    return Convert(item, key, f"its wheel {record.wheel} changed size", replaces=damaged)
+        return f"its wheel {record.wheel} is not the one recorded"
+    return f"its wheel {record.wheel} changed size"
 
 
 def _changed_record(artifact: Artifact, wheel: str, made_with: str | None) -> str | None:

@@ -56,21 +56,21 @@ class ConversionBatch:
 
     def __init__(self, state: WheelhouseState) -> None:
         self.state = state
-        self.pending: list[ConversionRecord] = []
+        self.pending: list[tuple[ConversionRecord, ...]] = []
         self.since = time.monotonic()
 
-    def add(self, record: ConversionRecord) -> None:
-        """Queue ``record``; write the queue when it is long or old enough."""
-        self.pending.append(record)
+    def add(self, records: tuple[ConversionRecord, ...]) -> None:
+        """Queue the records of one artifact's wheels; write the queue when it is long or old."""
+        self.pending.append(records)
         if len(self.pending) >= _BATCH_ROWS or time.monotonic() - self.since > _BATCH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
-        """Write every queued record in one transaction."""
+        """Write every queued record in one transaction (an artifact's wheels together)."""
         if self.pending:
             with self.state.transaction():
-                for record in self.pending:
-                    self.state.record_conversion(record)
+                for records in self.pending:
+                    self.state.record_conversions(records)
         self.pending.clear()
         self.since = time.monotonic()
 
@@ -147,7 +147,7 @@ def _execute_round(
     converts: list[tuple[int, Convert]] = []
     for position, action in chosen:
         if isinstance(action, Keep):
-            outcomes[position] = kept(action.item, action.wheel, action.note)
+            outcomes[position] = kept(action.item, action.wheels, action.note)
         elif isinstance(action, Skip):
             outcomes[position] = outcome_of(action.item, "skipped", reason=action.reason)
         elif isinstance(action, Fail):
@@ -155,7 +155,7 @@ def _execute_round(
         elif isinstance(action, Adopt):
             outcomes[position], record = adopt(run, action, present)
             if batch is not None:
-                batch.add(record)
+                batch.add((record,))
         elif dry_run:
             outcomes[position] = outcome_of(action.item, "would-convert", reason=action.reason)
         else:
@@ -227,11 +227,11 @@ def _convert_all(
     try:
         for result in _results(run, jobs, staging):
             action = actions[result.number]
-            outcome, record = land(run, action, result)
+            outcome, records = land(run, action, result)
             if stand_ins and result.number in stand_ins:
                 outcome = _in_place_of(outcome, stand_ins[result.number])
-            if record is not None and batch is not None:
-                batch.add(record)
+            if records and batch is not None:
+                batch.add(records)
             outcomes[result.number] = outcome
             run.emit(ArtifactFinished(outcome, action.item.size or 0, result.traceback))
     finally:

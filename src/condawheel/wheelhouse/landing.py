@@ -1,4 +1,4 @@
-"""Land a converted wheel in the wheelhouse, or adopt one already there; say who conflicts.
+"""Land a converted artifact's wheels in the wheelhouse, or adopt one; say who conflicts.
 
 A wheel is moved into place by a hard link, which never replaces a file (``writer.publish``);
 a file of the same name is replaced only if the decisions allowed it (a damaged wheel of
@@ -6,17 +6,25 @@ the same artifact) or if it is unreadable and no record names it (a crash left i
 other wheel of that name is a conflict, described by who made it: a wheel landed in this
 run, a state record, or the wheel's own ``conda.json``. An untracked wheel whose
 ``conda.json`` names an artifact is adopted as that artifact's conversion.
+
+A package holding several Python distributions makes several wheels (docs/convert.md,
+"split"), which depend on each other: they land together or not at all. Every one of
+them is checked before the first is moved, so a conflict on one refuses the artifact and
+leaves the others out; one that cannot be moved (a full disk) takes back those that
+this landing added.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-from dataclasses import replace
-from typing import TYPE_CHECKING, Final
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Final, Literal
 
 from condawheel.conda.condameta import dependencies_key
 from condawheel.convert.writer import publish, replace_damaged
 from condawheel.errors import InvalidPackage, InvalidWheel, WheelExistsError
+from condawheel.io.digests import hash_file
 from condawheel.io.wheelfile import open_wheel, wheel_damage
 from condawheel.sidecar import SIDECAR_NAME, load_sidecar, used_dependencies
 from condawheel.wheelhouse.context import outcome_of
@@ -26,7 +34,7 @@ from condawheel.wheelhouse.state import SidecarKey
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from condawheel.convert.writer import WriteResult
@@ -34,7 +42,7 @@ if TYPE_CHECKING:
     from condawheel.wheelhouse.decisions import Adopt, Convert, Identified
     from condawheel.wheelhouse.outcomes import Outcome, Status
     from condawheel.wheelhouse.state import ConversionRecord
-    from condawheel.wheelhouse.workers import JobResult
+    from condawheel.wheelhouse.workers import JobResult, StagedWheel
 
 __all__ = [
     "ADOPTED",
@@ -56,11 +64,20 @@ REPLACED_GARBAGE: Final = (
 )
 
 
-def sidecar_source(path: Path) -> tuple[str | None, str | None, str | None]:
-    """Return ``(filename, sha256, depends key)`` of the source a wheel's ``conda.json`` names.
+@dataclass(frozen=True)
+class SidecarSource:
+    """What a wheel's ``conda.json`` says of the artifact that made it (None: no sidecar)."""
 
-    The depends key digests the depends and constrains the wheel was made with.
-    """
+    filename: str | None = None
+    sha256: str | None = None
+    depends_key: str | None = None
+    """The digest of the depends and constrains the wheel was made with."""
+    split: bool = False
+    """Whether the wheel is one of those of a package split by its Python distributions."""
+
+
+def sidecar_source(path: Path) -> SidecarSource:
+    """Return what the ``conda.json`` of the wheel at ``path`` names as its source."""
     try:
         with open_wheel(path) as archive:
             names = [
@@ -71,15 +88,19 @@ def sidecar_source(path: Path) -> tuple[str | None, str | None, str | None]:
                 and name.endswith("/" + SIDECAR_NAME)
             ]
             if len(names) != 1:
-                return None, None, None
+                return SidecarSource()
             data = archive.read(names[0])
         sidecar = load_sidecar(path.name, data)
     except (InvalidWheel, InvalidPackage):
         # Not readable as a condawheel wheel: no sidecar names a source (a bug raises).
-        return None, None, None
+        return SidecarSource()
     used = used_dependencies(sidecar.document)
-    depends = None if used is None else dependencies_key(*used)
-    return sidecar.source.filename, sidecar.source.sha256, depends
+    return SidecarSource(
+        sidecar.source.filename,
+        sidecar.source.sha256,
+        None if used is None else dependencies_key(*used),
+        split=sidecar.document.get("split") is not None,
+    )
 
 
 def adoption_keys(
@@ -99,14 +120,25 @@ def adoption_keys(
         if known is not None and (known.size, known.mtime_ns) == (info.st_size, info.st_mtime_ns):
             keys.append(known)
             continue
-        _, sha256, depends = sidecar_source(wheelhouse / wheel)
-        keys.append(SidecarKey(wheel, info.st_size, info.st_mtime_ns, sha256, depends))
+        source = sidecar_source(wheelhouse / wheel)
+        keys.append(
+            SidecarKey(
+                wheel,
+                info.st_size,
+                info.st_mtime_ns,
+                source.sha256,
+                source.depends_key,
+                split=source.split,
+            )
+        )
     return keys
 
 
-def kept(item: Identified, wheel: str, note: str | None, *, reason: str | None = None) -> Outcome:
-    """Return the outcome of an artifact whose wheel is already there (kept or adopted)."""
-    outcome = outcome_of(item, "unchanged", reason=reason or note, wheel=wheel)
+def kept(
+    item: Identified, wheels: tuple[str, ...], note: str | None, *, reason: str | None = None
+) -> Outcome:
+    """Return the outcome of an artifact whose wheels are already there (kept or adopted)."""
+    outcome = outcome_of(item, "unchanged", reason=reason or note, wheels=wheels)
     # A wheel kept although the source's record now says other dependencies: a warning.
     return outcome if note is None else replace(outcome, warnings=(note,))
 
@@ -118,7 +150,7 @@ def adopt(
     info = present[action.wheel]
     stamp = (info.st_size, info.st_mtime_ns)
     record = run.conversion(action.item, action.key, action.wheel, stamp, None, action.depends_key)
-    return kept(action.item, action.wheel, action.note, reason=ADOPTED), record
+    return kept(action.item, (action.wheel,), action.note, reason=ADOPTED), record
 
 
 def _conflict_party(run: SyncRun, wheel: str) -> ConflictParty:
@@ -134,31 +166,53 @@ def _conflict_party(run: SyncRun, wheel: str) -> ConflictParty:
                 record.artifact_filename,
                 None if record.artifact_key.startswith("md5:") else record.artifact_key,
             )
-    filename, sha256, _ = sidecar_source(run.wheelhouse / wheel)
-    if filename is None:
+    source = sidecar_source(run.wheelhouse / wheel)
+    if source.filename is None:
         if wheel_damage(run.wheelhouse / wheel) is not None:
             note = "a file of that name that is no readable wheel (damaged? remove it)"
             return ConflictParty(wheel, note=note)
         return ConflictParty(
             wheel, note="an ordinary wheel of the same name (not made by condawheel)"
         )
-    return ConflictParty(wheel, filename=filename, sha256=sha256, note="named by its conda.json")
+    return ConflictParty(
+        wheel, filename=source.filename, sha256=source.sha256, note="named by its conda.json"
+    )
+
+
+Placement = Literal["new", "replace"]
+"""How a staged wheel goes into place: linked beside what is there (``new``: also when an
+identical wheel is there already), or renamed over a damaged or unreadable file."""
+
+
+def _placement(run: SyncRun, action: Convert, staged: StagedWheel) -> Placement | None:
+    """Return how ``staged`` goes into place; None: a different wheel of its name is there."""
+    wheel = staged.path.name
+    target = run.wheelhouse / wheel
+    if not target.is_file():
+        return "new"  # absent; something that is no file refuses the move itself
+    with contextlib.suppress(OSError):
+        if hash_file(target).sha256 == hash_file(staged.path).sha256:
+            return "new"  # identical: publish finds it so
+    # A readable wheel put there is someone's, and is never replaced. An unreadable file
+    # that no record names is what a crash leaves between a wheel and its record.
+    replaceable = wheel in action.replaces or wheel not in run.recorded_wheels
+    if replaceable and wheel_damage(target) is not None:
+        return "replace"
+    return None
 
 
 def land(
     run: SyncRun, action: Convert, result: JobResult
-) -> tuple[Outcome, ConversionRecord | None]:
-    """Move the wheel a worker staged for ``action`` into the wheelhouse.
+) -> tuple[Outcome, tuple[ConversionRecord, ...]]:
+    """Move the wheels a worker staged for ``action`` into the wheelhouse, all or none.
 
-    :returns: the artifact's outcome, and the record to store when a wheel landed (or
-        an identical one was there already); ``None`` when the artifact failed or its
-        wheel conflicts with another of the same name, which is never replaced.
+    :returns: the artifact's outcome, and the records to store when its wheels landed (or
+        identical ones were there already); none when the artifact failed or one of its
+        wheels conflicts with another of the same name, which is never replaced.
     """
     item = action.item
-    if result.error is not None or result.staged is None:
-        return outcome_of(item, "failed", reason=result.error or "no wheel was made"), None
-    staged = result.staged
-    wheel = staged.name
+    if result.error is not None or not result.staged:
+        return outcome_of(item, "failed", reason=result.error or "no wheel was made"), ()
     try:
         if (
             not action.key.startswith("md5:")
@@ -169,51 +223,97 @@ def land(
                 f"it changed while being synced (sha256 {result.source_sha256} when "
                 f"converted, {action.key} when listed); not landed, the next sync redoes it"
             )
-            return outcome_of(item, "failed", reason=reason), None
+            return outcome_of(item, "failed", reason=reason), ()
+        placements = []
+        for staged in result.staged:
+            placement = _placement(run, action, staged)
+            if placement is None:
+                return _conflict(run, action, staged.path.name, len(result.staged)), ()
+            placements.append((staged, placement))
+        placed = _place_all(run, action, placements)
+        if isinstance(placed, tuple):
+            return placed[0], ()
+    finally:
+        for folder in {staged.path.parent for staged in result.staged}:
+            shutil.rmtree(folder, ignore_errors=True)
+    return _landed(run, action, result, placed)
+
+
+def _place_all(
+    run: SyncRun, action: Convert, placements: Sequence[tuple[StagedWheel, Placement]]
+) -> list[tuple[StagedWheel, WriteResult, str | None, int | None]] | tuple[Outcome]:
+    """Move every staged wheel into place; on a failure, take back what this added.
+
+    :returns: each wheel, how it was written, what to say of it and its mtime; or the
+        artifact's outcome when one of them could not be moved.
+    """
+    placed: list[tuple[StagedWheel, WriteResult, str | None, int | None]] = []
+    for staged, placement in placements:
+        wheel = staged.path.name
+        target = run.wheelhouse / wheel
         note: str | None = None
         try:
-            written: WriteResult = publish(staged, run.wheelhouse / wheel)
-        except WheelExistsError:
-            # Checked again, though the lock keeps other syncs out: a readable wheel put
-            # there since the actions were decided is someone's, and is never replaced. An
-            # unreadable file that no record names is what a crash leaves between a wheel
-            # and its record.
-            replaceable = wheel in action.replaces or wheel not in run.recorded_wheels
-            if not replaceable or wheel_damage(run.wheelhouse / wheel) is None:
-                return _conflict(run, action, wheel)
-            try:
-                written = replace_damaged(staged, run.wheelhouse / wheel)
-            except OSError as error:
-                return _cannot_move(item, wheel, error), None
-            note = REPAIRED if wheel in action.replaces else REPLACED_GARBAGE
-        except OSError as error:
-            return _cannot_move(item, wheel, error), None
+            if placement == "replace":
+                written = replace_damaged(staged.path, target)
+                note = REPAIRED if wheel in action.replaces else REPLACED_GARBAGE
+            else:
+                written = publish(staged.path, target)
+        except (WheelExistsError, OSError) as error:
+            for _, added, _, _ in placed:
+                if added.status == "written":
+                    with contextlib.suppress(OSError):
+                        added.path.unlink()
+            if isinstance(error, WheelExistsError):
+                # Put there since it was checked, though the lock keeps other syncs out.
+                return (_conflict(run, action, wheel, len(placements)),)
+            return (_cannot_move(action.item, wheel, error),)
         try:
             mtime_ns: int | None = written.path.stat().st_mtime_ns
         except OSError:
             mtime_ns = None  # checked by size and sha256 next time
-    finally:
-        shutil.rmtree(staged.parent, ignore_errors=True)
-    if result.metadata is not None and result.summary is not None:
-        stamp, entry = describe_known_wheel(
-            run.wheelhouse,
-            wheel,
-            sha256=written.sha256,
-            metadata=result.metadata,
-            summary=result.summary,
+        placed.append((staged, written, note, mtime_ns))
+    return placed
+
+
+def _landed(
+    run: SyncRun,
+    action: Convert,
+    result: JobResult,
+    placed: Sequence[tuple[StagedWheel, WriteResult, str | None, int | None]],
+) -> tuple[Outcome, tuple[ConversionRecord, ...]]:
+    """Index, report and record the wheels that :func:`_place_all` moved into place."""
+    item = action.item
+    for staged, written, _, _ in placed:
+        if staged.metadata is not None and staged.summary is not None:
+            stamp, entry = describe_known_wheel(
+                run.wheelhouse,
+                written.path.name,
+                sha256=written.sha256,
+                metadata=staged.metadata,
+                summary=staged.summary,
+            )
+            run.indexed[stamp] = entry
+    wrote = any(written.status == "written" for _, written, _, _ in placed)
+    status: Status = "converted" if wrote else "unchanged"
+    notes = [note for _, _, note, _ in placed if note is not None]
+    note = IDENTICAL if not wrote else REPAIRED if REPAIRED in notes else next(iter(notes), None)
+    warnings = result.warnings + tuple(
+        f"{written.path.name}: {REPLACED_GARBAGE}"
+        for _, written, note, _ in placed
+        if note == REPLACED_GARBAGE
+    )
+    wheels = tuple(written.path.name for _, written, _, _ in placed)
+    outcome = replace(outcome_of(item, status, reason=note, wheels=wheels), warnings=warnings)
+    records = []
+    for _, written, _, mtime_ns in placed:
+        run.landed[written.path.name] = outcome
+        landed = (written.size, mtime_ns)
+        records.append(
+            run.conversion(
+                item, action.key, written.path.name, landed, written.sha256, result.depends_key
+            )
         )
-        run.indexed[stamp] = entry
-    status: Status = "converted" if written.status == "written" else "unchanged"
-    if status == "unchanged":
-        note = IDENTICAL
-    warnings = result.warnings
-    if note == REPLACED_GARBAGE:
-        warnings = (*warnings, f"{wheel}: {REPLACED_GARBAGE}")
-    outcome = replace(outcome_of(item, status, reason=note, wheel=wheel), warnings=warnings)
-    run.landed[wheel] = outcome
-    landed = (written.size, mtime_ns)
-    record = run.conversion(item, action.key, wheel, landed, written.sha256, result.depends_key)
-    return outcome, record
+    return outcome, tuple(records)
 
 
 def _cannot_move(item: Identified, wheel: str, error: OSError) -> Outcome:
@@ -221,7 +321,8 @@ def _cannot_move(item: Identified, wheel: str, error: OSError) -> Outcome:
     return outcome_of(item, "failed", reason=reason)
 
 
-def _conflict(run: SyncRun, action: Convert, wheel: str) -> tuple[Outcome, None]:
+def _conflict(run: SyncRun, action: Convert, wheel: str, made: int) -> Outcome:
+    """Refuse the artifact: ``wheel``, one of the ``made`` it makes, would replace another."""
     item = action.item
     other = _conflict_party(run, wheel)
     reason = (
@@ -244,5 +345,8 @@ def _conflict(run: SyncRun, action: Convert, wheel: str) -> tuple[Outcome, None]
         )
     elif other.location == item.artifact.location:
         reason += " (the artifact changed in place: --prune replaces its wheel)"
+    if made > 1:
+        # A split package's wheels require one another: none of them lands alone.
+        reason += f"; so none of the {made} wheels it makes landed"
     outcome = outcome_of(item, "conflict", reason=reason, wheel=wheel)
-    return replace(outcome, conflict_with=other), None
+    return replace(outcome, conflict_with=other)

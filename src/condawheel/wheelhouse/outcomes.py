@@ -4,6 +4,10 @@ The report (``--report FILE``, ``--json``) lists every source artifact with its 
 
 * ``converted``: a new wheel landed in the wheelhouse;
 * ``unchanged``: its wheel was already there (also when adopted, or identical);
+
+  ``wheel`` names the wheel, ``wheels`` every wheel of the artifact: a package holding
+  several Python distributions makes one per distribution and a library wheel, which
+  land together (docs/sync.md);
 * ``skipped``: left out on purpose, with the reason (``--select``, a ``.conda`` twin...);
   a ``.tar.bz2`` whose ``.conda`` twin failed is synced instead, and its entry's
   ``in_place_of`` names that ``.conda``;
@@ -79,6 +83,8 @@ class Outcome:
     size: int | None = None
     conflict_with: ConflictParty | None = None
     warnings: tuple[str, ...] = ()
+    wheels: tuple[str, ...] = ()
+    """Every wheel of the artifact in the wheelhouse, ``wheel`` first (converted, unchanged)."""
     in_place_of: str | None = None
     """The location of the failed ``.conda`` this ``.tar.bz2`` was synced for."""
 
@@ -93,6 +99,7 @@ class Outcome:
             "sha256": self.sha256,
             "size": self.size,
             "wheel": self.wheel,
+            "wheels": list(self.wheels),
         }
         if self.reason is not None:
             entry["reason"] = self.reason

@@ -55,7 +55,12 @@ def prune_candidates(
     if not run.options.prune or run.state is None:
         return ()
     before = run.state.offers()
-    staying = {action.wheel for action in decided.actions if isinstance(action, Keep | Adopt)}
+    staying = {
+        wheel
+        for action in decided.actions
+        if isinstance(action, Keep | Adopt)
+        for wheel in (action.wheels if isinstance(action, Keep) else (action.wheel,))
+    }
     return wheels_to_prune(
         before,
         refreshed_offers(before, listings),

@@ -3,10 +3,12 @@
 ``<wheelhouse>/.condawheel-state.sqlite`` holds
 
 * ``conversions``: artifact key (``sha256`` hex, or ``md5:<hex>`` when a source offers
-  no sha256) and options key -> the wheel it produced (its size, sha256 and mtime when it
-  landed), with the condawheel version, the options that produced it, and the digest
-  of the ``depends`` / ``constrains`` it was made with (a source's record may change
-  them later: a repodata patch);
+  no sha256) and options key -> the wheels it produced, one row each (its size, sha256
+  and mtime when it landed), with the condawheel version, the options that produced
+  it, and the digest of the ``depends`` / ``constrains`` it was made with (a source's
+  record may change them later: a repodata patch). A package holding several Python
+  distributions makes several wheels (docs/convert.md, "split"); their rows are
+  written and replaced together;
 * ``offers``: which source offered which artifact key at which location; ``--prune``
   removes the wheels of keys that no source offers any more;
 * ``file_digests``: ``(path, size, mtime_ns, inode)`` -> sha256 and md5 of local files, so
@@ -14,7 +16,7 @@
 * ``sidecar_keys``: for wheels the state does not list, the source sha256 their
   ``conda.json`` names (the stamp-keyed result of opening them once), so that a wheel
   that landed just before a crash is adopted instead of converted again (and the digest of
-  the dependencies they were made with);
+  the dependencies they were made with, and whether it is one of a split package's);
 * ``meta``: the schema version, the index signature, and what the last sync did
   (:data:`LAST_SYNC`, shown on the wheelhouse's front page).
 
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Final
 from condawheel.errors import WheelhouseError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from typing_extensions import Self
@@ -55,17 +57,12 @@ __all__ = [
 STATE_NAME: Final = ".condawheel-state.sqlite"
 LAST_SYNC: Final = "last_sync"
 """The ``meta`` key of the last sync's counts and time (JSON), which ``index`` also shows."""
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 # A file modified within this window of being hashed may change again within the same
 # mtime tick without changing its stamp (git's "racy clean" problem): hash it again later.
 RACY_NS: Final = 2_000_000_000
 
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS conversions (
+_CONVERSIONS_TABLE: Final = """
     artifact_key TEXT NOT NULL,
     options_key TEXT NOT NULL,
     wheel TEXT NOT NULL,
@@ -80,8 +77,14 @@ CREATE TABLE IF NOT EXISTS conversions (
     converted_at REAL NOT NULL,
     wheel_mtime_ns INTEGER,
     depends_key TEXT,
-    PRIMARY KEY (artifact_key, options_key)
+    PRIMARY KEY (artifact_key, options_key, wheel)
+"""
+_SCHEMA: Final = f"""
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS conversions ({_CONVERSIONS_TABLE});
 CREATE INDEX IF NOT EXISTS conversions_by_wheel ON conversions (wheel);
 CREATE TABLE IF NOT EXISTS offers (
     source TEXT NOT NULL,
@@ -104,22 +107,50 @@ CREATE TABLE IF NOT EXISTS sidecar_keys (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     artifact_key TEXT,
-    depends_key TEXT
+    depends_key TEXT,
+    split INTEGER NOT NULL DEFAULT 0
 );
 """
 
 # Schema 1 -> 2: the wheel mtime of conversions; the dependencies digest of conversions
-# and of untracked wheels. (table, column, type), added where missing.
-_ADDED_IN_2: Final = (
+# and of untracked wheels. Schema 2 -> 3: whether an untracked wheel is one of a split
+# package's. (table, column, type), added where missing.
+_ADDED_COLUMNS: Final = (
     ("conversions", "wheel_mtime_ns", "INTEGER"),
     ("conversions", "depends_key", "TEXT"),
     ("sidecar_keys", "depends_key", "TEXT"),
+    ("sidecar_keys", "split", "INTEGER NOT NULL DEFAULT 0"),
+)
+# The columns of ``conversions`` in the order of ConversionRecord's fields, spelled out
+# in each statement (literal SQL: nothing is pasted into a query).
+_SELECT_CONVERSIONS: Final = (
+    "SELECT artifact_key, options_key, wheel, wheel_size, wheel_sha256, artifact_filename, "
+    "artifact_source, artifact_scope, artifact_location, condawheel_version, options_json, "
+    "converted_at, wheel_mtime_ns, depends_key FROM conversions ORDER BY rowid"
+)
+_INSERT_CONVERSION: Final = (
+    "INSERT OR REPLACE INTO conversions (artifact_key, options_key, wheel, wheel_size, "
+    "wheel_sha256, artifact_filename, artifact_source, artifact_scope, artifact_location, "
+    "condawheel_version, options_json, converted_at, wheel_mtime_ns, depends_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_COPY_CONVERSIONS: Final = (
+    "INSERT INTO conversions_by_wheel_new (artifact_key, options_key, wheel, wheel_size, "
+    "wheel_sha256, artifact_filename, artifact_source, artifact_scope, artifact_location, "
+    "condawheel_version, options_json, converted_at, wheel_mtime_ns, depends_key) "
+    "SELECT artifact_key, options_key, wheel, wheel_size, wheel_sha256, artifact_filename, "
+    "artifact_source, artifact_scope, artifact_location, condawheel_version, options_json, "
+    "converted_at, wheel_mtime_ns, depends_key FROM conversions"
 )
 
 
 @dataclass(frozen=True)
 class ConversionRecord:
-    """One artifact converted with one set of options, and the wheel it produced."""
+    """One artifact converted with one set of options, and one wheel it produced.
+
+    A split package (several Python distributions) has one record per wheel, all with
+    the same ``artifact_key`` and ``options_key``.
+    """
 
     artifact_key: str
     options_key: str
@@ -182,6 +213,9 @@ class SidecarKey:
     artifact_key: str | None
     depends_key: str | None = None
     """The digest of the depends and constrains its ``conda.json`` says it was made with."""
+    split: bool = False
+    """Whether it is one of the wheels of a package split by its Python distributions:
+    such a wheel is never adopted alone (whether its siblings all landed is unknown)."""
 
 
 def _unknown_schema(found: object) -> None:
@@ -191,29 +225,62 @@ def _unknown_schema(found: object) -> None:
 
 def _missing_columns(connection: sqlite3.Connection) -> list[tuple[str, str, str]]:
     present: dict[str, set[str]] = {}
-    for table, _, _ in _ADDED_IN_2:
+    for table, _, _ in _ADDED_COLUMNS:
         if table not in present:
             rows = connection.execute(f"PRAGMA table_info({table})")
             present[table] = {row[1] for row in rows}
-    return [item for item in _ADDED_IN_2 if item[1] not in present[item[0]]]
+    return [item for item in _ADDED_COLUMNS if item[1] not in present[item[0]]]
+
+
+def _one_row_per_artifact(connection: sqlite3.Connection) -> bool:
+    """Whether ``conversions`` is keyed by artifact and options alone (schema 1 and 2)."""
+    keyed = {row[1] for row in connection.execute("PRAGMA table_info(conversions)") if row[5]}
+    return "wheel" not in keyed
+
+
+def _key_conversions_by_wheel(connection: sqlite3.Connection) -> None:
+    """Rebuild ``conversions`` with the wheel in its primary key, keeping every row.
+
+    SQLite cannot change a table's primary key in place: the documented way is a new
+    table, a copy, and a rename (https://sqlite.org/lang_altertable.html, "Making Other
+    Kinds Of Table Schema Changes"). The rename comes before the index, which went with
+    the old table.
+    """
+    connection.execute(f"CREATE TABLE conversions_by_wheel_new ({_CONVERSIONS_TABLE})")
+    connection.execute(_COPY_CONVERSIONS)
+    connection.execute("DROP TABLE conversions")
+    connection.execute("ALTER TABLE conversions_by_wheel_new RENAME TO conversions")
+    connection.execute("CREATE INDEX IF NOT EXISTS conversions_by_wheel ON conversions (wheel)")
+
+
+def _needs_migration(connection: sqlite3.Connection, schema: str | None) -> bool:
+    return (
+        schema != str(SCHEMA_VERSION)
+        or bool(_missing_columns(connection))
+        or _one_row_per_artifact(connection)
+    )
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
-    """Bring a schema 1 state (or a schema 2 one lacking a column) to schema 2 in place.
+    """Bring a schema 1 or 2 state (or one lacking a column) to schema 3 in place.
 
-    Not merely compatible: schema 1 writers insert rows by position, so an older
-    condawheel must see the new schema and set the file aside rather than fail to write.
-    The index signature is dropped so that the next sync runs the index once and
-    records which wheels it could not index (schema 1 did not keep that).
+    Not merely compatible: older writers insert rows by position and replace an
+    artifact's one row, so an older condawheel must see the new schema and set the file
+    aside rather than write wrong rows. Every conversion row is kept: a wheelhouse is not
+    converted again. The index signature is dropped so that the next sync runs the
+    index once and records which wheels it could not index (schema 1 did not keep that);
+    the sidecar cache is emptied, since it did not say which wheels are split ones.
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
         # Read again under the write lock: another process may have migrated it meanwhile.
         row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        missing = _missing_columns(connection)
-        if missing or (row is not None and row[0] != str(SCHEMA_VERSION)):
-            for table, column, kind in missing:
+        if _needs_migration(connection, None if row is None else row[0]):
+            for table, column, kind in _missing_columns(connection):
                 connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            if _one_row_per_artifact(connection):
+                _key_conversions_by_wheel(connection)
+            connection.execute("DELETE FROM sidecar_keys")
             connection.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
             )
@@ -236,9 +303,9 @@ def _connect(path: Path) -> sqlite3.Connection:
             connection.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
-        elif row[0] not in {"1", str(SCHEMA_VERSION)}:
+        elif row[0] not in {"1", "2", str(SCHEMA_VERSION)}:
             _unknown_schema(row[0])
-        elif row[0] == "1" or _missing_columns(connection):
+        elif _needs_migration(connection, row[0]):
             _migrate(connection)
     except BaseException:
         connection.close()
@@ -312,12 +379,8 @@ class WheelhouseState:
 
     def conversions(self) -> list[ConversionRecord]:
         """Return every conversion record."""
-        rows = self._db.execute(
-            "SELECT artifact_key, options_key, wheel, wheel_size, wheel_sha256, "
-            "artifact_filename, artifact_source, artifact_scope, artifact_location, "
-            "condawheel_version, options_json, converted_at, wheel_mtime_ns, depends_key "
-            "FROM conversions"
-        )
+        # In the order they were recorded: a split package's wheels as the converter made them.
+        rows = self._db.execute(_SELECT_CONVERSIONS)
         return [ConversionRecord(*row) for row in rows]
 
     def offers(self) -> list[Offer]:
@@ -335,9 +398,12 @@ class WheelhouseState:
     def sidecar_keys(self) -> dict[str, SidecarKey]:
         """Return the sidecar cache of untracked wheels by file name."""
         rows = self._db.execute(
-            "SELECT wheel, size, mtime_ns, artifact_key, depends_key FROM sidecar_keys"
+            "SELECT wheel, size, mtime_ns, artifact_key, depends_key, split FROM sidecar_keys"
         )
-        return {row[0]: SidecarKey(*row) for row in rows}
+        return {
+            wheel: SidecarKey(wheel, size, mtime_ns, key, depends, split=bool(split))
+            for wheel, size, mtime_ns, key, depends, split in rows
+        }
 
     def meta(self, key: str) -> str | None:
         """Return a value of the ``meta`` table."""
@@ -347,13 +413,22 @@ class WheelhouseState:
     # ------------------------------------------------------------------ writes
     # Callers wrap these in transaction(); each statement is atomic on its own too.
 
-    def record_conversion(self, record: ConversionRecord) -> None:
-        """Insert or replace the record of ``(artifact_key, options_key)``."""
+    def record_conversions(self, records: Sequence[ConversionRecord]) -> None:
+        """Make ``records`` the wheels of their ``(artifact_key, options_key)`` pairs.
+
+        An artifact converted with one set of options made one wheel, or several (a split
+        package): all of them are recorded at once, and replace what was recorded before.
+        """
+        pairs = {(record.artifact_key, record.options_key) for record in records}
+        self._db.executemany(
+            "DELETE FROM conversions WHERE artifact_key = ? AND options_key = ?", pairs
+        )
+        for record in records:
+            self._insert_conversion(record)
+
+    def _insert_conversion(self, record: ConversionRecord) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO conversions (artifact_key, options_key, wheel, wheel_size, "
-            "wheel_sha256, artifact_filename, artifact_source, artifact_scope, "
-            "artifact_location, condawheel_version, options_json, converted_at, "
-            "wheel_mtime_ns, depends_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _INSERT_CONVERSION,
             (
                 record.artifact_key,
                 record.options_key,
@@ -414,8 +489,12 @@ class WheelhouseState:
     def record_sidecar_keys(self, keys: Iterable[SidecarKey]) -> None:
         """Remember what untracked wheels' sidecars say."""
         self._db.executemany(
-            "INSERT OR REPLACE INTO sidecar_keys VALUES (?, ?, ?, ?, ?)",
-            ((k.wheel, k.size, k.mtime_ns, k.artifact_key, k.depends_key) for k in keys),
+            "INSERT OR REPLACE INTO sidecar_keys (wheel, size, mtime_ns, artifact_key, "
+            "depends_key, split) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (k.wheel, k.size, k.mtime_ns, k.artifact_key, k.depends_key, int(k.split))
+                for k in keys
+            ),
         )
 
     def forget_sidecar_keys(self, wheels: Iterable[str]) -> None:

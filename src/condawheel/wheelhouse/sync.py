@@ -88,7 +88,7 @@ if TYPE_CHECKING:
     from condawheel.wheelhouse.artifacts import Artifact, ListingProblem
     from condawheel.wheelhouse.cluster import DaskCluster
     from condawheel.wheelhouse.outcomes import Pruned
-    from condawheel.wheelhouse.state import Offer
+    from condawheel.wheelhouse.state import ConversionRecord, Offer
 
 __all__ = ["SyncOptions", "sync"]
 
@@ -278,12 +278,12 @@ def _decide_actions(
     if check.restamp and run.state is not None and not run.options.dry_run:
         with run.state.transaction():
             run.state.record_wheel_stamps(check.restamp)
+    conversions: dict[str, tuple[ConversionRecord, ...]] = {}
+    for record in run.records:
+        if record.options_key == run.options_key:
+            conversions[record.artifact_key] = (*conversions.get(record.artifact_key, ()), record)
     view = StateView(
-        conversions={
-            record.artifact_key: record
-            for record in run.records
-            if record.options_key == run.options_key
-        },
+        conversions=conversions,
         wheels={name: info.st_size for name, info in present.items()},
         damaged=check.damaged,
         changed=check.changed,
@@ -301,7 +301,8 @@ def _decide_actions(
             run.state.record_sidecar_keys(keys)
     adoptable: dict[str, tuple[str, ...]] = {}
     for key in keys:
-        if key.artifact_key is not None:
+        # One of a split package's wheels is not adopted alone (decisions, rule 5).
+        if key.artifact_key is not None and not key.split:
             adoptable[key.artifact_key] = (*adoptable.get(key.artifact_key, ()), key.wheel)
     depends = {key.wheel: key.depends_key for key in keys if key.depends_key is not None}
     view = replace(view, adoptable=adoptable, adoptable_depends=depends)

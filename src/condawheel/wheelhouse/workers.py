@@ -2,8 +2,10 @@
 
 A worker finds the artifact's bytes (downloads and verifies it, or picks the installed
 package's archive or extracted folder), converts it with ``threads=0`` (the processes
-are the parallelism), and leaves the wheel in ``<staging>/<n>/``. It never writes into
-the wheelhouse: the engine, which holds the wheelhouse lock, moves each wheel into place.
+are the parallelism), and leaves its wheels in ``<staging>/<n>/``: one, or one per Python
+distribution and a library wheel for a package that holds several (docs/convert.md,
+"split"). It never writes into the wheelhouse: the engine, which holds the wheelhouse
+lock, moves the wheels into place.
 So a worker that outlives a killed engine cannot land anything in a wheelhouse that a
 newer run now owns; on Linux it is killed with its parent anyway (``PR_SET_PDEATHSIG``).
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ConversionJob",
     "JobResult",
+    "StagedWheel",
     "in_sync_worker",
     "load_names",
     "run_job",
@@ -78,21 +81,31 @@ class ConversionJob:
 
 
 @dataclass(frozen=True)
-class JobResult:
-    """A staged wheel, or why there is none."""
+class StagedWheel:
+    """One wheel a job left in the staging folder."""
 
-    number: int
-    staged: Path | None = None
-    source_sha256: str | None = None
-    """The sha256 the converter computed (or was given) for the source: the sidecar's."""
-    warnings: tuple[str, ...] = ()
-    error: str | None = None
+    path: Path
     metadata: bytes | None = None
     """The wheel's METADATA, so that the index need not read the wheel again."""
     summary: WheelSummary | None = None
     """What the front page shows of the wheel (from METADATA and conda.json), likewise."""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """The staged wheels of an artifact, or why there are none."""
+
+    number: int
+    staged: tuple[StagedWheel, ...] = ()
+    """Every wheel the artifact made, in the converter's order: one, or a split package's
+    distribution wheels and then its library wheel."""
+    source_sha256: str | None = None
+    """The sha256 the converter computed (or was given) for the source: the sidecar's."""
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
     depends_key: str | None = None
-    """The digest of the depends and constrains the wheel was made with (for the state)."""
+    """The digest of the depends and constrains the wheels were made with (for the state;
+    the package's record, the same for every wheel of a split one)."""
     traceback: str | None = None
     """The formatted traceback of an internal error (a defect of condawheel) that failed
     the job, for ``CONDAWHEEL_DEBUG``: tracebacks do not cross process boundaries, text does."""
@@ -224,25 +237,20 @@ def run_job(job: ConversionJob, names: NameMapping, *, folder: str | None = None
             error=f"internal error: {type(error).__name__}: {error}",
             traceback="".join(format_exception(error)),
         )
-    if result.others:
-        # The state records one wheel per artifact: a package split by its Python
-        # distributions is converted by `condawheel convert`, not landed in part.
-        made = ", ".join(wheel.wheel.name for wheel in result.wheels)
-        return JobResult(
-            job.number,
-            error=(
-                f"holds several Python distributions and makes {len(result.wheels)} wheels "
-                f"({made}); sync records one wheel per artifact, so it is not landed: "
-                "convert it with `condawheel convert`"
-            ),
-        )
     return JobResult(
         job.number,
-        staged=result.wheel,
+        staged=tuple(
+            StagedWheel(
+                made.wheel,
+                metadata=made.plan.metadata,
+                summary=summarize_wheel(made.plan.metadata, made.plan.sidecar),
+            )
+            for made in result.wheels
+        ),
         source_sha256=_source_sha256(result.plan.sidecar),
-        warnings=result.plan.warnings,
-        metadata=result.plan.metadata,
-        summary=summarize_wheel(result.plan.metadata, result.plan.sidecar),
+        # A split package's wheels are planned from one analysis: the package's warnings
+        # are said once, not once per wheel.
+        warnings=tuple(dict.fromkeys(w for made in result.wheels for w in made.plan.warnings)),
         depends_key=_depends_key(result.plan.sidecar),
     )
 
