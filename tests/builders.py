@@ -317,6 +317,59 @@ def python_package(
     )
 
 
+def distribution_files(
+    site: str,
+    name: str,
+    version: str,
+    files: dict[str, bytes],
+    requires: list[str],
+    also: str = "",
+) -> list[FileSpec]:
+    """A dist-info with its RECORD (PEP 376) and the files it names (``also``: more rows)."""
+    directory = f"{site}/{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {requirement}\n" for requirement in requires
+    )
+    record = "".join(f"{path},,\n" for path in files) + f"{name}-{version}.dist-info/RECORD,,\n"
+    record += also
+    return [
+        *(FileSpec(f"{site}/{path}", data) for path, data in files.items()),
+        FileSpec(f"{directory}/METADATA", metadata.encode()),
+        FileSpec(f"{directory}/RECORD", record.encode()),
+        FileSpec(f"{directory}/INSTALLER", b"conda\n"),
+    ]
+
+
+def two_distributions(*, name: str = "splitdemo", version: str = "2.0") -> CondaSpec:
+    """A linux-64 package holding two Python distributions and files no RECORD names.
+
+    ``alpha`` requires ``beta`` and imports it; a library and a program belong to neither,
+    so converting it makes three wheels: ``alpha``, ``beta`` and ``conda-pkg-<name>``.
+    Its only dependency is Python, so that pip can install its wheels from a wheelhouse.
+    """
+    site = "lib/python3.12/site-packages"
+    return CondaSpec(
+        name=name,
+        version=version,
+        build="py312h0_0",
+        depends=["python >=3.12,<3.13.0a0"],
+        files=[
+            *distribution_files(
+                site,
+                "alpha",
+                version,
+                {"alpha/__init__.py": b"from beta import VALUE\n"},
+                ["beta>=1"],
+            ),
+            *distribution_files(
+                site, "beta", version, {"beta/__init__.py": b"VALUE = 'beta'\n"}, []
+            ),
+            FileSpec(f"lib/lib{name}.so.2", b"\x7fELF split library"),
+            FileSpec(f"bin/{name}-tool", b"#!/bin/sh\necho tool\n", mode=0o755),
+        ],
+    )
+
+
 def noarch_tool(entry_points_txt: bytes | None, link_points: list[str]) -> CondaSpec:
     """A ``noarch: python`` package ``tool`` whose commands link.json and entry_points.txt name."""
     files = [

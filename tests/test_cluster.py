@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2, python_package
+from builders import (
+    CondaSpec,
+    FileSpec,
+    build_conda,
+    build_tar_bz2,
+    python_package,
+    two_distributions,
+)
 from cli_runner import invoke
 from condawheel import __version__
 from condawheel.errors import WheelhouseError
@@ -209,6 +216,28 @@ def test_a_dask_sync_makes_the_wheels_index_and_report_of_a_local_sync(
     assert not list((tmp_path / "dask").glob(".condawheel-tmp-stage-*"))
     # Nothing of the run stays on the workers.
     assert cluster.client.run(runs_on_worker) == dict.fromkeys(cluster.worker_pids(), 0)
+
+
+@pytest.mark.usefixtures("engine_cache")
+def test_a_split_package_lands_every_wheel_from_dask_as_locally(
+    cluster: DaskProcesses, tmp_path: Path
+) -> None:
+    # One task, several wheels: a package holding several Python distributions.
+    cluster.wait_for_workers(1)
+    sources = [str(_channel(tmp_path / "channel", [two_distributions()]))]
+    expected = local_sync(sources, tmp_path / "local")
+
+    report = sync(sources, tmp_path / "dask", SyncOptions(jobs=1, scheduler=cluster.address))
+
+    assert_as_local(report, expected)
+    [outcome] = report.outcomes
+    assert outcome.status == "converted"
+    assert [wheel.split("-")[0] for wheel in outcome.wheels] == [
+        "alpha",
+        "beta",
+        "conda_pkg_splitdemo",
+    ]
+    assert sorted(path.name for path in (tmp_path / "dask").glob("*.whl")) == sorted(outcome.wheels)
 
 
 @pytest.mark.corpus

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from builders import build_conda, python_package
+from builders import CondaSpec, build_conda, python_package, two_distributions
 from condawheel.io.http import RetryPolicy
 from condawheel.options import PlanOptions
 from condawheel.wheelhouse.artifacts import Artifact
@@ -47,16 +47,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _identified(package: Path) -> Identified:
+def _identified(package: Path, spec: CondaSpec = SPEC) -> Identified:
     artifact = Artifact(
         source=str(package.parent),
         kind="file",
         location=str(package),
         filename=package.name,
         subdir="linux-64",
-        name=SPEC.name,
-        version=SPEC.version,
-        build=SPEC.build,
+        name=spec.name,
+        version=spec.version,
+        build=spec.build,
     )
     return Identified(artifact, _sha256(package), package.stat().st_size)
 
@@ -72,12 +72,16 @@ def run(tmp_path: Path) -> Iterator[SyncRun]:
 
 
 def _staged(
-    run: SyncRun, package: Path, number: int = 0, options: PlanOptions | None = None
+    run: SyncRun,
+    package: Path,
+    number: int = 0,
+    options: PlanOptions | None = None,
+    spec: CondaSpec = SPEC,
 ) -> tuple[Convert, JobResult]:
     """Convert ``package`` as a sync worker does, into a staging folder of the wheelhouse."""
     staging = run.wheelhouse / ".condawheel-tmp-stage-test"
     staging.mkdir(exist_ok=True)
-    item = _identified(package)
+    item = _identified(package, spec)
     assert item.key is not None
     job = ConversionJob(
         number=number,
@@ -341,3 +345,41 @@ def test_an_adopted_wheel_of_other_dependencies_is_kept_with_a_warning(
     note = "kept it, made with other depends"
     outcome, _ = adopt(run, Adopt(item, item.key, "w.whl", note=note), {"w.whl": package.stat()})
     assert (outcome.reason, outcome.warnings) == (ADOPTED, (note,))
+
+
+def test_the_wheels_of_a_split_package_land_together(run: SyncRun, tmp_path: Path) -> None:
+    spec = two_distributions()
+    (tmp_path / "split").mkdir()
+    package = build_conda(spec, tmp_path / "split")
+    action, result = _staged(run, package, spec=spec)
+    names = tuple(staged.path.name for staged in result.staged)
+    assert [name.split("-")[0] for name in names] == ["alpha", "beta", "conda_pkg_splitdemo"]
+
+    outcome, records = land(run, action, result)
+
+    assert (outcome.status, outcome.wheel, outcome.wheels) == ("converted", names[0], names)
+    assert [record.wheel for record in records] == list(names)
+    assert {record.artifact_key for record in records} == {action.key}
+    assert sorted(path.name for path in run.wheelhouse.glob("*.whl")) == sorted(names)
+    assert {stamp.filename for stamp in run.indexed} == set(names)
+    assert all(run.landed[name] == outcome for name in names)
+
+
+def test_a_split_wheel_that_cannot_be_moved_takes_back_its_siblings(
+    run: SyncRun, tmp_path: Path
+) -> None:
+    spec = two_distributions()
+    (tmp_path / "split").mkdir()
+    package = build_conda(spec, tmp_path / "split")
+    action, result = _staged(run, package, spec=spec)
+    *first, last = (staged.path.name for staged in result.staged)
+    (run.wheelhouse / last).mkdir()  # checked last: the others were moved in already
+
+    outcome, records = land(run, action, result)
+
+    assert (outcome.status, records) == ("failed", ())
+    assert outcome.reason is not None
+    assert outcome.reason.startswith(f"cannot move {last} into the wheelhouse: a directory")
+    assert not any((run.wheelhouse / name).exists() for name in first)
+    assert run.landed == {}
+    assert not result.staged[0].path.parent.exists()

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from packaging.metadata import Metadata
 
-from builders import CondaSpec, FileSpec, build_conda, read_wheel
+from builders import CondaSpec, FileSpec, build_conda, distribution_files, read_wheel
 from condawheel.convert import convert, plan_package, plan_packages
 from condawheel.convert.names import NameMapping
 from condawheel.errors import UnsupportedPackage
 from corpus_wheels import install_wheels, make_prefix, python312, run_python
-from syncing import run_condawheel
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,35 +23,20 @@ SITE = "lib/python3.12/site-packages"
 NAMES = NameMapping.from_names({"sip-tools": "sip-tools", "qt-main": None})
 
 
-def _dist(
-    name: str, version: str, files: dict[str, bytes], requires: list[str], also: str = ""
-) -> list[FileSpec]:
-    """A dist-info with its RECORD (PEP 376) and the files it names (``also``: more rows)."""
-    directory = f"{SITE}/{name}-{version}.dist-info"
-    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
-        f"Requires-Dist: {requirement}\n" for requirement in requires
-    )
-    record = "".join(f"{path},,\n" for path in files) + f"{name}-{version}.dist-info/RECORD,,\n"
-    record += also
-    return [
-        *(FileSpec(f"{SITE}/{path}", data) for path, data in files.items()),
-        FileSpec(f"{directory}/METADATA", metadata.encode()),
-        FileSpec(f"{directory}/RECORD", record.encode()),
-        FileSpec(f"{directory}/INSTALLER", b"conda\n"),
-    ]
-
-
 def pyqt_like(*, rest: bool = True, overlap: bool = False) -> CondaSpec:
     """Two distributions (pyqt5, pyqt5-sip), and Qt files that no RECORD names."""
     sip_files = {"PyQt5/sip.py": b"SIP = 'sip'\n"}
     files = [
-        *_dist(
+        *distribution_files(
+            SITE,
             "PyQt5",
             "5.15.9",
             {"PyQt5/__init__.py": b"", "PyQt5/QtCore.py": b"from PyQt5.sip import SIP\n"},
             ["PyQt5-sip<13,>=12.11", "sip-tools"],
         ),
-        *_dist("PyQt5_sip", "12.12.2", sip_files, [], "PyQt5/__init__.py,,\n" if overlap else ""),
+        *distribution_files(
+            SITE, "PyQt5_sip", "12.12.2", sip_files, [], "PyQt5/__init__.py,,\n" if overlap else ""
+        ),
     ]
     if rest:
         files += [
@@ -188,16 +172,3 @@ def test_convert_and_inspect_report_every_wheel(tmp_path: Path) -> None:
     )  # fmt: skip
     assert text.stdout.startswith("3 wheels (one per Python distribution, and the other files):")
     assert len(plan_packages(package, mapping=NAMES)) == 3
-
-
-def test_sync_does_not_land_a_split_package_in_part(tmp_path: Path) -> None:
-    channel = tmp_path / "channel" / "linux-64"
-    channel.mkdir(parents=True)
-    build_conda(pyqt_like(), channel)
-    done = run_condawheel("sync", str(channel.parent), "-w", str(tmp_path / "W"), "--json")
-    assert done.returncode == 1
-    (item,) = json.loads(done.stdout)["artifacts"]
-    assert item["status"] == "failed"
-    assert "makes 3 wheels" in item["reason"]
-    assert "convert it with `condawheel convert`" in item["reason"]
-    assert not list((tmp_path / "W").glob("*.whl"))
