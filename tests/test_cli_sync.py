@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -245,6 +246,19 @@ def test_each_converted_wheel_is_printed_as_it_lands(capsys: pytest.CaptureFixtu
     )
     display.account(report)  # type: ignore[arg-type]
     assert capsys.readouterr() == ("", "")
+
+
+def test_every_wheel_of_a_split_package_is_a_converted_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    display = _SyncDisplay(Path("W"), quiet=False, results=True, warnings=False)
+    outcome = replace(_converted("a.whl").outcome, wheels=("a.whl", "b.whl", "lib.whl"))
+    display(ArtifactFinished(outcome, 10))
+    assert capsys.readouterr().out.splitlines() == [
+        "converted W/a.whl",
+        "converted W/b.whl",
+        "converted W/lib.whl",
+    ]
 
 
 def test_while_a_bar_is_shown_lines_go_above_it(monkeypatch: pytest.MonkeyPatch) -> None:
