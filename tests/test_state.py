@@ -222,28 +222,12 @@ def test_a_schema_1_state_gains_the_dependencies_digest_and_keeps_its_rows(
         assert [item.depends_key for item in state.conversions()] == ["d" * 16]
 
 
-# Schema 2 as condawheel wrote it before split packages were synced: one row per
-# artifact and options, sidecar keys without the split flag.
-SCHEMA_2 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT INTO meta VALUES ('schema', '2');
-CREATE TABLE conversions (
-    artifact_key TEXT NOT NULL, options_key TEXT NOT NULL, wheel TEXT NOT NULL,
-    wheel_size INTEGER NOT NULL, wheel_sha256 TEXT, artifact_filename TEXT NOT NULL,
-    artifact_source TEXT NOT NULL, artifact_scope TEXT NOT NULL,
-    artifact_location TEXT NOT NULL, condawheel_version TEXT NOT NULL,
-    options_json TEXT NOT NULL, converted_at REAL NOT NULL, wheel_mtime_ns INTEGER,
-    depends_key TEXT,
-    PRIMARY KEY (artifact_key, options_key)
-);
-CREATE INDEX conversions_by_wheel ON conversions (wheel);
-CREATE TABLE offers (source TEXT NOT NULL, scope TEXT NOT NULL, location TEXT NOT NULL,
-    artifact_key TEXT NOT NULL, PRIMARY KEY (source, location));
-CREATE TABLE file_digests (path TEXT PRIMARY KEY, size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    md5 TEXT NOT NULL, hashed_ns INTEGER NOT NULL);
-CREATE TABLE sidecar_keys (wheel TEXT PRIMARY KEY, size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL, artifact_key TEXT, depends_key TEXT);
+# Schema 2 as condawheel wrote it before split packages were synced (here, as it
+# migrated schema 1): one row per artifact and options, no split flag in sidecar_keys.
+SCHEMA_2 = SCHEMA_1_CONVERSIONS.replace("'schema', '1'", "'schema', '2'") + """
+ALTER TABLE conversions ADD COLUMN wheel_mtime_ns INTEGER;
+ALTER TABLE conversions ADD COLUMN depends_key TEXT;
+ALTER TABLE sidecar_keys ADD COLUMN depends_key TEXT;
 """
 
 
