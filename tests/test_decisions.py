@@ -118,6 +118,43 @@ def test_only_a_damaged_wheel_of_the_same_artifact_may_be_replaced() -> None:
     assert action == Convert(item(key=SHA_B), SHA_B, "new")
 
 
+SPLIT = (
+    "alpha-1.0-0_py312h0_0-cp312-none-conda_linux_64.whl",
+    "beta-1.0-0_py312h0_0-cp312-none-conda_linux_64.whl",
+    "conda_pkg_demo-1.0-0_py312h0_0-py3-none-conda_linux_64.whl",
+)
+"""The wheels of a package split by its Python distributions: one artifact, three wheels."""
+
+
+def test_a_split_package_is_kept_only_while_every_wheel_is_intact() -> None:
+    records = tuple(record(SHA_A, wheel) for wheel in SPLIT)
+    present = dict.fromkeys(SPLIT, 10)
+    kept = StateView({SHA_A: records}, present)
+    assert decide_actions([item()], kept, options=OPTIONS).actions == (Keep(item(), SHA_A, SPLIT),)
+
+    missing = StateView({SHA_A: records}, {SPLIT[0]: 10, SPLIT[1]: 10})
+    assert decide_actions([item()], missing, options=OPTIONS).actions == (
+        Convert(item(), SHA_A, f"its wheel {SPLIT[2]} is missing"),
+    )
+    damaged = StateView(
+        {SHA_A: records}, present, damaged={SHA_A: (SPLIT[1],)}, changed=frozenset({SPLIT[1]})
+    )
+    assert decide_actions([item()], damaged, options=OPTIONS).actions == (
+        Convert(item(), SHA_A, f"its wheel {SPLIT[1]} is damaged", replaces=(SPLIT[1],)),
+    )
+    # Other options: the run's view has no record of the artifact, all of it is converted.
+    assert decide_actions([item()], StateView({}, present), options=OPTIONS).actions == (
+        Convert(item(), SHA_A, "new"),
+    )
+
+
+def test_prune_removes_every_wheel_of_a_split_package() -> None:
+    before = [Offer("/channel", "linux-64", "/channel/linux-64/demo-1.0-py312h0_0.conda", SHA_A)]
+    records = [record(SHA_A, wheel) for wheel in SPLIT]
+    pruned = wheels_to_prune(before, [], records, refreshed=[("/channel", "linux-64")])
+    assert [item.wheel for item in pruned] == sorted(SPLIT)
+
+
 def test_an_untracked_wheel_naming_the_artifact_is_adopted_if_its_platform_fits() -> None:
     noarch = "demo-1.0-0_py312h0_0-py3-none-conda.whl"
     state = StateView({}, {WHEEL_A: 10, noarch: 5}, {SHA_A: (noarch, WHEEL_A)})
