@@ -231,23 +231,38 @@ def land(
                 return _conflict(run, action, staged.path.name, len(result.staged)), ()
             placements.append((staged, placement))
         placed = _place_all(run, action, placements)
-        if isinstance(placed, tuple):
-            return placed[0], ()
+        if not isinstance(placed, list):
+            return placed, ()  # one could not be moved: none is left in
     finally:
         for folder in {staged.path.parent for staged in result.staged}:
             shutil.rmtree(folder, ignore_errors=True)
     return _landed(run, action, result, placed)
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """A staged wheel moved into place."""
+
+    staged: StagedWheel
+    written: WriteResult
+    note: str | None
+    """REPAIRED or REPLACED_GARBAGE when it replaced a file; None otherwise."""
+    mtime_ns: int | None
+
+    @property
+    def wheel(self) -> str:
+        return self.written.path.name
+
+
 def _place_all(
     run: SyncRun, action: Convert, placements: Sequence[tuple[StagedWheel, Placement]]
-) -> list[tuple[StagedWheel, WriteResult, str | None, int | None]] | tuple[Outcome]:
+) -> list[_Placed] | Outcome:
     """Move every staged wheel into place; on a failure, take back what this added.
 
-    :returns: each wheel, how it was written, what to say of it and its mtime; or the
-        artifact's outcome when one of them could not be moved.
+    :returns: the wheels moved in; or the artifact's outcome when one of them could not
+        be moved.
     """
-    placed: list[tuple[StagedWheel, WriteResult, str | None, int | None]] = []
+    placed: list[_Placed] = []
     for staged, placement in placements:
         wheel = staged.path.name
         target = run.wheelhouse / wheel
@@ -259,58 +274,58 @@ def _place_all(
             else:
                 written = publish(staged.path, target)
         except (WheelExistsError, OSError) as error:
-            for _, added, _, _ in placed:
-                if added.status == "written":
+            for done in placed:
+                if done.written.status == "written":
                     with contextlib.suppress(OSError):
-                        added.path.unlink()
+                        done.written.path.unlink()
             if isinstance(error, WheelExistsError):
                 # Put there since it was checked, though the lock keeps other syncs out.
-                return (_conflict(run, action, wheel, len(placements)),)
-            return (_cannot_move(action.item, wheel, error),)
+                return _conflict(run, action, wheel, len(placements))
+            return _cannot_move(action.item, wheel, error)
         try:
             mtime_ns: int | None = written.path.stat().st_mtime_ns
         except OSError:
             mtime_ns = None  # checked by size and sha256 next time
-        placed.append((staged, written, note, mtime_ns))
+        placed.append(_Placed(staged, written, note, mtime_ns))
     return placed
 
 
 def _landed(
-    run: SyncRun,
-    action: Convert,
-    result: JobResult,
-    placed: Sequence[tuple[StagedWheel, WriteResult, str | None, int | None]],
+    run: SyncRun, action: Convert, result: JobResult, placed: Sequence[_Placed]
 ) -> tuple[Outcome, tuple[ConversionRecord, ...]]:
     """Index, report and record the wheels that :func:`_place_all` moved into place."""
     item = action.item
-    for staged, written, _, _ in placed:
-        if staged.metadata is not None and staged.summary is not None:
+    for done in placed:
+        if done.staged.metadata is not None and done.staged.summary is not None:
             stamp, entry = describe_known_wheel(
                 run.wheelhouse,
-                written.path.name,
-                sha256=written.sha256,
-                metadata=staged.metadata,
-                summary=staged.summary,
+                done.wheel,
+                sha256=done.written.sha256,
+                metadata=done.staged.metadata,
+                summary=done.staged.summary,
             )
             run.indexed[stamp] = entry
-    wrote = any(written.status == "written" for _, written, _, _ in placed)
-    status: Status = "converted" if wrote else "unchanged"
-    notes = [note for _, _, note, _ in placed if note is not None]
-    note = IDENTICAL if not wrote else REPAIRED if REPAIRED in notes else next(iter(notes), None)
+    wrote = any(done.written.status == "written" for done in placed)
+    notes = [done.note for done in placed if done.note is not None]
+    reason = IDENTICAL if not wrote else REPAIRED if REPAIRED in notes else next(iter(notes), None)
     warnings = result.warnings + tuple(
-        f"{written.path.name}: {REPLACED_GARBAGE}"
-        for _, written, note, _ in placed
-        if note == REPLACED_GARBAGE
+        f"{done.wheel}: {REPLACED_GARBAGE}" for done in placed if done.note == REPLACED_GARBAGE
     )
-    wheels = tuple(written.path.name for _, written, _, _ in placed)
-    outcome = replace(outcome_of(item, status, reason=note, wheels=wheels), warnings=warnings)
+    status: Status = "converted" if wrote else "unchanged"
+    wheels = tuple(done.wheel for done in placed)
+    outcome = replace(outcome_of(item, status, reason=reason, wheels=wheels), warnings=warnings)
     records = []
-    for _, written, _, mtime_ns in placed:
-        run.landed[written.path.name] = outcome
-        landed = (written.size, mtime_ns)
+    for done in placed:
+        run.landed[done.wheel] = outcome
+        stamp_of_wheel = (done.written.size, done.mtime_ns)
         records.append(
             run.conversion(
-                item, action.key, written.path.name, landed, written.sha256, result.depends_key
+                item,
+                action.key,
+                done.wheel,
+                stamp_of_wheel,
+                done.written.sha256,
+                result.depends_key,
             )
         )
     return outcome, tuple(records)
