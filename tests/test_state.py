@@ -224,11 +224,14 @@ def test_a_schema_1_state_gains_the_dependencies_digest_and_keeps_its_rows(
 
 # Schema 2 as condawheel wrote it before split packages were synced (here, as it
 # migrated schema 1): one row per artifact and options, no split flag in sidecar_keys.
-SCHEMA_2 = SCHEMA_1_CONVERSIONS.replace("'schema', '1'", "'schema', '2'") + """
+SCHEMA_2 = (
+    SCHEMA_1_CONVERSIONS.replace("'schema', '1'", "'schema', '2'")
+    + """
 ALTER TABLE conversions ADD COLUMN wheel_mtime_ns INTEGER;
 ALTER TABLE conversions ADD COLUMN depends_key TEXT;
 ALTER TABLE sidecar_keys ADD COLUMN depends_key TEXT;
 """
+)
 
 
 def test_a_schema_2_state_keeps_its_rows_and_takes_several_wheels_per_artifact(
