@@ -10,6 +10,7 @@ import platform
 import random
 import resource
 import statistics
+import struct
 import subprocess
 import sys
 import tarfile
@@ -37,6 +38,9 @@ class Measurement:
 
     what: str
     seconds: tuple[float, ...]
+    # CPU seconds of the process (every thread) per run, where measured: the figure the
+    # other processes of a shared machine disturb least.
+    cpu_seconds: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
@@ -46,7 +50,7 @@ class Measurement:
     def row(self, baseline: Measurement | None = None, target: str = "") -> dict[str, object]:
         """Return a table row, with the ratio to ``baseline`` if given."""
         ratio = self.median / baseline.median if baseline is not None else None
-        return {
+        row: dict[str, object] = {
             "what": self.what,
             "median_s": round(self.median, 4),
             "min_s": round(min(self.seconds), 4),
@@ -55,6 +59,9 @@ class Measurement:
             "ratio": None if ratio is None else round(ratio, 3),
             "target": target,
         }
+        if self.cpu_seconds:
+            row["cpu_median_s"] = round(statistics.median(self.cpu_seconds), 4)
+        return row
 
 
 def measure(what: str, action: Callable[[], object], *, runs: int, warmup: int = 1) -> Measurement:
@@ -85,14 +92,22 @@ def measure_pair(
     for _ in range(warmup):
         first_action()
         second_action()
-    first_seconds, second_seconds = [], []
+    first_seconds: list[float] = []
+    second_seconds: list[float] = []
+    first_cpu: list[float] = []
+    second_cpu: list[float] = []
     for _ in range(runs):
-        for action, seconds in ((first_action, first_seconds), (second_action, second_seconds)):
-            start = time.perf_counter()
+        for action, seconds, cpu in (
+            (first_action, first_seconds, first_cpu),
+            (second_action, second_seconds, second_cpu),
+        ):
+            start, start_cpu = time.perf_counter(), time.process_time()
             action()
             seconds.append(time.perf_counter() - start)
-    return Measurement(first_what, tuple(first_seconds)), Measurement(
-        second_what, tuple(second_seconds)
+            cpu.append(time.process_time() - start_cpu)
+    return (
+        Measurement(first_what, tuple(first_seconds), tuple(first_cpu)),
+        Measurement(second_what, tuple(second_seconds), tuple(second_cpu)),
     )
 
 
@@ -227,7 +242,138 @@ def mixed_package(size_mb: int = 150, *, seed: int = 2027) -> Path:
     return _write_conda(stem, files)
 
 
-def _write_conda(stem: str, files: list[tuple[str, bytes]]) -> Path:
+_WORDS = tuple(
+    f"{prefix}{suffix}"
+    for prefix in ("name", "value", "path", "record", "channel", "package", "wheel", "prefix")
+    for suffix in ("", "s", "_list", "_map", "_count", "_of", "_id", "_text")
+)
+
+
+def _python_source(rng: random.Random, size: int) -> bytes:
+    """Return about ``size`` bytes that look like a Python module (compress ~4:1)."""
+    lines = [f'"""Module {rng.randrange(10**6)}."""\n', "from __future__ import annotations\n"]
+    length = sum(map(len, lines))
+    while length < size:
+        name, first, second = rng.choices(_WORDS, k=3)
+        line = (
+            f"\n\ndef {name}_{rng.randrange(1000)}({first}: str, {second}: int = 0) -> str:\n"
+            f"    if {second} > {rng.randrange(100)}:\n"
+            f"        return {first}.replace({name!r}, {second!r})\n"
+            f'    return f"{{{first}}}-{{{second}}}"\n'
+        )
+        lines.append(line)
+        length += len(line)
+    return "".join(lines).encode()[:size]
+
+
+def _json_document(rng: random.Random, size: int) -> bytes:
+    """Return about ``size`` bytes of JSON records (a data file)."""
+    records = []
+    length = 0
+    while length < size:
+        record = {
+            "id": rng.randrange(10**9),
+            "name": "-".join(rng.choices(_WORDS, k=2)),
+            "score": round(rng.random(), 6),
+            "tags": rng.choices(_WORDS, k=rng.randrange(1, 5)),
+        }
+        records.append(record)
+        length += 24 + len(json.dumps(record))
+    return json.dumps(records, indent=1).encode()[:size]
+
+
+def tiny_elf(
+    rng: random.Random, size: int, *, soname: str, needed: tuple[str, ...], runpath: str
+) -> bytes:
+    """Return an ELF64 x86-64 shared object of ``size`` bytes with a real dynamic section.
+
+    What the converter reads of a library is all there, as a linker writes it (System V
+    gABI): the file header, a PT_LOAD segment mapping the whole file, a PT_DYNAMIC
+    segment with DT_NEEDED, DT_SONAME, DT_RUNPATH, DT_STRTAB and DT_STRSZ, and the
+    string table. The rest is "code": random bytes interleaved with zeros (~2:1).
+    """
+    strings = bytearray(b"\0")
+    offsets = {}
+    for text in (*needed, soname, runpath):
+        offsets[text] = len(strings)
+        strings += text.encode() + b"\0"
+    dynamic_entries = [(1, offsets[name]) for name in needed]  # DT_NEEDED
+    dynamic_entries += [(14, offsets[soname]), (29, offsets[runpath])]  # DT_SONAME, DT_RUNPATH
+    header_size, program_header_size = 64, 56
+    dynamic_at = header_size + 2 * program_header_size
+    strings_at = dynamic_at + 16 * (len(dynamic_entries) + 3)
+    dynamic_entries += [(5, strings_at), (10, len(strings)), (0, 0)]  # STRTAB, STRSZ, NULL
+    size = max(size, strings_at + len(strings))
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # ELFCLASS64, ELFDATA2LSB
+    header = ident + struct.pack(
+        "<HHIQQQIHHHHHH", 3, 62, 1, 0, header_size, 0, 0, header_size, 56, 2, 64, 0, 0
+    )
+    load = struct.pack("<IIQQQQQQ", 1, 5, 0, 0, 0, size, size, 0x1000)  # PT_LOAD, R+X
+    dynamic_size = 16 * len(dynamic_entries)
+    segment = struct.pack(
+        "<IIQQQQQQ", 2, 6, dynamic_at, dynamic_at, dynamic_at, dynamic_size, dynamic_size, 8
+    )
+    dynamic = b"".join(struct.pack("<qQ", tag, value) for tag, value in dynamic_entries)
+    head = header + load + segment + dynamic + bytes(strings)
+    half = rng.randbytes((size - len(head)) // 2 + 1)
+    code = bytes(b for pair in zip(half, bytes(len(half)), strict=True) for b in pair)
+    return (head + code)[:size]
+
+
+def many_files_package(size_mb: int = 100, *, seed: int = 2028) -> Path:
+    """Build (once, cached) a ``.conda`` of ``size_mb`` MB in many small files.
+
+    A large pure-Python library with its data and extension modules, the composition
+    where per-file costs dominate: at full size 30,000 files averaging 3.3 KB, about
+    half Python modules (0.3-12 KB), a third JSON and text data files (0.2-16 KB), and
+    3,000 small ELF extension modules (2-14 KB) linked against the C library and one
+    library of the package itself.
+    """
+    stem = f"manyfiles-{size_mb}mb-1.0-py312_0"
+    if (target := _cached(stem)).exists():
+        return target
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    scale = size_mb / 100
+    site = "lib/python3.12/site-packages/manyfiles"
+    files: list[tuple[str, bytes]] = [
+        (
+            "lib/libmanyfiles.so.1",
+            tiny_elf(rng, 64 << 10, soname="libmanyfiles.so.1", needed=("libc.so.6",), runpath=""),
+        )
+    ]
+    budget = int(100_000_000 * scale)
+    count = max(1, round(30_000 * scale))
+    for number in range(count):
+        folder = f"{site}/sub{number % 300:03d}"
+        kind = number % 10
+        if kind < 5:  # half the files are Python modules, 4 in 10 data files
+            size = int(rng.lognormvariate(7.7, 0.7))
+            files.append((f"{folder}/module{number:05d}.py", _python_source(rng, size)))
+        elif kind < 9:
+            size = int(rng.lognormvariate(7.6, 0.9))
+            if kind % 2:
+                files.append((f"{folder}/data{number:05d}.json", _json_document(rng, size)))
+            else:
+                files.append((f"{folder}/notes{number:05d}.txt", _text_block(rng, size)))
+        else:
+            size = int(rng.lognormvariate(8.6, 0.5))
+            needed = ("libmanyfiles.so.1", "libm.so.6", "libc.so.6")
+            name = f"_ext{number:05d}.cpython-312-x86_64-linux-gnu.so"
+            runpath = "$ORIGIN/../../../.."
+            body = tiny_elf(rng, size, soname=name, needed=needed, runpath=runpath)
+            files.append((f"{folder}/{name}", body))
+    used = sum(len(data) for _, data in files)
+    # Top the payload up to its size with more modules of the same kind.
+    number = count
+    while used < budget:
+        body = _python_source(rng, min(budget - used, int(rng.lognormvariate(7.7, 0.7))))
+        files.append((f"{site}/sub{number % 300:03d}/module{number:05d}.py", body))
+        used += len(body)
+        number += 1
+    return _write_conda(stem, files, python=True)
+
+
+def _write_conda(stem: str, files: list[tuple[str, bytes]], *, python: bool = False) -> Path:
     from conda_package_streaming.create import conda_builder  # noqa: PLC0415
 
     paths = [
@@ -244,10 +390,12 @@ def _write_conda(stem: str, files: list[tuple[str, bytes]]) -> Path:
             {
                 "name": stem.split("-1.0", maxsplit=1)[0],
                 "version": "1.0",
-                "build": "h0_0",
+                "build": stem.rsplit("-", 1)[1],
                 "build_number": 0,
                 "subdir": "linux-64",
-                "depends": [],
+                "depends": ["python >=3.12,<3.13.0a0", "python_abi 3.12.* *_cp312"]
+                if python
+                else [],
                 "timestamp": 1735689600000,
             }
         ).encode(),
