@@ -273,3 +273,67 @@ def read_corpus_package(path: Path) -> CorpusPackage:
 def corpus_file(corpus: Path, pattern: str) -> Path:
     (found,) = sorted(corpus.glob(pattern))
     return found
+
+
+# ------------------------------------------------------- Helpers: synthetic ELF images
+
+
+def elf_image(
+    *,
+    elfclass: int = 64,
+    little_endian: bool = True,
+    machine: int = 62,
+    elf_type: int = 3,
+    needed: Sequence[str] = ("libc.so.6",),
+    soname: str | None = "libx.so.1",
+    rpath: str | None = None,
+    runpath: str | None = "$ORIGIN",
+    interpreter: bool = False,
+) -> bytes:
+    """An ELF image of either class and byte order, as a linker lays one out (gABI).
+
+    The file header, the program headers (a PT_LOAD mapping the whole file at address
+    0x1000, PT_DYNAMIC, and PT_INTERP if asked), the dynamic section, the string table.
+    """
+    order = "<" if little_endian else ">"
+    wide = elfclass == 64
+    header_size, phdr_size, dyn_size = (64, 56, 16) if wide else (52, 32, 8)
+    base = 0x1000
+    strings = bytearray(b"\0")
+
+    def string(text: str) -> int:
+        strings.extend(text.encode() + b"\0")
+        return len(strings) - len(text) - 1
+
+    entries = [(1, string(name)) for name in needed]
+    for tag, text in ((14, soname), (15, rpath), (29, runpath)):
+        if text is not None:
+            entries.append((tag, string(text)))
+    interp_text = b"/lib/ld-linux.so.2\0"
+    segments = 3 if interpreter else 2
+    dynamic_at = header_size + segments * phdr_size
+    strings_at = dynamic_at + dyn_size * (len(entries) + 3)
+    interp_at = strings_at + len(strings)
+    size = interp_at + len(interp_text)
+    entries += [(5, base + strings_at), (10, len(strings)), (0, 0)]
+    dynamic = b"".join(struct.pack(order + ("qQ" if wide else "iI"), *e) for e in entries)
+    ident = b"\x7fELF" + bytes([2 if wide else 1, 1 if little_endian else 2, 1]) + bytes(9)
+    layout = "HHIQQQIHHHHHH" if wide else "HHIIIIIHHHHHH"
+    fields = (elf_type, machine, 1, 0, header_size, 0, 0, header_size, phdr_size, segments)
+    header = ident + struct.pack(order + layout, *fields, 64 if wide else 40, 0, 0)
+
+    def program(kind: int, offset: int, length: int, memory: int) -> bytes:
+        address = base + offset
+        if wide:
+            values = (kind, 5, offset, address, address, length, memory, 8)
+            return struct.pack(order + "IIQQQQQQ", *values)
+        values = (kind, offset, address, address, length, memory, 5, 8)
+        return struct.pack(order + "IIIIIIII", *values)
+
+    # The loaded segment is larger in memory than in the file (.bss): the readers
+    # must take p_filesz, not p_memsz.
+    table = program(1, 0, size, size + 0x10000)
+    table += program(2, dynamic_at, len(dynamic), len(dynamic) + 0x10000)
+    if interpreter:
+        table += program(3, interp_at, len(interp_text), len(interp_text))
+    return header + table + dynamic + bytes(strings) + interp_text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, BinaryIO
 
+from condawheel.binaries.elf_struct import read_elf_quickly
 from condawheel.binaries.facts import BinaryFacts, BinaryFormat, MalformedError, Reader
 from condawheel.binaries.macho import (
     FAT_MAGIC,
@@ -29,9 +30,13 @@ ELF_MAGIC = b"\x7fELF"
 
 
 def _analyze_elf(reader: Reader, head: bytes) -> BinaryFacts:
-    # pyelftools is imported by the first ELF file read, not by every command that may
-    # convert: it is a fifth of a tiny conversion's imports, and packages of Python code
-    # alone hold no ELF file (docs/benchmarks.md, start-up).
+    # A well-formed binary is read with struct alone, fifty times faster than through
+    # pyelftools' decoders (docs/benchmarks.md, many small files); anything else by the
+    # full reader. pyelftools is imported by the first such file, not by every command
+    # that may convert: it is a fifth of a tiny conversion's imports.
+    facts = read_elf_quickly(reader)
+    if facts is not None:
+        return facts
     from condawheel.binaries.elf import analyze_elf  # noqa: PLC0415
 
     return analyze_elf(reader, head)
