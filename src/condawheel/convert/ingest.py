@@ -13,7 +13,7 @@ import tempfile
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, BinaryIO, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, Protocol, TypeVar
 
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.convert import layout
@@ -27,6 +27,7 @@ from condawheel.convert.spool import (
     crc32,
     deflate_bound,
     deflate_into,
+    deflate_range,
     deflate_range_into,
     packed_wins,
     worth_deflating,
@@ -64,6 +65,13 @@ _WANTED_INFO = frozenset(
 _HEAD_SIZE = 4096
 _IN_FLIGHT_BYTES = 64 << 20
 _WHOLE_BODY_LIMIT = 8 << 20  # larger bodies stream chunk by chunk in the reading thread
+# Bodies up to this size are hashed, analysed and deflated in batches: one worker task
+# and one spool write per batch of about _BATCH_BYTES (or _BATCH_COUNT bodies). Handing
+# each small body to the pool on its own cost more than compressing it (a package of
+# 30,000 small files spent longer on futures and their locks than on deflate).
+_SMALL_BODY = 256 << 10
+_BATCH_BYTES = 1 << 20
+_BATCH_COUNT = 256
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,83 @@ class _Pending:
     slots: list[int]
     blocks: list[_Task[int]]
     deflate: bool
+
+    @property
+    def size(self) -> int:
+        """The bytes this holds in memory until it is finished."""
+        return len(self.data)
+
+    def tasks(self) -> list[_Task[Any]]:
+        """Return the tasks whose results finishing it needs."""
+        return [*self.blocks, self.facts]
+
+
+@dataclass
+class _PendingBatch:
+    """Small bodies hashed, analysed and compressed together by one task."""
+
+    bodies: list[_Small]
+    size: int
+    task: _Task[list[tuple[_SmallDone, int]]]
+
+    def tasks(self) -> list[_Task[Any]]:
+        """Return the tasks whose results finishing it needs."""
+        return [self.task]
+
+
+@dataclass(frozen=True)
+class _Small:
+    """A small body waiting in a batch, and the payload entry it will complete."""
+
+    position: int
+    entry: PayloadFile
+    data: bytes
+
+
+@dataclass(frozen=True)
+class _SmallDone:
+    """A batched body once hashed, analysed and (maybe) deflated."""
+
+    sha256: str
+    crc32: int
+    facts: BinaryFacts | None
+    stored: bytes  # what the spool holds: the deflated body or the body itself
+    method: Literal[0, 8]
+
+
+def _batch(
+    spool: Spool | None, bodies: list[_Small], analyzer: BinaryAnalyzer | None
+) -> list[tuple[_SmallDone, int]]:
+    """Hash, analyse and deflate a batch of small bodies; one spool write for them all.
+
+    Each body is deflated exactly as a body of its own would be (one block, no
+    dictionary, :func:`~condawheel.spool.deflate_range`), so batching changes where the
+    bytes sit in the spool, never the bytes. Runs in a worker thread.
+
+    :return: each body's result and the spool offset of its stored bytes (-1 without a
+        spool).
+    """
+    done = []
+    for body in bodies:
+        data = body.data
+        digest, crc, facts = _facts(data, analyzer)
+        stored: bytes = data
+        method: Literal[0, 8] = STORED
+        if spool is not None and worth_deflating(data, whole=True):
+            packed = deflate_range(data, 0, len(data), spool.level)
+            if packed_wins(len(packed), len(data)):
+                stored, method = packed, DEFLATED
+        done.append(_SmallDone(digest, crc, facts, stored, method))
+    if spool is None:
+        return [(result, -1) for result in done]
+    joined = b"".join(result.stored for result in done)
+    offset = spool.reserve(len(joined))
+    spool.write_at(offset, joined)
+    placed = []
+    for result in done:
+        placed.append((result, offset))
+        offset += len(result.stored)
+    return placed
 
 
 def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> tuple[str, int, BinaryFacts | None]:
@@ -226,10 +311,14 @@ class _Ingest:
         self.payload: list[PayloadFile] = []
         self.seen: set[str] = set()
         self.total = 0
-        self.pending: deque[_Pending] = deque()
+        self.pending: deque[_Pending | _PendingBatch] = deque()
         self.in_flight = 0
+        self.small: list[_Small] = []
+        self.small_bytes = 0
+        self.pool: ThreadPoolExecutor | None = None
 
     def run(self, pool: ThreadPoolExecutor | None) -> Inventory:
+        self.pool = pool
         members = self.source.members()
         try:
             for count, (member, body) in enumerate(members, start=1):
@@ -244,9 +333,8 @@ class _Ingest:
             if close is not None:
                 close()
             for pending in self.pending:
-                pending.facts.cancel()
-                for block in pending.blocks:
-                    block.cancel()
+                for task in pending.tasks():
+                    task.cancel()
         return Inventory(
             info_files=dict(self.info),
             payload=tuple(self.payload),
@@ -327,15 +415,21 @@ class _Ingest:
         data = self._read_exactly(member, body)
         if layout.is_metadata_candidate(member.path):
             self.metadata[member.path] = data
-        self.payload.append(
-            PayloadFile(
-                member.path,
-                "file",
-                member.size,
-                member.mode,
-                head=data[:_HEAD_SIZE] if head_wanted else b"",
-            )
+        entry = PayloadFile(
+            member.path,
+            "file",
+            member.size,
+            member.mode,
+            head=data[:_HEAD_SIZE] if head_wanted else b"",
         )
+        self.payload.append(entry)
+        if len(data) <= _SMALL_BODY:
+            self.small.append(_Small(len(self.payload) - 1, entry, data))
+            self.small_bytes += len(data)
+            if self.small_bytes >= _BATCH_BYTES or len(self.small) >= _BATCH_COUNT:
+                self._submit_batch()
+            return
+        self._submit_batch()  # results land in the spool index in archive order
         spool = self.spool
         deflate = spool is not None and worth_deflating(data, whole=True)
         slots: list[int] = []
@@ -365,18 +459,34 @@ class _Ingest:
         self.in_flight += len(data)
         self._drain(_IN_FLIGHT_BYTES)
 
+    def _submit_batch(self) -> None:
+        """Hand the small bodies gathered so far to a worker, as one task."""
+        if not self.small:
+            return
+        bodies, size = self.small, self.small_bytes
+        self.small, self.small_bytes = [], 0
+        task = _Task(self.pool, _batch, self.spool, bodies, self.analyzer)
+        self.pending.append(_PendingBatch(bodies, size, task))
+        self.in_flight += size
+        self._drain(_IN_FLIGHT_BYTES)
+
     def _drain(self, limit: int = 0, *, all_pending: bool = False) -> None:
         # Results are appended to the spool in submission order, by this thread only.
+        if all_pending:
+            self._submit_batch()
         if all_pending or self.in_flight > limit:
             self._help()
         while self.pending and (
             all_pending
             or self.in_flight > limit
-            or (self.pending[0].facts.done() and all(b.done() for b in self.pending[0].blocks))
+            or all(task.done() for task in self.pending[0].tasks())
         ):
             pending = self.pending.popleft()
-            self.in_flight -= len(pending.data)
-            self._finish(pending)
+            self.in_flight -= pending.size
+            if isinstance(pending, _PendingBatch):
+                self._finish_batch(pending)
+            else:
+                self._finish(pending)
 
     def _help(self) -> None:
         """Work instead of waiting: run queued tasks from the back while workers take the front.
@@ -386,9 +496,27 @@ class _Ingest:
         between them instead of falling to one worker.
         """
         for pending in reversed(self.pending):
-            for block in reversed(pending.blocks):
-                block.steal()
-            pending.facts.steal()
+            for task in reversed(pending.tasks()):
+                task.steal()
+
+    def _finish_batch(self, pending: _PendingBatch) -> None:
+        spool = self.spool
+        for body, (done, offset) in zip(pending.bodies, pending.task.result(), strict=True):
+            blob = None
+            if spool is not None:
+                segments = ((offset, len(done.stored)),)
+                blob = Blob(segments, len(body.data), done.crc32, done.method, done.sha256)
+            entry = body.entry
+            self.payload[body.position] = PayloadFile(
+                entry.path,
+                entry.kind,
+                entry.size,
+                entry.mode,
+                sha256=done.sha256,
+                head=entry.head,
+                blob=blob,
+                binary=done.facts,
+            )
 
     def _finish(self, pending: _Pending) -> None:
         digest, crc, facts = pending.facts.result()
