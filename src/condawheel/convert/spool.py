@@ -253,6 +253,9 @@ class Spool:
         self._fd = self._file.fileno()
         self._end = 0
         self._lock = threading.Lock()
+        # What copy_into last read of the spool (only the writer's thread copies).
+        self._window_start = 0
+        self._window: memoryview = memoryview(b"")
 
     def __enter__(self) -> Self:
         return self
@@ -294,10 +297,31 @@ class Spool:
         return zlib.decompress(packed, -15)
 
     def copy_into(self, blob: Blob, out: BinaryIO) -> None:
-        """Copy the compressed bytes of ``blob`` to the current position of ``out``."""
+        """Copy the compressed bytes of ``blob`` to the current position of ``out``.
+
+        A small body (one segment, at most :data:`CHUNK` bytes) is read through a window
+        of the spool and written through ``out``'s buffer: the bodies of a package of
+        small files lie next to each other in the spool, so one read serves many, where
+        a kernel-side copy would cost a flush, a copy and a seek for each.
+        """
+        if len(blob.segments) == 1 and blob.segments[0][1] <= CHUNK:
+            offset, length = blob.segments[0]
+            out.write(self._windowed(offset, length))
+            return
         out.flush()
         for offset, length in blob.segments:
             self._copy_range(offset, length, out)
+
+    def _windowed(self, offset: int, length: int) -> bytes | memoryview:
+        start = offset - self._window_start
+        if not (start >= 0 and start + length <= len(self._window)):
+            self._window_start = offset
+            self._window = memoryview(os.pread(self._fd, max(length, CHUNK), offset))
+            start = 0
+            if len(self._window) < length:  # a guard: the spool is our own file
+                msg = "spool is shorter than its index"
+                raise OSError(msg)
+        return self._window[start : start + length]
 
     def _copy_range(self, offset: int, remaining: int, out: BinaryIO) -> None:
         target = out.fileno()

@@ -34,6 +34,7 @@ __all__ = ["WriteResult", "add_bytes", "publish", "replace_damaged", "write_whee
 
 _EXECUTABLE = 0o755
 _REGULAR = 0o644
+_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def write_wheel(
     # a killed process; surviving power loss is the file system's business (as for pip
     # and conda), and an fsync per wheel would cost more than compressing it.
     with temporary_path(out_dir) as temp:
-        with temp.open("xb") as out:
+        # A large buffer: most entries are small, written through it (Spool.copy_into).
+        with temp.open("xb", buffering=_BUFFER) as out:
             _write_zip(plan, spool, payload, out, level)
         return publish(temp, out_dir / plan.filename)
 
