@@ -298,7 +298,9 @@ def tiny_elf(
         offsets[text] = len(strings)
         strings += text.encode() + b"\0"
     dynamic_entries = [(1, offsets[name]) for name in needed]  # DT_NEEDED
-    dynamic_entries += [(14, offsets[soname]), (29, offsets[runpath])]  # DT_SONAME, DT_RUNPATH
+    dynamic_entries.append((14, offsets[soname]))  # DT_SONAME
+    if runpath:
+        dynamic_entries.append((29, offsets[runpath]))  # DT_RUNPATH
     header_size, program_header_size = 64, 56
     dynamic_at = header_size + 2 * program_header_size
     strings_at = dynamic_at + 16 * (len(dynamic_entries) + 3)
@@ -329,7 +331,7 @@ def many_files_package(size_mb: int = 100, *, seed: int = 2028) -> Path:
     3,000 small ELF extension modules (2-14 KB) linked against the C library and one
     library of the package itself.
     """
-    stem = f"manyfiles-{size_mb}mb-1.0-py312_0"
+    stem = f"manyfiles-{size_mb}mb-1.0-py312_1"
     if (target := _cached(stem)).exists():
         return target
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
@@ -370,6 +372,9 @@ def many_files_package(size_mb: int = 100, *, seed: int = 2028) -> Path:
         files.append((f"{site}/sub{number % 300:03d}/module{number:05d}.py", body))
         used += len(body)
         number += 1
+    # In the order conda-package-handling writes an archive: grouped by extension, then
+    # by size (so the wheel's order, by path, is another one).
+    files.sort(key=lambda file: (file[0].rpartition(".")[2], len(file[1])))
     return _write_conda(stem, files, python=True)
 
 

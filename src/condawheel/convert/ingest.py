@@ -400,10 +400,8 @@ class _Ingest:
 
     def _body(self, member: Member, body: MemberReader, pool: ThreadPoolExecutor | None) -> None:
         head_wanted = layout.wants_head(member.path)
-        if (
-            layout.is_metadata_candidate(member.path)
-            and member.size > self.limits.max_metadata_file
-        ):
+        metadata = layout.is_metadata_candidate(member.path)
+        if metadata and member.size > self.limits.max_metadata_file:
             raise InvalidPackage(
                 self.subject,
                 metadata_too_large(member.path, self.limits.max_metadata_file, member.size),
@@ -413,7 +411,7 @@ class _Ingest:
             self.payload.append(self._stream_large(member, body, pool, head_wanted=head_wanted))
             return
         data = self._read_exactly(member, body)
-        if layout.is_metadata_candidate(member.path):
+        if metadata:
             self.metadata[member.path] = data
         entry = PayloadFile(
             member.path,

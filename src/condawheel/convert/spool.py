@@ -63,6 +63,7 @@ __all__ = [
 STORED: Literal[0] = 0  # zip compression methods (APPNOTE.TXT 4.4.5)
 DEFLATED: Literal[8] = 8
 CHUNK = 1 << 20
+_READ_AHEAD = 64 << 10
 # Bodies are deflated in blocks of this size, each primed with the 32 KiB before it and
 # ended with a sync flush (pigz's scheme): the blocks concatenate into one valid deflate
 # stream, and one large file can be compressed on several cores. The block size is part
@@ -256,6 +257,8 @@ class Spool:
         # What copy_into last read of the spool (only the writer's thread copies).
         self._window_start = 0
         self._window: memoryview = memoryview(b"")
+        self._last_end = -1
+        self._read_ahead = 0
 
     def __enter__(self) -> Self:
         return self
@@ -314,14 +317,20 @@ class Spool:
 
     def _windowed(self, offset: int, length: int) -> bytes | memoryview:
         start = offset - self._window_start
-        if not (start >= 0 and start + length <= len(self._window)):
-            self._window_start = offset
-            self._window = memoryview(os.pread(self._fd, max(length, CHUNK), offset))
-            start = 0
-            if len(self._window) < length:  # a guard: the spool is our own file
-                msg = "spool is shorter than its index"
-                raise OSError(msg)
-        return self._window[start : start + length]
+        sequential = offset == self._last_end
+        self._last_end = offset + length
+        if start >= 0 and start + length <= len(self._window):
+            return self._window[start : start + length]
+        # Read ahead only while the bodies are copied in the order they were spooled
+        # (the plan's order is the archive's for most packages), doubling up to CHUNK;
+        # in any other order, read just the body.
+        self._read_ahead = min(CHUNK, max(_READ_AHEAD, 2 * self._read_ahead)) if sequential else 0
+        self._window_start = offset
+        self._window = memoryview(os.pread(self._fd, max(length, self._read_ahead), offset))
+        if len(self._window) < length:  # a guard: the spool is our own file
+            msg = "spool is shorter than its index"
+            raise OSError(msg)
+        return self._window[:length]
 
     def _copy_range(self, offset: int, remaining: int, out: BinaryIO) -> None:
         target = out.fileno()
