@@ -15,7 +15,7 @@ from condawheel.binaries import BinaryFacts, analyze_binary
 from condawheel.binaries.elf import analyze_elf
 from condawheel.binaries.elf_struct import read_elf_quickly
 from condawheel.binaries.facts import Reader
-from condawheel.sources import open_package
+from condawheel.conda.sources import open_package
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -186,7 +186,7 @@ def _batch(
     """Hash, analyse and deflate a batch of small bodies; one spool write for them all.
 
     Each body is deflated exactly as a body of its own would be (one block, no
-    dictionary, :func:`~condawheel.spool.deflate_range`), so batching changes where the
+    dictionary, :func:`~condawheel.convert.spool.deflate_range`), so batching changes where the
     bytes sit in the spool, never the bytes. Runs in a worker thread.
 
     :return: each body's result and the spool offset of its stored bytes (-1 without a
