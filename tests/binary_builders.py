@@ -27,7 +27,7 @@ from condawheel.binaries import (
 from condawheel.conda.sources import open_package
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
 
 SITE = "lib/python3.12/site-packages"
@@ -268,6 +268,17 @@ def read_corpus_package(path: Path) -> CorpusPackage:
         if resolved in binaries:
             binaries[link] = binaries[resolved]
     return CorpusPackage(depends, binaries, tuple(sorted(placeholders)))
+
+
+def corpus_elf_files(corpus: Path) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(member path, bytes)`` of every ELF file in the corpus's linux-64 packages."""
+    for path in sorted((corpus / "channel" / "linux-64").iterdir()):
+        for member, body in open_package(path).members():
+            if body is None or member.path.startswith("info/"):
+                continue
+            data = body.read()
+            if data[:4] == b"\x7fELF":
+                yield member.path, data
 
 
 def corpus_file(corpus: Path, pattern: str) -> Path:
