@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -226,6 +227,19 @@ def test_link_json_entry_points() -> None:
     )
 
 
+def test_link_json_entry_points_with_extras() -> None:
+    """whl2conda copies entry_points.txt's deprecated extras into link.json (black's blackd)."""
+    points = ["blackd=blackd:patched_main [d]", "x = a:b [one, two-2]"]
+    link = {"noarch": {"type": "python", "entry_points": points}}
+    package = parse_package("p", _info(link_json=link))
+    assert package.link is not None
+    assert package.link.entry_points == (
+        EntryPoint("blackd", "blackd", "patched_main", ("d",)),
+        EntryPoint("x", "a", "b", ("one", "two-2")),
+    )
+    assert str(package.link.entry_points[1]) == "x = a:b [one, two-2]"
+
+
 @pytest.mark.parametrize(
     ("link", "problem"),
     [
@@ -238,12 +252,16 @@ def test_link_json_entry_points() -> None:
             {"noarch": {"type": "python", "entry_points": [".hidden = a:b"]}},
             "invalid entry point '.hidden = a:b'",
         ),
+        (
+            {"noarch": {"type": "python", "entry_points": ["x = a:b [d"]}},
+            "invalid entry point 'x = a:b [d'",
+        ),
         ({"package_metadata_version": 2}, "unsupported package_metadata_version 2"),
     ],
-    ids=["no-equals", "slash", "dot", "version"],
+    ids=["no-equals", "slash", "dot", "unclosed-extras", "version"],
 )
 def test_bad_link_json(link: dict[str, object], problem: str) -> None:
-    with pytest.raises(InvalidPackage, match=problem.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(InvalidPackage, match=re.escape(problem)):
         parse_package("p", _info(link_json=link))
 
 

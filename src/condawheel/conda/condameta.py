@@ -58,9 +58,13 @@ _BUILD = re.compile(r"^[a-zA-Z0-9_.+]+$")
 _VERSION = re.compile(r"^[A-Za-z0-9_.+!*]+$")
 _SUBDIR = re.compile(r"^(noarch|[a-z0-9]+-[a-z0-9_]+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# The entry points specification's ``name = module:attr [extra, ...]``: the extras are
+# deprecated but still written (black's ``blackd = blackd:patched_main [d]``, which
+# whl2conda copies into link.json as it is).
 _ENTRY_POINT = re.compile(
     r"^\s*(?P<name>[^=\s/\\][^=\s/\\]*)\s*=\s*"
-    r"(?P<module>[A-Za-z_][\w.]*)\s*:\s*(?P<function>[A-Za-z_][\w.]*)\s*$"
+    r"(?P<module>[A-Za-z_][\w.]*)\s*:\s*(?P<function>[A-Za-z_][\w.]*)\s*"
+    r"(?:\[(?P<extras>\s*[\w.-]+\s*(?:,\s*[\w.-]+\s*)*)\])?\s*$"
 )
 
 # Legacy index.json records (before conda-build 3) have platform/arch but no subdir.
@@ -173,15 +177,22 @@ class PathEntry:
 
 @dataclass(frozen=True)
 class EntryPoint:
-    """A console script ``name = module:function``."""
+    """A console script ``name = module:function [extras]``."""
 
     name: str
     module: str
     function: str
+    extras: tuple[str, ...] = ()
+
+    @property
+    def value(self) -> str:
+        """Return what follows ``name =``: the object reference and its extras."""
+        extras = f" [{', '.join(self.extras)}]" if self.extras else ""
+        return f"{self.module}:{self.function}{extras}"
 
     def __str__(self) -> str:
         """Return the ``entry_points.txt`` spelling."""
-        return f"{self.name} = {self.module}:{self.function}"
+        return f"{self.name} = {self.value}"
 
 
 @dataclass(frozen=True)
@@ -587,7 +598,10 @@ def _parse_link(info_files: Mapping[str, bytes], problems: list[str]) -> LinkInf
             if match is None or match["name"].startswith("."):
                 problems.append(f"info/link.json: invalid entry point {raw_point!r}")
                 continue
-            entry_points.append(EntryPoint(match["name"], match["module"], match["function"]))
+            extras = tuple(part.strip() for part in (match["extras"] or "").split(",") if part)
+            entry_points.append(
+                EntryPoint(match["name"], match["module"], match["function"], extras)
+            )
     return LinkInfo(noarch_type=noarch_type, entry_points=tuple(entry_points), raw=loaded)
 
 

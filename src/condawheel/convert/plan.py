@@ -411,7 +411,7 @@ def reconcile_commands(analysis: PackageAnalysis) -> Commands:
     notes: list[JSONObject] = []
     warnings_found: list[str] = []
     for point in link_points:
-        conda_value = f"{point.module}:{point.function}"
+        conda_value = point.value
         declared = console.get(point.name)
         if declared is not None and callable_path(declared) == callable_path(conda_value):
             continue
