@@ -207,24 +207,50 @@ def test_recognise_whl2conda_by_about_or_installer() -> None:
 def test_restore_requirements_takes_off_the_hidden_extra_only() -> None:
     metadata = MetadataText.parse(
         "Name: x\nVersion: 1\nProvides-Extra: jupyter\n"
-        'Requires-Dist: ipywidgets>=7; extra == "jupyter"\n'
-        "Requires-Dist: pygments<3 ; extra == 'original'\n"
+        'Requires-Dist: ipywidgets >=7 ; extra == "jupyter"\n'
+        "Requires-Dist: pygments <3,>=2.13 ; extra == 'original'\n"
         'Requires-Dist: typing-extensions ; (python_version < "3.11") and\n'
         " extra == 'original'\n"
+        # whl2conda's test for an extra missed this one: it hid it under both.
+        "Requires-Dist: mypy >=1 ; ((implementation_name == 'cpython' and "
+        "python_version >= '3.10') and extra == 'tests-mypy') and extra == 'original'\n"
+        "Requires-Dist: six ; (python_version < '3') and (sys_platform == 'win32') and "
+        "extra == 'original'\n"
+        "Requires-Dist: tomli ; (python_version < '3') or (sys_platform == 'win32') and "
+        "extra == 'original'\n"
         "Provides-Extra: original\n"
     )
     restored, notes = restore_requirements(
         metadata, MadeFromWheel("whl2conda", None, hidden_extra="original")
     )
+    # The clause whl2conda added goes; the rest stays as whl2conda wrote it.
     assert restored.get_all("Requires-Dist") == [
-        'ipywidgets>=7; extra == "jupyter"',
-        "pygments<3",
-        'typing-extensions; python_version < "3.11"',
+        'ipywidgets >=7 ; extra == "jupyter"',
+        "pygments <3,>=2.13",
+        'typing-extensions ; python_version < "3.11"',
+        (
+            "mypy >=1 ; (implementation_name == 'cpython' and python_version >= '3.10') "
+            "and extra == 'tests-mypy'"
+        ),
+        # Not whl2conda's parentheses: the marker is read, and the extra taken out of it.
+        'six; python_version < "3" and sys_platform == "win32"',
+        # Not separable (the extra is one alternative): kept as it is.
+        "tomli ; (python_version < '3') or (sys_platform == 'win32') and extra == 'original'",
     ]
     assert restored.get_all("Provides-Extra") == ["jupyter"]
-    assert "2 requirement(s)" in notes[0]
+    assert "4 requirement(s)" in notes[0]
     unchanged, none = restore_requirements(metadata, MadeFromWheel("conda-pypi", None))
     assert (unchanged, none) == (metadata, ())
+
+
+def test_restore_requirements_says_nothing_when_nothing_was_hidden() -> None:
+    """whl2conda declares its extra even for a project without requirements (certifi)."""
+    metadata = MetadataText.parse("Name: x\nVersion: 1\nProvides-Extra: original\n")
+    restored, notes = restore_requirements(
+        metadata, MadeFromWheel("whl2conda", None, hidden_extra="original")
+    )
+    assert restored.get_all("Provides-Extra") == []
+    assert notes == ()
 
 
 def test_the_hidden_extra_is_not_taken_off_packages_of_other_tools(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ whl2conda's ``original`` extra is taken off again: the requirements are the proj
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
@@ -92,7 +93,7 @@ def restore_requirements(
     environment markers stay), and ``Provides-Extra: <hidden>`` goes: METADATA declares
     what the original wheel did.
 
-    :returns: the METADATA, and notes saying what changed.
+    :returns: the METADATA, and notes saying what changed (none when nothing did).
     """
     hidden = made.hidden_extra
     if hidden is None:
@@ -114,7 +115,17 @@ def restore_requirements(
         f"{made.tool} moved {restored} requirement(s) under the extra {hidden!r}; "
         "METADATA requires them as the original wheel did"
     )
-    return MetadataText(tuple(fields), metadata.body), (note,)
+    return MetadataText(tuple(fields), metadata.body), (note,) if restored else ()
+
+
+# whl2conda writes each requirement it hides as ``<requirement> ; extra == 'original'``,
+# or ``<requirement> ; (<marker>) and extra == 'original'`` when it had a marker: taking
+# that clause off textually gives back the requirement as whl2conda read it, extras and
+# markers included (also one whose marker already named an extra of the project's).
+_HIDDEN_CLAUSE = re.compile(
+    r"(?P<requirement>[^;]*?)\s*;\s*(?:\((?P<marker>.*)\)\s+and\s+)?"
+    r"extra\s*==\s*(?P<quote>['\"])(?P<extra>[^'\"]*)(?P=quote)\s*"
+)
 
 
 def _restored(text: str, hidden: str) -> str | None:
@@ -123,6 +134,16 @@ def _restored(text: str, hidden: str) -> str | None:
         requirement = Requirement(text)
     except InvalidRequirement:
         return None
+    clause = _HIDDEN_CLAUSE.fullmatch(text)
+    if clause is not None and canonicalize_name(clause["extra"]) == hidden:
+        marker = clause["marker"]
+        restored = clause["requirement"] + (f" ; {marker}" if marker else "")
+        try:
+            Requirement(restored)
+        except InvalidRequirement:
+            pass  # the parentheses were not whl2conda's: read the marker instead
+        else:
+            return restored
     separated = separate_extras(requirement.marker)
     if separated is None or frozenset({hidden}) not in separated.extras:
         return None
