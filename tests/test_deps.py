@@ -49,6 +49,29 @@ def comparison(result: DependencyTranslation, name: str) -> Any:
 # ---------------------------------------------------------------- kinds and where they go
 
 
+@pytest.mark.parametrize(
+    ("embedded", "expected"),
+    [
+        # the same specifiers, spelt otherwise (six's METADATA; whl2conda's python dep)
+        (">=2.7, !=3.0.*, !=3.1.*", ">=2.7, !=3.0.*, !=3.1.*"),
+        ("!=3.1.*,!=3.0.*,>=2.7", "!=3.1.*,!=3.0.*,>=2.7"),
+        # conda's spec says something else: conda's wins
+        (">=2.7", ">=2.7,!=3.0.*,!=3.1.*"),
+        ("not a specifier", ">=2.7,!=3.0.*,!=3.1.*"),
+        (None, ">=2.7,!=3.0.*,!=3.1.*"),
+    ],
+)
+def test_requires_python_keeps_the_projects_spelling(embedded: str | None, expected: str) -> None:
+    result = translate_dependencies(
+        ["python >=2.7,!=3.0.*,!=3.1.*"],
+        mapping=MAPPING,
+        embedded_requires=None,
+        embedded_requires_python=embedded,
+        subject="test",
+    )
+    assert result.requires_python == expected
+
+
 def test_each_kind_lands_in_its_place() -> None:
     result = plan(
         [

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from condawheel.conda.matchspec import (
@@ -686,7 +686,8 @@ class _DependencyTranslator:
             combined = SpecifierSet()
             for specifier in self.python_specs:
                 combined &= specifier
-            requires_python = format_specifier(combined) or embedded_requires_python
+            if not _same_specifiers(combined, embedded_requires_python):
+                requires_python = format_specifier(combined) or embedded_requires_python
         external = {
             name: _external_texts(name, versions) for name, versions in self.external.items()
         }
@@ -744,3 +745,16 @@ def _python_name(
     if same in embedded:
         return same
     return None
+
+
+def _same_specifiers(combined: SpecifierSet, written: str | None) -> bool:
+    """Say whether METADATA's ``Requires-Python`` already says what conda's ``python`` does.
+
+    It is then kept as the project wrote it (``>=2.7, !=3.0.*``), not re-spelt.
+    """
+    if written is None:
+        return False
+    try:
+        return SpecifierSet(written) == combined
+    except InvalidSpecifier:
+        return False

@@ -225,10 +225,9 @@ def wheel_metadata(
     """
     if members is not None:
         document = members.metadata
-        if deps.requires_python is not None:
-            document = document.without("Requires-Python").with_fields(
-                [("Requires-Python", deps.requires_python)]
-            )
+        if deps.requires_python not in (None, document.get("Requires-Python")):
+            # in place: the field keeps its position among the project's
+            document = document.replaced("Requires-Python", deps.requires_python)
         # What conda installs that METADATA does not require outside an extra.
         document = document.with_fields(("Requires-Dist", text) for text in deps.requires_dist)
         if deps.requires_dist:
