@@ -9,11 +9,13 @@ specification.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from packaging.metadata import ExceptionGroup as MetadataErrors
 from packaging.metadata import Metadata
+from packaging.utils import canonicalize_name
 
 from condawheel import __version__
 from condawheel.convert import layout
@@ -49,7 +51,9 @@ __all__ = [
     "WheelIdentity",
     "dist_info_files",
     "dist_info_members",
+    "dist_info_stem",
     "sidecar_document",
+    "validation_faults",
     "wheel_metadata",
 ]
 
@@ -97,12 +101,46 @@ class DistInfoMembers:
     :param notes: what a user should know about what was dropped.
     :param conda_licences: conda's ``info/licenses/`` files the wheel carries (as
         ``licenses/<name>``), the package having none of its own.
+    :param inherited_faults: the fields a wheel's own METADATA already fails validation
+        on (a package made from a wheel), which the converted wheel keeps as they are.
     """
 
     metadata: MetadataText
     members: Mapping[str, str]
     notes: tuple[str, ...] = ()
     conda_licences: tuple[str, ...] = ()
+    inherited_faults: frozenset[str] = frozenset()
+
+
+# The name part of a dist-info directory as the binary distribution format specification
+# lets a consumer meet it: letters, digits, "_" and, from its earlier versions, ".".
+_DIRECTORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*$")
+
+
+def dist_info_stem(
+    distribution: EmbeddedDistribution | None,
+    made_from_wheel: MadeFromWheel | None,
+    identity: WheelIdentity,
+) -> str:
+    """Return ``{name}-{version}`` of the wheel's ``.dist-info`` and ``.data`` directories.
+
+    The specification's escaped form (``pysocks``, ``backports_tarfile``), except for a
+    package made from a wheel: its dist-info keeps the name the wheel gave it
+    (``PySocks-1.7.1.dist-info``, ``backports.tarfile-1.2.0.dist-info``), which pip
+    installs as it is, so that the wheel and the installed files are the original's.
+    """
+    escaped = f"{identity.name.replace('-', '_')}-{identity.version}"
+    if made_from_wheel is None or distribution is None or distribution.kind != "dist-info":
+        return escaped
+    own = distribution.directory.rsplit("/", 1)[-1].removesuffix(".dist-info")
+    name, _, version = own.rpartition("-")
+    if (
+        _DIRECTORY_NAME.match(name)
+        and canonicalize_name(name) == identity.name
+        and version == str(identity.version)
+    ):
+        return own
+    return escaped
 
 
 def dist_info_members(
@@ -134,9 +172,14 @@ def dist_info_members(
             for name in sorted(distribution.files)
             if name and name not in drop
         }
-    metadata = distribution.metadata.without_placeholders()
+    metadata = distribution.metadata
     notes: list[str] = []
-    if made_from_wheel is not None:
+    inherited: frozenset[str] = frozenset()
+    if made_from_wheel is None:
+        metadata = metadata.without_placeholders()
+    else:
+        # The wheel's own METADATA, which pip installed the wheel with: its UNKNOWN
+        # placeholders are what the wheel said, and so are its faults.
         metadata, restored = restore_requirements(metadata, made_from_wheel)
         notes.extend(restored)
     folded = metadata.folded_fields
@@ -145,11 +188,28 @@ def dist_info_members(
         metadata = metadata.unfolded()
         names = ", ".join(sorted(set(folded)))
         notes.append(f"{directory}: folded header line(s) written on one line: {names}")
+    if made_from_wheel is not None:
+        faults = validation_faults(metadata.render())
+        inherited = frozenset(faults)
+        # License-File below 2.4 is what most wheels of before PEP 639 have: not worth a word.
+        told = [reason for name, reason in faults.items() if name != "license-file"]
+        if told:
+            reasons = "; ".join(told)
+            notes.append(f"{directory}: the wheel's METADATA is kept as it is: {reasons}")
     metadata, licences = _licence_files(
         metadata, kept, directory, made_from_wheel=made_from_wheel, conda_licences=conda_licences
     )
     notes.extend(licences.notes)
-    return DistInfoMembers(metadata, kept, tuple(notes), licences.carried)
+    return DistInfoMembers(metadata, kept, tuple(notes), licences.carried, inherited)
+
+
+def validation_faults(metadata: bytes) -> dict[str, str]:
+    """Return what ``packaging`` finds wrong with METADATA, by field (empty: it validates)."""
+    try:
+        Metadata.from_email(metadata, validate=True)
+    except MetadataErrors as group:
+        return {str(getattr(error, "field", "")): str(error) for error in group.exceptions}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -250,26 +310,18 @@ def wheel_metadata(
     if deps.requires_external:
         document = metadata_version_at_least(document, (1, 2))
     rendered = document.render()
-    try:
-        Metadata.from_email(rendered, validate=True)
-    except MetadataErrors as group:
-        errors = [
-            error
-            for error in group.exceptions
-            # License-File below 2.4: what setuptools and hatchling wrote before PEP 639,
-            # kept as it is in a wheel's own dist-info (made_from_wheel).
-            if not (analysis.made_from_wheel is not None and _license_file_too_early(error))
-        ]
-        if errors:
-            reasons = "; ".join(str(error) for error in errors)
-            raise UnsupportedPackage(
-                analysis.subject, f"METADATA does not validate: {reasons}"
-            ) from None
+    # A wheel's own faults (License-File or License-Expression below 2.4, as hatchling
+    # and setuptools wrote them before PEP 639 was final) stay: pip installs the wheel.
+    inherited = members.inherited_faults if members is not None else frozenset()
+    errors = {
+        name: reason
+        for name, reason in validation_faults(rendered).items()
+        if name not in inherited
+    }
+    if errors:
+        reasons = "; ".join(errors.values())
+        raise UnsupportedPackage(analysis.subject, f"METADATA does not validate: {reasons}")
     return rendered
-
-
-def _license_file_too_early(error: Exception) -> bool:
-    return getattr(error, "field", None) == "license-file" and "introduced in" in str(error)
 
 
 def sidecar_document(

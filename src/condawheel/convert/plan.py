@@ -27,6 +27,7 @@ from condawheel.convert.distinfo import (
     WheelIdentity,
     dist_info_files,
     dist_info_members,
+    dist_info_stem,
     sidecar_document,
     wheel_metadata,
 )
@@ -221,8 +222,9 @@ def plan_wheel(
     commands = leave_out_wrappers(analysis, reconcile_commands(analysis))
     deps = wheel_dependencies(analysis, mapping, None if members is None else members.metadata)
     escaped = identity.name.replace("-", "_")
-    data_dir = f"{escaped}-{identity.version}.data"
-    dist_info = f"{escaped}-{identity.version}.dist-info"
+    stem = dist_info_stem(distribution, analysis.made_from_wheel, identity)
+    data_dir = f"{stem}.data"
+    dist_info = f"{stem}.dist-info"
     mapped = map_payload(analysis, data_dir, commands.wrappers)
     choice = choose_wheel_tags(analysis, kind, mapped.entries, deps, options)
     libraries, library_warnings = library_report(
