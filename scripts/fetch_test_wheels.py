@@ -24,7 +24,11 @@ from pathlib import Path
 
 OLDEST_PIP = "pip==22.2"
 # Each is both a dependency test and a file-for-file test (rich and typer with their
-# dependencies, so that `condawheel install rich` has what it needs).
+# dependencies, so that `condawheel install rich` has what it needs). The last ones are
+# the shapes the round trip once got wrong: a marker with an extra whl2conda hid again
+# (attrs), an entry point with extras (black), METADATA a strict reader refuses
+# (iniconfig), dist-info names that are not escaped (PySocks, backports.tarfile), and a
+# wheel's .data/scripts and .data/data (virtualenvwrapper, jupyterlab-widgets).
 MADE_FROM_WHEELS = (
     "rich==13.9.4",
     "markdown-it-py==3.0.0",
@@ -37,7 +41,16 @@ MADE_FROM_WHEELS = (
     "shellingham==1.5.4",
     "urllib3==2.3.0",
     "ipykernel==6.29.5",
+    "attrs==24.3.0",
+    "black==24.10.0",
+    "iniconfig==2.0.0",
+    "pysocks==1.7.1",
+    "backports.tarfile==1.2.0",
+    "virtualenvwrapper==6.1.0",
+    "jupyterlab-widgets==3.0.13",
 )
+# The pure-Python wheel even where the project also has compiled ones (black).
+PURE = ["--python-version", "3.12", "--implementation", "py", "--abi", "none", "--platform", "any"]
 DEFAULT = Path(__file__).resolve().parent.parent / ".cache" / "test-wheels"
 
 
@@ -46,9 +59,10 @@ def main() -> int:
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
     target.mkdir(parents=True, exist_ok=True)
     for requirement in (OLDEST_PIP, "pip", *MADE_FROM_WHEELS):
+        pure = PURE if requirement in MADE_FROM_WHEELS else []
         done = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary=:all:", "--dest", str(target), requirement],
+             "--only-binary=:all:", *pure, "--dest", str(target), requirement],
             check=False,
         )  # fmt: skip
         if done.returncode != 0:

@@ -59,19 +59,20 @@ def pinned_wheel(folder: Path, line: str) -> Path:
     return found[0]
 
 
-def whl2conda(wheel: Path, out_dir: Path, *extra: str) -> Path:
-    """Make a ``.conda`` of ``wheel`` with whl2conda; return it."""
+def whl2conda(wheel: Path, out_dir: Path, *extra: str, out_format: str = "V2") -> Path:
+    """Make a conda package of ``wheel`` with whl2conda (V2: ``.conda``); return it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    before = set(out_dir.glob("*.conda"))
+    suffix = "*.conda" if out_format == "V2" else "*.tar.bz2"
+    before = set(out_dir.glob(suffix))
     environment = dict(os.environ, HOME=str(out_dir.parent))  # whl2conda's settings file
     done = subprocess.run(
         [sys.executable, "-m", "whl2conda", "convert", str(wheel), "--out-dir", str(out_dir),
-         "--out-format", "V2", "--overwrite", "--quiet", "--ignore-pyproject",
+         "--out-format", out_format, "--overwrite", "--quiet", "--ignore-pyproject",
          *extra],
         capture_output=True, text=True, check=False, env=environment,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    (made,) = set(out_dir.glob("*.conda")) - before
+    (made,) = set(out_dir.glob(suffix)) - before
     return made
 
 
