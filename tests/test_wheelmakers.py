@@ -7,7 +7,9 @@ import email
 import email.policy
 import io
 import json
+import shutil
 import subprocess
+import sys
 import zipfile
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ from condawheel.convert.names import default_mapping
 from condawheel.convert.wheelmakers import MadeFromWheel, recognise_wheel_tool, restore_requirements
 from condawheel.metadata import MetadataText
 from made_from_wheels import MadeFromWheels, made_from_wheels, whl2conda
+from pip_hook_support import clean_environment
 from test_install import run_condawheel
 
 if TYPE_CHECKING:
@@ -164,6 +167,69 @@ def test_the_shapes_the_round_trip_once_lost(
     assert b"Platform: UNKNOWN\n" in pysocks
     assert b"Requires-Python: >=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*\n" in pysocks
     assert converted["backports.tarfile"].plan.dist_info == "backports.tarfile-1.2.0.dist-info"
+
+
+RICH_AND_ITS_DEPENDENCIES = ("rich", "markdown-it-py", "mdurl", "pygments")
+
+
+def _pip_install_rich(wheelhouse: Path, target: Path) -> dict[str, bytes]:
+    """``pip install rich`` from ``wheelhouse`` alone into ``target``; return its files.
+
+    ``--platform conda`` (with ``--target``, as pip wants it) lets pip take the
+    ``py3-none-conda`` wheels, which a plain interpreter never selects on its own.
+    """
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-compile",
+         "--find-links", str(wheelhouse), "--target", str(target), "--only-binary=:all:",
+         "--platform", "conda", "--python-version", python, "rich"],
+        capture_output=True, text=True, check=False, env=clean_environment(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return {
+        path.relative_to(target).as_posix(): path.read_bytes()
+        for path in sorted(target.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+@pytest.mark.slow
+def test_pip_installs_the_converted_wheels_as_it_installs_the_originals(
+    made_from_wheels: MadeFromWheels, tmp_path: Path
+) -> None:
+    """``pip install rich`` pulls its dependencies; the files are those of the originals."""
+    originals, converted = tmp_path / "originals", tmp_path / "converted"
+    originals.mkdir()
+    converted.mkdir()
+    for project in RICH_AND_ITS_DEPENDENCIES:
+        shutil.copy2(made_from_wheels.wheels[project], originals)
+        convert(made_from_wheels.packages[project], converted, mapping=MAPPING)
+    expected = _pip_install_rich(originals, tmp_path / "A")
+    installed = _pip_install_rich(converted, tmp_path / "B")
+    distributions = {
+        canonicalize_name(name.split("/")[0].removesuffix(".dist-info").rpartition("-")[0])
+        for name in installed
+        if name.endswith(".dist-info/METADATA")
+    }
+    assert distributions == set(RICH_AND_ITS_DEPENDENCIES)
+    # The same installed files, console scripts included; RECORD lists the files pip
+    # wrote, and METADATA, WHEEL and conda.json are the converted wheel's (see above).
+    rewritten = [".dist-info/RECORD", ".dist-info/METADATA", ".dist-info/WHEEL"]
+    added = {name for name in installed if name.endswith(".dist-info/conda.json")}
+    assert len(added) == len(RICH_AND_ITS_DEPENDENCIES)
+    assert set(installed) - added == set(expected)
+    for name, data in expected.items():
+        if not name.endswith(tuple(rewritten)):
+            assert installed[name] == data, name
+    # The console scripts run.
+    environment = clean_environment({"PYTHONPATH": str(tmp_path / "B")})
+    for command, expected_output in (("pygmentize", "2.18.0"), ("markdown-it", "usage")):
+        ran = subprocess.run(
+            [str(tmp_path / "B" / "bin" / command), "--help" if command != "pygmentize" else "-V"],
+            capture_output=True, text=True, check=False, env=environment,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        assert expected_output in ran.stdout, ran.stdout
 
 
 @pytest.mark.slow
