@@ -24,10 +24,11 @@ downloaded over HTTP(S) only, wherever its ``base_url`` points.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 from urllib.parse import urljoin, urlsplit
 
 import msgspec
@@ -64,6 +65,10 @@ if TYPE_CHECKING:
 
     from condawheel.io.http import HTTPBody
     from condawheel.wheelhouse.artifacts import NameFilter
+    from condawheel.wheelhouse.repodata import RecordSink
+
+    BlockSink: TypeAlias = Callable[[Sequence[Artifact], Sequence[ListingProblem]], None]
+    """Takes the artifacts and problems of a block of a listing, as it is read."""
 
 __all__ = [
     "MAX_CHANNELDATA_BYTES",
@@ -174,7 +179,11 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 
 
 def _read_folder_repodata(
-    path: Path, subdir: str, wanted: NameFilter | None, cache: RepodataCache | None = None
+    path: Path,
+    subdir: str,
+    wanted: NameFilter | None,
+    cache: RepodataCache | None = None,
+    sink: RecordSink | None = None,
 ) -> Repodata:
     where = str(path)
     validator = None
@@ -190,7 +199,7 @@ def _read_folder_repodata(
     chunks = decompressed(
         _file_chunks(path), encoding_of(path.name), limit=MAX_REPODATA_BYTES, where=where
     )
-    repodata = read_repodata(chunks, subdir=subdir, where=where, wanted=wanted)
+    repodata = read_repodata(chunks, subdir=subdir, where=where, wanted=wanted, sink=sink)
     if cache is not None and validator is not None:
         cache.save(where, wanted, validator, {}, repodata)
     return repodata
@@ -244,6 +253,7 @@ def list_folder_channel(
     wanted: NameFilter | None = None,
     cache_dir: Path | None = None,
     keep: bool = True,
+    on_block: BlockSink | None = None,
 ) -> ChannelListing:
     """List a channel folder.
 
@@ -253,6 +263,10 @@ def list_folder_channel(
     :param cache_dir: where a selection's records are kept until the repodata changes
         (``<cache_dir>/repodata/``); None: not kept.
     :param keep: whether to write into the cache (a dry run only reads it).
+    :param on_block: takes the artifacts and problems as they are listed, a block at a
+        time (a whole channel's ``repodata.json`` is not held in memory); the listing
+        returned then holds only its complete scopes. Artifacts already passed on stay
+        so when the rest of their subdir fails (a document cut short).
     :raises SourceError: if ``root`` cannot be listed at all, or (without ``subdirs``)
         has no sub-folder holding packages or repodata: it is no channel (a channel
         whose repodata lists no package is one, and offers nothing).
@@ -271,30 +285,42 @@ def list_folder_channel(
     problems: list[ListingProblem] = []
     complete: list[str] = []
     cache = RepodataCache(cache_dir / "repodata", keep) if cache_dir is not None else None
+
+    def collect(found: Sequence[Artifact], trouble: Sequence[ListingProblem]) -> None:
+        artifacts.extend(found)
+        problems.extend(trouble)
+
+    sink = on_block or collect
     for subdir in wanted_subdirs:
         folder = root / subdir
         if not is_subdir(subdir):
             why = "not a conda subdir name (CEP 26: noarch or <os>-<arch>)"
-            problems.append(ListingProblem(source, str(folder), "", subdir, why))
+            sink((), (ListingProblem(source, str(folder), "", subdir, why),))
             continue
         if not folder.is_dir():
-            problems.append(ListingProblem(source, str(folder), "", subdir, "no such subdir"))
+            sink((), (ListingProblem(source, str(folder), "", subdir, "no such subdir"),))
             continue
         try:
-            found, trouble = _list_folder_subdir(source, root, subdir, wanted, cache)
+            _list_folder_subdir(source, root, subdir, wanted, cache, sink)
         except SourceError as error:
-            problems.append(ListingProblem(source, error.subject, "", subdir, error.reason))
+            sink((), (ListingProblem(source, error.subject, "", subdir, error.reason),))
             continue
-        artifacts.extend(found)
-        problems.extend(trouble)
         complete.append(subdir)
     return ChannelListing(source, tuple(artifacts), tuple(problems), tuple(complete))
 
 
 def _folder_repodata(
-    folder: Path, subdir: str, wanted: NameFilter | None, cache: RepodataCache | None
+    folder: Path,
+    subdir: str,
+    wanted: NameFilter | None,
+    cache: RepodataCache | None,
+    sink: RecordSink | None,
 ) -> Repodata | None:
-    """Read the subdir's repodata: its shards, else its repodata.json; None if none."""
+    """Read the subdir's repodata: its shards, else its repodata.json; None if none.
+
+    ``sink`` takes the records of a ``repodata.json`` as they are read (see
+    :func:`~condawheel.wheelhouse.repodata.read_repodata`); shards are returned whole.
+    """
     index_path = folder / SHARD_INDEX_NAME
     if index_path.is_file():
         index_url = index_path.as_uri()
@@ -306,37 +332,47 @@ def _folder_repodata(
     for name in REPODATA_NAMES:
         path = folder / name
         if path.is_file():
-            return _read_folder_repodata(path, subdir, wanted, cache)
+            return _read_folder_repodata(path, subdir, wanted, cache, sink)
     return None
 
 
 def _list_folder_subdir(
-    source: str, root: Path, subdir: str, wanted: NameFilter | None, cache: RepodataCache | None
-) -> tuple[list[Artifact], list[ListingProblem]]:
+    source: str,
+    root: Path,
+    subdir: str,
+    wanted: NameFilter | None,
+    cache: RepodataCache | None,
+    on_block: BlockSink,
+) -> None:
     folder = root / subdir
     try:
         files = _package_files(folder)
     except OSError as error:
         raise SourceError(str(folder), f"cannot list: {error.strerror}") from None
     channel = root.as_uri()
-    repodata = _folder_repodata(folder, subdir, wanted, cache)
-    if repodata is None:
-        return _from_file_names(source, channel, folder, subdir, files, wanted)
     folder_url = folder.as_uri() + "/"
-    base = _artifact_base(folder_url, repodata.base_url, remote=False, where=str(folder))
-    problems = [
-        ListingProblem(
-            source, problem.location or str(folder / problem.filename), problem.filename,
-            subdir, problem.reason, problem.status,
+    present = frozenset(files)
+    unlisted = set(files)
+    unread: set[str] = set()
+
+    def take(repodata: Repodata) -> None:
+        base = _artifact_base(folder_url, repodata.base_url, remote=False, where=str(folder))
+        unread.update(repodata.unread)
+        found, trouble = _folder_block(
+            source, channel, folder, subdir, repodata, base=base, present=present
         )
-        for problem in repodata.problems
-    ]  # fmt: skip
-    listed = {record.filename for record in repodata.records}
-    listed.update(problem.filename for problem in repodata.problems)
-    unread = set(repodata.unread)
-    for filename in files:
-        if filename in listed:
-            continue
+        unlisted.difference_update(record.filename for record in repodata.records)
+        unlisted.difference_update(problem.filename for problem in repodata.problems)
+        on_block(found, trouble)
+
+    # A whole channel streams (bounded memory); a selection is kept in the cache, whole.
+    repodata = _folder_repodata(folder, subdir, wanted, cache, take if wanted is None else None)
+    if repodata is None:
+        on_block(*_from_file_names(source, channel, folder, subdir, files, wanted))
+        return
+    take(repodata)
+    problems = []
+    for filename in sorted(unlisted):
         parsed = parse_artifact_filename(filename)
         if wanted is not None and (parsed is None or not wanted(parsed.name)):
             continue  # not selected: not reported either
@@ -346,14 +382,43 @@ def _list_folder_subdir(
         problems.append(
             ListingProblem(source, location, filename, subdir, NOT_IN_REPODATA, "skipped")
         )
-    present = set(files)
+    on_block((), problems)
+
+
+def _folder_block(
+    source: str,
+    channel: str,
+    folder: Path,
+    subdir: str,
+    repodata: Repodata,
+    *,
+    base: str,
+    present: frozenset[str],
+) -> tuple[list[Artifact], list[ListingProblem]]:
+    """Return the artifacts and problems of a block of a folder's records.
+
+    A record whose file is not in the folder is missing, one problem each; only a
+    ``base_url`` that points elsewhere makes its file worth a look on disk.
+    """
+    problems = [
+        ListingProblem(
+            source, problem.location or str(folder / problem.filename), problem.filename,
+            subdir, problem.reason, problem.status,
+        )
+        for problem in repodata.problems
+    ]  # fmt: skip
     artifacts = []
     join = _joiner(base)
+    elsewhere = base != folder.as_uri() + "/"
     for record in repodata.records:
         url = join(record.filename)
         local = url.startswith("file:")
         location = str(file_url_to_path(url)) if local else url
-        if local and record.filename not in present and not Path(location).is_file():
+        if (
+            local
+            and record.filename not in present
+            and (not elsewhere or not Path(location).is_file())
+        ):
             problems.append(ListingProblem(source, location, record.filename, subdir, MISSING))
             continue
         artifacts.append(_artifact(source, channel, record, location, url, local=local))
@@ -462,6 +527,29 @@ def _channel_subdirs(
     return named
 
 
+class _Once:
+    """Pass each entry of a document to a sink once, across attempts to read it."""
+
+    def __init__(self, sink: RecordSink) -> None:
+        self.sink = sink
+        self.passed = 0
+        """Entries passed on by every attempt so far."""
+        self.attempt = 0
+        """Entries the current attempt has read."""
+
+    def __call__(self, repodata: Repodata) -> None:
+        records, problems = repodata.records, repodata.problems
+        start = self.attempt
+        self.attempt += len(records) + len(problems)
+        skip = max(0, self.passed - start)
+        if skip >= len(records) + len(problems):
+            return
+        self.passed = self.attempt
+        kept_records = records[skip:]
+        kept_problems = problems[max(0, skip - len(records)) :]
+        self.sink(Repodata(repodata.base_url, kept_records, kept_problems))
+
+
 def _http_shards(
     remote: _Remote, folder: str, subdir: str
 ) -> tuple[str, Callable[[NameFilter | None], Repodata]] | None:
@@ -485,18 +573,28 @@ def _http_repodata(
     names: Sequence[str],
     subdir: str,
     wanted: NameFilter | None,
+    sink: RecordSink | None = None,
 ) -> Repodata | None:
-    """Stream the first form of ``repodata.json`` the server has; None if it has none."""
+    """Stream the first form of ``repodata.json`` the server has; None if it has none.
+
+    ``sink`` takes the records as they are read (see :func:`read_repodata`); an attempt
+    that starts over after a broken connection passes on only what the ones before did not.
+    """
     listings = remote.listings
     for name in names:
         url = folder + name
         cached = listings.load(url, wanted) if listings is not None else None
+        once = None if sink is None else _Once(sink)
 
-        def parse(body: HTTPBody, url: str = url, name: str = name) -> Repodata:
+        def parse(
+            body: HTTPBody, url: str = url, name: str = name, once: _Once | None = once
+        ) -> Repodata:
             chunks = decompressed(
                 body.chunks(), encoding_of(name), limit=MAX_REPODATA_BYTES, where=url
             )
-            repodata = read_repodata(chunks, subdir=subdir, where=url, wanted=wanted)
+            if once is not None:
+                once.attempt = 0
+            repodata = read_repodata(chunks, subdir=subdir, where=url, wanted=wanted, sink=once)
             validator = http_validator(body.headers)
             if listings is not None and validator is not None:
                 listings.save(url, wanted, validator[0], validator[1], repodata)
@@ -518,7 +616,28 @@ def _http_repodata(
     return None
 
 
-def list_http_channel(
+def _http_block(
+    source: str, folder: str, repodata: Repodata, index_url: str
+) -> tuple[list[Artifact], list[ListingProblem]]:
+    """Return the artifacts and problems of a block of an HTTP subdir's records."""
+    subdir = folder.rstrip("/").rsplit("/", 1)[-1]
+    artifact_base = _artifact_base(index_url, repodata.base_url, remote=True, where=index_url)
+    trouble = [
+        ListingProblem(
+            source, problem.location or folder + problem.filename, problem.filename,
+            subdir, problem.reason, problem.status,
+        )
+        for problem in repodata.problems
+    ]  # fmt: skip
+    join = _joiner(artifact_base)
+    found = []
+    for record in repodata.records:
+        address = join(record.filename)
+        found.append(_artifact(source, source, record, address, address, local=False))
+    return found, trouble
+
+
+def list_http_channel(  # noqa: C901 - the order of what a channel offers
     url: str,
     subdirs: Sequence[str] | None = None,
     *,
@@ -526,6 +645,7 @@ def list_http_channel(
     wanted: NameFilter | None = None,
     cache_dir: Path | None = None,
     keep: bool = True,
+    on_block: BlockSink | None = None,
 ) -> ChannelListing:
     """List a channel served over HTTP(S).
 
@@ -536,6 +656,8 @@ def list_http_channel(
         selection's records until the repodata changes (``<cache_dir>/repodata/``);
         None: nothing is kept.
     :param keep: whether to write into the cache (a dry run only reads it).
+    :param on_block: takes the artifacts and problems as they are listed, a block at a
+        time (see :func:`list_folder_channel`).
     :raises SourceError: if the channel cannot be reached at all (its first request
         fails for good): one error then, naming ``url`` and what was tried, instead of
         one per subdir probed; or if (without ``subdirs``) no subdir has repodata in any
@@ -579,6 +701,15 @@ def list_http_channel(
         if subdir in failed:
             continue
         folder = f"{base}{subdir}/"
+
+        def take(repodata: Repodata, index_url: str, folder: str = folder) -> None:
+            found, trouble = _http_block(source, folder, repodata, index_url)
+            if on_block is None:
+                problems.extend(trouble)
+                artifacts.extend(found)
+            else:
+                on_block(found, trouble)
+
         try:
             if subdir in sharded:
                 index_url, read = sharded[subdir]
@@ -587,30 +718,23 @@ def list_http_channel(
                 continue  # a sharded channel: the subdirs without an index are not its
             else:
                 index_url = folder
-                repodata = _http_repodata(remote, folder, names, subdir, wanted)
+                # A whole channel streams (bounded memory); a selection is kept, whole.
+                sink = (
+                    functools.partial(take, index_url=folder)
+                    if on_block is not None and wanted is None
+                    else None
+                )
+                repodata = _http_repodata(remote, folder, names, subdir, wanted, sink)
             if repodata is None:
                 if explicit:
                     tried = ", ".join((SHARD_INDEX_NAME, *names))
                     why = f"no repodata for subdir {subdir!r} ({tried}: HTTP 404)"
                     problems.append(ListingProblem(source, folder, "", subdir, why))
                 continue
-            artifact_base = _artifact_base(
-                index_url, repodata.base_url, remote=True, where=index_url
-            )
+            take(repodata, index_url)
         except SourceError as error:
             problems.append(ListingProblem(source, error.subject, "", subdir, error.reason))
             continue
-        problems.extend(
-            ListingProblem(
-                source, problem.location or folder + problem.filename, problem.filename,
-                subdir, problem.reason, problem.status,
-            )
-            for problem in repodata.problems
-        )  # fmt: skip
-        join = _joiner(artifact_base)
-        for record in repodata.records:
-            address = join(record.filename)
-            artifacts.append(_artifact(source, source, record, address, address, local=False))
         complete.append(subdir)
     if not explicit and not complete and not any(p.subdir for p in problems):
         # Every subdir answered 404 for every repodata form: a mistyped URL, or a server

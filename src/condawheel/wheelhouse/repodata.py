@@ -45,7 +45,7 @@ from condawheel.wheelhouse.artifacts import ARCHIVE_SUFFIXES, NameFilter, Packag
 from condawheel.wheelhouse.downloads import is_md5, is_sha256
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 __all__ = [
     "MAX_REPODATA_BYTES",
@@ -185,6 +185,8 @@ class _JSONFields(RecordFields, forbid_unknown_fields=False, gc=False):
 _RAW_MAP: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _FIELDS_MAP: Final = msgspec.json.Decoder(dict[str, _JSONFields])
 _FIELDS: Final = msgspec.json.Decoder(_JSONFields)
+RecordSink: TypeAlias = "Callable[[Repodata], None]"
+"""Takes the records (and problems) of a block as the document is read."""
 _BlockDecoder: TypeAlias = (
     "msgspec.json.Decoder[dict[str, _JSONFields]] | msgspec.json.Decoder[dict[str, msgspec.Raw]]"
 )
@@ -396,8 +398,13 @@ class _Parser:
         where: str,
         wanted: NameFilter | None,
         max_records: int,
+        sink: RecordSink | None = None,
     ) -> None:
         self.reader = _Reader(chunks, where)
+        self.sink = sink
+        self.passed = 0
+        """Entries handed to ``sink`` so far."""
+        self.info_seen = False
         self.subdir = subdir
         self.where = where
         self.wanted = wanted
@@ -417,6 +424,8 @@ class _Parser:
             self._members(top=True)
         if reader.peek() != -1:
             raise reader.invalid("trailing data")
+        if self.sink is not None:
+            self._flush(self.sink)
         return Repodata(self.base_url, tuple(self.records.values()), tuple(self.problems.values()))
 
     def _members(self, *, top: bool) -> None:
@@ -446,6 +455,7 @@ class _Parser:
                 end = reader.value_end()
                 if top and key == "info":
                     self._info(reader.buf[reader.pos : end])
+                    self.info_seen = True
                 reader.pos = end
             char = reader.peek()
             reader.pos += 1
@@ -580,8 +590,20 @@ class _Parser:
                     continue  # its file name's dashes said otherwise
                 self._record(filename, parsed, entries[key], revision)
         # Checked once a block (a few MiB) is taken: what is kept stays near the limit.
-        if len(self.records) + len(self.problems) > self.max_records:
+        if self.passed + len(self.records) + len(self.problems) > self.max_records:
             raise too_many_records(self.where, self.max_records)
+        # Records are passed on once ``info`` is known: its base_url places their files.
+        if self.sink is not None and self.info_seen:
+            self._flush(self.sink)
+
+    def _flush(self, sink: RecordSink) -> None:
+        if self.records or self.problems:
+            self.passed += len(self.records) + len(self.problems)
+            sink(
+                Repodata(self.base_url, tuple(self.records.values()), tuple(self.problems.values()))
+            )
+            self.records.clear()
+            self.problems.clear()
 
     def _record(
         self,
@@ -652,6 +674,7 @@ def read_repodata(
     where: str,
     wanted: NameFilter | None = None,
     max_records: int = MAX_REPODATA_RECORDS,
+    sink: RecordSink | None = None,
 ) -> Repodata:
     """Read a repodata document from its (decompressed) bytes, as they come.
 
@@ -659,12 +682,20 @@ def read_repodata(
     :param where: the document's location, for messages.
     :param wanted: which package names to read (lower case); None: all. Records of
         other names are neither decoded nor reported, whatever is wrong with them.
-    :param max_records: the most entries (records and problems) it may keep.
+    :param max_records: the most entries (records and problems) it may keep (or pass on).
+    :param sink: where the records and problems go, a block (a few MiB of JSON) at a
+        time, as they are read, once ``info`` was read (a document whose ``info`` comes
+        after its records is passed on whole at its end); the result then holds none. So
+        a whole channel is listed in bounded memory. A file that a ``v3`` section lists
+        after its ``packages`` record was passed on is passed on twice (a sync keeps the
+        first: the same sha256).
     :raises SourceError: if the document is not repodata at all (not JSON, not an
         object, ``packages`` not an object, nested too deeply, larger than the limits).
     """
     iterator = iter(chunks)
-    parser = _Parser(iterator, subdir=subdir, where=where, wanted=wanted, max_records=max_records)
+    parser = _Parser(
+        iterator, subdir=subdir, where=where, wanted=wanted, max_records=max_records, sink=sink
+    )
     try:
         with _cyclic_gc_paused():
             return parser.parse()
