@@ -82,6 +82,8 @@ class SyncRun:
     """When the run started (seconds since the epoch), for the front page's last sync."""
     cluster: DaskCluster | None = None
     """The Dask cluster that converts (``options.scheduler``), connected for this run."""
+    on_outcome: Callable[[Outcome], None] | None = None
+    """Takes each outcome as it is final, in a run that streams (see ``sync``)."""
 
     def conversion(
         self,

@@ -52,7 +52,7 @@ from condawheel.tags import platform_tag
 from condawheel.wheelhouse.state import Offer
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
 
     from condawheel.options import PlanOptions, PlatformStamp
     from condawheel.wheelhouse.artifacts import Artifact
@@ -70,6 +70,7 @@ __all__ = [
     "StateView",
     "SyncActions",
     "decide_actions",
+    "decide_one",
     "decide_stand_ins",
     "offers_of",
     "options_fingerprint",
@@ -314,20 +315,27 @@ def decide_actions(
     """Decide, for every artifact, what this run does with it (see the module docstring)."""
     _, skipped = prefer_conda_format(items)
     twins = {id(skip.item): skip for skip in skipped}
-    seen: dict[str, Identified] = {}
+    seen: dict[str, str] = {}
     # One action per item, in the order the sources listed them.
-    actions = [twins.get(id(item)) or _decide(item, state, seen, options) for item in items]
+    actions = [twins.get(id(item)) or decide_one(item, state, seen, options) for item in items]
     return SyncActions(tuple(actions))
 
 
 def decide_stand_ins(
-    decided: SyncActions, failed: Collection[int], state: StateView, *, options: PlanOptions
+    decided: SyncActions,
+    failed: Collection[int],
+    state: StateView,
+    *,
+    options: PlanOptions,
+    seen: MutableMapping[str, str] | None = None,
 ) -> tuple[tuple[int, Action], ...]:
     """Decide the ``.tar.bz2`` twins that rule 2 skipped for a ``.conda`` that failed.
 
     :param decided: the actions of the run, as :func:`decide_actions` decided them.
     :param failed: the positions in ``decided.actions`` of the artifacts that failed.
     :param state: the view ``decided`` was made with.
+    :param seen: the keys decided in the run (-> the first location), where ``decided``
+        does not hold every action of the run (a streamed sync); default: its own.
     :returns: ``(position, action)`` of each such ``.tar.bz2``, decided by the other rules
         as if the ``.conda`` had not been offered: the same bytes decided already (rule 3)
         are still skipped, a wheel made from it before is kept.
@@ -338,28 +346,34 @@ def decide_stand_ins(
         for position, action in enumerate(decided.actions)
         if isinstance(action, Skip) and action.twin is not None and id(action.twin) in positions
     }
-    seen = {
-        action.key: action.item
-        for action in decided.actions
-        if isinstance(action, Convert | Keep | Adopt)
-    }
+    if seen is None:
+        seen = {
+            action.key: action.item.artifact.location
+            for action in decided.actions
+            if isinstance(action, Convert | Keep | Adopt)
+        }
     return tuple(
-        (position, _decide(decided.actions[position].item, state, seen, options))
+        (position, decide_one(decided.actions[position].item, state, seen, options))
         for position in stand_ins(twins, failed)
     )
 
 
-def _decide(
-    item: Identified, state: StateView, seen: dict[str, Identified], options: PlanOptions
+def decide_one(
+    item: Identified, state: StateView, seen: MutableMapping[str, str], options: PlanOptions
 ) -> Action:
+    """Decide one artifact by rules 1 and 3 to 6 (rule 2, twins, is the caller's).
+
+    :param seen: the keys decided so far in the run -> the location of the first; this
+        one's is added when it is the first.
+    """
     artifact = item.artifact
     if item.problem is not None or item.key is None:
         return Fail(item, item.problem or "its identity (sha256) is unknown")
     key = item.key
     first = seen.get(key)
     if first is not None:
-        return Skip(item, f"same artifact as {first.artifact.location} (sha256 {key[:12]}...)")
-    seen[key] = item
+        return Skip(item, f"same artifact as {first} (sha256 {key[:12]}...)")
+    seen[key] = artifact.location
     records = state.conversions.get(key, ())
     if records and all(_intact(record, state) for record in records):
         wheels = tuple(record.wheel for record in records)

@@ -33,7 +33,7 @@ from condawheel.wheelhouse.workers import ConversionJob, load_names, run_jobs
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
     from pathlib import Path
 
     from condawheel.wheelhouse.context import SyncRun
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from condawheel.wheelhouse.state import ConversionRecord, WheelhouseState
     from condawheel.wheelhouse.workers import JobResult
 
-__all__ = ["STAGING_PREFIX", "ConversionBatch", "execute"]
+__all__ = ["STAGING_PREFIX", "ConversionBatch", "execute", "execute_round"]
 
 STAGING_PREFIX: Final = f"{TEMP_PREFIX}stage-"
 # Landed wheels are recorded in batches: a crash between a wheel and its row is repaired by
@@ -76,7 +76,12 @@ class ConversionBatch:
 
 
 def execute(
-    run: SyncRun, decided: SyncActions, view: StateView, present: Mapping[str, os.stat_result]
+    run: SyncRun,
+    decided: SyncActions,
+    view: StateView,
+    present: Mapping[str, os.stat_result],
+    *,
+    seen: MutableMapping[str, str] | None = None,
 ) -> tuple[list[Outcome], tuple[Action, ...]]:
     """Carry out ``decided``; return the outcomes and the actions decided for stand-ins.
 
@@ -85,10 +90,12 @@ def execute(
 
     :param view: the view of the state ``decided`` was made with.
     :param present: the wheels in the wheelhouse, by name (for adoption's stamps).
+    :param seen: the keys the run decided (see :func:`decide_stand_ins`), where
+        ``decided`` is not all of them (a streamed sync).
     """
     batch = None if run.options.dry_run or run.state is None else ConversionBatch(run.state)
     outcomes: dict[int, Outcome] = {}
-    converts = _execute_round(run, enumerate(decided.actions), outcomes, batch, present)
+    converts = execute_round(run, enumerate(decided.actions), outcomes, batch, present)
     size = sum(action.item.size or 0 for _, action in converts)
     run.emit(WorkPlanned(len(converts), size))
     if converts:
@@ -96,13 +103,15 @@ def execute(
         outcomes.update(_convert_all(run, converts, batch))
     failed = [position for position, outcome in outcomes.items() if outcome.status == "failed"]
     fallbacks = (
-        decide_stand_ins(decided, failed, view, options=run.options.plan_options) if failed else ()
+        decide_stand_ins(decided, failed, view, options=run.options.plan_options, seen=seen)
+        if failed
+        else ()
     )
     if fallbacks:
         stand_ins = {position: _twin(decided.actions[position]) for position, _ in fallbacks}
         for position in stand_ins:
             del outcomes[position]  # "skipped" no more: decided again
-        more = _execute_round(run, fallbacks, outcomes, batch, present)
+        more = execute_round(run, fallbacks, outcomes, batch, present)
         for position in stand_ins.keys() & outcomes.keys():
             outcomes[position] = _in_place_of(outcomes[position], stand_ins[position])
         if more:
@@ -135,14 +144,17 @@ def _in_place_of(outcome: Outcome, twin: Identified) -> Outcome:
     return replace(outcome, reason=reason, in_place_of=conda.location)
 
 
-def _execute_round(
+def execute_round(
     run: SyncRun,
     chosen: Iterable[tuple[int, Action]],
     outcomes: dict[int, Outcome],
     batch: ConversionBatch | None,
     present: Mapping[str, os.stat_result],
 ) -> list[tuple[int, Convert]]:
-    """Record the outcome of each chosen action that needs no conversion; return the rest."""
+    """Record the outcome of each chosen action that needs no conversion; return the rest.
+
+    A dry run converts nothing: its conversions are ``would-convert`` outcomes.
+    """
     dry_run = run.options.dry_run
     converts: list[tuple[int, Convert]] = []
     for position, action in chosen:

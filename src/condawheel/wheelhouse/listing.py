@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from condawheel.io.http import RetryPolicy
     from condawheel.wheelhouse.artifacts import NameFilter
+    from condawheel.wheelhouse.channels import BlockSink
 
 __all__ = ["SourceKind", "SyncSource", "classify_source", "list_source"]
 
@@ -134,6 +135,7 @@ def list_source(
     wanted: NameFilter | None = None,
     cache_dir: Path | None = None,
     keep: bool = True,
+    on_block: BlockSink | None = None,
 ) -> ChannelListing | EnvironmentListing:
     """List what ``source`` offers.
 
@@ -143,6 +145,9 @@ def list_source(
         None: all. The others are not read, checked or reported.
     :param cache_dir: the download cache (shards and selections of repodata are kept there).
     :param keep: whether to write into that cache (a dry run only reads it).
+    :param on_block: takes a channel's artifacts and problems a block at a time, as they
+        are listed (the listing returned then holds only the rest); other sources are
+        returned whole.
     :raises SourceError: if the source cannot be listed at all.
     """
     if source.kind == "http-channel":
@@ -153,10 +158,16 @@ def list_source(
             wanted=wanted,
             cache_dir=cache_dir,
             keep=keep,
+            on_block=on_block,
         )
     if source.kind == "channel":
         return list_folder_channel(
-            Path(source.location), subdirs, wanted=wanted, cache_dir=cache_dir, keep=keep
+            Path(source.location),
+            subdirs,
+            wanted=wanted,
+            cache_dir=cache_dir,
+            keep=keep,
+            on_block=on_block,
         )
     if source.kind == "environment":
         listing = list_environment(Path(source.location), pkgs_dirs)

@@ -19,12 +19,13 @@ The report (``--report FILE``, ``--json``) lists every source artifact with its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from condawheel.wheelhouse.index import IndexUpdate
@@ -154,22 +155,27 @@ class SyncReport:
     index: IndexUpdate | None = None
     seconds: float = 0.0
     state_set_aside: Path | None = None
+    passed_on: Mapping[str, int] = field(default_factory=dict)
+    """How many outcomes of each status (and ``warnings``: their warnings) went to the
+    caller's ``on_outcome`` as they were final, instead of into ``outcomes``."""
 
     def count(self, status: Status) -> int:
         """Return how many artifacts ended with ``status``."""
-        return sum(1 for outcome in self.outcomes if outcome.status == status)
+        kept = sum(1 for outcome in self.outcomes if outcome.status == status)
+        return kept + self.passed_on.get(status, 0)
 
     @property
     def warnings(self) -> int:
         """Return how many warnings the conversions gave (each artifact's are in the report)."""
-        return sum(len(outcome.warnings) for outcome in self.outcomes)
+        kept = sum(len(outcome.warnings) for outcome in self.outcomes)
+        return kept + self.passed_on.get("warnings", 0)
 
     @property
     def ok(self) -> bool:
         """Whether nothing failed or conflicted, and the index lists every wheel."""
         if self.index is not None and self.index.skipped:
             return False
-        return not any(outcome.status in {"failed", "conflict"} for outcome in self.outcomes)
+        return not self.count("failed") and not self.count("conflict")
 
     def summary(self) -> str:
         """Return the one-line summary."""
@@ -192,7 +198,7 @@ class SyncReport:
         return f"{', '.join(parts)} in {self.seconds:.1f}s"
 
     def to_json(self) -> dict[str, object]:
-        """Return the ``--report`` document."""
+        """Return the ``--report`` document (``artifacts``: the outcomes kept)."""
         statuses: tuple[Status, ...] = (
             "converted",
             "unchanged",

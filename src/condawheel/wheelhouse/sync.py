@@ -35,9 +35,10 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from condawheel import __version__
 from condawheel.env.environment import configured_stamp
@@ -70,7 +71,6 @@ from condawheel.wheelhouse.index import (
     refresh_last_sync,
     write_cache,
 )
-from condawheel.wheelhouse.landing import adoption_keys
 from condawheel.wheelhouse.listing import classify_source, list_source
 from condawheel.wheelhouse.lock import WheelhouseLock
 from condawheel.wheelhouse.outcomes import Outcome, Phase, SyncEvent, SyncReport, Waiting
@@ -78,11 +78,12 @@ from condawheel.wheelhouse.pruning import prune, prune_candidates, pruned_report
 from condawheel.wheelhouse.recovery import check_wheels, recover_wheelhouse, wheels_present
 from condawheel.wheelhouse.selection import name_filter, select_artifacts
 from condawheel.wheelhouse.state import LAST_SYNC, STATE_NAME, FileDigest, WheelhouseState
+from condawheel.wheelhouse.streaming import adoption_view, can_stream, stream_sync
 from condawheel.wheelhouse.views import VIEW_DIRS
 from condawheel.wheelhouse.workers import in_sync_worker, load_names
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from condawheel.options import PlatformStamp
     from condawheel.wheelhouse.artifacts import Artifact, ListingProblem
@@ -156,22 +157,27 @@ def _index_if_changed(
     return update
 
 
-def _last_sync(run: SyncRun, outcomes: Sequence[Outcome], pruned: int) -> LastSync:
+def _counts(outcomes: Iterable[Outcome]) -> Counter[str]:
+    """Count outcomes by status, and their warnings (``warnings``)."""
+    counts: Counter[str] = Counter()
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+        counts["warnings"] += len(outcome.warnings)
+    return counts
+
+
+def _last_sync(run: SyncRun, counts: Mapping[str, int], pruned: int) -> LastSync:
     """Return what this run did, for the front page (counted before the index is written)."""
-
-    def count(status: str) -> int:
-        return sum(1 for outcome in outcomes if outcome.status == status)
-
     return LastSync(
         started=run.started,
         seconds=max(0.0, time.time() - run.started),
-        converted=count("converted"),
-        unchanged=count("unchanged"),
-        skipped=count("skipped"),
-        failed=count("failed"),
-        conflicts=count("conflict"),
+        converted=counts.get("converted", 0),
+        unchanged=counts.get("unchanged", 0),
+        skipped=counts.get("skipped", 0),
+        failed=counts.get("failed", 0),
+        conflicts=counts.get("conflict", 0),
         pruned=pruned,
-        warnings=sum(len(outcome.warnings) for outcome in outcomes),
+        warnings=counts.get("warnings", 0),
     )
 
 
@@ -271,9 +277,8 @@ def _gather(sources: Sequence[str], run: SyncRun, digests: Mapping[str, FileDige
     return _Gathered(outcomes, selected, offers, identification.new_digests)
 
 
-def _decide_actions(
-    run: SyncRun, gathered: _Gathered, present: Mapping[str, os.stat_result]
-) -> tuple[SyncActions, StateView]:
+def _state_view(run: SyncRun, present: Mapping[str, os.stat_result]) -> StateView:
+    """Check the recorded wheels against their records; return the view decisions need."""
     check = check_wheels(run.wheelhouse, run.records, present)
     if check.restamp and run.state is not None and not run.options.dry_run:
         with run.state.transaction():
@@ -282,41 +287,82 @@ def _decide_actions(
     for record in run.records:
         if record.options_key == run.options_key:
             conversions[record.artifact_key] = (*conversions.get(record.artifact_key, ()), record)
-    view = StateView(
+    return StateView(
         conversions=conversions,
         wheels={name: info.st_size for name, info in present.items()},
         damaged=check.damaged,
         changed=check.changed,
     )
+
+
+def _decide_actions(
+    run: SyncRun, gathered: _Gathered, present: Mapping[str, os.stat_result]
+) -> tuple[SyncActions, StateView]:
+    view = _state_view(run, present)
     decided = decide_actions(gathered.selected, view, options=run.options.plan_options)
     if not decided.needs_adoption_view or run.state is None:
         return decided, view
     # Something must be converted: first look whether a killed run already made it.
-    tracked = {record.wheel for record in run.records}
-    untracked = {name: info for name, info in present.items() if name not in tracked}
-    keys = adoption_keys(run.wheelhouse, untracked, run.state.sidecar_keys())
-    if not run.options.dry_run:
-        with run.state.transaction():
-            run.state.forget_sidecar_keys(set(run.state.sidecar_keys()) - set(untracked))
-            run.state.record_sidecar_keys(keys)
-    adoptable: dict[str, tuple[str, ...]] = {}
-    for key in keys:
-        # One of a split package's wheels is not adopted alone (decisions, rule 5).
-        if key.artifact_key is not None and not key.split:
-            adoptable[key.artifact_key] = (*adoptable.get(key.artifact_key, ()), key.wheel)
-    depends = {key.wheel: key.depends_key for key in keys if key.depends_key is not None}
-    view = replace(view, adoptable=adoptable, adoptable_depends=depends)
+    view = adoption_view(run, view, present)
     return decide_actions(gathered.selected, view, options=run.options.plan_options), view
+
+
+_RunResult: TypeAlias = (
+    "tuple[list[Outcome], tuple[Pruned, ...], IndexUpdate | None, Mapping[str, int]]"
+)
+"""The outcomes kept, the wheels pruned, the index update, the counts of those passed on."""
+
+
+def _run_streamed(sources: Sequence[str], run: SyncRun) -> _RunResult:
+    """Run the sync as a stream (:mod:`~condawheel.wheelhouse.streaming`).
+
+    Outcomes go to ``run.on_outcome`` as they are final, if there is one (they are only
+    counted here), else they are kept and put in the order of a sync that does not stream.
+    """
+    state, options = run.state, run.options
+    run.records = state.conversions() if state is not None else []
+    run.recorded_wheels = frozenset(record.wheel for record in run.records)
+    present = wheels_present(run.wheelhouse) if run.wheelhouse.is_dir() else {}
+    view = _state_view(run, present)
+    kept: list[tuple[tuple[int, int], Outcome]] = []
+    counts: Counter[str] = Counter()
+    passed_on: Counter[str] = Counter()
+    deliver = run.on_outcome
+
+    def sink(order: tuple[int, int], outcome: Outcome) -> None:
+        counts[outcome.status] += 1
+        counts["warnings"] += len(outcome.warnings)
+        if deliver is None:
+            kept.append((order, outcome))
+        else:
+            passed_on[outcome.status] += 1
+            passed_on["warnings"] += len(outcome.warnings)
+            deliver(outcome)
+
+    digests = state.file_digests() if state is not None else {}
+    result = stream_sync(sources, run, view, present, digests, sink)
+    kept.sort(key=lambda pair: pair[0])
+    outcomes = [outcome for _, outcome in kept]
+    if state is None or options.dry_run:
+        return outcomes, (), None, passed_on
+    run.emit(Phase("indexing"))
+    last_sync = _last_sync(run, counts, 0)
+    index = _index_if_changed(
+        run.wheelhouse, state, run.indexed, last_sync, None if result.converted else present
+    )
+    return outcomes, (), index, passed_on
 
 
 def _run_with_state(
     sources: Sequence[str], run: SyncRun, gathered: _Gathered | None = None
-) -> tuple[list[Outcome], tuple[Pruned, ...], IndexUpdate | None]:
+) -> _RunResult:
     """Run the sync with ``run.state`` (None: a dry run without a state).
 
     :param gathered: the sources already listed and identified (for a new wheelhouse).
     """
     state, options = run.state, run.options
+    if gathered is None and can_stream(run):
+        return _run_streamed(sources, run)
     if gathered is None:
         gathered = _gather(sources, run, state.file_digests() if state is not None else {})
     if state is not None and not options.dry_run and gathered.new_digests:
@@ -329,7 +375,7 @@ def _run_with_state(
     to_prune = prune_candidates(run, gathered.offers, decided)
     if state is None or options.dry_run:
         executed, _ = execute(run, decided, view, present)
-        return gathered.outcomes + executed, pruned_report(to_prune, done=False), None
+        return gathered.outcomes + executed, pruned_report(to_prune, done=False), None, {}
     if to_prune:
         prune(run, state, to_prune)
     executed, fallbacks = execute(run, decided, view, present)
@@ -338,7 +384,7 @@ def _run_with_state(
     # A run that moved no wheel in or out saw the wheelhouse as it still is (it holds the lock).
     actions = (*decided.actions, *fallbacks)
     wrote = bool(to_prune) or any(isinstance(action, Convert) for action in actions)
-    last_sync = _last_sync(run, outcomes, len(to_prune))
+    last_sync = _last_sync(run, _counts(outcomes), len(to_prune))
     index = _index_if_changed(
         run.wheelhouse, state, run.indexed, last_sync, None if wrote else present
     )
@@ -348,7 +394,7 @@ def _run_with_state(
                 state.replace_offers(source, scopes, offers)
             else:
                 state.add_offers(offers)
-    return outcomes, pruned_report(to_prune, done=True), index
+    return outcomes, pruned_report(to_prune, done=True), index, {}
 
 
 def _with_environment_stamp(
@@ -393,8 +439,14 @@ def sync(
     options: SyncOptions | None = None,
     *,
     on_event: Callable[[SyncEvent], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> SyncReport:
     """Sync ``sources`` into ``wheelhouse`` (see the module docstring).
+
+    ``on_outcome`` takes each artifact's outcome as soon as it is final, where the run
+    streams (no ``--prune`` or ``--newest``: a whole channel then costs no memory per
+    record); those outcomes are then only counted in the report (``passed_on``), not
+    kept in it. Without it, the report holds every outcome.
 
     A source or an artifact that fails is reported in the result, and the others are
     still synced; :attr:`SyncReport.ok` says whether all went well. A dry run writes
@@ -426,7 +478,15 @@ def sync(
         load_names(options.mapping_files)  # an invalid mapping is an error before any work
     options, unusable = _with_environment_stamp(sources, options)
     options_key, options_json = options_fingerprint(options.plan_options, digests)
-    run = SyncRun(wheelhouse, options, options_key, options_json, emit, unusable=unusable)
+    run = SyncRun(
+        wheelhouse,
+        options,
+        options_key,
+        options_json,
+        emit,
+        unusable=unusable,
+        on_outcome=on_outcome,
+    )
     with _cluster_for(options) as cluster:
         run.cluster = cluster
         return _sync(sources, run, started)
@@ -459,6 +519,7 @@ def _sync(sources: Sequence[str], run: SyncRun, started: float) -> SyncReport:
     options, wheelhouse, emit = run.options, run.wheelhouse, run.emit
     set_aside = None
     gathered = None
+    passed_on: Mapping[str, int] = {}
     if not options.dry_run and not os.path.lexists(wheelhouse):
         # A new wheelhouse is made only for what some source offers: when none of them
         # can be listed, no folder, state or index is left behind (the run fails).
@@ -471,7 +532,7 @@ def _sync(sources: Sequence[str], run: SyncRun, started: float) -> SyncReport:
                 seconds=time.monotonic() - started,
             )
     if options.dry_run and not (wheelhouse / STATE_NAME).is_file():
-        outcomes, pruned, index = _run_with_state(sources, run)
+        outcomes, pruned, index, passed_on = _run_with_state(sources, run)
     else:
         try:
             wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -484,7 +545,7 @@ def _sync(sources: Sequence[str], run: SyncRun, started: float) -> SyncReport:
             with WheelhouseState.open(wheelhouse) as state:
                 run.state = state
                 set_aside = state.set_aside
-                outcomes, pruned, index = _run_with_state(sources, run, gathered)
+                outcomes, pruned, index, passed_on = _run_with_state(sources, run, gathered)
     return SyncReport(
         wheelhouse,
         dry_run=options.dry_run,
@@ -493,6 +554,7 @@ def _sync(sources: Sequence[str], run: SyncRun, started: float) -> SyncReport:
         index=index,
         seconds=time.monotonic() - started,
         state_set_aside=set_aside,
+        passed_on=passed_on,
     )
 
 
