@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import os
 import sys
@@ -23,9 +25,11 @@ from condawheel.cli.funnel import SomeInputsFailed, UsageProblem, stderr
 from condawheel.cli.sync_config import DEFAULT_CONFIG, SyncConfig, load_sync_config
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.progress import Progress, TaskID
 
-    from condawheel.wheelhouse.outcomes import Outcome, SyncEvent, SyncReport
+    from condawheel.wheelhouse.outcomes import Outcome, ReportWriter, SyncEvent, SyncReport
 
 __all__ = ["index_command", "sync_command"]
 
@@ -127,6 +131,19 @@ class _SyncDisplay:
         with stderr.above(self.progress.console):
             self._show(outcome, traceback)
 
+    def passed(self, outcome: Outcome) -> None:
+        """Print an outcome the sync passed on as it was final (unless shown already).
+
+        Not remembered: a streamed sync of a whole channel passes on a million.
+        """
+        if (outcome.source, outcome.location) in self.shown:
+            return
+        if self.progress is None:
+            self._show(outcome, None)
+            return
+        with stderr.above(self.progress.console):
+            self._show(outcome, None)
+
     def _show(self, outcome: Outcome, traceback: str | None) -> None:
         if outcome.status in {"failed", "conflict"}:
             _problem(outcome)
@@ -158,17 +175,45 @@ class _SyncDisplay:
                 stderr.error(f"not indexed: {skipped}")
 
 
-def _write_report(path: Path, report: SyncReport) -> None:
-    from condawheel.errors import OutputError  # noqa: PLC0415
-    from condawheel.io.files import write_atomically  # noqa: PLC0415
+def _report_writers(
+    stack: contextlib.ExitStack[bool | None], report_file: Path | None, *, json_output: bool
+) -> dict[str, ReportWriter]:
+    """Open the report's destinations: ``--report FILE`` and stdout for ``--json``.
 
-    text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
-    try:
-        write_atomically(path, text.encode("utf-8"))  # readers never see half of it
-    except OSError as error:
-        raise OutputError(
-            str(path), f"cannot write the report: {error.strerror or error}"
-        ) from None
+    The file replaces ``--report FILE`` atomically when the run ends, so readers never
+    see half of it.
+    """
+    from condawheel.errors import OutputError  # noqa: PLC0415
+    from condawheel.io.files import atomic_output  # noqa: PLC0415
+    from condawheel.wheelhouse.outcomes import ReportWriter  # noqa: PLC0415
+
+    writers: dict[str, ReportWriter] = {}
+    if report_file is not None:
+        try:
+            handle = stack.enter_context(atomic_output(report_file))
+        except OSError as error:
+            why = f"cannot write the report: {error.strerror or error}"
+            raise OutputError(str(report_file), why) from None
+        text = stack.enter_context(io.TextIOWrapper(handle, encoding="utf-8", newline="\n"))
+        writers["report"] = ReportWriter(text)
+    if json_output:
+        writers["stdout"] = ReportWriter(sys.stdout)
+    return writers
+
+
+def _finish_reports(
+    writers: Mapping[str, ReportWriter], report: SyncReport, report_file: Path | None
+) -> None:
+    """Write the end of each report; a write that failed is an error naming its file."""
+    from condawheel.errors import OutputError  # noqa: PLC0415
+
+    for target, writer in writers.items():
+        try:
+            writer.finish(report)
+        except OSError as error:  # noqa: PERF203 - one or two reports, at the end
+            where = str(report_file) if target == "report" else "stdout"
+            why = f"cannot write the report: {error.strerror or error}"
+            raise OutputError(where, why) from None
 
 
 def _check_report_folder(path: Path) -> None:
@@ -409,15 +454,21 @@ def sync_command(
         warnings=not json_output and (verbose or sys.stderr.isatty()),
     )
     display.start()
-    try:
-        report = sync(sources, wheelhouse, sync_options, on_event=display)
-    finally:
-        display.stop()
-    if report_file is not None:
-        _write_report(report_file, report)
-    if json_output:
-        typer.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
-    else:
+    with contextlib.ExitStack() as stack:
+        writers = _report_writers(stack, report_file, json_output=json_output)
+
+        def passed(outcome: Outcome) -> None:
+            for writer in writers.values():
+                writer.add(outcome)
+            if not json_output:
+                display.passed(outcome)
+
+        try:
+            report = sync(sources, wheelhouse, sync_options, on_event=display, on_outcome=passed)
+        finally:
+            display.stop()
+        _finish_reports(writers, report, report_file)
+    if not json_output:
         display.account(report)
     if not quiet:
         stderr.line(report.summary())

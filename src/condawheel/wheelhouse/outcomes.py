@@ -19,8 +19,10 @@ The report (``--report FILE``, ``--json``) lists every source artifact with its 
 
 from __future__ import annotations
 
+import json
+import textwrap
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
 
 from condawheel import __version__
 
@@ -36,6 +38,7 @@ __all__ = [
     "Outcome",
     "Phase",
     "Pruned",
+    "ReportWriter",
     "Status",
     "SyncEvent",
     "SyncReport",
@@ -227,6 +230,55 @@ class SyncReport:
         if self.state_set_aside is not None:
             document["state_set_aside"] = str(self.state_set_aside)
         return document
+
+
+class ReportWriter:
+    """Write the ``--report`` document as a sync runs: each artifact as it is final.
+
+    The text is what ``json.dumps(report.to_json(), indent=2, sort_keys=True)`` gives
+    for the same outcomes, in the order they came: ``artifacts`` sorts first among the
+    keys, so it can be written before the run's totals are known. A million artifacts
+    then cost no memory. A failed write is kept and raised by :meth:`finish`, so that
+    the sync is not stopped half-way by its report.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.written = 0
+        self.error: OSError | None = None
+        self._write('{\n  "artifacts": [')
+
+    def _write(self, text: str) -> None:
+        if self.error is None:
+            try:
+                self.out.write(text)
+            except OSError as error:
+                self.error = error
+
+    def add(self, outcome: Outcome) -> None:
+        """Write one artifact's entry."""
+        entry = json.dumps(outcome.to_json(), indent=2, sort_keys=True)
+        self._write(("," if self.written else "") + "\n" + textwrap.indent(entry, "    "))
+        self.written += 1
+
+    def finish(self, report: SyncReport) -> None:
+        """Write the outcomes ``report`` kept, then the rest of the document.
+
+        :raises OSError: if any write failed.
+        """
+        document = report.to_json()
+        for outcome in report.outcomes:
+            self.add(outcome)
+        del document["artifacts"]
+        rest = json.dumps(document, indent=2, sort_keys=True)
+        self._write(("\n  ]" if self.written else "]") + ",\n" + rest[2:] + "\n")
+        if self.error is None:
+            try:
+                self.out.flush()
+            except OSError as error:
+                self.error = error
+        if self.error is not None:
+            raise self.error
 
 
 @dataclass(frozen=True)
