@@ -90,11 +90,22 @@ class Stderr:
         typer.echo(text, err=True)
 
     def result(self, text: str) -> None:
-        """Print a result on stdout (above a live bar when stdout is the terminal too)."""
+        """Print a result on stdout (above a live bar when stdout is the terminal too).
+
+        Written as it is, without a flush per line where stdout is no terminal: a dry
+        run of a whole channel prints a million lines.
+        """
         if self._live is not None and sys.stdout.isatty():
             self._live.print(text, markup=False, highlight=False, soft_wrap=True)
             return
-        typer.echo(text)
+        stdout = sys.stdout
+        if stdout is None or stdout.isatty():
+            typer.echo(text)
+            return
+        try:
+            stdout.write(text + "\n")
+        except UnicodeEncodeError:  # a path the stream's encoding cannot show
+            typer.echo(text)
 
     def error(self, text: str) -> None:
         """Print ``error: text``."""

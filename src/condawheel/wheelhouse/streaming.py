@@ -225,16 +225,16 @@ class _Stream:
                 )
         now: list[tuple[int, Identified]] = []
         for item in identification.items:
-            position = self.next_position()
+            self.position += 1
             artifact = item.artifact
-            place = (artifact.subdir, artifact.stem)
-            if artifact.format == "tar.bz2":
-                self.held_stems[place] = len(self.held)
-                self.held.append((position, item))
-            else:
-                if artifact.format == "conda":
-                    self.conda_stems.add(hash(place))
-                now.append((position, item))
+            kind = artifact.format
+            if kind == "tar.bz2":
+                self.held_stems[artifact.subdir, artifact.stem] = len(self.held)
+                self.held.append((self.position, item))
+                continue
+            if kind == "conda":
+                self.conda_stems.add(hash((artifact.subdir, artifact.stem)))
+            now.append((self.position, item))
         self.decide(now)
 
     def decide(self, items: Sequence[tuple[int, Identified]]) -> None:
@@ -251,23 +251,26 @@ class _Stream:
             self.read_adoption()
             actions = [(p, decide_one(item, self.view, self.seen, options)) for p, item in items]
         dry_run = self.run.options.dry_run
+        done: list[tuple[int, Action]] = []
         for position, action in actions:
-            artifact = action.item.artifact
             # A failed .conda stays for the end: a .tar.bz2 twin may stand in for it.
             if (isinstance(action, Convert) and not dry_run) or (
-                isinstance(action, Fail) and artifact.format == "conda"
+                isinstance(action, Fail) and action.item.artifact.format == "conda"
             ):
                 self.settle.append((position, action))
+                artifact = action.item.artifact
                 if artifact.format == "conda":
                     self.conda_settled[artifact.subdir, artifact.stem] = action.item
-                continue
-            self.finish([(position, action)])
+            else:
+                done.append((position, action))
+        self.finish(done)
 
     def finish(self, chosen: Sequence[tuple[int, Action]]) -> None:
         outcomes: dict[int, Outcome] = {}
         execute_round(self.run, chosen, outcomes, self.batch, self.present)
+        sink = self.sink
         for position, outcome in outcomes.items():
-            self.emit(ARTIFACTS, position, outcome)
+            sink((ARTIFACTS, position), outcome)
 
     def read_adoption(self) -> None:
         if not self.adoption_read:

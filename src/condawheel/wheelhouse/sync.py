@@ -325,24 +325,23 @@ def _run_streamed(sources: Sequence[str], run: SyncRun) -> _RunResult:
     present = wheels_present(run.wheelhouse) if run.wheelhouse.is_dir() else {}
     view = _state_view(run, present)
     kept: list[tuple[tuple[int, int], Outcome]] = []
-    counts: Counter[str] = Counter()
     passed_on: Counter[str] = Counter()
     deliver = run.on_outcome
 
     def sink(order: tuple[int, int], outcome: Outcome) -> None:
-        counts[outcome.status] += 1
-        counts["warnings"] += len(outcome.warnings)
         if deliver is None:
             kept.append((order, outcome))
-        else:
-            passed_on[outcome.status] += 1
+            return
+        passed_on[outcome.status] += 1
+        if outcome.warnings:
             passed_on["warnings"] += len(outcome.warnings)
-            deliver(outcome)
+        deliver(outcome)
 
     digests = state.file_digests() if state is not None else {}
     result = stream_sync(sources, run, view, present, digests, sink)
     kept.sort(key=lambda pair: pair[0])
     outcomes = [outcome for _, outcome in kept]
+    counts = _counts(outcomes) + passed_on
     if state is None or options.dry_run:
         return outcomes, (), None, passed_on
     run.emit(Phase("indexing"))
