@@ -8,9 +8,11 @@ are absent, as in a mirror of the index only). Selected: the real ones, ``--sele
 
 * the baseline is Python's own ``json.load`` of the document (and, for scale, msgspec's
   decode of it into Python objects);
-* the listing is condawheel's, with no cache: selection first (the folder), and the whole
-  channel (served over loopback HTTP by a thread of the same process, so that records
-  need no files);
+* the listing is condawheel's, with no cache: selection first (the folder);
+* the whole channel is ``condawheel sync URL -w W --dry-run`` (and ``--json``), the CLI
+  as a user runs it, over loopback HTTP (so that records need no files) from a server
+  in a process of its own, so that the figures are condawheel's alone: its wall time
+  (interpreter start included) and its peak memory (``ru_maxrss`` of that process);
 * each runs in a fresh process, which reports its time and its peak memory (``VmHWM``);
 * the no-op re-sync is the CLI, wall time, after a first sync converted the selection;
   once as it runs (the selection's records are kept until ``repodata.json`` changes),
@@ -44,17 +46,6 @@ if mode == "json":
         json.load(handle)
 elif mode == "msgspec":
     msgspec.json.decode((path / "noarch" / "repodata.json").read_bytes())
-elif mode == "all":
-    # Over HTTP (a loopback server in a thread), where a record needs no file to be listed.
-    import functools, http.server, threading
-    from condawheel.wheelhouse.channels import list_http_channel
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    listing = list_http_channel(f"http://127.0.0.1:{server.server_address[1]}", ["noarch"])
-    assert len(listing.artifacts) == int(sys.argv[5]), len(listing.artifacts)
-    server.shutdown()
 else:
     wanted = name_filter(parse_selection([sys.argv[3]]))
     listing = list_folder_channel(path, wanted=wanted)
@@ -129,6 +120,41 @@ def million_channel(records: int, real: int) -> Path:
     return root
 
 
+_SERVE = """
+import functools, http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+# Runs a command, then prints its wall time and its peak memory (this process's only child).
+_MEASURE = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+with open(sys.argv[1], "wb") as out:
+    subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.DEVNULL, check=True)
+elapsed = time.perf_counter() - start
+print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+
+def _dry_run(url: str, output: Path, *extra: str) -> tuple[float, float]:
+    """Run ``sync URL --dry-run`` in a process of its own; return its seconds and MiB."""
+    with tempfile.TemporaryDirectory(prefix="condawheel-bench-") as work:
+        command = [sys.executable, "-m", "condawheel", "sync", url, "-w", f"{work}/w"]
+        command += ["--subdir", "noarch", "--dry-run", "--cache-dir", f"{work}/cache", *extra]
+        result = subprocess.run(
+            [sys.executable, "-c", _MEASURE, str(output), *command],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    seconds, mib = result.stdout.split()
+    return float(seconds), float(mib)
+
+
 def _in_child(*argv: str) -> tuple[float, float]:
     result = subprocess.run(
         [sys.executable, "-c", _LIST, *argv], capture_output=True, text=True, check=True
@@ -153,25 +179,45 @@ def run(records: int, real: int, *, runs: int) -> list[dict[str, object]]:
     print(f"  channel of {records:,} records ready in {time.perf_counter() - started:.0f}s",
           file=sys.stderr)  # fmt: skip
     size = (channel / "noarch" / "repodata.json").stat().st_size
-    baseline, fast, listing, everything = [], [], [], []
-    rss = {"json": 0.0, "msgspec": 0.0, "list": 0.0, "all": 0.0}
-    modes = (("json", baseline), ("msgspec", fast), ("list", listing), ("all", everything))
-    # Round-robin, so that drift of the machine between runs hits them all alike.
-    for _ in range(runs):
-        for mode, seconds in modes:
-            elapsed, mib = _in_child(mode, str(channel), "pkg0*", str(real), str(records))
-            seconds.append(elapsed)
-            rss[mode] = max(rss[mode], mib)
+    baseline, fast, listing, everything, as_json = [], [], [], [], []
+    rss = {"json": 0.0, "msgspec": 0.0, "list": 0.0, "all": 0.0, "all-json": 0.0}
+    modes = (("json", baseline), ("msgspec", fast), ("list", listing))
+    server = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, str(channel)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+        output = CACHE / "dry-run-output"
+        # Round-robin, so that drift of the machine between runs hits them all alike.
+        for _ in range(runs):
+            for mode, seconds in modes:
+                elapsed, mib = _in_child(mode, str(channel), "pkg0*", str(real))
+                seconds.append(elapsed)
+                rss[mode] = max(rss[mode], mib)
+            for mode, seconds, extra, entry in (
+                ("all", everything, (), b"would-convert http"),
+                ("all-json", as_json, ("--json",), b'"status": "would-convert"'),
+            ):
+                elapsed, mib = _dry_run(url, output, *extra)
+                seconds.append(elapsed)
+                rss[mode] = max(rss[mode], mib)
+                assert output.read_bytes().count(entry) == records, mode
+    finally:
+        server.terminate()
+        server.wait()
     label = f"{records:,}-record repodata.json ({size / (1 << 20):.0f} MiB)"
     parse = Measurement(f"json.load of the {label}", tuple(baseline))
     decode = Measurement(f"msgspec.json.decode of the {label} (into objects)", tuple(fast))
     listed = Measurement(f"condawheel lists it, --select pkg0* ({real:,} records)", tuple(listing))
-    whole = Measurement("condawheel lists it all over HTTP (no --select)", tuple(everything))
+    whole = Measurement("sync URL --dry-run of it all (CLI, wall)", tuple(everything))
+    whole_json = Measurement("sync URL --dry-run --json of it all (CLI, wall)", tuple(as_json))
     rows = [
         parse.row(),
         decode.row(parse),
         listed.row(parse, "<= 1.5x json.load"),
-        whole.row(parse),
+        whole.row(parse, "<= 1.5x json.load"),
+        whole_json.row(parse, "<= 1.5x json.load"),
     ]
     rows += [
         {"what": f"peak RSS: json.load of the {label}", "rss_mib": round(rss["json"], 1)},
@@ -185,8 +231,14 @@ def run(records: int, real: int, *, runs: int) -> list[dict[str, object]]:
             "target": "< 500 MiB",
         },
         {
-            "what": "peak RSS: condawheel lists it all over HTTP (and serves it)",
+            "what": "peak RSS: sync URL --dry-run of it all",
             "rss_mib": round(rss["all"], 1),
+            "target": "< 500 MiB",
+        },
+        {
+            "what": "peak RSS: sync URL --dry-run --json of it all",
+            "rss_mib": round(rss["all-json"], 1),
+            "target": "< 500 MiB",
         },
     ]
     work = Path(tempfile.mkdtemp(prefix="condawheel-bench-"))

@@ -65,6 +65,8 @@ class Stderr:
 
     def __init__(self) -> None:
         self._live: Console | None = None
+        self._stdout: tuple[object, bool] | None = None
+        """The stdout last written to, and whether it is a terminal (asked once)."""
 
     @contextmanager
     def above(self, console: Console) -> Iterator[None]:
@@ -99,7 +101,9 @@ class Stderr:
             self._live.print(text, markup=False, highlight=False, soft_wrap=True)
             return
         stdout = sys.stdout
-        if stdout is None or stdout.isatty():
+        if self._stdout is None or self._stdout[0] is not stdout:
+            self._stdout = (stdout, stdout is None or stdout.isatty())
+        if self._stdout[1]:
             typer.echo(text)
             return
         try:

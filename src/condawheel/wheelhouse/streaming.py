@@ -113,10 +113,18 @@ class _Seen(MutableMapping[str, str]):
         return key
 
     def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return self.entries.get(self._compact(key), default)
+        try:
+            compact: bytes | str = bytes.fromhex(key) if len(key) == 64 else key  # noqa: PLR2004
+        except ValueError:
+            compact = key
+        return self.entries.get(compact, default)
 
     def __setitem__(self, key: str, location: str) -> None:
-        self.entries[self._compact(key)] = location
+        try:
+            compact: bytes | str = bytes.fromhex(key) if len(key) == 64 else key  # noqa: PLR2004
+        except ValueError:
+            compact = key
+        self.entries[compact] = location
 
     def forget(self, key: str) -> None:
         self.entries.pop(self._compact(key), None)
