@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Final
 
+from condawheel.conda.twins import preferred_reason
 from condawheel.errors import SourceError
-from condawheel.twins import preferred_reason
 from condawheel.wheelhouse.artifacts import parse_artifact_filename
 from condawheel.wheelhouse.decisions import (
     Action,
