@@ -113,24 +113,26 @@ _CHANNELDATA: Final = msgspec.json.Decoder(_Channeldata)
 def _artifact(
     source: str, channel: str, record: RepodataRecord, location: str, url: str, *, local: bool
 ) -> Artifact:
+    # Positional: a whole channel makes a million of them, and keywords cost a tenth more.
     return Artifact(
-        source=source,
-        kind="file" if local else "url",
-        location=location,
-        filename=record.filename,
-        subdir=record.subdir,
-        name=record.name,
-        version=record.version,
-        build=record.build,
-        build_number=record.build_number,
-        channel=channel,
-        url=url,
-        sha256=record.sha256,
-        md5=record.md5,
-        size=record.size,
-        dependencies=record.dependencies,
-        flags=record.flags,
-        purls=record.purls,
+        source,
+        "file" if local else "url",
+        location,
+        record.filename,
+        record.subdir,
+        record.name,
+        record.version,
+        record.build,
+        record.build_number,
+        channel,
+        url,
+        record.sha256,
+        record.md5,
+        record.size,
+        (),
+        record.dependencies,
+        record.flags,
+        record.purls,
     )
 
 

@@ -205,7 +205,7 @@ def check_filename(filename: str) -> PackageName | None:
     match = _FILENAME.fullmatch(filename)
     if match is None:
         return None
-    return PackageName(match["name"], match["version"], match["build"])
+    return PackageName(*match.group("name", "version", "build"))
 
 
 def _problem_of(error: msgspec.ValidationError) -> str:
@@ -240,7 +240,7 @@ def record_from_fields(
     one comparison per check, and no list or generator is built for absent fields.
     """
     name, version, build = fields.name, fields.version, fields.build
-    if (name, version, build) != (parsed.name, parsed.version, parsed.build):
+    if name != parsed.name or version != parsed.version or build != parsed.build:
         missing = [key for key in ("name", "version", "build") if not getattr(fields, key)]
         if missing:
             return f"its repodata record lacks {', '.join(missing)}"
