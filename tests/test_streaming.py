@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from condawheel.io.http import RetryPolicy
 from condawheel.wheelhouse.artifacts import Artifact
+from condawheel.wheelhouse.outcomes import ConflictParty, Outcome, ReportWriter, SyncReport
 from condawheel.wheelhouse.repodata import Repodata, read_repodata
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from syncing import serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
-    from condawheel.wheelhouse.outcomes import Outcome
     from syncing import ChannelServer
 
 RECORDS = 30_000
@@ -142,3 +143,35 @@ def test_read_repodata_passes_records_on_a_block_at_a_time(*, info_first: bool) 
     else:
         # Without info first, the records wait for its base_url: all at the end.
         assert [when for _, when in blocks] == [len(chunks)]
+
+
+def test_report_writer_writes_what_json_dumps_writes() -> None:
+    outcomes = (
+        Outcome("s", "/c/a.conda", "a.conda", "noarch", "would-convert", reason="new", size=3),
+        Outcome("s", "/c/b.conda", "b.conda", "", "failed", reason="x\ny", warnings=("w", "é")),
+        Outcome(
+            "s", "/c/c.conda", "c.conda", "", "conflict",
+            conflict_with=ConflictParty("c-1-py3-none-any.whl", note="made by hand"),
+        ),
+    )  # fmt: skip
+    kept = SyncReport(Path("/w"), dry_run=True, outcomes=outcomes, seconds=1.5)
+    expected = json.dumps(kept.to_json(), indent=2, sort_keys=True) + "\n"
+
+    written = io.StringIO()
+    ReportWriter(written).finish(kept)
+    assert written.getvalue() == expected
+
+    # The same outcomes passed on as they came, then counted: the same document.
+    streamed = io.StringIO()
+    writer = ReportWriter(streamed)
+    for outcome in outcomes:
+        writer.add(outcome)
+    counts = {"would-convert": 1, "failed": 1, "conflict": 1, "warnings": 2}
+    writer.finish(SyncReport(Path("/w"), dry_run=True, outcomes=(), seconds=1.5, passed_on=counts))
+    assert streamed.getvalue() == expected
+
+    empty = io.StringIO()
+    ReportWriter(empty).finish(SyncReport(Path("/w"), dry_run=True, outcomes=()))
+    assert json.loads(empty.getvalue())["artifacts"] == []
+    nothing = SyncReport(Path("/w"), dry_run=True, outcomes=())
+    assert empty.getvalue() == json.dumps(nothing.to_json(), indent=2, sort_keys=True) + "\n"
