@@ -142,17 +142,19 @@ print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 """
 
 
-def _dry_run(url: str, output: Path, *extra: str) -> tuple[float, float]:
-    """Run ``sync URL --dry-run`` in a process of its own; return its seconds and MiB."""
+def _dry_run(url: str, entry: bytes, *extra: str) -> tuple[float, float, int]:
+    """Run ``sync URL --dry-run`` alone: its seconds, its MiB, how often stdout has ``entry``."""
     with tempfile.TemporaryDirectory(prefix="condawheel-bench-") as work:
+        output = Path(work) / "stdout"
         command = [sys.executable, "-m", "condawheel", "sync", url, "-w", f"{work}/w"]
         command += ["--subdir", "noarch", "--dry-run", "--cache-dir", f"{work}/cache", *extra]
         result = subprocess.run(
             [sys.executable, "-c", _MEASURE, str(output), *command],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
+        entries = output.read_bytes().count(entry)
     seconds, mib = result.stdout.split()
-    return float(seconds), float(mib)
+    return float(seconds), float(mib), entries
 
 
 def _in_child(*argv: str) -> tuple[float, float]:
@@ -188,7 +190,6 @@ def run(records: int, real: int, *, runs: int) -> list[dict[str, object]]:
     try:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
-        output = CACHE / "dry-run-output"
         # Round-robin, so that drift of the machine between runs hits them all alike.
         for _ in range(runs):
             for mode, seconds in modes:
@@ -199,10 +200,10 @@ def run(records: int, real: int, *, runs: int) -> list[dict[str, object]]:
                 ("all", everything, (), b"would-convert http"),
                 ("all-json", as_json, ("--json",), b'"status": "would-convert"'),
             ):
-                elapsed, mib = _dry_run(url, output, *extra)
+                elapsed, mib, entries = _dry_run(url, entry, *extra)
                 seconds.append(elapsed)
                 rss[mode] = max(rss[mode], mib)
-                assert output.read_bytes().count(entry) == records, mode
+                assert entries == records, (mode, entries)
     finally:
         server.terminate()
         server.wait()
