@@ -53,11 +53,23 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
-    from condawheel.wheelhouse.artifacts import Artifact, ListingProblem
-    from condawheel.wheelhouse.context import SyncRun
+    from condawheel.errors import CondawheelError
+    from condawheel.wheelhouse.artifacts import Artifact, ListingProblem, NameFilter
+    from condawheel.wheelhouse.channels import BlockSink, ChannelListing
+    from condawheel.wheelhouse.context import SyncOptions, SyncRun
+    from condawheel.wheelhouse.environments import EnvironmentListing
     from condawheel.wheelhouse.state import FileDigest
 
-__all__ = ["LISTING", "SELECT", "StreamResult", "adoption_view", "can_stream", "stream_sync"]
+__all__ = [
+    "LISTING",
+    "SELECT",
+    "StreamResult",
+    "adoption_view",
+    "can_stream",
+    "list_sync_source",
+    "source_failed",
+    "stream_sync",
+]
 
 LISTING: Final = 0
 """The group of listing problems: a sync that did not stream reported them first."""
@@ -65,6 +77,33 @@ SELECT: Final = 1
 """The group of ``--select`` terms that matched nothing."""
 ARTIFACTS: Final = 2
 """The group of the artifacts' outcomes."""
+
+
+def list_sync_source(
+    options: SyncOptions,
+    text: str,
+    wanted: NameFilter | None,
+    on_block: BlockSink | None = None,
+) -> ChannelListing | EnvironmentListing:
+    """List one SOURCE of a sync with the run's options (streamed when ``on_block`` is given).
+
+    :raises SourceError: the source cannot be listed.
+    """
+    return list_source(
+        classify_source(text),
+        subdirs=options.subdirs,
+        pkgs_dirs=options.pkgs_dirs,
+        retry=options.retry,
+        wanted=wanted,
+        cache_dir=options.cache_dir or default_cache_dir(),
+        keep=not options.dry_run,
+        on_block=on_block,
+    )
+
+
+def source_failed(text: str, error: CondawheelError) -> Outcome:
+    """Return the outcome of a SOURCE that cannot be listed at all."""
+    return Outcome(text, error.subject, "", "", "failed", reason=error.reason)
 
 
 def can_stream(run: SyncRun) -> bool:
@@ -330,23 +369,12 @@ def stream_sync(
     for text in sources:
         if text in run.unusable:
             error = run.unusable[text]
-            outcome = Outcome(text, error.subject, "", "", "failed", reason=error.reason)
-            stream.emit(LISTING, stream.next_position(), outcome)
+            stream.emit(LISTING, stream.next_position(), source_failed(text, error))
             continue
         try:
-            listing = list_source(
-                classify_source(text),
-                subdirs=options.subdirs,
-                pkgs_dirs=options.pkgs_dirs,
-                retry=options.retry,
-                wanted=wanted,
-                cache_dir=options.cache_dir or default_cache_dir(),
-                keep=not options.dry_run,
-                on_block=stream.block,
-            )
+            listing = list_sync_source(options, text, wanted, stream.block)
         except SourceError as error:
-            outcome = Outcome(text, error.subject, "", "", "failed", reason=error.reason)
-            stream.emit(LISTING, stream.next_position(), outcome)
+            stream.emit(LISTING, stream.next_position(), source_failed(text, error))
             stream.source_done()
             continue
         stream.block(listing.artifacts, listing.problems)

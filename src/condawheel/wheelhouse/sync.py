@@ -71,14 +71,20 @@ from condawheel.wheelhouse.index import (
     refresh_last_sync,
     write_cache,
 )
-from condawheel.wheelhouse.listing import classify_source, list_source
+from condawheel.wheelhouse.listing import classify_source
 from condawheel.wheelhouse.lock import WheelhouseLock
 from condawheel.wheelhouse.outcomes import Outcome, Phase, SyncEvent, SyncReport, Waiting
 from condawheel.wheelhouse.pruning import prune, prune_candidates, pruned_report
 from condawheel.wheelhouse.recovery import check_wheels, recover_wheelhouse, wheels_present
 from condawheel.wheelhouse.selection import name_filter, select_artifacts
 from condawheel.wheelhouse.state import LAST_SYNC, STATE_NAME, FileDigest, WheelhouseState
-from condawheel.wheelhouse.streaming import adoption_view, can_stream, stream_sync
+from condawheel.wheelhouse.streaming import (
+    adoption_view,
+    can_stream,
+    list_sync_source,
+    source_failed,
+    stream_sync,
+)
 from condawheel.wheelhouse.views import VIEW_DIRS
 from condawheel.wheelhouse.workers import in_sync_worker, load_names
 
@@ -222,20 +228,12 @@ def _gather(sources: Sequence[str], run: SyncRun, digests: Mapping[str, FileDige
     for text in sources:
         if text in run.unusable:
             error = run.unusable[text]
-            outcomes.append(Outcome(text, error.subject, "", "", "failed", reason=error.reason))
+            outcomes.append(source_failed(text, error))
             continue
         try:
-            listing = list_source(
-                classify_source(text),
-                subdirs=options.subdirs,
-                pkgs_dirs=options.pkgs_dirs,
-                retry=options.retry,
-                wanted=wanted,
-                cache_dir=options.cache_dir or default_cache_dir(),
-                keep=not options.dry_run,
-            )
+            listing = list_sync_source(options, text, wanted)
         except SourceError as error:
-            outcomes.append(Outcome(text, error.subject, "", "", "failed", reason=error.reason))
+            outcomes.append(source_failed(text, error))
             continue
         outcomes.extend(_problem_outcome(problem) for problem in listing.problems)
         unusable.update(
