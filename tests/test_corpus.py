@@ -109,6 +109,29 @@ def test_krb5_ksu_stays_not_executable_as_conda_installs_it(
     assert (prefix / "bin" / "kinit").stat().st_mode & 0o111
 
 
+def test_pysocks_dist_info_is_escaped_and_still_found_by_its_own_name(
+    channel_wheels: dict[str, ConversionResult], corpus: Path, tmp_path: Path
+) -> None:
+    """conda installs PySocks-1.7.1.dist-info; the wheel uses the escaped name (docs/convert.md)."""
+    package = corpus / "channel" / "noarch" / "pysocks-1.7.1-pyha55dd90_7.conda"
+    own = {
+        member.name.split("/")[-2]
+        for _, member in stream_conda_component(str(package), component="pkg")
+        if member.name.endswith(".dist-info/METADATA")
+    }
+    assert own == {"PySocks-1.7.1.dist-info"}
+    result = channel_wheels[package.name]
+    assert result.plan.dist_info == "pysocks-1.7.1.dist-info"
+    prefix, scheme = make_prefix(tmp_path / "prefix", python312())
+    install_wheels([result.wheel], scheme, prefix / "bin" / "python")
+    found = run_python(
+        prefix / "bin" / "python",
+        "import importlib.metadata as m; d = m.distribution('PySocks'); "
+        "print(d.metadata['Name'], d.version)",
+    )
+    assert found.stdout.split() == ["PySocks", "1.7.1"], found.stderr
+
+
 def test_conversion_is_reproducible(
     corpus: Path, channel_wheels: dict[str, ConversionResult], tmp_path: Path
 ) -> None:
