@@ -150,6 +150,9 @@ class Artifact:
     """The record's CEP 45 variant flags."""
     purls: tuple[str, ...] = ()
     """The record's package URLs (``pkg:pypi/<name>`` names its PyPI project)."""
+    revision: str | None = None
+    """``v3`` when a record of CEP 48's ``v3`` section lists it (it replaces a v1 record
+    of the same file: see docs/sync.md), else None."""
 
     @property
     def format(self) -> ArtifactFormat | None:

@@ -133,6 +133,7 @@ def _artifact(
         record.dependencies,
         record.flags,
         record.purls,
+        record.revision,
     )
 
 
@@ -288,9 +289,25 @@ def list_folder_channel(
     complete: list[str] = []
     cache = RepodataCache(cache_dir / "repodata", keep) if cache_dir is not None else None
 
+    places: dict[str, int] | None = None
+    """Location -> index in ``artifacts``; made when the first v3 record comes."""
+
     def collect(found: Sequence[Artifact], trouble: Sequence[ListingProblem]) -> None:
-        artifacts.extend(found)
+        nonlocal places
         problems.extend(trouble)
+        for artifact in found:
+            if places is None and artifact.revision is not None:
+                places = {listed.location: n for n, listed in enumerate(artifacts)}
+            if places is None:
+                artifacts.append(artifact)
+                continue
+            # A v3 record of a file whose v1 record was passed on replaces it (CEP 48).
+            earlier = places.get(artifact.location)
+            if earlier is not None and artifact.revision and not artifacts[earlier].revision:
+                artifacts[earlier] = artifact
+                continue
+            places.setdefault(artifact.location, len(artifacts))
+            artifacts.append(artifact)
 
     sink = on_block or collect
     for subdir in wanted_subdirs:

@@ -412,6 +412,9 @@ class _Parser:
         self.base_url: str | None = None
         self.records: dict[str, RepodataRecord] = {}
         self.problems: dict[str, RecordProblem] = {}
+        self.in_v3: set[int] = set()
+        """``hash(filename)`` of every file the ``v3`` section listed so far: a v1 record
+        of one of them that comes later is not read (CEP 48: the v3 record stands)."""
 
     def parse(self) -> Repodata:
         reader = self.reader
@@ -578,7 +581,12 @@ class _Parser:
         elif extension is None or extension in {kind for _, kind in ARCHIVE_SUFFIXES}:
             # (Else an artifact format condawheel does not know, CEP 48: nothing kept.)
             wanted = self.wanted
-            keys = entries if wanted is None else wanted.keys(entries)
+            keys: Iterable[str] = entries if wanted is None else wanted.keys(entries)
+            in_v3 = self.in_v3
+            if revision is not None:
+                in_v3.update(hash(f"{key}.{extension}") for key in keys)
+            elif in_v3:
+                keys = [key for key in keys if hash(key) not in in_v3]
             for key in keys:
                 filename = key if extension is None else f"{key}.{extension}"
                 parsed = check_filename(filename)
@@ -615,10 +623,10 @@ class _Parser:
         try:
             fields = raw if isinstance(raw, _JSONFields) else _FIELDS.decode(raw)
         except msgspec.ValidationError as error:
-            self.problems[filename] = RecordProblem(filename, _problem_of(error))
+            self._problem(filename, _problem_of(error), revision)
             return
         except RecursionError:
-            self.problems[filename] = RecordProblem(filename, "its record is nested too deeply")
+            self._problem(filename, "its record is nested too deeply", revision)
             return
         except msgspec.DecodeError as error:  # a guard: the block decoded
             raise SourceError(self.where, f"not valid JSON ({error})") from None
@@ -632,12 +640,17 @@ class _Parser:
             revision=revision,
         )
         if isinstance(record, str):
-            self.problems[filename] = RecordProblem(filename, record)
+            self._problem(filename, record, revision)
             return
-        # A v3 record and a v1 record of one file: v3 says more (CEP 48).
-        if revision is not None or filename not in self.records:
-            self.records[filename] = record
-            self.problems.pop(filename, None)
+        # A v1 record of a file that v3 listed is not read (``in_v3``): this one stands.
+        self.records[filename] = record
+        self.problems.pop(filename, None)
+
+    def _problem(self, filename: str, reason: str, revision: str | None) -> None:
+        """Note a record that cannot be synced; a v3 one stands for its file (CEP 48)."""
+        self.problems[filename] = RecordProblem(filename, reason)
+        if revision is not None:
+            self.records.pop(filename, None)
 
     def _wheel(self, stem: str, raw: msgspec.Raw | bytes | _JSONFields) -> None:
         """Note a wheel of ``v3.whl`` the filter wants: skipped (see :data:`V3_WHEEL`)."""
@@ -686,9 +699,11 @@ def read_repodata(
     :param sink: where the records and problems go, a block (a few MiB of JSON) at a
         time, as they are read, once ``info`` was read (a document whose ``info`` comes
         after its records is passed on whole at its end); the result then holds none. So
-        a whole channel is listed in bounded memory. A file that a ``v3`` section lists
-        after its ``packages`` record was passed on is passed on twice (a sync keeps the
-        first: the same sha256).
+        a whole channel is listed in bounded memory. A file that both the ``v3`` section
+        and ``packages`` / ``packages.conda`` list is passed on with its v3 record: once
+        when ``v3`` comes first (the later v1 record is not read), else as a second
+        record (``revision="v3"``) after its v1 record was passed on; the consumer lets
+        it replace the first (CEP 48: the v3 record stands).
     :raises SourceError: if the document is not repodata at all (not JSON, not an
         object, ``packages`` not an object, nested too deeply, larger than the limits).
     """

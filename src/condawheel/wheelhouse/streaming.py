@@ -220,7 +220,10 @@ class _Stream:
     """``hash((subdir, stem))`` of every ``.conda`` of the source being listed."""
     settle: list[tuple[int, Action]] = field(default_factory=list)
     """Actions for the end: conversions, and what a stand-in may replace."""
-    conda_settled: dict[tuple[str, str], Identified] = field(default_factory=dict)
+    dropped: set[int] = field(default_factory=set)
+    """Indexes in ``settle`` of actions a v3 record's replaced."""
+    conda_settled: dict[tuple[str, str], int] = field(default_factory=dict)
+    """``(subdir, stem)`` of a ``.conda`` of the source being listed -> its index in ``settle``."""
 
     def emit(self, group: int, position: int, outcome: Outcome) -> None:
         self.sink((group, position), outcome)
@@ -271,18 +274,30 @@ class _Stream:
                     )
                 )
         now: list[tuple[int, Identified]] = []
+        replacing: list[tuple[int, Identified]] = []
         for item in identification.items:
             self.position += 1
             artifact = item.artifact
             kind = artifact.format
             if kind == "tar.bz2":
-                self.held_stems[artifact.subdir, artifact.stem] = len(self.held)
+                place = (artifact.subdir, artifact.stem)
+                held = self.held_stems.get(place) if artifact.revision else None
+                if held is not None:  # its v1 record is held: the v3 one replaces it
+                    self.held[held] = (self.held[held][0], item)
+                    continue
+                self.held_stems[place] = len(self.held)
                 self.held.append((self.position, item))
                 continue
             if kind == "conda":
-                self.conda_stems.add(hash((artifact.subdir, artifact.stem)))
+                stem = hash((artifact.subdir, artifact.stem))
+                if artifact.revision and stem in self.conda_stems:
+                    replacing.append((self.position, item))
+                    continue
+                self.conda_stems.add(stem)
             now.append((self.position, item))
         self.decide(now)
+        for position, item in replacing:
+            self.replace(position, item)
 
     def decide(self, items: Sequence[tuple[int, Identified]]) -> None:
         """Decide items that have no pending twin; pass on what needs no conversion."""
@@ -297,20 +312,48 @@ class _Stream:
                     self.seen.forget(action.key)
             self.read_adoption()
             actions = [(p, decide_one(item, self.view, self.seen, options)) for p, item in items]
-        dry_run = self.run.options.dry_run
-        done: list[tuple[int, Action]] = []
-        for position, action in actions:
-            # A failed .conda stays for the end: a .tar.bz2 twin may stand in for it.
-            if (isinstance(action, Convert) and not dry_run) or (
-                isinstance(action, Fail) and action.item.artifact.format == "conda"
-            ):
-                self.settle.append((position, action))
-                artifact = action.item.artifact
-                if artifact.format == "conda":
-                    self.conda_settled[artifact.subdir, artifact.stem] = action.item
-            else:
-                done.append((position, action))
+        done = [
+            (position, action) for position, action in actions if not self.keep(position, action)
+        ]
         self.finish(done)
+
+    def keep(self, position: int, action: Action) -> bool:
+        """Keep an action for the end if it is one (see ``settle``); say whether it was."""
+        # A failed .conda stays for the end: a .tar.bz2 twin may stand in for it.
+        artifact = action.item.artifact
+        if (isinstance(action, Convert) and not self.run.options.dry_run) or (
+            isinstance(action, Fail) and artifact.format == "conda"
+        ):
+            if artifact.format == "conda":
+                self.conda_settled[artifact.subdir, artifact.stem] = len(self.settle)
+            self.settle.append((position, action))
+            return True
+        return False
+
+    def replace(self, position: int, item: Identified) -> None:
+        """Decide a ``.conda`` from its v3 record, in place of its v1 record (CEP 48).
+
+        The v1 record's action, if it waits for the end, gives way (and its key, if the
+        v3 record has other bytes); if its outcome is out already (unchanged, adopted, a
+        dry run's ``would-convert``), the v3 record of the same bytes adds nothing.
+        """
+        artifact = item.artifact
+        earlier = self.conda_settled.pop((artifact.subdir, artifact.stem), None)
+        if earlier is not None:
+            position, action = self.settle[earlier]
+            self.dropped.add(earlier)
+            if isinstance(action, Convert) and self.seen.get(action.key) == artifact.location:
+                self.seen.forget(action.key)
+        options = self.run.options.plan_options
+        action = decide_one(item, self.view, self.seen, options)
+        if isinstance(action, Convert) and not self.adoption_read:
+            self.seen.forget(action.key)
+            self.read_adoption()
+            action = decide_one(item, self.view, self.seen, options)
+        if earlier is None and isinstance(action, Skip):
+            return
+        if not self.keep(position, action):
+            self.finish([(position, action)])
 
     def finish(self, chosen: Sequence[tuple[int, Action]]) -> None:
         outcomes: dict[int, Outcome] = {}
@@ -330,8 +373,9 @@ class _Stream:
         for position, item in self.held:
             artifact = item.artifact
             place = (artifact.subdir, artifact.stem)
-            twin = self.conda_settled.get(place)
-            if twin is not None:
+            settled = self.conda_settled.get(place)
+            if settled is not None:
+                twin = self.settle[settled][1].item
                 reason = preferred_reason(twin.artifact.filename)
                 self.settle.append((position, Skip(item, reason, twin)))
             elif hash(place) in self.conda_stems:
@@ -388,7 +432,7 @@ def stream_sync(
             outcome = Outcome("--select", spec.original, "", "", "failed", reason=reason)
             stream.emit(SELECT, number, outcome)
     result = StreamResult(offers=complete)
-    settle = stream.settle
+    settle = [entry for n, entry in enumerate(stream.settle) if n not in stream.dropped]
     if settle:
         if any(isinstance(action, Fail) for _, action in settle):
             stream.read_adoption()
