@@ -20,6 +20,7 @@ import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2
 from condawheel.io.http import RetryPolicy
+from condawheel.wheelhouse.repodata import Repodata, parse_repodata, read_repodata
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from syncing import serve
 
@@ -243,3 +244,101 @@ def test_the_v3_records_sha256_is_the_files_identity(
         assert failure.reason is not None
         assert WRONG_SHA256 in failure.reason, mode
         assert [name.split("-")[0] for name in wheels(wheelhouse)] == ["onepkg"], mode
+
+
+def test_a_dry_run_of_an_existing_wheelhouse_reports_each_file_once(
+    channel_of: ChannelMaker, tmp_path: Path
+) -> None:
+    channel = channel_of(v3_first=False)
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+
+    settings = SyncOptions(jobs=1, retry=NO_RETRY, cache_dir=tmp_path / "cache", dry_run=True)
+    report = sync([channel.source], wheelhouse, settings)
+
+    assert statuses(report) == [
+        ("onepkg-2.0-pyh0_0.tar.bz2", "would-convert"),
+        ("zeropkg-1.0-pyh0_0.conda", "would-convert"),
+    ]
+    assert list(wheelhouse.iterdir()) == []
+
+
+@pytest.mark.parametrize("v3_first", [False, True], ids=["v3-last", "v3-first"])
+def test_a_tar_bz2_twin_stands_in_for_a_conda_its_v3_record_fails(
+    kind: str, tmp_path: Path, *, v3_first: bool
+) -> None:
+    """The twin rule sees the v3 records: the ``.tar.bz2`` is synced from its own."""
+    root = tmp_path / "channel"
+    (root / "noarch").mkdir(parents=True)
+    conda_v1, conda_v3 = _records(build_conda(CONDA, root / "noarch"), CONDA)
+    bz2_v1, bz2_v3 = _records(build_tar_bz2(CONDA, root / "noarch"), CONDA)
+    conda_v3["sha256"] = WRONG_SHA256
+    stem = CONDA.stem
+    v1: dict[str, object] = {
+        "packages": {f"{stem}.tar.bz2": bz2_v1},
+        "packages.conda": {f"{stem}.conda": conda_v1},
+    }
+    v3: dict[str, object] = {"v3": {"conda": {stem: conda_v3}, "tar.bz2": {stem: bz2_v3}}}
+    document = {"info": {"subdir": "noarch"}, **(v3 | v1 if v3_first else v1 | v3)}
+    (root / "noarch" / "repodata.json").write_text(json.dumps(document))
+
+    with contextlib.ExitStack() as stack:
+        if kind == "folder":
+            channel = Channel(root, str(root))
+        else:
+            server = stack.enter_context(contextlib.contextmanager(serve)(root))
+            channel = Channel(root, server.url)
+        modes = three_modes(channel, tmp_path)
+
+    made = {}
+    for mode, (report, wheelhouse) in modes.items():
+        assert statuses(report) == [
+            (f"{stem}.conda", "failed"),
+            (f"{stem}.tar.bz2", "converted"),
+        ], mode
+        [stand_in] = [o for o in report.outcomes if o.status == "converted"]
+        assert stand_in.in_place_of is not None, mode
+        assert stand_in.in_place_of.endswith(f"{stem}.conda"), mode
+        made[mode] = wheels(wheelhouse)
+    assert made["streamed"] == made["new"] == made["prune"]
+    [(name, data)] = made["new"].items()
+    fields, _ = metadata_and_sidecar(data, tmp_path / name)
+    assert fields["Provides-Extra"] == ["http"]  # the .tar.bz2's v3 record
+
+
+def _passed_on(document: dict[str, object]) -> list[tuple[str, str | None]]:
+    blocks: list[Repodata] = []
+    read_repodata([json.dumps(document).encode()], subdir="noarch", where="r", sink=blocks.append)
+    return [(r.filename, r.revision) for block in blocks for r in block.records] + [
+        (p.filename, p.reason) for block in blocks for p in block.problems
+    ]
+
+
+def test_the_reader_passes_a_file_on_with_its_v3_record() -> None:
+    good = {"name": "a", "version": "1", "build": "0", "depends": []}
+    broken = {"name": "a", "version": "1"}  # no build
+    v1 = {"packages.conda": {"a-1-0.conda": good, "b-1-0.conda": {**good, "name": "b"}}}
+    v3 = {"v3": {"conda": {"a-1-0": good}}}
+    info = {"info": {"subdir": "noarch"}}
+
+    # v3 first: the later v1 record of the same file is not read, broken or not.
+    assert _passed_on({**info, **v3, **v1}) == [("a-1-0.conda", "v3"), ("b-1-0.conda", None)]
+    broken_v1 = {"packages.conda": {"a-1-0.conda": broken}}
+    assert _passed_on({**info, **v3, **broken_v1}) == [("a-1-0.conda", "v3")]
+    # v3 last: passed on again, as a v3 record, for the sync to let it replace the first.
+    assert _passed_on({**info, **v1, **v3}) == [
+        ("a-1-0.conda", None),
+        ("b-1-0.conda", None),
+        ("a-1-0.conda", "v3"),
+    ]
+    # Read whole (no info before the records): one record per file, v3's.
+    whole = parse_repodata(json.dumps({**v1, **v3}).encode(), subdir="noarch", where="r")
+    assert [(r.filename, r.revision) for r in whole.records] == [
+        ("a-1-0.conda", "v3"),
+        ("b-1-0.conda", None),
+    ]
+    # A broken v3 record stands for its file too: its problem, not the v1 record.
+    broken_v3 = {"v3": {"conda": {"a-1-0": broken}}}
+    whole = parse_repodata(json.dumps({**v1, **broken_v3}).encode(), subdir="noarch", where="r")
+    assert [r.filename for r in whole.records] == ["b-1-0.conda"]
+    assert [p.filename for p in whole.problems] == ["a-1-0.conda"]
