@@ -11,18 +11,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import zipfile
-from dataclasses import dataclass
-from email.parser import BytesParser
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeAlias
 
 import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2
-from condawheel.io.http import RetryPolicy
 from condawheel.wheelhouse.repodata import Repodata, parse_repodata, read_repodata
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from syncing import serve
+from test_repodata_v3 import NO_RETRY, SPEC, wheel_metadata
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -30,25 +28,17 @@ if TYPE_CHECKING:
 
     from condawheel.wheelhouse.outcomes import SyncReport
 
-NO_RETRY = RetryPolicy(attempts=1, backoff=0, timeout=30)
-CONDA = CondaSpec(
-    name="zeropkg",
-    version="1.0",
-    build="pyh0_0",
-    subdir="noarch",
-    noarch="python",
-    depends=["python >=3.9"],
-    files=[FileSpec("site-packages/zeropkg/__init__.py", b"VALUE = 0\n")],
-)
-BZ2 = CondaSpec(
+CONDA = SPEC
+BZ2 = replace(
+    SPEC,
     name="onepkg",
     version="2.0",
-    build="pyh0_0",
-    subdir="noarch",
-    noarch="python",
-    depends=["python >=3.9"],
     files=[FileSpec("site-packages/onepkg/__init__.py", b"VALUE = 1\n")],
 )
+BOTH_CONVERTED = [
+    ("onepkg-2.0-pyh0_0.tar.bz2", "converted"),
+    ("zeropkg-1.0-pyh0_0.conda", "converted"),
+]
 WRONG_SHA256 = "0" * 64
 
 
@@ -82,16 +72,20 @@ def _records(path: Path, spec: CondaSpec) -> tuple[dict[str, object], dict[str, 
     return v1, v3
 
 
-def write_channel(root: Path, *, v3_first: bool, sha256: dict[str, str] | None = None) -> None:
-    """Write a channel whose repodata lists both packages in v1 and in v3.
+def write_channel(
+    root: Path, *, v3_first: bool, sha256: dict[str, str] | None = None, twin: bool = False
+) -> None:
+    """Write a channel whose repodata lists both its packages in v1 and in v3.
 
     :param sha256: ``{"v1" | "v3": digest}``: what that section claims for the ``.conda``.
+    :param twin: the ``.tar.bz2`` is the ``.conda``'s twin, not another package.
     """
     (root / "noarch").mkdir(parents=True)
+    other = CONDA if twin else BZ2
     conda = build_conda(CONDA, root / "noarch")
-    bz2 = build_tar_bz2(BZ2, root / "noarch")
+    bz2 = build_tar_bz2(other, root / "noarch")
     conda_v1, conda_v3 = _records(conda, CONDA)
-    bz2_v1, bz2_v3 = _records(bz2, BZ2)
+    bz2_v1, bz2_v3 = _records(bz2, other)
     for revision, digest in (sha256 or {}).items():
         (conda_v1 if revision == "v1" else conda_v3)["sha256"] = digest
     v1: dict[str, object] = {
@@ -123,11 +117,13 @@ def channel_of(kind: str, tmp_path: Path) -> Iterator[ChannelMaker]:
     with contextlib.ExitStack() as servers:
         made = 0
 
-        def make(*, v3_first: bool, sha256: dict[str, str] | None = None) -> Channel:
+        def make(
+            *, v3_first: bool, sha256: dict[str, str] | None = None, twin: bool = False
+        ) -> Channel:
             nonlocal made
             made += 1
             root = tmp_path / f"channel{made}"
-            write_channel(root, v3_first=v3_first, sha256=sha256)
+            write_channel(root, v3_first=v3_first, sha256=sha256, twin=twin)
             if kind == "folder":
                 return Channel(root, str(root))
             server = servers.enter_context(contextlib.contextmanager(serve)(root))
@@ -161,18 +157,25 @@ def wheels(wheelhouse: Path) -> dict[str, bytes]:
 
 def metadata_and_sidecar(data: bytes, path: Path) -> tuple[dict[str, list[str]], dict[str, object]]:
     path.write_bytes(data)
-    with zipfile.ZipFile(path) as archive:
-        [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        [sidecar] = [n for n in archive.namelist() if n.endswith(".dist-info/conda.json")]
-        message = BytesParser().parsebytes(archive.read(metadata))
-        fields: dict[str, list[str]] = {}
-        for key, value in message.items():
-            fields.setdefault(key, []).append(value)
-        return fields, json.loads(archive.read(sidecar))
+    return wheel_metadata(path)
 
 
 def statuses(report: SyncReport) -> list[tuple[str, str]]:
     return sorted((outcome.filename, outcome.status) for outcome in report.outcomes)
+
+
+def same_wheels(
+    modes: dict[str, tuple[SyncReport, Path]], expected: list[tuple[str, str]]
+) -> dict[str, bytes]:
+    """Check that every mode reports ``expected`` (one outcome per file) and made the same
+    wheels; return them."""
+    made = {}
+    for mode, (report, wheelhouse) in modes.items():
+        assert statuses(report) == expected, (mode, report.outcomes)
+        made[mode] = wheels(wheelhouse)
+    assert made["streamed"] == made["new"], "streamed"
+    assert made["prune"] == made["new"], "prune"
+    return made["new"]
 
 
 @pytest.mark.parametrize("v3_first", [False, True], ids=["v3-last", "v3-first"])
@@ -183,19 +186,9 @@ def test_the_v3_record_makes_the_same_wheels_whichever_way_sync_runs(
 
     modes = three_modes(channel, tmp_path)
 
-    made = {}
-    for mode, (report, wheelhouse) in modes.items():
-        assert report.ok, (mode, report.outcomes)
-        # One outcome per file, as if the v1 record were not there.
-        assert statuses(report) == [
-            ("onepkg-2.0-pyh0_0.tar.bz2", "converted"),
-            ("zeropkg-1.0-pyh0_0.conda", "converted"),
-        ], mode
-        made[mode] = wheels(wheelhouse)
-    assert made["streamed"] == made["new"]
-    assert made["prune"] == made["new"]
-    assert len(made["new"]) == 2  # one wheel per package
-    for name, data in made["new"].items():
+    made = same_wheels(modes, BOTH_CONVERTED)
+    assert len(made) == 2  # one wheel per package
+    for name, data in made.items():
         fields, sidecar = metadata_and_sidecar(data, tmp_path / name)
         assert fields["Provides-Extra"] == ["http"], name
         assert 'requests>=2.30; extra == "http"' in fields["Requires-Dist"], name
@@ -211,7 +204,7 @@ def test_the_v3_record_makes_the_same_wheels_whichever_way_sync_runs(
         ("onepkg-2.0-pyh0_0.tar.bz2", "unchanged"),
         ("zeropkg-1.0-pyh0_0.conda", "unchanged"),
     ]
-    assert wheels(streamed) == made["new"]
+    assert wheels(streamed) == made
 
 
 @pytest.mark.parametrize("v3_first", [False, True], ids=["v3-last", "v3-first"])
@@ -225,21 +218,10 @@ def test_the_v3_records_sha256_is_the_files_identity(
     converted = three_modes(right, tmp_path / "right")
     failed = three_modes(wrong, tmp_path / "wrong")
 
-    made = {}
-    for mode, (report, wheelhouse) in converted.items():
-        assert report.ok, (mode, report.outcomes)
-        assert statuses(report) == [
-            ("onepkg-2.0-pyh0_0.tar.bz2", "converted"),
-            ("zeropkg-1.0-pyh0_0.conda", "converted"),
-        ], mode
-        made[mode] = wheels(wheelhouse)
-    assert made["streamed"] == made["new"] == made["prune"]
+    same_wheels(converted, BOTH_CONVERTED)
+    # The rest carries on.
+    same_wheels(failed, [BOTH_CONVERTED[0], ("zeropkg-1.0-pyh0_0.conda", "failed")])
     for mode, (report, wheelhouse) in failed.items():
-        assert not report.ok, mode
-        assert statuses(report) == [
-            ("onepkg-2.0-pyh0_0.tar.bz2", "converted"),  # the rest carries on
-            ("zeropkg-1.0-pyh0_0.conda", "failed"),
-        ], mode
         [failure] = [o for o in report.outcomes if o.status == "failed"]
         assert failure.reason is not None
         assert WRONG_SHA256 in failure.reason, mode
@@ -265,43 +247,21 @@ def test_a_dry_run_of_an_existing_wheelhouse_reports_each_file_once(
 
 @pytest.mark.parametrize("v3_first", [False, True], ids=["v3-last", "v3-first"])
 def test_a_tar_bz2_twin_stands_in_for_a_conda_its_v3_record_fails(
-    kind: str, tmp_path: Path, *, v3_first: bool
+    channel_of: ChannelMaker, tmp_path: Path, *, v3_first: bool
 ) -> None:
     """The twin rule sees the v3 records: the ``.tar.bz2`` is synced from its own."""
-    root = tmp_path / "channel"
-    (root / "noarch").mkdir(parents=True)
-    conda_v1, conda_v3 = _records(build_conda(CONDA, root / "noarch"), CONDA)
-    bz2_v1, bz2_v3 = _records(build_tar_bz2(CONDA, root / "noarch"), CONDA)
-    conda_v3["sha256"] = WRONG_SHA256
+    channel = channel_of(v3_first=v3_first, sha256={"v3": WRONG_SHA256}, twin=True)
+
+    modes = three_modes(channel, tmp_path)
+
     stem = CONDA.stem
-    v1: dict[str, object] = {
-        "packages": {f"{stem}.tar.bz2": bz2_v1},
-        "packages.conda": {f"{stem}.conda": conda_v1},
-    }
-    v3: dict[str, object] = {"v3": {"conda": {stem: conda_v3}, "tar.bz2": {stem: bz2_v3}}}
-    document = {"info": {"subdir": "noarch"}, **(v3 | v1 if v3_first else v1 | v3)}
-    (root / "noarch" / "repodata.json").write_text(json.dumps(document))
-
-    with contextlib.ExitStack() as stack:
-        if kind == "folder":
-            channel = Channel(root, str(root))
-        else:
-            server = stack.enter_context(contextlib.contextmanager(serve)(root))
-            channel = Channel(root, server.url)
-        modes = three_modes(channel, tmp_path)
-
-    made = {}
-    for mode, (report, wheelhouse) in modes.items():
-        assert statuses(report) == [
-            (f"{stem}.conda", "failed"),
-            (f"{stem}.tar.bz2", "converted"),
-        ], mode
+    expected = [(f"{stem}.conda", "failed"), (f"{stem}.tar.bz2", "converted")]
+    [(name, data)] = same_wheels(modes, expected).items()
+    for mode, (report, _) in modes.items():
         [stand_in] = [o for o in report.outcomes if o.status == "converted"]
-        assert stand_in.in_place_of is not None, mode
-        assert stand_in.in_place_of.endswith(f"{stem}.conda"), mode
-        made[mode] = wheels(wheelhouse)
-    assert made["streamed"] == made["new"] == made["prune"]
-    [(name, data)] = made["new"].items()
+        assert stand_in.in_place_of == str(channel.root / "noarch" / f"{stem}.conda") or (
+            stand_in.in_place_of == f"{channel.source}/noarch/{stem}.conda"
+        ), mode
     fields, _ = metadata_and_sidecar(data, tmp_path / name)
     assert fields["Provides-Extra"] == ["http"]  # the .tar.bz2's v3 record
 
