@@ -221,7 +221,7 @@ class _Stream:
     settle: list[tuple[int, Action]] = field(default_factory=list)
     """Actions for the end: conversions, and what a stand-in may replace."""
     dropped: set[int] = field(default_factory=set)
-    """Indexes in ``settle`` of actions a v3 record's replaced."""
+    """Indexes in ``settle`` of v1 records' actions that a v3 record replaced."""
     conda_settled: dict[tuple[str, str], int] = field(default_factory=dict)
     """``(subdir, stem)`` of a ``.conda`` of the source being listed -> its index in ``settle``."""
 
