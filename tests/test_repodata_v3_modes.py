@@ -3,7 +3,7 @@
 The v3 record wins, identity included, whether sync streams the channel (an existing
 wheelhouse, neither ``--prune`` nor ``--newest``) or lists it whole first (a new
 wheelhouse, ``--prune``), and whether ``v3`` comes before or after ``packages`` /
-``packages.conda`` in the document. The wheels of the three modes are byte-identical.
+``packages.conda`` in the document. The wheels of every mode are byte-identical.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 
 from builders import CondaSpec, FileSpec, build_conda, build_tar_bz2
 from condawheel.wheelhouse.repodata import Repodata, parse_repodata, read_repodata
+from condawheel.wheelhouse.selection import parse_selection
 from condawheel.wheelhouse.sync import SyncOptions, sync
 from syncing import serve
 from test_repodata_v3 import NO_RETRY, SPEC, wheel_metadata
@@ -132,22 +133,30 @@ def channel_of(kind: str, tmp_path: Path) -> Iterator[ChannelMaker]:
         yield make
 
 
-def run(channel: Channel, wheelhouse: Path, tmp_path: Path, *, prune: bool = False) -> SyncReport:
-    settings = SyncOptions(jobs=1, retry=NO_RETRY, cache_dir=tmp_path / "cache", prune=prune)
+def run(
+    channel: Channel, wheelhouse: Path, tmp_path: Path, *, prune: bool = False, select: bool = False
+) -> SyncReport:
+    settings = SyncOptions(
+        jobs=1,
+        retry=NO_RETRY,
+        cache_dir=tmp_path / "cache",
+        prune=prune,
+        selection=parse_selection(["*pkg"] if select else []),
+    )
     return sync([channel.source], wheelhouse, settings)
 
 
-def three_modes(channel: Channel, tmp_path: Path) -> dict[str, tuple[SyncReport, Path]]:
-    """Sync into a new wheelhouse, an existing one (streamed), and with --prune."""
-    new = tmp_path / "new"
-    streamed = tmp_path / "streamed"
-    streamed.mkdir(parents=True)
-    pruned = tmp_path / "pruned"
-    pruned.mkdir(parents=True)
+def sync_modes(channel: Channel, tmp_path: Path) -> dict[str, tuple[SyncReport, Path]]:
+    """Sync into a new wheelhouse, an existing one (streamed), with --prune, and with
+    --select (streamed, but each document is read whole)."""
+    modes = {name: tmp_path / name for name in ("new", "streamed", "prune", "select")}
+    for name in ("streamed", "prune", "select"):
+        modes[name].mkdir(parents=True)
     return {
-        "new": (run(channel, new, tmp_path), new),
-        "streamed": (run(channel, streamed, tmp_path), streamed),
-        "prune": (run(channel, pruned, tmp_path, prune=True), pruned),
+        "new": (run(channel, modes["new"], tmp_path), modes["new"]),
+        "streamed": (run(channel, modes["streamed"], tmp_path), modes["streamed"]),
+        "prune": (run(channel, modes["prune"], tmp_path, prune=True), modes["prune"]),
+        "select": (run(channel, modes["select"], tmp_path, select=True), modes["select"]),
     }
 
 
@@ -173,8 +182,8 @@ def same_wheels(
     for mode, (report, wheelhouse) in modes.items():
         assert statuses(report) == expected, (mode, report.outcomes)
         made[mode] = wheels(wheelhouse)
-    assert made["streamed"] == made["new"], "streamed"
-    assert made["prune"] == made["new"], "prune"
+    for mode, made_there in made.items():
+        assert made_there == made["new"], mode
     return made["new"]
 
 
@@ -184,7 +193,7 @@ def test_the_v3_record_makes_the_same_wheels_whichever_way_sync_runs(
 ) -> None:
     channel = channel_of(v3_first=v3_first)
 
-    modes = three_modes(channel, tmp_path)
+    modes = sync_modes(channel, tmp_path)
 
     made = same_wheels(modes, BOTH_CONVERTED)
     assert len(made) == 2  # one wheel per package
@@ -215,8 +224,8 @@ def test_the_v3_records_sha256_is_the_files_identity(
     right = channel_of(v3_first=v3_first, sha256={"v1": WRONG_SHA256})
     wrong = channel_of(v3_first=v3_first, sha256={"v3": WRONG_SHA256})
 
-    converted = three_modes(right, tmp_path / "right")
-    failed = three_modes(wrong, tmp_path / "wrong")
+    converted = sync_modes(right, tmp_path / "right")
+    failed = sync_modes(wrong, tmp_path / "wrong")
 
     same_wheels(converted, BOTH_CONVERTED)
     # The rest carries on.
@@ -252,7 +261,7 @@ def test_a_tar_bz2_twin_stands_in_for_a_conda_its_v3_record_fails(
     """The twin rule sees the v3 records: the ``.tar.bz2`` is synced from its own."""
     channel = channel_of(v3_first=v3_first, sha256={"v3": WRONG_SHA256}, twin=True)
 
-    modes = three_modes(channel, tmp_path)
+    modes = sync_modes(channel, tmp_path)
 
     stem = CONDA.stem
     expected = [(f"{stem}.conda", "failed"), (f"{stem}.tar.bz2", "converted")]
