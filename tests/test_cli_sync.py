@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
+import msgspec
 import pytest
 from rich.console import Console
 from rich.progress import Progress
@@ -252,7 +252,9 @@ def test_every_wheel_of_a_split_package_is_a_converted_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     display = _SyncDisplay(Path("W"), quiet=False, results=True, warnings=False)
-    outcome = replace(_converted("a.whl").outcome, wheels=("a.whl", "b.whl", "lib.whl"))
+    outcome = msgspec.structs.replace(
+        _converted("a.whl").outcome, wheels=("a.whl", "b.whl", "lib.whl")
+    )
     display(ArtifactFinished(outcome, 10))
     assert capsys.readouterr().out.splitlines() == [
         "converted W/a.whl",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+import msgspec
 import pytest
 
 from condawheel.options import PlanOptions, PlatformStamp
@@ -248,7 +247,8 @@ def test_problems_and_unknown_identities_fail() -> None:
 
 def test_an_installed_package_found_nowhere_fails_only_if_it_must_be_converted() -> None:
     installed = item()
-    installed = replace(installed, artifact=replace(installed.artifact, kind="installed"))
+    artifact = msgspec.structs.replace(installed.artifact, kind="installed")
+    installed = msgspec.structs.replace(installed, artifact=artifact)
     state = StateView({SHA_A: (record(SHA_A),)}, {WHEEL_A: 10})
 
     assert decide_actions([installed], StateView(), options=OPTIONS).actions == (

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 
 from builders import CondaSpec, build_conda, python_package, two_distributions
@@ -254,7 +255,7 @@ def test_a_damaged_wheel_of_the_artifact_is_repaired(run: SyncRun, package: Path
     target.write_bytes(b"PK\x03\x04 cut short")
     run.recorded_wheels = frozenset({target.name})
 
-    outcome, (record,) = land(run, replace(action, replaces=(target.name,)), result)
+    outcome, (record,) = land(run, msgspec.structs.replace(action, replaces=(target.name,)), result)
 
     assert (outcome.status, outcome.reason, outcome.warnings) == ("converted", REPAIRED, ())
     assert record.wheel_sha256 == _sha256(target)

@@ -11,6 +11,7 @@ import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
+from msgspec.structs import replace
 
 from builders import CondaSpec, build_conda, build_directory, python_package
 from condawheel.conda.sources import MAX_METADATA_BYTES
@@ -107,7 +108,7 @@ def test_an_installed_package_uses_the_archive_with_its_digest_else_its_folder(
 
     from_archive = run_job(
         job(
-            Artifact(**{**installed.__dict__, "alternatives": (str(impostor), str(real))}),
+            replace(installed, alternatives=(str(impostor), str(real))),
             staging,
             1,
         ),
@@ -115,20 +116,13 @@ def test_an_installed_package_uses_the_archive_with_its_digest_else_its_folder(
     )
     from_folder = run_job(
         job(
-            Artifact(
-                **{
-                    **installed.__dict__,
-                    "alternatives": (str(impostor), str(wrong_folder), str(folder)),
-                }
-            ),
+            replace(installed, alternatives=(str(impostor), str(wrong_folder), str(folder))),
             staging,
             2,
         ),
         NAMES,
     )
-    nowhere = run_job(
-        job(Artifact(**{**installed.__dict__, "alternatives": (str(impostor),)}), staging, 3), NAMES
-    )
+    nowhere = run_job(job(replace(installed, alternatives=(str(impostor),)), staging, 3), NAMES)
 
     assert from_archive.staged
     assert sidecar_source(from_archive.staged[0].path)["format"] == "conda"
@@ -277,9 +271,7 @@ def test_a_hostile_extracted_folder_is_passed_over(tmp_path: Path, staging: Path
     )
     alternatives = (str(deep), str(huge), str(folder))
 
-    result = run_job(
-        job(Artifact(**{**installed.__dict__, "alternatives": alternatives}), staging), NAMES
-    )
+    result = run_job(job(replace(installed, alternatives=alternatives), staging), NAMES)
 
     assert result.error is None
     assert result.staged

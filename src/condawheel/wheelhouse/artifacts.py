@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from fnmatch import translate
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
+import msgspec
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -38,8 +40,7 @@ ARCHIVE_SUFFIXES: Final[tuple[tuple[str, ArtifactFormat], ...]] = (
 _STEM = re.compile(r"(?P<name>[^/\\]+)-(?P<version>[^-/\\]+)-(?P<build>[^-/\\]+)")
 
 
-@dataclass(frozen=True)
-class PackageName:
+class PackageName(msgspec.Struct, frozen=True, gc=False):
     """The ``name-version-build`` triple a conda file name (or repodata record) carries."""
 
     name: str
@@ -116,12 +117,15 @@ def parse_artifact_filename(filename: str) -> PackageName | None:
     return None
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(msgspec.Struct, frozen=True, gc=False):
     """One conda artifact a source offers, with everything known before opening it.
 
     ``sha256``, ``md5`` and ``size`` are what the source *claims* (repodata, a conda-meta
     record); a local file's real digest is computed by the sync engine and compared.
+
+    A msgspec struct rather than a frozen dataclass: a whole channel's listing makes a
+    million of them, and a struct is built in a twentieth of the time (no ``__setattr__``
+    per field) and is not tracked by the cyclic garbage collector (it holds no cycle).
     """
 
     source: str

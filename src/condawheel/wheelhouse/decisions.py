@@ -43,6 +43,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeVar
 
+import msgspec
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from condawheel.conda.condameta import dependencies_key
@@ -88,9 +89,11 @@ NOT_FOUND_INSTALLED: Final = (
 )
 
 
-@dataclass(frozen=True)
-class Identified:
-    """An artifact with its identity: ``key`` is its sha256 (``md5:<hex>`` at worst)."""
+class Identified(msgspec.Struct, frozen=True, gc=False):
+    """An artifact with its identity: ``key`` is its sha256 (``md5:<hex>`` at worst).
+
+    A struct, as :class:`~condawheel.wheelhouse.artifacts.Artifact` (one per record).
+    """
 
     artifact: Artifact
     key: str | None
@@ -119,9 +122,8 @@ class StateView:
     """Untracked wheel -> the digest of the depends and constrains its sidecar names."""
 
 
-@dataclass(frozen=True)
-class Convert:
-    """Convert the artifact."""
+class Convert(msgspec.Struct, frozen=True, gc=False):
+    """Convert the artifact (a struct: a dry run of a whole channel decides a million)."""
 
     item: Identified
     key: str

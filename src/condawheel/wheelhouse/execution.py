@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Final
+
+import msgspec
 
 from condawheel.conda.twins import stand_in_reason
 from condawheel.errors import WheelhouseError
@@ -141,7 +142,7 @@ def _in_place_of(outcome: Outcome, twin: Identified) -> Outcome:
     if outcome.status in {"converted", "unchanged", "would-convert"}:
         said = stand_in_reason(conda.filename)
         reason = said if reason is None else f"{said}; {reason}"
-    return replace(outcome, reason=reason, in_place_of=conda.location)
+    return msgspec.structs.replace(outcome, reason=reason, in_place_of=conda.location)
 
 
 def execute_round(

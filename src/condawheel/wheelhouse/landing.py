@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
+
+import msgspec
 
 from condawheel.conda.condameta import dependencies_key
 from condawheel.convert.writer import publish, replace_damaged
@@ -140,7 +142,7 @@ def kept(
     """Return the outcome of an artifact whose wheels are already there (kept or adopted)."""
     outcome = outcome_of(item, "unchanged", reason=reason or note, wheels=wheels)
     # A wheel kept although the source's record now says other dependencies: a warning.
-    return outcome if note is None else replace(outcome, warnings=(note,))
+    return outcome if note is None else msgspec.structs.replace(outcome, warnings=(note,))
 
 
 def adopt(
@@ -313,7 +315,9 @@ def _landed(
     )
     status: Status = "converted" if wrote else "unchanged"
     wheels = tuple(done.wheel for done in placed)
-    outcome = replace(outcome_of(item, status, reason=reason, wheels=wheels), warnings=warnings)
+    outcome = msgspec.structs.replace(
+        outcome_of(item, status, reason=reason, wheels=wheels), warnings=warnings
+    )
     records = []
     for done in placed:
         run.landed[done.wheel] = outcome
@@ -364,4 +368,4 @@ def _conflict(run: SyncRun, action: Convert, wheel: str, made: int) -> Outcome:
         # A split package's wheels require one another: none of them lands alone.
         reason += f"; so none of the {made} wheels it makes landed"
     outcome = outcome_of(item, "conflict", reason=reason, wheel=wheel)
-    return replace(outcome, conflict_with=other)
+    return msgspec.structs.replace(outcome, conflict_with=other)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
 
+import msgspec
+
 from condawheel import __version__
 
 if TYPE_CHECKING:
@@ -74,9 +76,12 @@ class ConflictParty:
         return self.note or "a wheel condawheel did not make"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one source artifact (or of a whole source that failed)."""
+class Outcome(msgspec.Struct, frozen=True, gc=False):
+    """What became of one source artifact (or of a whole source that failed).
+
+    A struct, as :class:`~condawheel.wheelhouse.artifacts.Artifact`: a dry run of a whole
+    channel passes on one per record.
+    """
 
     source: str
     location: str

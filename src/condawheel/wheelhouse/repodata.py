@@ -109,9 +109,11 @@ _TRAILING: Final = re.compile(r"trailing characters \(byte (\d+)\)")
 _PACKAGE_KEYS: Final = {"packages": "", "packages.conda": ""}
 
 
-@dataclass(frozen=True, slots=True)
-class RepodataRecord:
-    """One package entry of ``repodata.json`` (or of a CEP 16 shard)."""
+class RepodataRecord(msgspec.Struct, frozen=True, gc=False):
+    """One package entry of ``repodata.json`` (or of a CEP 16 shard).
+
+    A struct, as :class:`~condawheel.wheelhouse.artifacts.Artifact` (one per record).
+    """
 
     filename: str
     name: str
