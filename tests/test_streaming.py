@@ -148,6 +148,11 @@ def test_read_repodata_passes_records_on_a_block_at_a_time(*, info_first: bool) 
 def test_report_writer_writes_what_json_dumps_writes() -> None:
     outcomes = (
         Outcome("s", "/c/a.conda", "a.conda", "noarch", "would-convert", reason="new", size=3),
+        Outcome(
+            "s", '/c/ü "q".conda', "ü.conda", "linux-64", "converted", wheel="u.whl",
+            sha256="a" * 64, size=5, wheels=("u.whl", "lib.whl"),
+        ),
+        Outcome("s", "/c/d.conda", "d.conda", "noarch", "unchanged", wheel="d.whl", wheels=("d.whl",)),
         Outcome("s", "/c/b.conda", "b.conda", "", "failed", reason="x\ny", warnings=("w", "é")),
         Outcome(
             "s", "/c/c.conda", "c.conda", "", "conflict",
@@ -166,7 +171,10 @@ def test_report_writer_writes_what_json_dumps_writes() -> None:
     writer = ReportWriter(streamed)
     for outcome in outcomes:
         writer.add(outcome)
-    counts = {"would-convert": 1, "failed": 1, "conflict": 1, "warnings": 2}
+    counts = {
+        "would-convert": 1, "converted": 1, "unchanged": 1, "failed": 1, "conflict": 1,
+        "warnings": 2,
+    }  # fmt: skip
     writer.finish(SyncReport(Path("/w"), dry_run=True, outcomes=(), seconds=1.5, passed_on=counts))
     assert streamed.getvalue() == expected
 
