@@ -136,7 +136,7 @@ class _SyncDisplay:
 
         Not remembered: a streamed sync of a whole channel passes on a million.
         """
-        if (outcome.source, outcome.location) in self.shown:
+        if self.shown and (outcome.source, outcome.location) in self.shown:
             return
         if self.progress is None:
             self._show(outcome, None)
@@ -145,7 +145,11 @@ class _SyncDisplay:
             self._show(outcome, None)
 
     def _show(self, outcome: Outcome, traceback: str | None) -> None:
-        if outcome.status in {"failed", "conflict"}:
+        status = outcome.status
+        if status == "would-convert" and not outcome.warnings:
+            stderr.result(f"would-convert {outcome.location}")  # a dry run's every line
+            return
+        if status in {"failed", "conflict"}:
             _problem(outcome)
             if traceback is not None:
                 stderr.debug_text(traceback)

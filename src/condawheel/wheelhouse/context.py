@@ -137,7 +137,7 @@ def outcome_of(
         subdir=artifact.subdir,
         status=status,
         reason=reason,
-        wheel=wheel or next(iter(wheels), None),
+        wheel=wheel or (wheels[0] if wheels else None),
         wheels=wheels,
         sha256=item.key,
         size=item.size,

@@ -20,7 +20,6 @@ from condawheel.errors import WheelhouseError
 from condawheel.io.files import TEMP_PREFIX, temporary_name
 from condawheel.wheelhouse.context import outcome_of
 from condawheel.wheelhouse.decisions import (
-    Adopt,
     Convert,
     Fail,
     Keep,
@@ -159,20 +158,22 @@ def execute_round(
     dry_run = run.options.dry_run
     converts: list[tuple[int, Convert]] = []
     for position, action in chosen:
-        if isinstance(action, Keep):
+        # Convert first: a dry run of a whole channel decides almost nothing else.
+        if isinstance(action, Convert):
+            if dry_run:
+                outcomes[position] = outcome_of(action.item, "would-convert", reason=action.reason)
+            else:
+                converts.append((position, action))
+        elif isinstance(action, Keep):
             outcomes[position] = kept(action.item, action.wheels, action.note)
         elif isinstance(action, Skip):
             outcomes[position] = outcome_of(action.item, "skipped", reason=action.reason)
         elif isinstance(action, Fail):
             outcomes[position] = outcome_of(action.item, "failed", reason=action.reason)
-        elif isinstance(action, Adopt):
+        else:
             outcomes[position], record = adopt(run, action, present)
             if batch is not None:
                 batch.add((record,))
-        elif dry_run:
-            outcomes[position] = outcome_of(action.item, "would-convert", reason=action.reason)
-        else:
-            converts.append((position, action))
     return converts
 
 

@@ -278,8 +278,15 @@ class _Stream:
         for item in identification.items:
             self.position += 1
             artifact = item.artifact
-            kind = artifact.format
-            if kind == "tar.bz2":
+            # The suffix test of ``artifact.format``, inline: once per record of a channel.
+            filename = artifact.filename
+            if filename.endswith(".conda"):
+                stem = hash((artifact.subdir, artifact.stem))
+                if artifact.revision and stem in self.conda_stems:
+                    replacing.append((self.position, item))
+                    continue
+                self.conda_stems.add(stem)
+            elif filename.endswith(".tar.bz2"):
                 place = (artifact.subdir, artifact.stem)
                 held = self.held_stems.get(place) if artifact.revision else None
                 if held is not None:  # its v1 record is held: the v3 one replaces it
@@ -288,12 +295,6 @@ class _Stream:
                 self.held_stems[place] = len(self.held)
                 self.held.append((self.position, item))
                 continue
-            if kind == "conda":
-                stem = hash((artifact.subdir, artifact.stem))
-                if artifact.revision and stem in self.conda_stems:
-                    replacing.append((self.position, item))
-                    continue
-                self.conda_stems.add(stem)
             now.append((self.position, item))
         self.decide(now)
         for position, item in replacing:
