@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
-from typing import TYPE_CHECKING, Literal, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TextIO, TypeAlias
 
 import msgspec
 
@@ -282,10 +282,16 @@ def _indented(value: object, level: int) -> str:
     return json.dumps(value)  # a float, or what json refuses
 
 
-def _scalar(value: str | int | None) -> str:
-    if value is None:
-        return "null"
-    return _escape(value) if type(value) is str else str(value)
+_PLAIN_ENTRY: Final = "".join(
+    (
+        "{",
+        *(f'\n      "{key}": %s,' for key in ("filename", "location")),
+        "%s",  # "reason", when there is one
+        *(f'\n      "{key}": %s,' for key in ("sha256", "size", "source", "status", "subdir")),
+        '\n      "wheel": %s,\n      "wheels": %s\n    }',
+    )
+)
+"""An entry of :func:`_plain_entry`: the keys sorted, as ``json.dumps`` sorts them."""
 
 
 def _plain_entry(outcome: Outcome) -> str | None:
@@ -296,24 +302,25 @@ def _plain_entry(outcome: Outcome) -> str | None:
     """
     if outcome.conflict_with is not None or outcome.warnings or outcome.in_place_of is not None:
         return None
-    wheels = (
-        "[\n" + ",\n".join(f"        {_escape(wheel)}" for wheel in outcome.wheels) + "\n      ]"
-        if outcome.wheels
-        else "[]"
+    wheels = outcome.wheels
+    reason, sha256, size, wheel = outcome.reason, outcome.sha256, outcome.size, outcome.wheel
+    return _PLAIN_ENTRY % (
+        _escape(outcome.filename),
+        _escape(outcome.location),
+        "" if reason is None else f'\n      "reason": {_escape(reason)},',
+        "null" if sha256 is None else _escape(sha256),
+        "null" if size is None else str(size),
+        _escape(outcome.source),
+        _escape(outcome.status),
+        _escape(outcome.subdir),
+        "null" if wheel is None else _escape(wheel),
+        "[\n" + ",\n".join(f"        {_escape(name)}" for name in wheels) + "\n      ]"
+        if wheels
+        else "[]",
     )
-    reason = outcome.reason
-    return (
-        f'{{\n      "filename": {_escape(outcome.filename)},'
-        f'\n      "location": {_escape(outcome.location)},'
-        + ("" if reason is None else f'\n      "reason": {_escape(reason)},')
-        + f'\n      "sha256": {_scalar(outcome.sha256)},'
-        f'\n      "size": {_scalar(outcome.size)},'
-        f'\n      "source": {_escape(outcome.source)},'
-        f'\n      "status": {_escape(outcome.status)},'
-        f'\n      "subdir": {_escape(outcome.subdir)},'
-        f'\n      "wheel": {_scalar(outcome.wheel)},'
-        f'\n      "wheels": {wheels}\n    }}'
-    )
+
+
+_ENTRIES_PER_WRITE: Final = 512
 
 
 class ReportWriter:
@@ -330,6 +337,8 @@ class ReportWriter:
         self.out = out
         self.written = 0
         self.error: OSError | None = None
+        self.pending: list[str] = []
+        """Entries not written yet: they go out a few hundred at a time, in one write."""
         self._write('{\n  "artifacts": [')
 
     def _write(self, text: str) -> None:
@@ -340,10 +349,17 @@ class ReportWriter:
                 self.error = error
 
     def add(self, outcome: Outcome) -> None:
-        """Write one artifact's entry."""
-        entry = _plain_entry(outcome) or _indented(outcome.to_json(), 2)
-        self._write(("," if self.written else "") + "\n    " + entry)
-        self.written += 1
+        """Write one artifact's entry (with the next few hundred)."""
+        pending = self.pending
+        pending.append(_plain_entry(outcome) or _indented(outcome.to_json(), 2))
+        if len(pending) >= _ENTRIES_PER_WRITE:
+            self._flush_entries()
+
+    def _flush_entries(self) -> None:
+        if self.pending:
+            self._write(("," if self.written else "") + "\n    " + ",\n    ".join(self.pending))
+            self.written += len(self.pending)
+            self.pending.clear()
 
     def finish(self, report: SyncReport) -> None:
         """Write the outcomes ``report`` kept, then the rest of the document.
@@ -353,6 +369,7 @@ class ReportWriter:
         document = report.to_json()
         for outcome in report.outcomes:
             self.add(outcome)
+        self._flush_entries()
         del document["artifacts"]
         rest = json.dumps(document, indent=2, sort_keys=True)
         self._write(("\n  ]" if self.written else "]") + ",\n" + rest[2:] + "\n")
