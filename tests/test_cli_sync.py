@@ -263,6 +263,28 @@ def test_every_wheel_of_a_split_package_is_a_converted_line(
     ]
 
 
+def test_a_dry_run_lines_held_back_come_out_in_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # stdout is no terminal here: would-convert lines go out in blocks, but never after
+    # a line that came later, nor lost at the end.
+    display = _SyncDisplay(Path("W"), quiet=False, results=True, warnings=False)
+    display.start()
+    would = [Outcome("s", f"/c/p{n}.conda", f"p{n}.conda", "", "would-convert") for n in range(3)]
+    display.passed(would[0])
+    display.passed(would[1])
+    assert capsys.readouterr().out == ""
+    display.show(_converted("a.whl").outcome)
+    display.passed(would[2])
+    display.stop()
+    assert capsys.readouterr().out.splitlines() == [
+        "would-convert /c/p0.conda",
+        "would-convert /c/p1.conda",
+        "converted W/a.whl",
+        "would-convert /c/p2.conda",
+    ]
+
+
 def test_while_a_bar_is_shown_lines_go_above_it(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = StringIO()
     console = Console(file=terminal, force_terminal=True, width=100, color_system=None)

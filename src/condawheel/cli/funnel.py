@@ -24,7 +24,7 @@ import typer
 from condawheel.errors import CondawheelError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from rich.console import Console
 
@@ -110,6 +110,19 @@ class Stderr:
             stdout.write(text + "\n")
         except UnicodeEncodeError:  # a path the stream's encoding cannot show
             typer.echo(text)
+
+    def results(self, texts: Sequence[str]) -> None:
+        """Print results on stdout as :meth:`result` does, in one write where it can."""
+        stdout = sys.stdout
+        if stdout is None or stdout.isatty():
+            for text in texts:
+                self.result(text)
+            return
+        try:
+            stdout.write("\n".join(texts) + "\n")
+        except UnicodeEncodeError:  # a path the stream's encoding cannot show
+            for text in texts:
+                typer.echo(text)
 
     def error(self, text: str) -> None:
         """Print ``error: text``."""

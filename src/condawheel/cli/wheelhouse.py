@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
@@ -41,6 +41,9 @@ def _problem(outcome: Outcome) -> None:
     )
 
 
+_LINES_PER_WRITE: Final = 512
+
+
 class _SyncDisplay:
     """What a sync shows while it runs: a progress bar, and each result as it lands.
 
@@ -58,9 +61,14 @@ class _SyncDisplay:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.done = 0
+        self.batched = False
+        """Whether ``would-convert`` lines go out a few hundred at a time (stdout is no
+        terminal: it is block-buffered anyway, and a dry run of a channel has a million)."""
+        self.lines: list[str] = []
 
     def start(self) -> None:
         """Put the progress bar on stderr (a terminal, and not ``--quiet``)."""
+        self.batched = sys.stdout is not None and not sys.stdout.isatty()
         if self.quiet or not sys.stderr.isatty():
             return
         from rich.console import Console  # noqa: PLC0415 - rich only for a bar
@@ -87,7 +95,8 @@ class _SyncDisplay:
         self.progress.start()
 
     def stop(self) -> None:
-        """Take the bar off the terminal."""
+        """Print the lines held back; take the bar off the terminal."""
+        self.flush_lines()
         if self.progress is not None:
             self.progress.stop()
 
@@ -125,6 +134,7 @@ class _SyncDisplay:
         if key in self.shown:
             return
         self.shown.add(key)
+        self.flush_lines()
         if self.progress is None:
             self._show(outcome, traceback)
             return
@@ -139,10 +149,22 @@ class _SyncDisplay:
         if self.shown and (outcome.source, outcome.location) in self.shown:
             return
         if self.progress is None:
+            if self.batched and outcome.status == "would-convert" and not outcome.warnings:
+                self.lines.append(f"would-convert {outcome.location}")
+                if len(self.lines) >= _LINES_PER_WRITE:
+                    self.flush_lines()
+                return
+            self.flush_lines()
             self._show(outcome, None)
             return
         with stderr.above(self.progress.console):
             self._show(outcome, None)
+
+    def flush_lines(self) -> None:
+        """Print the ``would-convert`` lines held back."""
+        if self.lines:
+            stderr.results(self.lines)
+            self.lines.clear()
 
     def _show(self, outcome: Outcome, traceback: str | None) -> None:
         status = outcome.status

@@ -141,6 +141,9 @@ class _Seen(MutableMapping[str, str]):
 
     def __init__(self) -> None:
         self.entries: dict[bytes | str, str] = {}
+        self._asked: tuple[str, bytes | str] = ("", "")
+        """The key :meth:`get` was last asked and its compact form: deciding an artifact
+        asks for its key, then sets it (once per record of a whole channel)."""
 
     @staticmethod
     def _compact(key: str) -> bytes | str:
@@ -156,13 +159,13 @@ class _Seen(MutableMapping[str, str]):
             compact: bytes | str = bytes.fromhex(key) if len(key) == 64 else key  # noqa: PLR2004
         except ValueError:
             compact = key
+        self._asked = (key, compact)
         return self.entries.get(compact, default)
 
     def __setitem__(self, key: str, location: str) -> None:
-        try:
-            compact: bytes | str = bytes.fromhex(key) if len(key) == 64 else key  # noqa: PLR2004
-        except ValueError:
-            compact = key
+        asked, compact = self._asked
+        if key is not asked:
+            compact = self._compact(key)
         self.entries[compact] = location
 
     def forget(self, key: str) -> None:
