@@ -167,11 +167,7 @@ class _SyncDisplay:
             self.lines.clear()
 
     def _show(self, outcome: Outcome, traceback: str | None) -> None:
-        status = outcome.status
-        if status == "would-convert" and not outcome.warnings:
-            stderr.result(f"would-convert {outcome.location}")  # a dry run's every line
-            return
-        if status in {"failed", "conflict"}:
+        if outcome.status in {"failed", "conflict"}:
             _problem(outcome)
             if traceback is not None:
                 stderr.debug_text(traceback)
