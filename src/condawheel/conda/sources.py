@@ -9,6 +9,7 @@ file and the reason.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tarfile
 import zipfile
@@ -26,7 +27,7 @@ from condawheel.io.cpus import usable_cores
 from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator, Iterator
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -40,6 +41,7 @@ __all__ = [
     "package_kind",
     "read_metadata",
     "read_metadata_file",
+    "tar_members",
 ]
 
 MemberKind: TypeAlias = Literal["file", "symlink", "hardlink", "directory"]
@@ -282,30 +284,49 @@ def _translated_errors(subject: str) -> Iterator[None]:
 
 
 def _tar_member(subject: str, info: tarfile.TarInfo) -> Member:
-    name = (
-        info.name.removeprefix("./").rstrip("/") if info.isdir() else info.name.removeprefix("./")
-    )
+    if info.isreg():
+        kind: MemberKind = "file"
+    elif info.issym():
+        kind = "symlink"
+    elif info.islnk():
+        kind = "hardlink"
+    elif info.isdir():
+        kind = "directory"
+    else:
+        name = info.name.removeprefix("./")
+        unsafe = check_relative_path(name)
+        if unsafe is not None:
+            raise InvalidPackage(subject, f"unsafe archive member: {unsafe}")
+        raise InvalidPackage(
+            subject, f"archive member {name!r} is a device, FIFO or other special file"
+        )
+    return _checked_member(subject, info.name, kind, info.mode, info.size, info.linkname)
+
+
+def _checked_member(
+    subject: str, name: str, kind: MemberKind, mode: int, size: int, link: str
+) -> Member:
+    """Return the member a tar header describes, once its paths are checked."""
+    name = name.removeprefix("./")
+    if kind == "directory":
+        name = name.rstrip("/")
     unsafe = check_relative_path(name)
     if unsafe is not None:
         raise InvalidPackage(subject, f"unsafe archive member: {unsafe}")
-    mode = info.mode & 0o7777
-    if info.isreg():
-        return Member(name, "file", info.size, mode)
-    if info.issym():
-        return Member(name, "symlink", 0, mode, info.linkname)
-    if info.islnk():
-        target = info.linkname.removeprefix("./")
+    mode &= 0o7777
+    if kind == "file":
+        return Member(name, "file", size, mode)
+    if kind == "symlink":
+        return Member(name, "symlink", 0, mode, link)
+    if kind == "hardlink":
+        target = link.removeprefix("./")
         unsafe = check_relative_path(target)
         if unsafe is not None:
             raise InvalidPackage(
                 subject, f"hard link {name!r} points outside the package: {unsafe}"
             )
         return Member(name, "hardlink", 0, mode, target)
-    if info.isdir():
-        return Member(name, "directory", 0, mode)
-    raise InvalidPackage(
-        subject, f"archive member {name!r} is a device, FIFO or other special file"
-    )
+    return Member(name, "directory", 0, mode)
 
 
 def _stream_tar(
@@ -321,6 +342,210 @@ def _stream_tar(
             if body is None:  # a guard: tarfile returns None only for non-files
                 raise InvalidPackage(subject, f"cannot read archive member {member.path!r}")
             yield member, _GuardedReader(subject, member.path, body)
+
+
+# A tar header holds numbers as octal text; the fast path accepts the plain spelling
+# tarfile and GNU tar write (spaces, octal digits, spaces, then a NUL and anything), a
+# subset of what tarfile's own parser takes, so a header it accepts parses the same.
+_PLAIN_NUMBER = re.compile(rb" *[0-7]* *(?:\x00.*)?", re.DOTALL)
+_NUMBER_FIELDS = (
+    (100, 108),
+    (108, 116),
+    (116, 124),
+    (124, 136),
+    (136, 148),
+    (329, 337),
+    (337, 345),
+)
+_PLAIN_TYPES: Final[dict[bytes, MemberKind]] = {
+    b"0": "file",
+    b"\x00": "file",
+    b"5": "directory",
+    b"2": "symlink",
+    b"1": "hardlink",
+}
+_BLOCK: Final = tarfile.BLOCKSIZE
+_REFILL: Final = 256 << 10
+_ZERO_BLOCK: Final = bytes(_BLOCK)
+
+
+class _Buffered:
+    """Reads of any size from a stream that is read in large pieces (tar headers are 512 bytes)."""
+
+    def __init__(self, raw: MemberReader) -> None:
+        self._raw = raw
+        self._buffer = b""
+        self._at = 0
+
+    def read(self, size: int) -> bytes:
+        at = self._at
+        end = at + size
+        if end <= len(self._buffer):
+            self._at = end
+            return self._buffer[at:end]
+        pieces = [self._buffer[at:]]
+        wanted = size - len(pieces[0])
+        self._buffer, self._at = b"", 0
+        if wanted >= _REFILL:
+            # A large body goes straight from the stream, not through the buffer.
+            piece = self._raw.read(wanted)
+            pieces.append(piece)
+            return b"".join(pieces)
+        while wanted > 0:
+            piece = self._raw.read(_REFILL)
+            if not piece:
+                break
+            if len(piece) > wanted:
+                self._buffer, self._at = piece, wanted
+                piece = piece[:wanted]
+            pieces.append(piece)
+            wanted -= len(piece)
+        return b"".join(pieces)
+
+    def skip(self, size: int) -> bool:
+        """Read past ``size`` bytes, a buffer at a time; return whether there were as many."""
+        while size > 0:
+            taken = len(self.read(min(size, _REFILL - 1)))
+            if not taken:
+                return False
+            size -= taken
+        return True
+
+    def rest(self) -> bytes:
+        """Return what is buffered and not yet read, and forget it."""
+        left = self._buffer[self._at :]
+        self._buffer, self._at = b"", 0
+        return left
+
+
+class _Prefixed:
+    """A stream that first returns ``head``, then continues with ``tail``'s bytes."""
+
+    def __init__(self, head: bytes, tail: MemberReader) -> None:
+        self._head = head
+        self._tail = tail
+
+    def read(self, size: int = -1, /) -> bytes:
+        if not self._head:
+            return self._tail.read(size)
+        if size < 0:
+            head, self._head = self._head, b""
+            return head + self._tail.read()
+        head, self._head = self._head[:size], self._head[size:]
+        return head
+
+
+class _TarBody:
+    """The body of a regular member read straight from the tar stream."""
+
+    def __init__(self, subject: str, path: str, stream: _Buffered, left: int) -> None:
+        self._subject = subject
+        self._path = path
+        self._stream = stream
+        self.left = left
+
+    def read(self, size: int = -1, /) -> bytes:
+        want = self.left if size < 0 else min(size, self.left)
+        if want <= 0:
+            return b""
+        try:
+            data = self._stream.read(want)
+        except _READ_ERRORS as error:
+            raise InvalidPackage(self._subject, _describe(error, self._path)) from None
+        if len(data) < want:
+            # tarfile's words for a body cut short, so both paths report it alike
+            raise InvalidPackage(
+                self._subject, _describe(tarfile.ReadError("unexpected end of data"), self._path)
+            )
+        self.left -= len(data)
+        return data
+
+
+def _plain_header(block: bytes) -> tuple[str, MemberKind, int, int, str] | None:
+    """Parse a plain ustar header: (name, kind, mode, size, link name), or ``None``.
+
+    ``None`` for anything else (pax and GNU extension headers, other member types,
+    base-256 numbers, names that are not UTF-8, a checksum tarfile would read another
+    way): tarfile reads those.
+    """
+    kind = _PLAIN_TYPES.get(block[156:157])
+    if kind is None:
+        return None
+    match = _PLAIN_NUMBER.fullmatch
+    if not all(match(block, start, end) for start, end in _NUMBER_FIELDS):
+        return None
+    if not match(block, 148, 156):
+        return None
+    try:
+        checksum = int(block[148:156].split(b"\x00", 1)[0] or b"0", 8)
+        if checksum != 256 + sum(block[:148]) + sum(block[156:]):  # the field counts as 8 spaces
+            return None
+        name = block[:100].split(b"\x00", 1)[0].decode()
+        link = block[157:257].split(b"\x00", 1)[0].decode()
+        prefix = block[345:500].split(b"\x00", 1)[0].decode()
+        mode = int(block[100:108].split(b"\x00", 1)[0] or b"0", 8)
+        size = int(block[124:136].split(b"\x00", 1)[0] or b"0", 8)
+    except ValueError:  # UnicodeDecodeError, or an empty-looking number tarfile may read
+        return None
+    if kind == "file" and block[156:157] == b"\x00" and name.endswith("/"):
+        kind = "directory"  # tarfile: the old V7 way of writing a directory
+    if kind == "directory":
+        name = name.rstrip("/")
+    if prefix:
+        name = f"{prefix}/{name}"
+    return name, kind, mode, size, link
+
+
+def tar_members(
+    subject: str, raw: MemberReader
+) -> Generator[tuple[Member, MemberReader | None], None, None]:
+    """Yield the members of the uncompressed tar stream ``raw``.
+
+    Plain ustar headers (regular files, directories, symbolic and hard links, the
+    members conda-package-handling writes for all but long names) are parsed here:
+    tarfile's stream reader spends most of a package of many small files in Python per
+    header and per body read. At the first header that is anything else (a pax or GNU
+    extension, another member type, an unusual number), tarfile reads the rest of the
+    stream from that header on, so every member it reads is read as before. See
+    docs/architecture.md, "Reading tar streams".
+    """
+    stream = _Buffered(raw)
+    first = True
+    with _translated_errors(subject):
+        while True:
+            block = stream.read(_BLOCK)
+            header = _plain_header(block) if len(block) == _BLOCK else None
+            if header is None:
+                if not first and _ends_archive(block):
+                    return
+                rest = _Prefixed(block + stream.rest(), raw)
+                yield from _stream_tar(
+                    subject, package_streaming.tar_generator(rest, closefd=False)
+                )
+                return
+            first = False
+            member = _checked_member(subject, *header)
+            if member.kind != "file":
+                yield member, None
+                continue
+            body = _TarBody(subject, member.path, stream, member.size)
+            yield member, body
+            # What the reader left of the body, then the padding to the next header.
+            if not stream.skip(body.left + (-member.size % _BLOCK)):
+                raise tarfile.ReadError("unexpected end of data")
+
+
+def _ends_archive(block: bytes) -> bool:
+    """Return whether tarfile ends a stream at ``block`` (a header after the first).
+
+    tarfile stops reading, without an error, at a header after the first that is
+    missing, cut short, all zeros (the end-of-archive marker) or invalid.
+    """
+    try:
+        tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return True
+    return False
 
 
 class TarBz2Source:
@@ -340,9 +565,9 @@ class TarBz2Source:
         subject = str(self.location)
         with _translated_errors(subject):
             reader = Bzip2Reader(self.location, threads=self.threads)
-            stream = package_streaming.tar_generator(reader, closefd=False)
+            stream = tar_members(subject, reader)
             try:
-                yield from _stream_tar(subject, stream)
+                yield from stream
                 # The tar ends before the bzip2 stream does: read the rest, so that the
                 # last blocks' CRCs and the stream's CRC are checked too.
                 reader.drain()
@@ -369,10 +594,13 @@ class CondaArchiveSource:
             for component in ("info", "pkg"):
                 # Components are found by their "info-"/"pkg-" prefix, not by the file name:
                 # renamed copies (hash-prefixed downloads) keep the original stem inside.
-                with archive.open(f"{component}-{components[component]}.tar.zst") as raw:
-                    stream = package_streaming.tar_generator(_zstd.open(raw), closefd=True)
+                with (
+                    archive.open(f"{component}-{components[component]}.tar.zst") as raw,
+                    _zstd.open(raw) as decompressed,
+                ):
+                    stream = tar_members(subject, decompressed)
                     try:
-                        yield from _stream_tar(subject, stream)
+                        yield from stream
                     finally:
                         stream.close()
 

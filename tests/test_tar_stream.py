@@ -1,0 +1,217 @@
+"""The tar stream reader: plain ustar headers parsed by condawheel, the rest by tarfile.
+
+Every case compares the members :func:`tar_members` yields with those tarfile itself
+reads from the same bytes: the fast path must never change what a package holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from typing import TYPE_CHECKING
+
+import pytest
+from conda_package_streaming.package_streaming import stream_conda_component
+
+from condawheel.conda.sources import open_package, tar_members
+from condawheel.errors import InvalidPackage
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+Listing = list[tuple[str, str, int, int, str | None, str]]
+
+
+def _listing(data: bytes) -> Listing:
+    """What :func:`tar_members` reads from an uncompressed tar, bodies as sha256."""
+    found: Listing = []
+    for member, body in tar_members("test.tar", io.BytesIO(data)):
+        digest = hashlib.sha256(body.read() if body is not None else b"").hexdigest()
+        found.append(
+            (member.path, member.kind, member.size, member.mode, member.link_target, digest)
+        )
+    return found
+
+
+def _tarfile_listing(data: bytes) -> Listing:
+    """What tarfile reads from the same bytes, in the same terms."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r|") as tar:
+        return [_entry(tar, info) for info in tar]
+
+
+def _entry(
+    tar: tarfile.TarFile, info: tarfile.TarInfo
+) -> tuple[str, str, int, int, str | None, str]:
+    name = info.name.removeprefix("./")
+    kinds = {tarfile.SYMTYPE: "symlink", tarfile.LNKTYPE: "hardlink", tarfile.DIRTYPE: "directory"}
+    kind = "file" if info.isreg() else kinds[info.type]
+    body = tar.extractfile(info) if info.isreg() else None
+    digest = hashlib.sha256(body.read() if body is not None else b"").hexdigest()
+    link = (
+        None
+        if kind in {"file", "directory"}
+        else info.linkname.removeprefix("./" if kind == "hardlink" else "")
+    )
+    size = info.size if kind == "file" else 0
+    return (
+        name.rstrip("/") if kind == "directory" else name,
+        kind,
+        size,
+        info.mode & 0o7777,
+        link,
+        digest,
+    )
+
+
+def _tar(members: list[tuple[str, bytes, bytes]], *, tar_format: int = tarfile.PAX_FORMAT) -> bytes:
+    """Build a tar of (name, type, body-or-link) members."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tar_format) as tar:
+        for name, kind, payload in members:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.mode = 0o755 if name.endswith(".so") else 0o644
+            info.mtime = 1_700_000_000
+            if kind == tarfile.REGTYPE:
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+            else:
+                info.linkname = payload.decode()
+                tar.addfile(info)
+    return raw.getvalue()
+
+
+LONG = "lib/python3.12/site-packages/" + "very_long_directory_name/" * 6 + "module.py"
+MEMBERS = [
+    ("lib", tarfile.DIRTYPE, b""),
+    ("lib/libdemo.so", tarfile.REGTYPE, b"\x7fELF" + bytes(3000)),
+    ("lib/libdemo.so.1", tarfile.SYMTYPE, b"libdemo.so"),
+    ("lib/again.so", tarfile.LNKTYPE, b"lib/libdemo.so"),
+    ("share/empty.txt", tarfile.REGTYPE, b""),
+    ("share/block.txt", tarfile.REGTYPE, b"x" * 512),
+    ("share/été.txt", tarfile.REGTYPE, "ünïcode".encode()),
+    (LONG, tarfile.REGTYPE, b"print('long')\n"),
+    ("share/after-the-long-name.txt", tarfile.REGTYPE, b"still read\n"),
+]
+
+
+@pytest.mark.parametrize(
+    "tar_format",
+    [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT],
+    ids=["ustar", "gnu", "pax"],
+)
+def test_formats_read_as_tarfile_reads_them(tar_format: int) -> None:
+    # ustar splits the long name into prefix and name (parsed here); GNU and pax write
+    # an extension header, from which tarfile reads the rest of the stream.
+    data = _tar(MEMBERS, tar_format=tar_format)
+    listing = _listing(data)
+    assert listing == _tarfile_listing(data)
+    assert [entry[0] for entry in listing] == [name for name, _, _ in MEMBERS]
+
+
+def _patched(data: bytes, offset: int, field: slice, value: bytes) -> bytes:
+    """Rewrite one header field of the header at ``offset`` and fix its checksum."""
+    block = bytearray(data[offset : offset + 512])
+    block[field] = value.ljust(field.stop - field.start, b"\x00")
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return data[:offset] + bytes(block) + data[offset + 512 :]
+
+
+def _header_offsets(data: bytes) -> list[int]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        return [info.offset for info in tar.getmembers()]
+
+
+PLAIN = [
+    ("a.txt", tarfile.REGTYPE, b"first"),
+    ("b.txt", tarfile.REGTYPE, b"second" * 100),
+    ("c.txt", tarfile.REGTYPE, b"third"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (slice(124, 136), b"\x80" + (600).to_bytes(11, "big")),  # a base-256 size
+        (slice(100, 108), b"  644  \x00"),  # a number tarfile reads and the fast path leaves
+        (slice(156, 157), b"7"),  # a contiguous file, regular for tarfile
+        (slice(0, 100), b"b\xff.txt"),  # a name that is not UTF-8
+    ],
+    ids=["base-256", "spaces", "contiguous", "not-utf8"],
+)
+def test_unusual_headers_are_left_to_tarfile(field: slice, value: bytes) -> None:
+    data = _tar(PLAIN, tar_format=tarfile.USTAR_FORMAT)
+    data = _patched(data, _header_offsets(data)[1], field, value)
+    assert _listing(data) == _tarfile_listing(data)
+
+
+def test_a_signed_checksum_is_left_to_tarfile() -> None:
+    # Old writers summed the header as signed bytes; tarfile accepts either sum.
+    data = _tar([("é.txt", tarfile.REGTYPE, b"x")], tar_format=tarfile.USTAR_FORMAT)
+    block = bytearray(data[:512])
+    block[148:156] = b" " * 8
+    signed = sum(byte - 256 if byte > 127 else byte for byte in block)
+    block[148:156] = b"%06o\x00 " % signed
+    data = bytes(block) + data[512:]
+    assert _listing(data) == _tarfile_listing(data) != []
+
+
+def test_a_bad_header_after_the_first_ends_the_stream_as_in_tarfile() -> None:
+    # tarfile stops without an error at an invalid header after the first one.
+    data = bytearray(_tar(PLAIN, tar_format=tarfile.USTAR_FORMAT))
+    data[_header_offsets(bytes(data))[2] + 148] ^= 1
+    assert _listing(bytes(data)) == _tarfile_listing(bytes(data))
+    assert [entry[0] for entry in _listing(bytes(data))] == ["a.txt", "b.txt"]
+
+
+def test_a_bad_first_header_is_an_error() -> None:
+    data = bytearray(_tar(PLAIN, tar_format=tarfile.USTAR_FORMAT))
+    data[148] ^= 1
+    with pytest.raises(InvalidPackage, match="corrupt archive"):
+        _listing(bytes(data))
+
+
+def test_a_body_cut_short_is_named() -> None:
+    data = _tar(PLAIN, tar_format=tarfile.USTAR_FORMAT)
+    cut = data[: _header_offsets(data)[1] + 512 + 100]
+    with pytest.raises(
+        InvalidPackage, match=r"^test\.tar: truncated archive while reading 'b\.txt'"
+    ):
+        _listing(cut)
+
+
+def test_unread_bodies_are_skipped() -> None:
+    data = _tar([*PLAIN, ("big.bin", tarfile.REGTYPE, bytes(range(256)) * 4000)])
+    members = [member.path for member, _ in tar_members("test.tar", io.BytesIO(data))]
+    assert members == ["a.txt", "b.txt", "c.txt", "big.bin"]
+
+
+def test_missing_padding_is_truncation() -> None:
+    data = _tar(PLAIN, tar_format=tarfile.USTAR_FORMAT)
+    cut = data[: _header_offsets(data)[1] + 512 + 601]
+    with pytest.raises(InvalidPackage, match=r"truncated archive \(unexpected end of data\)"):
+        _listing(cut)
+
+
+def test_corpus_packages_read_as_tarfile_reads_them(corpus: Path) -> None:
+    # Every real package, in both formats: the same members, modes, links and bodies.
+    packages = sorted((corpus / "channel").glob("*/*.conda")) + sorted(
+        (corpus / "channel").glob("*/*.tar.bz2")
+    )
+    assert len(packages) > 20
+    for package in packages:
+        ours: Listing = []
+        for member, body in open_package(package).members():
+            digest = hashlib.sha256(body.read() if body is not None else b"").hexdigest()
+            ours.append(
+                (member.path, member.kind, member.size, member.mode, member.link_target, digest)
+            )
+        components = ("info", "pkg") if package.name.endswith(".conda") else ("pkg",)
+        theirs = [
+            _entry(tar, info)
+            for component in components
+            for tar, info in stream_conda_component(str(package), component=component)
+        ]
+        assert ours == theirs, package.name
