@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from condawheel.conda.condameta import (
     LEGACY_PLACEHOLDER,
@@ -414,3 +416,23 @@ def test_entry_points_that_are_no_list_are_refused() -> None:
     with pytest.raises(InvalidPackage) as caught:
         parse_package("p", _info(link_json=link))
     assert caught.value.problems == ("info/link.json: 'entry_points' must be a list",)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "b.py", ".", "..", "...", "", "C:", "c:x", "\\", "\x00", "\n", "é"]),
+        max_size=5,
+    ).map("/".join)
+)
+def test_check_relative_path_by_its_rules(path: str) -> None:
+    # The one expression that accepts a path answers as the rules, checked one by one, do.
+    parts = path.split("/")
+    refused = (
+        not path
+        or "\x00" in path
+        or "\\" in path
+        or path.startswith("/")
+        or (len(path) > 1 and path[0].isascii() and path[0].isalpha() and path[1] == ":")
+        or any(part in {"", ".", ".."} for part in parts)
+    )
+    assert (check_relative_path(path) is not None) == refused

@@ -271,12 +271,23 @@ def parse_package(subject: str, info_files: Mapping[str, bytes]) -> CondaPackage
     )
 
 
+# What check_relative_path accepts, as one expression: the answer for every member of a
+# package in one call (its checks below say why a path is refused). No drive letter at
+# the start; components without '/', '\\' or NUL that are neither '' nor '.' nor '..'.
+_SAFE_COMPONENT = r"(?!\.\.?(?:/|\Z))[^/\\\x00]+"
+_SAFE_RELATIVE_PATH = re.compile(
+    rf"(?![A-Za-z]:){_SAFE_COMPONENT}(?:/{_SAFE_COMPONENT})*", re.DOTALL
+)
+
+
 def check_relative_path(path: str) -> str | None:
     """Return why ``path`` is not a safe prefix-relative path, or ``None`` if it is.
 
     conda paths are relative, ``/``-separated (even on Windows, paths.json v1) and must
     stay inside the prefix: no absolute paths, drive letters, ``..`` or empty components.
     """
+    if _SAFE_RELATIVE_PATH.fullmatch(path):
+        return None
     if not path:
         return "empty path"
     if "\x00" in path:

@@ -348,6 +348,10 @@ def _stream_tar(
 # tarfile and GNU tar write (spaces, octal digits, spaces, then a NUL and anything), a
 # subset of what tarfile's own parser takes, so a header it accepts parses the same.
 _PLAIN_NUMBER = re.compile(rb" *[0-7]* *(?:\x00.*)?", re.DOTALL)
+# How tarfile and GNU tar write them (zero-padded, NUL-ended; the checksum ends in NUL and
+# a space), checked in one match: mode, uid, gid, size, mtime, checksum; devices 0 0.
+_USUAL_NUMBERS = re.compile(rb"(?:[0-7]{7}\x00){3}(?:[0-7]{11}\x00){2}[0-7]{6}\x00 ")
+_USUAL_DEVICE_NUMBERS = b"0000000\x000000000\x00"
 _NUMBER_FIELDS = (
     (100, 108),
     (108, 116),
@@ -356,6 +360,7 @@ _NUMBER_FIELDS = (
     (136, 148),
     (329, 337),
     (337, 345),
+    (148, 156),
 )
 _PLAIN_TYPES: Final[dict[bytes, MemberKind]] = {
     b"0": "file",
@@ -471,11 +476,11 @@ def _plain_header(block: bytes) -> tuple[str, MemberKind, int, int, str] | None:
     kind = _PLAIN_TYPES.get(block[156:157])
     if kind is None:
         return None
-    match = _PLAIN_NUMBER.fullmatch
-    if not all(match(block, start, end) for start, end in _NUMBER_FIELDS):
-        return None
-    if not match(block, 148, 156):
-        return None
+    usual = _USUAL_NUMBERS.match(block, 100)
+    if usual is None or block[329:345] != _USUAL_DEVICE_NUMBERS:
+        match = _PLAIN_NUMBER.fullmatch
+        if not all(match(block, start, end) for start, end in _NUMBER_FIELDS):
+            return None
     try:
         checksum = int(block[148:156].split(b"\x00", 1)[0] or b"0", 8)
         if checksum != 256 + sum(block[:148]) + sum(block[156:]):  # the field counts as 8 spaces
