@@ -93,6 +93,9 @@ MEMBERS = [
     ("share/été.txt", tarfile.REGTYPE, "ünïcode".encode()),
     (LONG, tarfile.REGTYPE, b"print('long')\n"),
     ("share/after-the-long-name.txt", tarfile.REGTYPE, b"still read\n"),
+    ("lib/long-link", tarfile.SYMTYPE, LONG.encode()),
+    (LONG.replace("module.py", "directory"), tarfile.DIRTYPE, b""),
+    ("share/last.txt", tarfile.REGTYPE, b"the end\n"),
 ]
 
 
@@ -104,10 +107,14 @@ MEMBERS = [
 def test_formats_read_as_tarfile_reads_them(tar_format: int) -> None:
     # ustar splits the long name into prefix and name (parsed here); GNU and pax write
     # an extension header, from which tarfile reads the rest of the stream.
-    data = _tar(MEMBERS, tar_format=tar_format)
+    # ustar has no room for a link target over 100 bytes
+    members = [
+        member for member in MEMBERS if tar_format != tarfile.USTAR_FORMAT or len(member[2]) <= 100
+    ]
+    data = _tar(members, tar_format=tar_format)
     listing = _listing(data)
     assert listing == _tarfile_listing(data)
-    assert [entry[0] for entry in listing] == [name for name, _, _ in MEMBERS]
+    assert [entry[0] for entry in listing] == [name for name, _, _ in members]
 
 
 def _patched(data: bytes, offset: int, field: slice, value: bytes) -> bytes:
@@ -215,3 +222,44 @@ def test_corpus_packages_read_as_tarfile_reads_them(corpus: Path) -> None:
             for tar, info in stream_conda_component(str(package), component=component)
         ]
         assert ours == theirs, package.name
+
+
+def _with_pax(keywords: dict[str, str]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, _, payload in PLAIN:
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            if name == "b.txt":
+                info.pax_headers = keywords
+            tar.addfile(info, io.BytesIO(payload))
+    return raw.getvalue()
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [
+        {"path": "renamed/b.txt/"},
+        {"path": "lib/é.txt", "mtime": "1700000000.5", "uname": "conda"},
+        {"comment": "tarfile reads the rest"},
+        {"hdrcharset": "BINARY"},
+        {"size": "6"},
+    ],
+    ids=["path", "harmless", "comment", "hdrcharset", "size"],
+)
+def test_pax_headers_read_as_tarfile_reads_them(keywords: dict[str, str]) -> None:
+    data = _with_pax(keywords)
+    listing = _listing(data)
+    assert listing == _tarfile_listing(data)
+    assert listing[1][0] == keywords.get("path", "b.txt").rstrip("/")
+
+
+def test_a_bad_header_after_a_pax_header_is_an_error() -> None:
+    # tarfile refuses an invalid member header that follows a pax header.
+    data = bytearray(_with_pax({"path": "renamed.txt"}))
+    offsets = _header_offsets(bytes(data))
+    data[offsets[1] + 1024 + 148] ^= 1  # the pax header, its records, then the member's
+    with pytest.raises(tarfile.ReadError):
+        _tarfile_listing(bytes(data))
+    with pytest.raises(InvalidPackage, match="corrupt archive"):
+        _listing(bytes(data))

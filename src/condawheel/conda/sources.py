@@ -27,7 +27,7 @@ from condawheel.io.cpus import usable_cores
 from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterator
+    from collections.abc import Generator, Iterator, Mapping
 
 __all__ = [
     "ARCHIVE_SUFFIXES",
@@ -351,7 +351,7 @@ _PLAIN_NUMBER = re.compile(rb" *[0-7]* *(?:\x00.*)?", re.DOTALL)
 # How tarfile and GNU tar write them (zero-padded, NUL-ended; the checksum ends in NUL and
 # a space), checked in one match: mode, uid, gid, size, mtime, checksum; devices 0 0.
 _USUAL_NUMBERS = re.compile(rb"(?:[0-7]{7}\x00){3}(?:[0-7]{11}\x00){2}[0-7]{6}\x00 ")
-_USUAL_DEVICE_NUMBERS = b"0000000\x000000000\x00"
+_USUAL_DEVICE_NUMBERS = (b"0000000\x000000000\x00", bytes(16))
 _NUMBER_FIELDS = (
     (100, 108),
     (108, 116),
@@ -369,6 +369,15 @@ _PLAIN_TYPES: Final[dict[bytes, MemberKind]] = {
     b"2": "symlink",
     b"1": "hardlink",
 }
+_PAX_TYPE: Final[dict[bytes, MemberKind]] = {b"x": "file"}
+# A pax header of a long name is a few hundred bytes; a larger one goes to tarfile.
+_PAX_LIMIT: Final = 64 << 10
+_PAX_RECORD = re.compile(rb"([1-9][0-9]{0,5}) ([A-Za-z.]+)=")
+# Keywords tarfile applies to the name and link (path, linkpath) or to fields condawheel
+# does not read (times, owners); any other (size, hdrcharset, GNU.sparse.*) goes to tarfile.
+_PAX_HARMLESS = frozenset(
+    {"path", "linkpath", "mtime", "atime", "ctime", "uid", "gid", "uname", "gname"}
+)
 _BLOCK: Final = tarfile.BLOCKSIZE
 _REFILL: Final = 256 << 10
 _ZERO_BLOCK: Final = bytes(_BLOCK)
@@ -466,18 +475,20 @@ class _TarBody:
         return data
 
 
-def _plain_header(block: bytes) -> tuple[str, MemberKind, int, int, str] | None:
+def _plain_header(
+    block: bytes, types: Mapping[bytes, MemberKind] = _PLAIN_TYPES
+) -> tuple[str, MemberKind, int, int, str] | None:
     """Parse a plain ustar header: (name, kind, mode, size, link name), or ``None``.
 
     ``None`` for anything else (pax and GNU extension headers, other member types,
     base-256 numbers, names that are not UTF-8, a checksum tarfile would read another
     way): tarfile reads those.
     """
-    kind = _PLAIN_TYPES.get(block[156:157])
+    kind = types.get(block[156:157])
     if kind is None:
         return None
     usual = _USUAL_NUMBERS.match(block, 100)
-    if usual is None or block[329:345] != _USUAL_DEVICE_NUMBERS:
+    if usual is None or block[329:345] not in _USUAL_DEVICE_NUMBERS:
         match = _PLAIN_NUMBER.fullmatch
         if not all(match(block, start, end) for start, end in _NUMBER_FIELDS):
             return None
@@ -520,8 +531,12 @@ def tar_members(
         while True:
             block = stream.read(_BLOCK)
             header = _plain_header(block) if len(block) == _BLOCK else None
+            if header is None and block[156:157] == b"x" and len(block) == _BLOCK:
+                header, read = _with_pax_header(block, stream)
+                if header is None:
+                    block += read  # tarfile reads the pax header and its member again
             if header is None:
-                if not first and _ends_archive(block):
+                if not first and _ends_archive(block[:_BLOCK]):
                     return
                 rest = _Prefixed(block + stream.rest(), raw)
                 yield from _stream_tar(
@@ -538,6 +553,60 @@ def tar_members(
             # What the reader left of the body, then the padding to the next header.
             if not stream.skip(body.left + (-member.size % _BLOCK)):
                 raise tarfile.ReadError("unexpected end of data")
+
+
+def _with_pax_header(
+    block: bytes, stream: _Buffered
+) -> tuple[tuple[str, MemberKind, int, int, str] | None, bytes]:
+    """Read a pax extended header that only names its member, and the member's header.
+
+    conda-package-handling writes one before each member whose name or link target is
+    longer than 100 bytes. Return the member's header with the pax path and link path
+    applied as tarfile applies them, and the bytes read after ``block``; ``None`` as the
+    header for anything else (other keywords, an unusual record), which tarfile reads.
+    """
+    pax = _plain_header(block, _PAX_TYPE)
+    if pax is None or pax[3] > _PAX_LIMIT:
+        return None, b""
+    size = pax[3]
+    padded = size + (-size % _BLOCK)
+    read = stream.read(padded + _BLOCK)
+    if len(read) != padded + _BLOCK:
+        return None, read
+    records = _pax_records(read[:size])
+    header = _plain_header(read[padded:]) if records is not None else None
+    if records is None or header is None:
+        return None, read
+    name, kind, mode, member_size, link = header
+    if "path" in records:
+        name = records["path"].rstrip("/")
+    return (name, kind, mode, member_size, records.get("linkpath", link)), read
+
+
+def _pax_records(data: bytes) -> dict[str, str] | None:
+    """Parse the records of a pax header ("LENGTH KEYWORD=VALUE" and a newline each).
+
+    ``None`` if a keyword is not one of those that change nothing condawheel reads but
+    a name, or if anything is unusual.
+    """
+    records: dict[str, str] = {}
+    position = 0
+    while position < len(data):
+        record = _PAX_RECORD.match(data, position)
+        if record is None:
+            return None
+        end = position + int(record[1])
+        if end > len(data) or end <= record.end() or data[end - 1] != 0x0A:  # noqa: PLR2004
+            return None
+        keyword = record[2].decode()
+        if keyword not in _PAX_HARMLESS:
+            return None
+        try:
+            records[keyword] = data[record.end() : end - 1].decode()
+        except UnicodeDecodeError:
+            return None
+        position = end
+    return records
 
 
 def _ends_archive(block: bytes) -> bool:
