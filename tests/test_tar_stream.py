@@ -263,3 +263,24 @@ def test_a_bad_header_after_a_pax_header_is_an_error() -> None:
         _tarfile_listing(bytes(data))
     with pytest.raises(InvalidPackage, match="corrupt archive"):
         _listing(bytes(data))
+
+
+class _Trickle:
+    """A stream that returns at most 1,000 bytes a read, as a decompressor may."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._data.read(min(size, 1000) if size >= 0 else 1000)
+
+
+def test_short_reads_of_the_stream_are_read_again() -> None:
+    large = bytes(range(256)) * 2048  # 512 KiB: read past the buffer
+    data = _tar([*PLAIN, ("large.bin", tarfile.REGTYPE, large), ("z.txt", tarfile.REGTYPE, b"z")])
+    found = {
+        member.path: body.read() if body is not None else b""
+        for member, body in tar_members("test.tar", _Trickle(data))
+    }
+    assert found["large.bin"] == large
+    assert list(found) == ["a.txt", "b.txt", "c.txt", "large.bin", "z.txt"]

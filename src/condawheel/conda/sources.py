@@ -400,11 +400,14 @@ class _Buffered:
         pieces = [self._buffer[at:]]
         wanted = size - len(pieces[0])
         self._buffer, self._at = b"", 0
-        if wanted >= _REFILL:
-            # A large body goes straight from the stream, not through the buffer.
+        while wanted >= _REFILL:
+            # A large body goes straight from the stream, not through the buffer (a
+            # stream may return less than asked before its end: ask again).
             piece = self._raw.read(wanted)
+            if not piece:
+                return b"".join(pieces)
             pieces.append(piece)
-            return b"".join(pieces)
+            wanted -= len(piece)
         while wanted > 0:
             piece = self._raw.read(_REFILL)
             if not piece:
