@@ -44,6 +44,11 @@ _ANY_SITE = re.compile(
 )
 _SCRIPT_DIRS = ("bin/", "Scripts/", "python-scripts/")
 # noarch: python packages carry them in python-scripts/, which conda links into bin/.
+_SCRIPTS_DIR_OF: dict[LayoutKind, str] = {
+    "unix": "bin/",
+    "windows": "Scripts/",
+    "noarch-python": "python-scripts/",
+}
 _LINK_SCRIPT = re.compile(
     r"^(?:bin|Scripts|python-scripts)/\.[^/]+-(?:pre-link|post-link|pre-unlink)\.(?:sh|bat)$"
 )
@@ -77,10 +82,7 @@ class Layout:
         """Return where ``path`` goes in the wheel (before any skip rule applies)."""
         if self.site_packages is not None and path.startswith(self.site_packages):
             return Destination("root", path[len(self.site_packages) :])
-        scripts_dir = {"unix": "bin/", "windows": "Scripts/", "noarch-python": "python-scripts/"}[
-            self.kind
-        ]
-        name = path.removeprefix(scripts_dir)
+        name = path.removeprefix(_SCRIPTS_DIR_OF[self.kind])
         if name != path and "/" not in name:
             return Destination("scripts", name)
         return Destination("data", path)

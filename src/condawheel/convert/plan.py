@@ -567,11 +567,11 @@ def map_payload(
             )
             continue
         destination = found.destination(path)
-        arcname = {
-            "root": destination.path,
-            "scripts": f"{data_dir}/scripts/{destination.path}",
-            "data": f"{data_dir}/data/{destination.path}",
-        }[destination.scheme]
+        arcname = (
+            destination.path
+            if destination.scheme == "root"
+            else f"{data_dir}/{destination.scheme}/{destination.path}"
+        )
         body = _link_body(analysis, item, arcname, symlinks, skipped, warnings)
         if body is None:
             continue

@@ -62,6 +62,8 @@ class ZipWriter:
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
         self.entries: list[ZipEntry] = []
+        self._date_time: tuple[int, int, int, int, int, int] | None = None
+        self._dos = (0, 0)
 
     def add(
         self,
@@ -78,10 +80,14 @@ class ZipWriter:
         """Add one entry whose compressed body ``write_body`` writes to the stream."""
         encoded = name.encode("utf-8")
         flags = 0 if encoded.isascii() else _UTF8_FLAG
-        dos_time, dos_date = _dos_date_time(date_time)
+        if date_time != self._date_time:  # every entry of a wheel has the same date
+            self._date_time = date_time
+            self._dos = _dos_date_time(date_time)
+        dos_time, dos_date = self._dos
         offset = self.out.tell()
-        big = max(size, compressed_size) >= _LIMIT32
+        big = size >= _LIMIT32 or compressed_size >= _LIMIT32
         extra = struct.pack("<HHQQ", 0x0001, 16, size, compressed_size) if big else b""
+        # One write of the header, name and extra field: most entries are small.
         self.out.write(
             _LOCAL.pack(
                 0x04034B50,
@@ -96,9 +102,9 @@ class ZipWriter:
                 len(encoded),
                 len(extra),
             )
+            + encoded
+            + extra
         )
-        self.out.write(encoded)
-        self.out.write(extra)
         write_body(self.out)
         self.entries.append(
             ZipEntry(
