@@ -254,6 +254,69 @@ def test_pax_headers_read_as_tarfile_reads_them(keywords: dict[str, str]) -> Non
     assert listing[1][0] == keywords.get("path", "b.txt").rstrip("/")
 
 
+def _pax_member(records: bytes, declared: int, body: bytes) -> bytes:
+    """A pax header declaring ``declared`` bytes of ``records``, then one member."""
+
+    def header(name: bytes, kind: bytes, size: int) -> bytes:
+        block = bytearray(512)
+        block[: len(name)] = name
+        block[100:108] = b"0000644\x00"
+        block[108:124] = b"0000000\x00" * 2
+        block[124:136] = b"%011o\x00" % size
+        block[136:148] = b"%011o\x00" % 1_700_000_000
+        block[148:156] = b" " * 8
+        block[156:157] = kind
+        block[257:265] = b"ustar\x0000"
+        block[148:156] = b"%06o\x00 " % sum(block)
+        return bytes(block)
+
+    padded = records + bytes(-len(records) % 512)
+    return (
+        header(b"PaxHeader", b"x", declared)
+        + padded
+        + header(b"placeholder", b"0", len(body))
+        + body
+        + bytes(-len(body) % 512)
+        + bytes(1024)
+    )
+
+
+def _record(keyword: bytes, value: bytes) -> bytes:
+    """One pax record: its length in decimal counts its own digits too."""
+    text = b" " + keyword + b"=" + value + b"\n"
+    length = len(text) + 1
+    while len(str(length)) + len(text) != length:
+        length = len(str(length)) + len(text)
+    return str(length).encode() + text
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [_record(b"path", b"bin/other"), _record(b"path", b"bin/other") + _record(b"size", b"3")],
+    ids=["path", "path-and-size"],
+)
+def test_records_hidden_in_a_pax_header_s_padding_read_as_tarfile_reads_them(
+    hidden: bytes,
+) -> None:
+    """tarfile reads records up to the padded block's first NUL, past the declared size."""
+    visible = _record(b"path", b"site-packages/ok.py")
+    data = _pax_member(visible + hidden, len(visible), b"A" * 600)
+    theirs = _tarfile_listing(data)
+    assert theirs[0][0] == "bin/other"
+    assert _listing(data) == theirs
+
+
+def test_a_body_read_after_the_next_member_came_reads_nothing() -> None:
+    data = _tar(PLAIN)
+    members = tar_members("test.tar", io.BytesIO(data))
+    _, first = next(members)
+    assert first is not None
+    _, second = next(members)
+    assert first.read() == b""
+    assert second is not None
+    assert second.read() == b"second" * 100
+
+
 def test_a_bad_header_after_a_pax_header_is_an_error() -> None:
     # tarfile refuses an invalid member header that follows a pax header.
     data = bytearray(_with_pax({"path": "renamed.txt"}))

@@ -554,7 +554,8 @@ def tar_members(
             body = _TarBody(subject, member.path, stream, member.size)
             yield member, body
             # What the reader left of the body, then the padding to the next header.
-            if not stream.skip(body.left + (-member.size % _BLOCK)):
+            left, body.left = body.left, 0  # a body read after this would be the next's
+            if not stream.skip(left + (-member.size % _BLOCK)):
                 raise tarfile.ReadError("unexpected end of data")
 
 
@@ -576,7 +577,9 @@ def _with_pax_header(
     read = stream.read(padded + _BLOCK)
     if len(read) != padded + _BLOCK:
         return None, read
-    records = _pax_records(read[:size])
+    # tarfile parses records up to the first NUL of the whole padded block, not up to
+    # the declared size: records hidden in the padding would change what it reads.
+    records = _pax_records(read[:size]) if not any(read[size:padded]) else None
     header = _plain_header(read[padded:]) if records is not None else None
     if records is None or header is None:
         return None, read
