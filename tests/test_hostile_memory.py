@@ -161,3 +161,56 @@ def test_sync_reads_repodata_of_many_large_frames_in_bounded_memory(
     report = json.loads(run.stdout)
     assert [artifact["filename"] for artifact in report["artifacts"]] == [package.name]
     assert run.peak_rss < 192 * MiB  # 256 MiB of document, read a few MiB at a time
+
+
+def _tar_header(name: bytes, kind: bytes, size: int) -> bytes:
+    block = bytearray(512)
+    block[: len(name)] = name
+    block[100:108] = b"0000644\x00"
+    block[108:124] = b"0000000\x00" * 2
+    block[124:136] = b"%011o\x00" % size
+    block[136:148] = b"%011o\x00" % 1_700_000_000
+    block[148:156] = b" " * 8
+    block[156:157] = kind
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
+
+
+@pytest.mark.parametrize(("kind", "what"), [(b"x", "pax"), (b"L", "GNU long name")])
+def test_convert_refuses_an_extended_tar_header_of_half_a_gibibyte_in_bounded_memory(
+    tmp_path: Path, kind: bytes, what: str
+) -> None:
+    """tarfile reads a pax or GNU long-name header whole: one of 512 MiB is refused unread."""
+    package = build_conda(CondaSpec(), tmp_path)
+    bomb = tmp_path / "bomb" / package.name
+    bomb.parent.mkdir()
+    size = 512 * MiB
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(bomb, "w") as target:
+        for info in source.infolist():
+            if not info.filename.startswith("pkg-"):
+                target.writestr(info, source.read(info))
+                continue
+            member = zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0))
+            with target.open(member, "w", force_zip64=True) as body:
+                compressor = zstd.ZstdCompressor()
+                body.write(compressor.compress(_tar_header(b"././@LongName", kind, size)))
+                record = f"{size} comment=".encode()
+                body.write(compressor.compress(record))
+                for _ in range(size // MiB - 1):
+                    body.write(compressor.compress(b"a" * MiB))
+                body.write(compressor.compress(b"a" * (MiB - len(record) - 1) + b"\n"))
+                body.write(compressor.flush())
+    assert bomb.stat().st_size < 5 * MiB, what
+
+    run = run_measured("convert", str(bomb), "-o", str(tmp_path / "out"))
+
+    assert run.returncode == 1
+    assert error_lines(run) == [
+        (
+            f"error: {bomb}: corrupt archive (an extended header of {size} bytes, over the "
+            "1 MiB limit)"
+        )
+    ]
+    assert list((tmp_path / "out").iterdir()) == []
+    assert run.peak_rss < 192 * MiB

@@ -329,6 +329,40 @@ def _checked_member(
     return Member(name, "directory", 0, mode)
 
 
+EXTENDED_HEADER_LIMIT: Final = 1 << 20
+"""The largest pax or GNU long-name header read: tarfile holds one whole in memory."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile's member headers, refusing an extended header over the limit.
+
+    tarfile reads a pax header (POSIX.1-2001) or a GNU long name or link whole before
+    the member it describes; a few compressed bytes can declare gigabytes of one.
+    """
+
+    def _proc_pax(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        self._check_extended_size()
+        return super()._proc_pax(tar)  # type: ignore[misc,no-any-return]
+
+    def _proc_gnulong(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        self._check_extended_size()
+        return super()._proc_gnulong(tar)  # type: ignore[misc,no-any-return]
+
+    def _check_extended_size(self) -> None:
+        if self.size > EXTENDED_HEADER_LIMIT:
+            limit = EXTENDED_HEADER_LIMIT >> 20
+            reason = f"an extended header of {self.size} bytes, over the {limit} MiB limit"
+            raise tarfile.ReadError(reason)
+
+
+def _open_bounded_tar(*, fileobj: object, mode: str, encoding: str) -> tarfile.TarFile:
+    """Open a tar stream as conda-package-streaming does, with :class:`_BoundedTarInfo`."""
+    opened: tarfile.TarFile = package_streaming.TarfileNoSameOwner.open(
+        fileobj=fileobj, mode=mode, encoding=encoding, tarinfo=_BoundedTarInfo
+    )
+    return opened
+
+
 def _stream_tar(
     subject: str, stream: Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]
 ) -> Iterator[tuple[Member, MemberReader | None]]:
@@ -543,7 +577,10 @@ def tar_members(
                     return
                 rest = _Prefixed(block + stream.rest(), raw)
                 yield from _stream_tar(
-                    subject, package_streaming.tar_generator(rest, closefd=False)
+                    subject,
+                    package_streaming.tar_generator(
+                        rest, tarfile_open=_open_bounded_tar, closefd=False
+                    ),
                 )
                 return
             first = False
