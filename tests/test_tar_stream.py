@@ -254,27 +254,28 @@ def test_pax_headers_read_as_tarfile_reads_them(keywords: dict[str, str]) -> Non
     assert listing[1][0] == keywords.get("path", "b.txt").rstrip("/")
 
 
+def _header(name: bytes, kind: bytes, size: int) -> bytes:
+    """A ustar header block written by hand (fields tarfile cannot be made to write)."""
+    block = bytearray(512)
+    block[: len(name)] = name
+    block[100:108] = b"0000644\x00"
+    block[108:124] = b"0000000\x00" * 2
+    block[124:136] = b"%011o\x00" % size
+    block[136:148] = b"%011o\x00" % 1_700_000_000
+    block[148:156] = b" " * 8
+    block[156:157] = kind
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
+
+
 def _pax_member(records: bytes, declared: int, body: bytes) -> bytes:
     """A pax header declaring ``declared`` bytes of ``records``, then one member."""
-
-    def header(name: bytes, kind: bytes, size: int) -> bytes:
-        block = bytearray(512)
-        block[: len(name)] = name
-        block[100:108] = b"0000644\x00"
-        block[108:124] = b"0000000\x00" * 2
-        block[124:136] = b"%011o\x00" % size
-        block[136:148] = b"%011o\x00" % 1_700_000_000
-        block[148:156] = b" " * 8
-        block[156:157] = kind
-        block[257:265] = b"ustar\x0000"
-        block[148:156] = b"%06o\x00 " % sum(block)
-        return bytes(block)
-
     padded = records + bytes(-len(records) % 512)
     return (
-        header(b"PaxHeader", b"x", declared)
+        _header(b"PaxHeader", b"x", declared)
         + padded
-        + header(b"placeholder", b"0", len(body))
+        + _header(b"placeholder", b"0", len(body))
         + body
         + bytes(-len(body) % 512)
         + bytes(1024)
@@ -304,6 +305,35 @@ def test_records_hidden_in_a_pax_header_s_padding_read_as_tarfile_reads_them(
     theirs = _tarfile_listing(data)
     assert theirs[0][0] == "bin/other"
     assert _listing(data) == theirs
+
+
+def _tarfile_names(data: bytes) -> list[str]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r|") as tar:
+        return [info.name for info in tar]
+
+
+def test_sparse_members_are_refused() -> None:
+    """tarfile reads GNU sparse maps without a bound; no conda package holds one."""
+    records = b"".join(
+        _record(keyword, value)
+        for keyword, value in (
+            (b"GNU.sparse.major", b"1"),
+            (b"GNU.sparse.minor", b"0"),
+            (b"GNU.sparse.name", b"lib/sparse.bin"),
+            (b"GNU.sparse.realsize", b"1048576"),
+        )
+    )
+    # The map (one piece of 4 bytes at offset 0) starts the member's data, then the piece.
+    body = b"1\n0\n4\n".ljust(512, b"\x00") + b"data"
+    data = _pax_member(records, len(records), body)
+    assert _tarfile_names(data) == ["lib/sparse.bin"]
+    with pytest.raises(InvalidPackage, match="a sparse member"):
+        _listing(data)
+    # The old GNU form: a header of type S, after a plain member.
+    old_gnu = _tar(PLAIN[:1])[:1024] + _header(b"lib/sparse.bin", b"S", 0) + bytes(1024)
+    assert _tarfile_names(old_gnu) == ["a.txt", "lib/sparse.bin"]
+    with pytest.raises(InvalidPackage, match="a sparse member"):
+        _listing(old_gnu)
 
 
 def test_a_body_read_after_the_next_member_came_reads_nothing() -> None:

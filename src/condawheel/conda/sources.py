@@ -16,7 +16,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
+from typing import IO, TYPE_CHECKING, Final, Literal, NoReturn, Protocol, TypeAlias
 
 from conda_package_streaming import package_streaming
 
@@ -333,11 +333,16 @@ EXTENDED_HEADER_LIMIT: Final = 1 << 20
 """The largest pax or GNU long-name header read: tarfile holds one whole in memory."""
 
 
+_SPARSE: Final = "a sparse member (a GNU tar extension no conda package holds)"
+
+
 class _BoundedTarInfo(tarfile.TarInfo):
     """tarfile's member headers, refusing an extended header over the limit.
 
     tarfile reads a pax header (POSIX.1-2001) or a GNU long name or link whole before
-    the member it describes; a few compressed bytes can declare gigabytes of one.
+    the member it describes; a few compressed bytes can declare gigabytes of one. GNU
+    sparse members are refused: tarfile collects their maps (old GNU headers, pax
+    format 1.0) block after block without a bound, and conda never writes one.
     """
 
     def _proc_pax(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
@@ -347,6 +352,12 @@ class _BoundedTarInfo(tarfile.TarInfo):
     def _proc_gnulong(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
         self._check_extended_size()
         return super()._proc_gnulong(tar)  # type: ignore[misc,no-any-return]
+
+    def _proc_sparse(self, *_: object) -> NoReturn:
+        raise tarfile.ReadError(_SPARSE)
+
+    def _proc_gnusparse_10(self, *_: object) -> NoReturn:
+        raise tarfile.ReadError(_SPARSE)
 
     def _check_extended_size(self) -> None:
         if self.size > EXTENDED_HEADER_LIMIT:
