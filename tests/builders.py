@@ -247,6 +247,21 @@ def raw_member(
     return info, data if kind == tarfile.REGTYPE else None
 
 
+def ustar_header(name: bytes, kind: bytes, size: int) -> bytes:
+    """A ustar header block written by hand (fields tarfile cannot be made to write)."""
+    block = bytearray(512)
+    block[: len(name)] = name
+    block[100:108] = b"0000644\x00"
+    block[108:124] = b"0000000\x00" * 2
+    block[124:136] = b"%011o\x00" % size
+    block[136:148] = b"%011o\x00" % 1_700_000_000
+    block[148:156] = b" " * 8  # the checksum counts its own field as spaces
+    block[156:157] = kind
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
+
+
 def read_wheel(path: Path) -> dict[str, bytes]:
     """Return every member of a wheel by name."""
     with zipfile.ZipFile(path) as archive:

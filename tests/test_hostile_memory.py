@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from builders import CondaSpec, build_conda
+from builders import CondaSpec, build_conda, ustar_header
 from syncing import ChannelServer, cli_environment, condawheel_command, record_of, serve
 
 if TYPE_CHECKING:
@@ -163,20 +163,6 @@ def test_sync_reads_repodata_of_many_large_frames_in_bounded_memory(
     assert run.peak_rss < 192 * MiB  # 256 MiB of document, read a few MiB at a time
 
 
-def _tar_header(name: bytes, kind: bytes, size: int) -> bytes:
-    block = bytearray(512)
-    block[: len(name)] = name
-    block[100:108] = b"0000644\x00"
-    block[108:124] = b"0000000\x00" * 2
-    block[124:136] = b"%011o\x00" % size
-    block[136:148] = b"%011o\x00" % 1_700_000_000
-    block[148:156] = b" " * 8
-    block[156:157] = kind
-    block[257:265] = b"ustar\x0000"
-    block[148:156] = b"%06o\x00 " % sum(block)
-    return bytes(block)
-
-
 @pytest.mark.parametrize(("kind", "what"), [(b"x", "pax"), (b"L", "GNU long name")])
 def test_convert_refuses_an_extended_tar_header_of_half_a_gibibyte_in_bounded_memory(
     tmp_path: Path, kind: bytes, what: str
@@ -194,7 +180,7 @@ def test_convert_refuses_an_extended_tar_header_of_half_a_gibibyte_in_bounded_me
             member = zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0))
             with target.open(member, "w", force_zip64=True) as body:
                 compressor = zstd.ZstdCompressor()
-                body.write(compressor.compress(_tar_header(b"././@LongName", kind, size)))
+                body.write(compressor.compress(ustar_header(b"././@LongName", kind, size)))
                 record = f"{size} comment=".encode()
                 body.write(compressor.compress(record))
                 for _ in range(size // MiB - 1):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from conda_package_streaming.package_streaming import stream_conda_component
 
+from builders import ustar_header
 from condawheel.conda.sources import open_package, tar_members
 from condawheel.errors import InvalidPackage
 
@@ -254,28 +255,13 @@ def test_pax_headers_read_as_tarfile_reads_them(keywords: dict[str, str]) -> Non
     assert listing[1][0] == keywords.get("path", "b.txt").rstrip("/")
 
 
-def _header(name: bytes, kind: bytes, size: int) -> bytes:
-    """A ustar header block written by hand (fields tarfile cannot be made to write)."""
-    block = bytearray(512)
-    block[: len(name)] = name
-    block[100:108] = b"0000644\x00"
-    block[108:124] = b"0000000\x00" * 2
-    block[124:136] = b"%011o\x00" % size
-    block[136:148] = b"%011o\x00" % 1_700_000_000
-    block[148:156] = b" " * 8
-    block[156:157] = kind
-    block[257:265] = b"ustar\x0000"
-    block[148:156] = b"%06o\x00 " % sum(block)
-    return bytes(block)
-
-
 def _pax_member(records: bytes, declared: int, body: bytes) -> bytes:
     """A pax header declaring ``declared`` bytes of ``records``, then one member."""
     padded = records + bytes(-len(records) % 512)
     return (
-        _header(b"PaxHeader", b"x", declared)
+        ustar_header(b"PaxHeader", b"x", declared)
         + padded
-        + _header(b"placeholder", b"0", len(body))
+        + ustar_header(b"placeholder", b"0", len(body))
         + body
         + bytes(-len(body) % 512)
         + bytes(1024)
@@ -330,7 +316,7 @@ def test_sparse_members_are_refused() -> None:
     with pytest.raises(InvalidPackage, match="a sparse member"):
         _listing(data)
     # The old GNU form: a header of type S, after a plain member.
-    old_gnu = _tar(PLAIN[:1])[:1024] + _header(b"lib/sparse.bin", b"S", 0) + bytes(1024)
+    old_gnu = _tar(PLAIN[:1])[:1024] + ustar_header(b"lib/sparse.bin", b"S", 0) + bytes(1024)
     assert _tarfile_names(old_gnu) == ["a.txt", "lib/sparse.bin"]
     with pytest.raises(InvalidPackage, match="a sparse member"):
         _listing(old_gnu)

@@ -97,26 +97,19 @@ class Stderr:
         Written as it is, without a flush per line where stdout is no terminal: a dry
         run of a whole channel prints a million lines.
         """
-        if self._live is not None and sys.stdout.isatty():
-            self._live.print(text, markup=False, highlight=False, soft_wrap=True)
-            return
+        self.results((text,))
+
+    def results(self, texts: Sequence[str]) -> None:
+        """Print results on stdout: above a live bar on a terminal, else in one write."""
         stdout = sys.stdout
         if self._stdout is None or self._stdout[0] is not stdout:
             self._stdout = (stdout, stdout is None or stdout.isatty())
         if self._stdout[1]:
-            typer.echo(text)
-            return
-        try:
-            stdout.write(text + "\n")
-        except UnicodeEncodeError:  # a path the stream's encoding cannot show
-            typer.echo(text)
-
-    def results(self, texts: Sequence[str]) -> None:
-        """Print results on stdout as :meth:`result` does, in one write where it can."""
-        stdout = sys.stdout
-        if stdout is None or stdout.isatty():
             for text in texts:
-                self.result(text)
+                if self._live is not None:
+                    self._live.print(text, markup=False, highlight=False, soft_wrap=True)
+                else:
+                    typer.echo(text)
             return
         try:
             stdout.write("\n".join(texts) + "\n")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from condawheel.wheelhouse.artifacts import ListingProblem
     from condawheel.wheelhouse.index import IndexUpdate
 
 _escape = encode_basestring_ascii
@@ -49,6 +50,7 @@ __all__ = [
     "SyncReport",
     "Waiting",
     "WorkPlanned",
+    "problem_outcome",
 ]
 
 Status: TypeAlias = Literal[
@@ -130,6 +132,18 @@ class Outcome(msgspec.Struct, frozen=True, gc=False):
         if self.in_place_of is not None:
             entry["in_place_of"] = self.in_place_of
         return entry
+
+
+def problem_outcome(problem: ListingProblem) -> Outcome:
+    """Return the outcome of a listed file that cannot be synced (its record or the file)."""
+    return Outcome(
+        source=problem.source,
+        location=problem.location,
+        filename=problem.filename,
+        subdir=problem.subdir,
+        status=problem.status,
+        reason=problem.reason,
+    )
 
 
 @dataclass(frozen=True)

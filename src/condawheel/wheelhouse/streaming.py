@@ -46,7 +46,7 @@ from condawheel.wheelhouse.execution import ConversionBatch, execute, execute_ro
 from condawheel.wheelhouse.identification import identify
 from condawheel.wheelhouse.landing import adoption_keys
 from condawheel.wheelhouse.listing import classify_source, list_source
-from condawheel.wheelhouse.outcomes import Outcome, Phase
+from condawheel.wheelhouse.outcomes import Outcome, Phase, problem_outcome
 from condawheel.wheelhouse.selection import matches, name_filter
 
 if TYPE_CHECKING:
@@ -234,15 +234,7 @@ class _Stream:
     def problems(self, problems: Sequence[ListingProblem]) -> None:
         specs = self.run.options.selection.specs
         for problem in problems:
-            outcome = Outcome(
-                source=problem.source,
-                location=problem.location,
-                filename=problem.filename,
-                subdir=problem.subdir,
-                status=problem.status,
-                reason=problem.reason,
-            )
-            self.emit(LISTING, self.next_position(), outcome)
+            self.emit(LISTING, self.next_position(), problem_outcome(problem))
             parsed = parse_artifact_filename(problem.filename) if specs else None
             if parsed is not None:
                 self.unusable.add(parsed.name.lower())

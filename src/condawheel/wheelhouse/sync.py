@@ -73,7 +73,14 @@ from condawheel.wheelhouse.index import (
 )
 from condawheel.wheelhouse.listing import classify_source
 from condawheel.wheelhouse.lock import WheelhouseLock
-from condawheel.wheelhouse.outcomes import Outcome, Phase, SyncEvent, SyncReport, Waiting
+from condawheel.wheelhouse.outcomes import (
+    Outcome,
+    Phase,
+    SyncEvent,
+    SyncReport,
+    Waiting,
+    problem_outcome,
+)
 from condawheel.wheelhouse.pruning import prune, prune_candidates, pruned_report
 from condawheel.wheelhouse.recovery import check_wheels, recover_wheelhouse, wheels_present
 from condawheel.wheelhouse.selection import name_filter, select_artifacts
@@ -92,7 +99,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from condawheel.options import PlatformStamp
-    from condawheel.wheelhouse.artifacts import Artifact, ListingProblem
+    from condawheel.wheelhouse.artifacts import Artifact
     from condawheel.wheelhouse.cluster import DaskCluster
     from condawheel.wheelhouse.outcomes import Pruned
     from condawheel.wheelhouse.state import ConversionRecord, Offer
@@ -187,17 +194,6 @@ def _last_sync(run: SyncRun, counts: Mapping[str, int], pruned: int) -> LastSync
     )
 
 
-def _problem_outcome(problem: ListingProblem) -> Outcome:
-    return Outcome(
-        source=problem.source,
-        location=problem.location,
-        filename=problem.filename,
-        subdir=problem.subdir,
-        status=problem.status,
-        reason=problem.reason,
-    )
-
-
 @dataclass(frozen=True)
 class _Gathered:
     """The sources listed, selected and identified."""
@@ -235,7 +231,7 @@ def _gather(sources: Sequence[str], run: SyncRun, digests: Mapping[str, FileDige
         except SourceError as error:
             outcomes.append(source_failed(text, error))
             continue
-        outcomes.extend(_problem_outcome(problem) for problem in listing.problems)
+        outcomes.extend(problem_outcome(problem) for problem in listing.problems)
         unusable.update(
             parsed.name.lower()
             for parsed in map(parse_artifact_filename, (p.filename for p in listing.problems))
