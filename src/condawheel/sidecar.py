@@ -9,12 +9,11 @@ reserved (binary distribution format). Its schema is versioned by ``schema_versi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from condawheel.errors import InvalidPackage
-from condawheel.io.jsondata import JSONProblem, parse_json
+from condawheel.io.jsondata import JSONProblem, indented_json, parse_json
 
 if TYPE_CHECKING:
     from condawheel.conda.condameta import JSONObject, JSONValue
@@ -145,7 +144,7 @@ class Sidecar:
 
 def dump_sidecar(document: JSONObject) -> bytes:
     """Serialise a sidecar deterministically (sorted keys, two-space indent, UTF-8)."""
-    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (indented_json(document, ensure_ascii=False) + "\n").encode()
 
 
 def used_dependencies(document: JSONObject) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
