@@ -15,8 +15,10 @@ from condawheel.convert.zipwriter import ZipWriter
 DATE = (2024, 6, 1, 12, 30, 58)
 
 
-def _write(entries: dict[str, tuple[bytes, int]], level: int = 6) -> bytes:
-    out = io.BytesIO()
+def _write(
+    entries: dict[str, tuple[bytes, int]], level: int = 6, out: io.BytesIO | None = None
+) -> bytes:
+    out = io.BytesIO() if out is None else out
     archive = ZipWriter(out)
     for name, (data, mode) in entries.items():
         body = compress_body(data, level)
@@ -78,3 +80,22 @@ def test_entry_counts_including_zip64(count: int) -> None:
     data = _write(entries)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert len(archive.namelist()) == count
+
+
+class _PastFourGiB(io.BytesIO):
+    """A stream that reports positions 5 GiB further on, as if a large body came first."""
+
+    def tell(self) -> int:
+        return super().tell() + (5 << 30)
+
+
+def test_offsets_past_32_bits_go_into_zip64_extra_fields() -> None:
+    data = _write(ENTRIES, out=_PastFourGiB())
+    # zipfile takes the 5 GiB the records claim as data prepended to the archive.
+    with zipfile.ZipFile(io.BytesIO(data)) as read:
+        assert read.testzip() is None
+        for info in read.infolist():
+            # ZIP64 extended information (APPNOTE 4.5.3): sizes, then the local header offset.
+            assert info.extra[:4] == b"\x01\x00\x18\x00"
+            assert int.from_bytes(info.extra[20:28], "little") == info.header_offset + (5 << 30)
+            assert read.read(info) == ENTRIES[info.filename][0]

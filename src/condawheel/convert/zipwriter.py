@@ -10,13 +10,12 @@ archives. Layout per PKWARE's APPNOTE.TXT 6.3.x (sections 4.3.7, 4.3.12, 4.3.14-
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["ZipEntry", "ZipWriter"]
+__all__ = ["ZipWriter"]
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
@@ -30,27 +29,6 @@ _MADE_BY_UNIX = 3 << 8
 _S_IFREG = 0o100000
 
 
-@dataclass(frozen=True)
-class ZipEntry:
-    """The facts of one written entry, kept for the central directory."""
-
-    name: bytes
-    flags: int
-    method: Literal[0, 8]
-    dos_time: int
-    dos_date: int
-    crc32: int
-    compressed_size: int
-    size: int
-    mode: int
-    offset: int
-
-    @property
-    def zip64(self) -> bool:
-        """Whether a size or the offset needs the ZIP64 extra field."""
-        return max(self.size, self.compressed_size, self.offset) >= _LIMIT32
-
-
 def _dos_date_time(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
     year, month, day, hour, minute, second = date_time
     return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
@@ -61,7 +39,9 @@ class ZipWriter:
 
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
-        self.entries: list[ZipEntry] = []
+        # Each entry's central directory record, packed as the entry is added: everything
+        # it holds is known then, and close() writes them all at once.
+        self._central: list[bytes] = []
         self._date_time: tuple[int, int, int, int, int, int] | None = None
         self._dos = (0, 0)
 
@@ -106,57 +86,41 @@ class ZipWriter:
             + extra
         )
         write_body(self.out)
-        self.entries.append(
-            ZipEntry(
-                encoded,
+        # Its central directory record (4.3.12): a size or the offset past 32 bits moves
+        # all three into the ZIP64 extra field (4.5.3).
+        zip64 = big or offset >= _LIMIT32
+        extra = struct.pack("<HHQQQ", 0x0001, 24, size, compressed_size, offset) if zip64 else b""
+        self._central.append(
+            _CENTRAL.pack(
+                0x02014B50,
+                _MADE_BY_UNIX | (45 if zip64 else 20),
+                45 if zip64 else 20,
                 flags,
                 method,
                 dos_time,
                 dos_date,
                 crc32,
-                compressed_size,
-                size,
-                mode,
-                offset,
+                _LIMIT32 if zip64 else compressed_size,
+                _LIMIT32 if zip64 else size,
+                len(encoded),
+                len(extra),
+                0,
+                0,
+                0,
+                (_S_IFREG | mode) << 16,
+                _LIMIT32 if zip64 else offset,
             )
+            + encoded
+            + extra
         )
 
     def close(self) -> None:
         """Write the central directory and its end records."""
         start = self.out.tell()
-        for entry in self.entries:
-            extra = b""
-            if entry.zip64:
-                values = [entry.size, entry.compressed_size, entry.offset]
-                extra = struct.pack("<HH", 0x0001, 8 * len(values)) + struct.pack(
-                    f"<{len(values)}Q", *values
-                )
-            self.out.write(
-                _CENTRAL.pack(
-                    0x02014B50,
-                    _MADE_BY_UNIX | (45 if entry.zip64 else 20),
-                    45 if entry.zip64 else 20,
-                    entry.flags,
-                    entry.method,
-                    entry.dos_time,
-                    entry.dos_date,
-                    entry.crc32,
-                    _LIMIT32 if entry.zip64 else entry.compressed_size,
-                    _LIMIT32 if entry.zip64 else entry.size,
-                    len(entry.name),
-                    len(extra),
-                    0,
-                    0,
-                    0,
-                    (_S_IFREG | entry.mode) << 16,
-                    _LIMIT32 if entry.zip64 else entry.offset,
-                )
-            )
-            self.out.write(entry.name)
-            self.out.write(extra)
+        self.out.write(b"".join(self._central))
         end = self.out.tell()
         size = end - start
-        count = len(self.entries)
+        count = len(self._central)
         if count >= _LIMIT16 or size >= _LIMIT32 or start >= _LIMIT32:
             self.out.write(_END64.pack(0x06064B50, 44, 45, 45, 0, 0, count, count, size, start))
             self.out.write(_LOCATOR64.pack(0x07064B50, 0, end, 1))
