@@ -253,6 +253,72 @@ class TestResolveElf:
         assert data["under_declared"] == ["libnope.so.1"]
 
 
+class TestSharedSearches:
+    """Binaries resolve a library once per directory and search path; nothing else is shared."""
+
+    @staticmethod
+    def _kinds(binaries: dict[str, BinaryFacts]) -> dict[str, tuple[str, str | None]]:
+        report = resolve_libraries(binaries, declared=[])
+        return {
+            binary.path: (binary.libraries[0].kind, binary.libraries[0].location)
+            for binary in report.binaries
+            if binary.libraries
+        }
+
+    def test_same_search_path_in_other_directories(self) -> None:
+        binaries = {
+            "lib/a/x.so": elf("libfoo.so.1", runpaths=("$ORIGIN",)),
+            "lib/b/y.so": elf("libfoo.so.1", runpaths=("$ORIGIN",)),
+            "lib/b/z.so": elf("libfoo.so.1", runpaths=("$ORIGIN",)),
+            "lib/b/libfoo.so.1": elf(),
+        }
+        kinds = self._kinds(binaries)
+        assert kinds["lib/a/x.so"] == ("unresolved", None)
+        assert kinds["lib/b/y.so"] == kinds["lib/b/z.so"] == ("wheel", "lib/b/libfoo.so.1")
+
+    def test_other_search_paths_in_one_directory(self) -> None:
+        binaries = {
+            "lib/a/x.so": elf("libfoo.so.1", runpaths=("$ORIGIN",)),
+            "lib/a/y.so": elf("libfoo.so.1", runpaths=("$ORIGIN/../b",)),
+            "lib/a/z.so": elf("libfoo.so.1", rpaths=("$ORIGIN/../b",)),
+            "lib/a/w.so": elf("libfoo.so.1", rpaths=("$ORIGIN",)),
+            "lib/b/libfoo.so.1": elf(),
+        }
+        kinds = self._kinds(binaries)
+        assert kinds["lib/a/x.so"] == kinds["lib/a/w.so"] == ("unresolved", None)
+        assert kinds["lib/a/y.so"] == kinds["lib/a/z.so"] == ("wheel", "lib/b/libfoo.so.1")
+
+    def test_other_formats_architectures_and_kinds_in_one_directory(self) -> None:
+        arm = BinaryFacts("elf", "library", ("aarch64",), needed=("libfoo.so.1",))
+        binaries = {
+            "lib/python3.12/x.so": elf("libfoo.so.1"),
+            "lib/python3.12/y.so": arm,
+            # An executable inherits no DT_RPATH from the python executable.
+            "lib/python3.12/z": elf("libfoo.so.1", kind="executable"),
+            # A DLL searches its own directory and PATH's, never lib/.
+            "lib/python3.12/w.dll": BinaryFacts("pe", "library", ("x86_64",), ("libfoo.so.1",)),
+            "lib/libfoo.so.1": elf(),
+        }
+        kinds = self._kinds(binaries)
+        assert kinds["lib/python3.12/w.dll"] == ("unresolved", None)
+        assert kinds["lib/python3.12/x.so"] == ("wheel", "lib/libfoo.so.1")
+        assert kinds["lib/python3.12/y.so"] == ("unresolved", None)
+        assert kinds["lib/python3.12/z"] == ("unresolved", None)
+
+    def test_weak_and_strong_links_in_one_directory(self) -> None:
+        def dylib(*optional: str) -> BinaryFacts:
+            needed = ("@rpath/libfoo.dylib",)
+            return BinaryFacts("macho", "library", ("arm64",), needed=needed, optional=optional)
+
+        report = resolve_libraries(
+            {"lib/a.dylib": dylib("@rpath/libfoo.dylib"), "lib/b.dylib": dylib()}, declared=[]
+        )
+        weak, strong = (binary.libraries[0] for binary in report.binaries)
+        assert (weak.optional, strong.optional) == (True, False)
+        assert weak.reason.startswith("optional (weak): ")
+        assert strong.reason == weak.reason.removeprefix("optional (weak): ")
+
+
 class TestResolveMachO:
     def test_rpath_dependency_and_system(self) -> None:
         binaries = {

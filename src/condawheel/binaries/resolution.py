@@ -221,13 +221,40 @@ def resolve_libraries(
         placeholders=tuple(p.rstrip("/") for p in prefix_placeholders if p.strip("/")),
         policy=default_policy() if policy is None else policy,
     )
-    reports = tuple(
-        BinaryReport(
-            path, facts, tuple(_resolve(path, facts, name, context) for name in facts.needed)
-        )
-        for path, facts in sorted(wheel.items())
+    # Binaries that share a directory and a search path find each library in the same
+    # place: 3,000 extension modules in a few hundred directories resolve each of their
+    # libraries a few hundred times, not 9,000 (ResolvedLibrary names no binary).
+    resolved: dict[tuple[tuple[object, ...], str], ResolvedLibrary] = {}
+    reports = []
+    for path, facts in sorted(wheel.items()):
+        searches = _search_key(path, facts)
+        libraries = []
+        for name in facts.needed:
+            library = resolved.get((searches, name))
+            if library is None:
+                library = resolved[searches, name] = _resolve(path, facts, name, context)
+            libraries.append(library)
+        reports.append(BinaryReport(path, facts, tuple(libraries)))
+    return _summarize(tuple(reports), context)
+
+
+def _search_key(path: str, facts: BinaryFacts) -> tuple[object, ...]:
+    """Return all that :func:`_resolve` reads of a binary, but the library's name.
+
+    The loader's candidates depend on the binary's directory, format, kind and search
+    paths (:func:`~condawheel.binaries.search.loader_candidates`), a match on its
+    architectures, the system policy on its format, and the outcome on whether the
+    library is optional. Not on its file name, soname or other needed libraries.
+    """
+    return (
+        posixpath.dirname(path),
+        facts.format,
+        facts.kind,
+        facts.archs,
+        facts.rpaths,
+        facts.runpaths,
+        facts.optional,
     )
-    return _summarize(reports, context)
 
 
 def resolve_in_environment(
