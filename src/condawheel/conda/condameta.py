@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 import msgspec
 
 from condawheel.errors import InvalidPackage
+from condawheel.io.collector import cyclic_gc_paused
 from condawheel.io.jsondata import JSONProblem, parse_json
 
 if TYPE_CHECKING:
@@ -234,6 +235,7 @@ class CondaPackage:
     repodata_record: JSONObject | None
 
 
+@cyclic_gc_paused()
 def parse_package(subject: str, info_files: Mapping[str, bytes]) -> CondaPackage:
     """Parse the ``info/`` files of one package into a :class:`CondaPackage`.
 

@@ -28,6 +28,7 @@ from condawheel.conda.matchspec import (
 from condawheel.convert import layout
 from condawheel.convert.wheelmakers import recognise_wheel_tool
 from condawheel.errors import InvalidMatchSpec, InvalidPackage, UnsupportedPackage
+from condawheel.io.collector import cyclic_gc_paused
 from condawheel.links import LinkOutside, PackageTree, ResolvedLink, resolve_symlink
 from condawheel.metadata import MetadataText, egg_info_to_metadata, read_scripts, wrapper_target
 
@@ -196,6 +197,7 @@ class PackageAnalysis:
         return "info/paths.json" if self.package.paths_source == "paths.json" else "info/files"
 
 
+@cyclic_gc_paused()
 def analyze_package(
     package: CondaPackage,
     inventory: Inventory,

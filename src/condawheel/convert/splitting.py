@@ -23,6 +23,7 @@ from condawheel.convert.analysis import no_pep440_form
 from condawheel.convert.names import library_distribution_name
 from condawheel.convert.plan import plan_wheel
 from condawheel.errors import InvalidMatchSpec, UnsupportedPackage
+from condawheel.io.collector import cyclic_gc_paused
 
 if TYPE_CHECKING:
     from condawheel.binaries import SonameProviders
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["plan_wheels"]
 
 
+@cyclic_gc_paused()
 def plan_wheels(
     analysis: PackageAnalysis,
     *,

@@ -19,6 +19,7 @@ from condawheel.convert.plan import FromPayload, Generated, RewrittenScript
 from condawheel.convert.spool import compress_body
 from condawheel.convert.zipwriter import ZipWriter
 from condawheel.errors import WheelExistsError
+from condawheel.io.collector import cyclic_gc_paused
 from condawheel.io.digests import hash_file, record_hash
 from condawheel.io.files import link_new, temporary_path
 
@@ -47,6 +48,7 @@ class WriteResult:
     size: int
 
 
+@cyclic_gc_paused()
 def write_wheel(
     plan: WheelPlan,
     *,

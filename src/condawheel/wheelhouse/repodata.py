@@ -28,8 +28,6 @@ refused; each failure is one line that names the file.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
@@ -39,6 +37,7 @@ import msgspec
 from condawheel.conda.condameta import RecordDependencies
 from condawheel.conda.subdirs import is_subdir
 from condawheel.errors import SourceError
+from condawheel.io.collector import cyclic_gc_paused
 from condawheel.io.compressed import size_text
 from condawheel.io.jsondata import JSONProblem, parse_json
 from condawheel.wheelhouse.artifacts import ARCHIVE_SUFFIXES, NameFilter, PackageName
@@ -665,23 +664,6 @@ class _Parser:
             self.problems[filename] = RecordProblem(filename, V3_WHEEL, "skipped")
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a document is read.
-
-    A whole channel's listing allocates millions of objects that live on, none of them
-    in a reference cycle; the collector's passes over them took half of the listing's
-    time. (The switch is the process's: another thread's cycles wait until the end.)
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def read_repodata(
     chunks: Iterable[bytes],
     *,
@@ -714,7 +696,7 @@ def read_repodata(
         iterator, subdir=subdir, where=where, wanted=wanted, max_records=max_records, sink=sink
     )
     try:
-        with _cyclic_gc_paused():
+        with cyclic_gc_paused():
             return parser.parse()
     except RecursionError:
         raise SourceError(where, "not valid JSON (nested too deeply)") from None
