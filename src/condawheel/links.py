@@ -73,8 +73,12 @@ class PackageTree:
         directories: set[str] = {""}
         symlinks: dict[str, str] = {}
         for path, kind, target in members:
-            parts = path.split("/")
-            directories.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+            # Every directory in the set has its parents in it too, so the walk up from a
+            # path stops at the first one already there (siblings share all of theirs).
+            parent = path.rpartition("/")[0]
+            while parent not in directories:
+                directories.add(parent)
+                parent = parent.rpartition("/")[0]
             if kind == "symlink":
                 symlinks[path] = target or ""
             elif kind == "directory":

@@ -371,7 +371,7 @@ def _resolve_links(
     """
     resolved: dict[str, ResolvedLink] = {}
     problems: list[Problem] = []
-    tree = PackageTree.of((item.path, item.kind, item.link_target) for item in inventory.payload)
+    tree: PackageTree | None = None  # built for the first symbolic link: most have none
     for item in inventory.payload:
         if item.path not in listed or item.kind not in ("hardlink", "symlink"):
             continue
@@ -384,6 +384,10 @@ def _resolve_links(
             else:
                 resolved[item.path] = ResolvedLink(target.path, "file")
             continue
+        if tree is None:
+            tree = PackageTree.of(
+                (member.path, member.kind, member.link_target) for member in inventory.payload
+            )
         found = resolve_symlink(tree, item.path)
         if found == "empty":
             problems.append(Problem(f"symlink {item.path!r} has an empty target"))
@@ -601,8 +605,9 @@ def _check_data_directories(
     (PEP 427): its files would be installed outside site-packages.
     """
     problems: list[Problem] = []
-    for path, entry in sorted(listed.items()):
-        item = payload.get(path)
+    # Only a path that holds ".data" can have it end its top directory in site-packages.
+    for path in sorted(path for path in listed if ".data" in path):
+        entry, item = listed[path], payload.get(path)
         if entry.path_type == "directory" or item is None or item.never_shipped is not None:
             continue
         destination = found.destination(path)
