@@ -85,6 +85,8 @@ def platform_tag(subdir: str, *, prefix: str = "conda") -> str:
 
 def is_extension_module(name: str) -> bool:
     """Return whether a site-packages file name looks like a Python extension module."""
+    if ".so" not in name and ".pyd" not in name:
+        return False  # what every pattern below needs, without a regular expression
     base = name.rsplit("/", 1)[-1]
     return (
         extension_abi(base) is not None

@@ -724,8 +724,10 @@ def library_report(
         if isinstance(source, Generated):
             continue
         facts = analysis.payload[source.path].binary
+        if facts is None:
+            continue
         installed = _installed_path(analysis, entry)
-        if facts is not None and installed is not None:
+        if installed is not None:
             binaries[installed] = facts
     declared = [record.name for record in deps.records if record.kind == "external"]
     report = resolve_libraries(
@@ -791,10 +793,10 @@ def check_content_size(
 
     :raises InvalidPackage: when one entry or the whole content exceeds ``limits``.
     """
+    payload = analysis.payload
     total = 0
-    copies = 0
     for entry in entries:
-        size = _entry_size(analysis.payload, entry)
+        size = _entry_size(payload, entry)
         if size > limits.max_file_size:
             raise InvalidPackage(
                 analysis.subject,
@@ -802,9 +804,12 @@ def check_content_size(
                 f"{limits.max_file_size}-byte limit",
             )
         total += size
-        origin = analysis.payload.get(entry.origin or "")
-        copies += origin is not None and origin.kind in ("symlink", "hardlink")
     if total > limits.max_total_size:
+        # Counted only for the message: the links are why the content grew.
+        copies = sum(
+            origin is not None and origin.kind in ("symlink", "hardlink")
+            for origin in (payload.get(entry.origin or "") for entry in entries)
+        )
         raise InvalidPackage(
             analysis.subject,
             f"the wheel's content would be {total} bytes, above the {limits.max_total_size}-"
