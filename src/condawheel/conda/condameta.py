@@ -444,11 +444,71 @@ def _parse_paths(
     info_files: Mapping[str, bytes], problems: list[str]
 ) -> tuple[tuple[PathEntry, ...], Literal["paths.json", "info/files"]]:
     if "paths.json" in info_files:
+        plain = _plain_paths_json(info_files["paths.json"])
+        if plain is not None:
+            return plain, "paths.json"
         return _parse_paths_json(info_files, problems), "paths.json"
     if "files" in info_files:
         return _parse_legacy_files(info_files, problems), "info/files"
     problems.append("neither info/paths.json nor the legacy info/files is present")
     return (), "paths.json"
+
+
+class _ListedPath(msgspec.Struct, frozen=True, gc=False):
+    """A ``paths.json`` entry of the plain kind, as conda-build and rattler-build write it."""
+
+    path: str = msgspec.field(name="_path")
+    path_type: Literal["hardlink", "softlink", "directory"] = "hardlink"
+    sha256: str | None = None
+    size_in_bytes: int | None = None
+    prefix_placeholder: str | None = None
+    file_mode: Literal["text", "binary"] | None = None
+    no_link: object = False  # only ``true`` counts, as in _parse_path_entry
+
+
+class _PathsListing(msgspec.Struct, frozen=True, gc=False):
+    paths_version: Literal[1]
+    paths: list[_ListedPath]
+
+
+_PATHS_LISTING = msgspec.json.Decoder(_PathsListing)
+
+
+def _plain_paths_json(data: bytes) -> tuple[PathEntry, ...] | None:
+    """Read a ``paths.json`` that has nothing wrong with it, without a dict per entry.
+
+    A package of 30,000 files spends a tenth of a second in :func:`json.loads` building
+    dictionaries and in checking each one's fields by hand; msgspec checks the types in
+    C while it decodes. Anything this reading does not accept (another type anywhere, a
+    path that is unsafe or listed twice, a bad digest, JSON that only :mod:`json`
+    reads) returns ``None``: :func:`_parse_paths_json` then reads the document the
+    thorough way, which names every problem. Both give equal entries for what this one
+    accepts: the checks below are :func:`_parse_path_entry`'s.
+    """
+    try:
+        listing = _PATHS_LISTING.decode(data)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+    entries = []
+    seen: set[str] = set()
+    for raw in listing.paths:
+        path = raw.path.removeprefix("./")
+        sha256, size, placeholder = raw.sha256, raw.size_in_bytes, raw.prefix_placeholder
+        if (
+            path in seen
+            or check_relative_path(path) is not None
+            or (sha256 is not None and not _SHA256.match(sha256))
+            or (size is not None and size < 0)
+            or placeholder == ""
+        ):
+            return None
+        seen.add(path)
+        file_mode = None if placeholder is None else (raw.file_mode or "text")
+        no_link = raw.no_link is True
+        entries.append(
+            PathEntry(path, raw.path_type, sha256, size, file_mode, placeholder, no_link)
+        )
+    return tuple(entries)
 
 
 def _parse_paths_json(
