@@ -151,7 +151,7 @@ def wants_head(path: str) -> bool:
 
 def is_link_script(path: str) -> bool:
     """Return whether ``path`` is a conda link script (``bin/.NAME-post-link.sh``...)."""
-    return _LINK_SCRIPT.match(path) is not None
+    return path.startswith(_SCRIPT_DIRS) and _LINK_SCRIPT.match(path) is not None
 
 
 def is_menu_file(path: str) -> bool:
