@@ -10,12 +10,10 @@ A wheelhouse is locked while wheels land, and indexed afterwards as ``sync`` ind
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 from typing import TYPE_CHECKING
 
-from condawheel.convert.writer import add_bytes, publish
+from condawheel.convert.writer import add_bytes, publish, record_text
 from condawheel.convert.zipwriter import ZipWriter
 from condawheel.io.files import temporary_path
 from condawheel.io.wheelfile import open_wheel
@@ -60,9 +58,7 @@ def _write_zip(plan: BuildPlan, read: Callable[[str], bytes], out: BinaryIO) -> 
         records.append(
             add_bytes(archive, member.name, data, date_time=plan.date_time, mode=mode, level=_LEVEL)
         )
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([*records, (plan.record_path, "", "")])
-    record = buffer.getvalue().encode("utf-8")
+    record = record_text([*records, (plan.record_path, "", "")]).encode("utf-8")
     add_bytes(
         archive, plan.record_path, record, date_time=plan.date_time, mode=_REGULAR, level=_LEVEL
     )
