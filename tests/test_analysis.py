@@ -62,7 +62,7 @@ def with_paths(spec: CondaSpec, changes: Mapping[str, Mapping[str, object]]) -> 
 def test_the_in_memory_facts_are_what_the_reading_pass_finds(tmp_path: Path) -> None:
     spec = python_package(extra_files=[FileSpec("lib/libhard.so", hardlink="lib/libdemo.so.1")])
     package, inventory = in_memory(spec)
-    read = ingest(open_package(build_conda(spec, tmp_path)), spool=None)
+    read = ingest(open_package(build_conda(spec, tmp_path)), blobs=None)
     fields = ("kind", "size", "mode", "sha256", "link_target", "head", "never_shipped")
 
     def facts(items: object) -> dict[str, tuple[object, ...]]:

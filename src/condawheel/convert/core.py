@@ -12,7 +12,7 @@ from condawheel.binaries import LinkageAnalyzer
 from condawheel.conda.condameta import parse_package
 from condawheel.conda.sources import open_package
 from condawheel.convert.analysis import analyze_package
-from condawheel.convert.ingest import Inventory, Limits, default_workers, ingest
+from condawheel.convert.ingest import Blobs, Inventory, Limits, default_workers, ingest
 from condawheel.convert.splitting import plan_wheels
 from condawheel.convert.spool import Spool
 from condawheel.convert.writer import write_wheel
@@ -162,7 +162,7 @@ def _artifact(
 def _read(
     path: Path,
     *,
-    spool: Spool | None,
+    blobs: Blobs | None,
     threads: int | None,
     limits: Limits | None,
     hints: ArtifactHints,
@@ -179,7 +179,7 @@ def _read(
     try:
         inventory = ingest(
             source,
-            spool=spool,
+            blobs=blobs,
             threads=default_workers(source.format) if threads is None else threads,
             limits=limits,
             analyzer=LinkageAnalyzer(),
@@ -249,7 +249,7 @@ def plan_packages(
     :raises CondawheelError: for unreadable or unconvertible packages.
     """
     hints = hints or ArtifactHints()
-    package, inventory, artifact = _read(path, spool=None, threads=0, limits=limits, hints=hints)
+    package, inventory, artifact = _read(path, blobs=None, threads=0, limits=limits, hints=hints)
     analysis = analyze_package(
         package, inventory, source=artifact, subject=str(path), record=hints.dependencies
     )
@@ -289,10 +289,13 @@ def convert(
     plan: WheelPlan | None = None
     results: list[ConversionResult] = []
     try:
-        with Spool(out_dir, level=level) as spool:
+        # Blobs closes first: no worker still writes into the spool when it goes.
+        with Spool(out_dir, level=level) as spool, Blobs(spool) as blobs:
+            # Bodies may still be deflating when this returns (Blobs waits for each
+            # when the writer needs it): the analysis and plan run meanwhile.
             package, inventory, artifact = _read(
                 path,
-                spool=spool,
+                blobs=blobs,
                 threads=threads,
                 limits=limits,
                 hints=hints,
@@ -307,7 +310,7 @@ def convert(
                 analysis, mapping=mapping, options=options, providers=providers, limits=limits
             )
             for plan in plans:
-                results.append(_write(path, plan, spool, inventory, out_dir, level))
+                results.append(_write(path, plan, blobs, out_dir, level))
     except FileExistsError as error:
         if plan is None:
             raise OutputError(subject, f"cannot write into {out_dir}: {error}") from error
@@ -324,13 +327,11 @@ def convert(
 
 
 def _write(
-    path: Path, plan: WheelPlan, spool: Spool, inventory: Inventory, out_dir: Path, level: int
+    path: Path, plan: WheelPlan, blobs: Blobs, out_dir: Path, level: int
 ) -> ConversionResult:
     """Write one planned wheel; a renamed copy of the artifact that made it is a duplicate."""
     try:
-        written = write_wheel(
-            plan, spool=spool, payload=inventory.by_path(), out_dir=out_dir, level=level
-        )
+        written = write_wheel(plan, blobs=blobs, out_dir=out_dir, level=level)
     except WheelExistsError as error:
         existing = out_dir / plan.filename
         other = _made_from(existing)

@@ -39,11 +39,13 @@ from condawheel.io.cpus import usable_cores
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from typing_extensions import Self
+
     from condawheel.binaries import BinaryFacts
     from condawheel.conda.sources import Member, MemberKind, MemberReader, PackageSource
     from condawheel.convert.spool import Spool
 
-__all__ = ["BinaryAnalyzer", "Inventory", "Limits", "PayloadFile", "ingest"]
+__all__ = ["BinaryAnalyzer", "Blobs", "Inventory", "Limits", "PayloadFile", "ingest"]
 
 _T = TypeVar("_T")
 
@@ -107,7 +109,6 @@ class PayloadFile:
     sha256: str | None = None
     link_target: str | None = None
     head: bytes = b""
-    blob: Blob | None = None
     binary: BinaryFacts | None = None
     never_shipped: str | None = None
 
@@ -125,13 +126,47 @@ class Inventory:
         return {item.path: item for item in self.payload}
 
 
+_Facts = tuple[str, int, "BinaryFacts | None"]  # sha256, crc32, binary facts
+_Placed = tuple[int, int, Literal[0, 8]]  # spool offset, stored length, zip method
+
+
+class _Group(Protocol):
+    """Bodies handed to the workers together: their facts first, then their blobs."""
+
+    @property
+    def size(self) -> int:
+        """The bytes this holds in memory until its tasks are done."""
+        ...
+
+    def paths(self) -> tuple[str, ...]:
+        """Return the paths of its bodies."""
+        ...
+
+    def tasks(self) -> list[_Task[Any]]:
+        """Return every task of the group (facts and bodies)."""
+        ...
+
+    def fact_tasks(self) -> list[_Task[Any]]:
+        """Return the tasks whose results the analysis needs."""
+        ...
+
+    def complete(self, payload: list[PayloadFile]) -> None:
+        """Fill in the payload entries with the facts (waits for the fact tasks)."""
+        ...
+
+    def blobs(self, spool: Spool) -> dict[str, Blob]:
+        """Return where each body sits in the spool (waits for the body tasks)."""
+        ...
+
+
 @dataclass
 class _Pending:
     """A body whose hashing and compression are under way in worker threads."""
 
     position: int
+    path: str
     data: bytes
-    facts: _Task[tuple[str, int, BinaryFacts | None]]
+    facts: _Task[_Facts]
     # Each writes one piece of the body into its slot of the spool and returns its size.
     slots: list[int]
     blocks: list[_Task[int]]
@@ -142,22 +177,89 @@ class _Pending:
         """The bytes this holds in memory until it is finished."""
         return len(self.data)
 
+    def paths(self) -> tuple[str, ...]:
+        """Return the path of the body."""
+        return (self.path,)
+
     def tasks(self) -> list[_Task[Any]]:
         """Return the tasks whose results finishing it needs."""
         return [*self.blocks, self.facts]
 
+    def fact_tasks(self) -> list[_Task[Any]]:
+        """Return the task that hashes and analyses the body."""
+        return [self.facts]
+
+    def complete(self, payload: list[PayloadFile]) -> None:
+        """Fill in the body's payload entry."""
+        digest, _, facts = self.facts.result()
+        payload[self.position] = replace(payload[self.position], sha256=digest, binary=facts)
+
+    def blobs(self, spool: Spool) -> dict[str, Blob]:
+        """Return the body's blob once its blocks are in the spool."""
+        digest, crc, _ = self.facts.result()
+        data = self.data
+        segments = tuple(zip(self.slots, (b.result() for b in self.blocks), strict=True))
+        deflated = self.deflate and packed_wins(sum(n for _, n in segments), len(data))
+        if self.deflate and not deflated:
+            # Deflate did not pay off after all: store the body (a rare second write).
+            slot = spool.reserve(len(data))
+            segments = ((slot, spool.write_at(slot, data)),)
+        method: Literal[0, 8] = DEFLATED if deflated else STORED
+        return {self.path: Blob(segments, len(data), crc, method, digest)}
+
 
 @dataclass
 class _PendingBatch:
-    """Small bodies hashed, analysed and compressed together by one task."""
+    """Small bodies hashed and analysed by one task, and deflated by another.
+
+    Two tasks, so that the facts can be ready (the package read and analysed) while the
+    deflate still runs.
+    """
 
     bodies: list[_Small]
     size: int
-    task: _Task[list[tuple[_SmallDone, int]]]
+    facts: _Task[list[_Facts]]
+    deflate: _Task[list[_Placed]] | None  # None without a spool
+
+    def paths(self) -> tuple[str, ...]:
+        """Return the paths of the bodies."""
+        return tuple(body.entry.path for body in self.bodies)
 
     def tasks(self) -> list[_Task[Any]]:
         """Return the tasks whose results finishing it needs."""
-        return [self.task]
+        return [self.facts] if self.deflate is None else [self.deflate, self.facts]
+
+    def fact_tasks(self) -> list[_Task[Any]]:
+        """Return the task that hashes and analyses the bodies."""
+        return [self.facts]
+
+    def complete(self, payload: list[PayloadFile]) -> None:
+        """Fill in the bodies' payload entries."""
+        for body, (digest, _, facts) in zip(self.bodies, self.facts.result(), strict=True):
+            entry = body.entry
+            payload[body.position] = PayloadFile(
+                entry.path,
+                entry.kind,
+                entry.size,
+                entry.mode,
+                sha256=digest,
+                head=entry.head,
+                binary=facts,
+            )
+
+    def blobs(self, spool: Spool) -> dict[str, Blob]:
+        """Return the bodies' blobs once the batch is in the spool."""
+        del spool  # the deflate task wrote the batch
+        if self.deflate is None:  # a guard: without a spool there are no blobs
+            msg = "no spool to hold the bodies"
+            raise AssertionError(msg)
+        placed = self.deflate.result()
+        return {
+            body.entry.path: Blob(((offset, length),), len(body.data), crc, method, digest)
+            for body, (digest, crc, _), (offset, length, method) in zip(
+                self.bodies, self.facts.result(), placed, strict=True
+            )
+        }
 
 
 @dataclass(frozen=True)
@@ -169,53 +271,39 @@ class _Small:
     data: bytes
 
 
-@dataclass(frozen=True)
-class _SmallDone:
-    """A batched body once hashed, analysed and (maybe) deflated."""
-
-    sha256: str
-    crc32: int
-    facts: BinaryFacts | None
-    stored: bytes  # what the spool holds: the deflated body or the body itself
-    method: Literal[0, 8]
+def _batch_facts(bodies: list[bytes], analyzer: BinaryAnalyzer | None) -> list[_Facts]:
+    """Hash and analyse a batch of small bodies (runs in a worker thread)."""
+    return [_facts(data, analyzer) for data in bodies]
 
 
-def _batch(
-    spool: Spool | None, bodies: list[_Small], analyzer: BinaryAnalyzer | None
-) -> list[tuple[_SmallDone, int]]:
-    """Hash, analyse and deflate a batch of small bodies; one spool write for them all.
+def _batch_deflate(spool: Spool, bodies: list[bytes]) -> list[_Placed]:
+    """Deflate a batch of small bodies into the spool, with one write for them all.
 
     Each body is deflated exactly as a body of its own would be (one block, no
     dictionary, :func:`~condawheel.convert.spool.deflate_range`), so batching changes where the
     bytes sit in the spool, never the bytes. Runs in a worker thread.
 
-    :return: each body's result and the spool offset of its stored bytes (-1 without a
-        spool).
+    :return: each body's spool offset, stored length and zip method.
     """
-    done = []
-    for body in bodies:
-        data = body.data
-        digest, crc, facts = _facts(data, analyzer)
-        stored: bytes = data
-        method: Literal[0, 8] = STORED
-        if spool is not None and worth_deflating(data, whole=True):
+    stored: list[tuple[bytes, Literal[0, 8]]] = []
+    for data in bodies:
+        kept: tuple[bytes, Literal[0, 8]] = (data, STORED)
+        if worth_deflating(data, whole=True):
             packed = deflate_range(data, 0, len(data), spool.level)
             if packed_wins(len(packed), len(data)):
-                stored, method = packed, DEFLATED
-        done.append(_SmallDone(digest, crc, facts, stored, method))
-    if spool is None:
-        return [(result, -1) for result in done]
-    joined = b"".join(result.stored for result in done)
+                kept = (packed, DEFLATED)
+        stored.append(kept)
+    joined = b"".join(data for data, _ in stored)
     offset = spool.reserve(len(joined))
     spool.write_at(offset, joined)
-    placed = []
-    for result in done:
-        placed.append((result, offset))
-        offset += len(result.stored)
+    placed: list[_Placed] = []
+    for data, method in stored:
+        placed.append((offset, len(data), method))
+        offset += len(data)
     return placed
 
 
-def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> tuple[str, int, BinaryFacts | None]:
+def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> _Facts:
     """Hash one whole body and analyse it if it is a binary (runs in a worker thread)."""
     facts = None
     if analyzer is not None and analyzer.wants(data[:64]):
@@ -223,6 +311,88 @@ def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> tuple[str, int, Bina
 
         facts = analyzer.analyze(BytesIO(data))
     return hashlib.sha256(data).hexdigest(), crc32(data), facts
+
+
+class Blobs:
+    """The spooled bodies of one package by path; each is waited for when it is asked for.
+
+    :func:`ingest` returns once every fact the analysis and the plan need is gathered,
+    while the last bodies may still be deflating in worker threads: the reading thread
+    goes on to analyse and plan with the other cores compressing. The writer then asks
+    for each body's blob as it copies it; one not done yet is compressed in the
+    writer's thread if no worker has started it, or waited for. Only the thread that
+    read the package uses this object (the workers never touch it).
+
+    Closing it drops the work not started and waits for the work under way, so that no
+    worker writes into the spool after it is closed (close it before the spool).
+    """
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self._ready: dict[str, Blob] = {}
+        self._waiting: dict[str, _Group] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def workers(self, threads: int) -> ThreadPoolExecutor:
+        """Start the worker threads; they live until :meth:`close`, past :func:`ingest`."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="condawheel")
+        return self._pool
+
+    def blob(self, path: str) -> Blob:
+        """Return the blob of the body at ``path``, once it is in the spool.
+
+        :raises OSError: (or anything else) if the worker that deflated it failed.
+        """
+        blob = self._ready.get(path)
+        if blob is None:
+            group = self._waiting.get(path)
+            if group is None:  # a guard: the plan only names spooled bodies
+                msg = f"plan names {path!r}, whose body was not kept"
+                raise AssertionError(msg)
+            self._settle(group)
+            blob = self._ready[path]
+        return blob
+
+    def settle(self) -> None:
+        """Wait for every body still under way, raising the first failure of a worker.
+
+        Called before a wheel is published: a body no plan names must not fail unseen.
+        """
+        while self._waiting:
+            self._settle(next(iter(self._waiting.values())))
+
+    def close(self) -> None:
+        """Drop the work not started and wait for the workers (the package is done)."""
+        for group in self._waiting.values():
+            for task in group.tasks():
+                task.cancel()
+        self._waiting.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def add(self, blobs: Mapping[str, Blob]) -> None:
+        """Record bodies that are in the spool."""
+        self._ready.update(blobs)
+
+    def defer(self, group: _Group) -> None:
+        """Record bodies whose tasks may still run."""
+        for path in group.paths():
+            self._waiting[path] = group
+
+    def _settle(self, group: _Group) -> None:
+        # The blob of a body not started yet is compressed here (_Task.result).
+        blobs = group.blobs(self.spool)
+        for path in group.paths():
+            del self._waiting[path]
+        self._ready.update(blobs)
 
 
 class _Task(Generic[_T]):
@@ -273,23 +443,27 @@ class _Task(Generic[_T]):
 def ingest(
     source: PackageSource,
     *,
-    spool: Spool | None,
+    blobs: Blobs | None,
     threads: int = 0,
     limits: Limits | None = None,
     analyzer: BinaryAnalyzer | None = None,
 ) -> Inventory:
     """Read every member of ``source`` once.
 
-    :param spool: where compressed bodies go; ``None`` only gathers facts (``inspect``).
+    :param blobs: where compressed bodies are recorded (in its spool); ``None`` only
+        gathers facts (``inspect``). Bodies may still be deflating when this returns:
+        ``blobs`` waits for each when it is asked for.
     :param threads: worker threads that hash and compress bodies while the archive is
         decompressed in this thread; 0 does everything in this thread.
     :raises InvalidPackage: on corrupt, truncated, hostile or absurd input.
     """
-    reader = _Ingest(source, spool=spool, limits=limits or Limits(), analyzer=analyzer)
-    if threads > 0:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="condawheel") as pool:
-            return reader.run(pool)
-    return reader.run(None)
+    reader = _Ingest(source, blobs=blobs, limits=limits or Limits(), analyzer=analyzer)
+    if threads <= 0:
+        return reader.run(None)
+    if blobs is not None:
+        return reader.run(blobs.workers(threads))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="condawheel") as pool:
+        return reader.run(pool)
 
 
 class _Ingest:
@@ -297,13 +471,14 @@ class _Ingest:
         self,
         source: PackageSource,
         *,
-        spool: Spool | None,
+        blobs: Blobs | None,
         limits: Limits,
         analyzer: BinaryAnalyzer | None,
     ) -> None:
         self.source = source
         self.subject = str(source.location)
-        self.spool = spool
+        self.blobs = blobs
+        self.spool = blobs.spool if blobs is not None else None
         self.limits = limits
         self.analyzer = analyzer
         self.info: dict[str, bytes] = {}
@@ -311,7 +486,7 @@ class _Ingest:
         self.payload: list[PayloadFile] = []
         self.seen: set[str] = set()
         self.total = 0
-        self.pending: deque[_Pending | _PendingBatch] = deque()
+        self.pending: deque[_Group] = deque()
         self.in_flight = 0
         self.small: list[_Small] = []
         self.small_bytes = 0
@@ -327,7 +502,16 @@ class _Ingest:
                         self.subject, f"more than {self.limits.max_members} members (absurd)"
                     )
                 self._member(member, body, pool)
-            self._drain(all_pending=True)
+            self._submit_batch()
+            # The facts are all the analysis needs: wait for them (taking over the
+            # fact tasks no worker has started) and leave the bodies to the workers.
+            self._help(facts_only=True)
+            for pending in self.pending:
+                pending.complete(self.payload)
+            if self.blobs is not None:
+                for pending in self.pending:
+                    self.blobs.defer(pending)
+            self.pending.clear()
         finally:
             close = getattr(members, "close", None)
             if close is not None:
@@ -407,8 +591,11 @@ class _Ingest:
                 metadata_too_large(member.path, self.limits.max_metadata_file, member.size),
             )
         if member.size > _WHOLE_BODY_LIMIT:
-            self._drain(all_pending=True)  # a streamed body is written contiguously
-            self.payload.append(self._stream_large(member, body, pool, head_wanted=head_wanted))
+            self._drain(all_pending=True)  # memory: a streamed body has its own bound
+            entry, blob = self._stream_large(member, body, pool, head_wanted=head_wanted)
+            self.payload.append(entry)
+            if self.blobs is not None and blob is not None:
+                self.blobs.add({member.path: blob})
             return
         data = self._read_exactly(member, body)
         if metadata:
@@ -447,6 +634,7 @@ class _Ingest:
         self.pending.append(
             _Pending(
                 len(self.payload) - 1,
+                member.path,
                 data,
                 _Task(pool, _facts, data, self.analyzer),
                 slots,
@@ -463,13 +651,16 @@ class _Ingest:
             return
         bodies, size = self.small, self.small_bytes
         self.small, self.small_bytes = [], 0
-        task = _Task(self.pool, _batch, self.spool, bodies, self.analyzer)
-        self.pending.append(_PendingBatch(bodies, size, task))
+        datas = [body.data for body in bodies]
+        facts = _Task(self.pool, _batch_facts, datas, self.analyzer)
+        spool = self.spool
+        deflate = None if spool is None else _Task(self.pool, _batch_deflate, spool, datas)
+        self.pending.append(_PendingBatch(bodies, size, facts, deflate))
         self.in_flight += size
         self._drain(_IN_FLIGHT_BYTES)
 
     def _drain(self, limit: int = 0, *, all_pending: bool = False) -> None:
-        # Results are appended to the spool in submission order, by this thread only.
+        # Finished groups leave memory; this thread records their facts and blobs.
         if all_pending:
             self._submit_batch()
         if all_pending or self.in_flight > limit:
@@ -481,58 +672,24 @@ class _Ingest:
         ):
             pending = self.pending.popleft()
             self.in_flight -= pending.size
-            if isinstance(pending, _PendingBatch):
-                self._finish_batch(pending)
-            else:
-                self._finish(pending)
+            pending.complete(self.payload)
+            if self.blobs is not None:
+                self.blobs.add(pending.blobs(self.blobs.spool))
 
-    def _help(self) -> None:
+    def _help(self, *, facts_only: bool = False) -> None:
         """Work instead of waiting: run queued tasks from the back while workers take the front.
 
         Taking the newest tasks means the reading thread and the workers rarely want the
         same one, so the tail of a package (often one large body's blocks) is split
         between them instead of falling to one worker.
+
+        :param facts_only: take only the tasks the analysis waits for (the end of the
+            archive), leaving the deflating to the workers.
         """
         for pending in reversed(self.pending):
-            for task in reversed(pending.tasks()):
+            tasks = pending.fact_tasks() if facts_only else pending.tasks()
+            for task in reversed(tasks):
                 task.steal()
-
-    def _finish_batch(self, pending: _PendingBatch) -> None:
-        spool = self.spool
-        for body, (done, offset) in zip(pending.bodies, pending.task.result(), strict=True):
-            blob = None
-            if spool is not None:
-                segments = ((offset, len(done.stored)),)
-                blob = Blob(segments, len(body.data), done.crc32, done.method, done.sha256)
-            entry = body.entry
-            self.payload[body.position] = PayloadFile(
-                entry.path,
-                entry.kind,
-                entry.size,
-                entry.mode,
-                sha256=done.sha256,
-                head=entry.head,
-                blob=blob,
-                binary=done.facts,
-            )
-
-    def _finish(self, pending: _Pending) -> None:
-        digest, crc, facts = pending.facts.result()
-        blob = None
-        spool = self.spool
-        if spool is not None:
-            data = pending.data
-            segments = tuple(zip(pending.slots, (b.result() for b in pending.blocks), strict=True))
-            deflated = pending.deflate and packed_wins(sum(n for _, n in segments), len(data))
-            if pending.deflate and not deflated:
-                # Deflate did not pay off after all: store the body (a rare second write).
-                slot = spool.reserve(len(data))
-                segments = ((slot, spool.write_at(slot, data)),)
-            method: Literal[0, 8] = DEFLATED if deflated else STORED
-            blob = Blob(segments, len(data), crc, method, digest)
-        self.payload[pending.position] = replace(
-            self.payload[pending.position], sha256=digest, blob=blob, binary=facts
-        )
 
     def _stream_large(
         self,
@@ -541,7 +698,7 @@ class _Ingest:
         pool: ThreadPoolExecutor | None,
         *,
         head_wanted: bool,
-    ) -> PayloadFile:
+    ) -> tuple[PayloadFile, Blob | None]:
         """Hash and deflate a body too large for memory, block by block, in parallel."""
         reader = _Counted(body, member.size)
         first = reader.read(BLOCK)
@@ -609,16 +766,16 @@ class _Ingest:
                 DEFLATED if deflate else STORED,
                 digest.hexdigest(),
             )
-        return PayloadFile(
+        entry = PayloadFile(
             member.path,
             "file",
             member.size,
             member.mode,
             sha256=digest.hexdigest(),
             head=first[:_HEAD_SIZE] if head_wanted else b"",
-            blob=blob,
             binary=facts,
         )
+        return entry, blob
 
 
 def _deflate_into(

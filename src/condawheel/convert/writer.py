@@ -24,10 +24,10 @@ from condawheel.io.digests import hash_file, record_hash
 from condawheel.io.files import link_new, temporary_path
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
     from pathlib import Path
 
-    from condawheel.convert.ingest import PayloadFile
+    from condawheel.convert.ingest import Blobs
     from condawheel.convert.plan import WheelEntry, WheelPlan
     from condawheel.convert.spool import Blob, Spool
 
@@ -52,15 +52,13 @@ class WriteResult:
 def write_wheel(
     plan: WheelPlan,
     *,
-    spool: Spool,
-    payload: Mapping[str, PayloadFile],
+    blobs: Blobs,
     out_dir: Path,
     level: int = 6,
 ) -> WriteResult:
     """Write ``plan`` into ``out_dir`` and return where it landed.
 
-    :param spool: the compressed bodies gathered while reading the package.
-    :param payload: the payload facts by path (for the bodies' blobs).
+    :param blobs: the compressed bodies gathered while reading the package, by path.
     :param level: the zlib level for bodies the plan generated or rewrote.
     :raises WheelExistsError: if a different wheel of the same name is already there.
     """
@@ -70,19 +68,16 @@ def write_wheel(
     with temporary_path(out_dir) as temp:
         # A large buffer: most entries are small, written through it (Spool.copy_into).
         with temp.open("xb", buffering=_BUFFER) as out:
-            _write_zip(plan, spool, payload, out, level)
+            _write_zip(plan, blobs, out, level)
+        # Every body of the package, not only this wheel's, is spooled without error
+        # before a wheel appears (a worker's failure fails the package).
+        blobs.settle()
         return publish(temp, out_dir / plan.filename)
 
 
-def _write_zip(
-    plan: WheelPlan,
-    spool: Spool,
-    payload: Mapping[str, PayloadFile],
-    out: BinaryIO,
-    level: int,
-) -> None:
+def _write_zip(plan: WheelPlan, blobs: Blobs, out: BinaryIO, level: int) -> None:
     archive = ZipWriter(out)
-    records = [_add_entry(archive, entry, plan, spool, payload, level) for entry in plan.entries]
+    records = [_add_entry(archive, entry, plan, blobs, level) for entry in plan.entries]
     add_bytes(
         archive,
         plan.record_path,
@@ -98,8 +93,7 @@ def _add_entry(
     archive: ZipWriter,
     entry: WheelEntry,
     plan: WheelPlan,
-    spool: Spool,
-    payload: Mapping[str, PayloadFile],
+    blobs: Blobs,
     level: int,
 ) -> tuple[str, str, str]:
     mode = _EXECUTABLE if entry.executable else _REGULAR
@@ -108,7 +102,9 @@ def _add_entry(
         return add_bytes(
             archive, entry.arcname, source.data, date_time=plan.date_time, mode=mode, level=level
         )
-    blob = _blob(payload, source.path)
+    # Waits for the body if a worker is still deflating it (see Blobs).
+    blob = blobs.blob(source.path)
+    spool = blobs.spool
     if isinstance(source, RewrittenScript):
         body = spool.read(blob)
         rewritten = source.new_first_line + body[source.first_line_length :]
@@ -141,14 +137,6 @@ def _writer_of(data: bytes) -> Callable[[BinaryIO], None]:
         out.write(data)
 
     return write
-
-
-def _blob(payload: Mapping[str, PayloadFile], path: str) -> Blob:
-    item = payload[path]
-    if item.blob is None:  # a guard: the plan only names spooled bodies
-        msg = f"plan names {path!r}, whose body was not kept"
-        raise AssertionError(msg)
-    return item.blob
 
 
 def record_text(rows: list[tuple[str, str, str]]) -> str:
