@@ -10,7 +10,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from builders import FileSpec, build_conda, python_package
-from condawheel.convert.spool import DEFLATED, compress_body, crc32
+from condawheel.convert.spool import DEFLATED, compress_body, crc32, deflate_block
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,6 +41,23 @@ def test_deflated_bodies_are_pinned_bytes() -> None:
         assert zlib.decompress(body.data, -15) == data
         assert body.crc32 == zlib.crc32(data) == crc32(data)
         assert hashlib.sha256(body.data).hexdigest() == expected[name], name
+
+
+def test_a_body_of_one_block_is_deflated_as_by_a_compressor_object() -> None:
+    # deflate_block compresses a whole small body in one call; the bytes must be those
+    # of a compressor object fed the body and finished, as wheels were always written.
+    from zlib_ng import zlib_ng  # noqa: PLC0415 - the reference, here only
+
+    rng = random.Random(17)
+    text = _text()
+    bodies = [b"", b"x", bytes(5000), rng.randbytes(3000), rng.randbytes(300 << 10)]
+    bodies += [text[: rng.randrange(1, 1 << 18)] for _ in range(20)]
+    bodies += [bytes(rng.randrange(4) for _ in range(rng.randrange(1, 100_000))) for _ in range(5)]
+    for level in range(10):
+        for data in bodies:
+            reference = zlib_ng.compressobj(level, zlib_ng.DEFLATED, -15)
+            expected = reference.compress(data) + reference.flush(zlib.Z_FINISH)
+            assert deflate_block(data, b"", level, final=True) == expected, (level, len(data))
 
 
 def test_without_zlib_ng_no_wheel_is_written(tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ WINDOW = 32 << 10
 _STORE_RATIO = 0.97
 _PROBE = 64 << 10
 _PROBE_LEVEL = 2
+_ONE_CALL_LEVEL = 2  # see deflate_block
 
 
 try:
@@ -98,17 +99,21 @@ def _deflater(level: int, dictionary: bytes = b"") -> _Deflater:
 
     :raises MissingDependency: if the ``zlib-ng`` package is not installed.
     """
+    _require_zlib_ng()
+    if dictionary:
+        return _zlib_ng.compressobj(
+            level, _zlib_ng.DEFLATED, -15, 8, _zlib_ng.Z_DEFAULT_STRATEGY, dictionary
+        )
+    return _zlib_ng.compressobj(level, _zlib_ng.DEFLATED, -15)
+
+
+def _require_zlib_ng() -> None:
     if not _ZLIB_NG:  # pragma: no cover - tested in a process that blocks the import
         raise MissingDependency(
             "zlib-ng",
             "not installed; condawheel deflates wheel members with it so that a wheel's "
             "bytes are the same on every machine (pip install zlib-ng)",
         )
-    if dictionary:
-        return _zlib_ng.compressobj(
-            level, _zlib_ng.DEFLATED, -15, 8, _zlib_ng.Z_DEFAULT_STRATEGY, dictionary
-        )
-    return _zlib_ng.compressobj(level, _zlib_ng.DEFLATED, -15)
 
 
 def crc32(data: bytes, value: int = 0) -> int:
@@ -164,6 +169,16 @@ def deflate_block(block: bytes, dictionary: bytes, level: int, *, final: bool) -
     :param final: the last block ends the stream; the others end with a sync flush (an
         empty stored block), so the next block starts on a byte boundary.
     """
+    if final and not dictionary and level >= _ONE_CALL_LEVEL:
+        # A body of one block (most bodies): one call, which makes the same bytes as a
+        # compressor fed the block and finished (tests/test_deflate_output.py), with
+        # less Python per body and one release of the GIL instead of two, which counts
+        # when workers deflate small bodies while the reading thread runs Python. Not
+        # at levels 0 and 1: zlib-ng's stored and quick strategies mark a block as the
+        # last one when the call that opens it finishes the stream, so there one call
+        # makes other bytes.
+        _require_zlib_ng()
+        return _zlib_ng.compress(block, level, -15)
     deflater = _deflater(level, dictionary)
     return deflater.compress(block) + deflater.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
 
