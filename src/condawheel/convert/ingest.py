@@ -331,6 +331,7 @@ class Blobs:
         self.spool = spool
         self._ready: dict[str, Blob] = {}
         self._waiting: dict[str, _Group] = {}
+        self._groups: deque[_Group] = deque()  # what _waiting holds, in archive order
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> Self:
@@ -365,8 +366,11 @@ class Blobs:
 
         Called before a wheel is published: a body no plan names must not fail unseen.
         """
-        while self._waiting:
-            self._settle(next(iter(self._waiting.values())))
+        while self._groups:
+            group = self._groups[0]
+            if group.paths()[0] in self._waiting:
+                self._settle(group)  # stays queued if it raises
+            self._groups.popleft()
 
     def close(self) -> None:
         """Drop the work not started and wait for the workers (the package is done)."""
@@ -374,6 +378,7 @@ class Blobs:
             for task in group.tasks():
                 task.cancel()
         self._waiting.clear()
+        self._groups.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -386,6 +391,7 @@ class Blobs:
         """Record bodies whose tasks may still run."""
         for path in group.paths():
             self._waiting[path] = group
+        self._groups.append(group)
 
     def _settle(self, group: _Group) -> None:
         # The blob of a body not started yet is compressed here (_Task.result).
