@@ -8,9 +8,12 @@ fail if told to) so that the deflate is certainly under way after the package is
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import random
 import threading
+import weakref
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING
 
 import pytest
@@ -214,3 +217,36 @@ def test_a_failed_body_no_wheel_ships_still_fails_the_package(
         convert(package, out, mapping=MAPPING, threads=2)
     assert list(out.iterdir()) == []
     assert not spools[-1].timed_out
+
+
+class _Body:
+    """Stands for a body in memory: bytes cannot be watched through a weak reference."""
+
+
+def test_a_finished_task_lets_go_of_its_input_before_its_result_is_taken() -> None:
+    # Bodies left to the workers at the end of the read must leave memory as the
+    # workers finish them, while the plan is made, not when the writer collects them.
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from condawheel.convert.ingest import _Task  # noqa: PLC0415 - the mechanism itself
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        body = _Body()
+        watch = weakref.ref(body)
+        task = _Task(pool, id, body)
+        del body
+        while not task.done():
+            threading.Event().wait(0.01)
+        gc.collect()
+        assert watch() is None
+        assert isinstance(task.result(), int)
+        # Dropped work has no result, whoever asks.
+        gate = threading.Event()
+        blocker = _Task(pool, gate.wait, _GATE_TIMEOUT)
+        dropped = _Task(pool, id, _Body())
+        dropped.cancel()
+        gate.set()
+        assert blocker.result() is True
+        dropped.steal()
+        with pytest.raises(CancelledError):
+            dropped.result()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, Protocol, TypeVar
 
@@ -255,7 +255,7 @@ class _PendingBatch:
             raise AssertionError(msg)
         placed = self.deflate.result()
         return {
-            body.entry.path: Blob(((offset, length),), len(body.data), crc, method, digest)
+            body.entry.path: Blob(((offset, length),), body.entry.size, crc, method, digest)
             for body, (digest, crc, _), (offset, length, method) in zip(
                 self.bodies, self.facts.result(), placed, strict=True
             )
@@ -264,11 +264,14 @@ class _PendingBatch:
 
 @dataclass(frozen=True)
 class _Small:
-    """A small body waiting in a batch, and the payload entry it will complete."""
+    """A small body in a batch: the payload entry its facts will complete.
+
+    The body itself is held by the batch's tasks only, which let go of it when they are
+    done (see :class:`_Task`).
+    """
 
     position: int
     entry: PayloadFile
-    data: bytes
 
 
 def _batch_facts(bodies: list[bytes], analyzer: BinaryAnalyzer | None) -> list[_Facts]:
@@ -418,10 +421,21 @@ class _Task(Generic[_T]):
         self._future: Future[_T] | None = None
         self._value: _T | None = None
         self._ran = False
+        self._dropped = False
         if pool is None:
             self._value, self._ran = function(*args), True
+            self._args = ()
         else:
             self._future = pool.submit(function, *args)
+            # A finished task lets go of its input (bodies in memory) at once, not when
+            # its result is collected: the bodies left to the workers at the end of the
+            # read leave memory while the plan is made, not when the writer gets there.
+            self._future.add_done_callback(self._release)
+
+    def _release(self, _future: Future[_T]) -> None:
+        # Runs when the future finishes or is cancelled; a thread that cancels it to
+        # run the work itself took the arguments first.
+        self._args = ()
 
     def done(self) -> bool:
         """Return whether the result is available without waiting."""
@@ -429,21 +443,26 @@ class _Task(Generic[_T]):
 
     def result(self) -> _T:
         """Return the result, running the work here if no worker has started it."""
+        if self._dropped:  # a guard: dropped work has no result (its input is gone)
+            raise CancelledError
         if not self._ran:
+            args = self._args
             if self._future is not None and not self._future.cancel():
                 return self._future.result()
-            self._value, self._ran = self._function(*self._args), True
+            self._value, self._ran = self._function(*args), True
         return self._value  # type: ignore[return-value]
 
     def steal(self) -> None:
         """Run the work in this thread now if no worker has started it yet."""
-        if not self._ran and self._future is not None and self._future.cancel():
-            self._value, self._ran = self._function(*self._args), True
+        if not self._ran and not self._dropped and self._future is not None:
+            args = self._args
+            if self._future.cancel():
+                self._value, self._ran = self._function(*args), True
 
     def cancel(self) -> None:
         """Drop the work if it has not started (the package failed)."""
-        if self._future is not None:
-            self._future.cancel()
+        if self._future is not None and self._future.cancel():
+            self._dropped = True
 
 
 def ingest(
@@ -495,6 +514,7 @@ class _Ingest:
         self.pending: deque[_Group] = deque()
         self.in_flight = 0
         self.small: list[_Small] = []
+        self.small_data: list[bytes] = []
         self.small_bytes = 0
         self.pool: ThreadPoolExecutor | None = None
 
@@ -615,7 +635,8 @@ class _Ingest:
         )
         self.payload.append(entry)
         if len(data) <= _SMALL_BODY:
-            self.small.append(_Small(len(self.payload) - 1, entry, data))
+            self.small.append(_Small(len(self.payload) - 1, entry))
+            self.small_data.append(data)
             self.small_bytes += len(data)
             if self.small_bytes >= _BATCH_BYTES or len(self.small) >= _BATCH_COUNT:
                 self._submit_batch()
@@ -655,9 +676,8 @@ class _Ingest:
         """Hand the small bodies gathered so far to a worker, as one task."""
         if not self.small:
             return
-        bodies, size = self.small, self.small_bytes
-        self.small, self.small_bytes = [], 0
-        datas = [body.data for body in bodies]
+        bodies, datas, size = self.small, self.small_data, self.small_bytes
+        self.small, self.small_data, self.small_bytes = [], [], 0
         facts = _Task(self.pool, _batch_facts, datas, self.analyzer)
         spool = self.spool
         deflate = None if spool is None else _Task(self.pool, _batch_deflate, spool, datas)
