@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 from conda_package_streaming.package_streaming import stream_conda_component
+from hypothesis import given
+from hypothesis import strategies as st
 
 from builders import ustar_header
-from condawheel.conda.sources import open_package, tar_members
+from condawheel.conda.sources import _header_checksum, open_package, tar_members
 from condawheel.errors import InvalidPackage
 
 if TYPE_CHECKING:
@@ -164,6 +166,54 @@ def test_a_signed_checksum_is_left_to_tarfile() -> None:
     block[148:156] = b"%06o\x00 " % signed
     data = bytes(block) + data[512:]
     assert _listing(data) == _tarfile_listing(data) != []
+
+
+def _dense_header(checksum_offset: int) -> bytes:
+    """A symlink header whose byte sum is above 65521 (names of two-byte characters).
+
+    The checksum field holds the true sum plus ``checksum_offset``.
+    """
+    name = ("é" * 50).encode()
+    block = bytearray(ustar_header(name, b"2", 0))
+    block[157:257] = ("ü" * 50).encode()  # the link target
+    block[345:499] = ("ö" * 77).encode()  # the prefix
+    block[148:156] = b" " * 8
+    assert sum(block) > 65521
+    block[148:156] = b"%06o\x00 " % (sum(block) + checksum_offset)
+    return bytes(block)
+
+
+@pytest.mark.parametrize("offset", [0, 1, -1, 65521, -65521, 256, -256])
+def test_checksums_of_dense_headers_are_checked_as_tarfile_checks_them(offset: int) -> None:
+    # The checksum is summed in C, in pieces below Adler-32's modulus: a sum off by the
+    # modulus (or by a byte) must still be refused, where tarfile refuses it.
+    data = _tar(PLAIN, tar_format=tarfile.USTAR_FORMAT)
+    second = _header_offsets(data)[1]
+    data = data[:second] + _dense_header(offset) + data[second:]
+    if offset:
+        assert _listing(data) == _tarfile_listing(data)
+        assert [entry[0] for entry in _listing(data)] == ["a.txt"]
+    else:
+        assert _listing(data) == _tarfile_listing(data)
+        assert _listing(data)[1][0] == "ö" * 77 + "/" + "é" * 50
+
+
+def test_a_dense_first_header_with_a_checksum_off_by_the_modulus_is_an_error() -> None:
+    data = _dense_header(65521) + _tar(PLAIN, tar_format=tarfile.USTAR_FORMAT)
+    with pytest.raises(InvalidPackage, match="corrupt archive"):
+        _listing(data)
+
+
+def _unsigned_sum(block: bytes) -> int:
+    """tarfile's unsigned header checksum: every byte, the checksum field as 8 spaces."""
+    return 256 + sum(block[:148]) + sum(block[156:])
+
+
+@given(st.binary(min_size=512, max_size=512))
+def test_header_checksum_is_tarfile_s_unsigned_sum(block: bytes) -> None:
+    assert _header_checksum(block) == _unsigned_sum(block)
+    dense = bytes(255 - byte for byte in block[:256]) + b"\xff" * 256
+    assert _header_checksum(dense) == _unsigned_sum(dense)
 
 
 def test_a_bad_header_after_the_first_ends_the_stream_as_in_tarfile() -> None:
