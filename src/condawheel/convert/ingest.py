@@ -13,7 +13,7 @@ import tempfile
 from collections import deque
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, TypeVar
 
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.convert import layout
@@ -224,7 +224,7 @@ class _PendingBatch:
 
     def paths(self) -> tuple[str, ...]:
         """Return the paths of the bodies."""
-        return tuple(body.entry.path for body in self.bodies)
+        return tuple(body.path for body in self.bodies)
 
     def tasks(self) -> list[_Task[Any]]:
         """Return the tasks whose results finishing it needs."""
@@ -237,15 +237,8 @@ class _PendingBatch:
     def complete(self, payload: list[PayloadFile]) -> None:
         """Fill in the bodies' payload entries."""
         for body, (digest, _, facts) in zip(self.bodies, self.facts.result(), strict=True):
-            entry = body.entry
             payload[body.position] = PayloadFile(
-                entry.path,
-                entry.kind,
-                entry.size,
-                entry.mode,
-                sha256=digest,
-                head=entry.head,
-                binary=facts,
+                body.path, "file", body.size, body.mode, sha256=digest, head=body.head, binary=facts
             )
 
     def blobs(self, spool: Spool) -> dict[str, Blob]:
@@ -256,23 +249,30 @@ class _PendingBatch:
             raise AssertionError(msg)
         placed = self.deflate.result()
         return {
-            body.entry.path: Blob(((offset, length),), body.entry.size, crc, method, digest)
+            body.path: Blob(((offset, length),), body.size, crc, method, digest)
             for body, (digest, crc, _), (offset, length, method) in zip(
                 self.bodies, self.facts.result(), placed, strict=True
             )
         }
 
 
-@dataclass(frozen=True)
-class _Small:
-    """A small body in a batch: the payload entry its facts will complete.
+class _Small(NamedTuple):
+    """A small body in a batch: what its payload entry holds besides the facts.
 
-    The body itself is held by the batch's tasks only, which let go of it when they are
-    done (see :class:`_Task`).
+    The entry is made once, when the facts come (a tuple here, not a first entry to
+    replace: a package of 30,000 small files made each twice). The body itself is held
+    by the batch's tasks only, which let go of it when they are done (see :class:`_Task`).
     """
 
-    position: int
-    entry: PayloadFile
+    position: int  # of its placeholder in the payload list
+    path: str
+    size: int
+    mode: int
+    head: bytes
+
+
+# Where a small body's payload entry goes until its batch's facts replace it.
+_AWAITING_FACTS = PayloadFile("", "file", 0, 0)
 
 
 def _batch_facts(bodies: list[bytes], analyzer: BinaryAnalyzer | None) -> list[_Facts]:
@@ -540,6 +540,9 @@ class _Ingest:
             self._help(facts_only=True)
             for pending in self.pending:
                 pending.complete(self.payload)
+            if any(entry is _AWAITING_FACTS for entry in self.payload):  # a guard
+                msg = "a small body's payload entry was never completed"
+                raise AssertionError(msg)
             if self.blobs is not None:
                 for pending in self.pending:
                     self.blobs.defer(pending)
@@ -632,21 +635,18 @@ class _Ingest:
         data = self._read_exactly(member, body)
         if metadata:
             self.metadata[member.path] = data
-        entry = PayloadFile(
-            member.path,
-            "file",
-            member.size,
-            member.mode,
-            head=data[:_HEAD_SIZE] if head_wanted else b"",
-        )
-        self.payload.append(entry)
+        head = data[:_HEAD_SIZE] if head_wanted else b""
         if len(data) <= _SMALL_BODY:
-            self.small.append(_Small(len(self.payload) - 1, entry))
+            self.small.append(
+                _Small(len(self.payload), member.path, member.size, member.mode, head)
+            )
+            self.payload.append(_AWAITING_FACTS)
             self.small_data.append(data)
             self.small_bytes += len(data)
             if self.small_bytes >= _BATCH_BYTES or len(self.small) >= _BATCH_COUNT:
                 self._submit_batch()
             return
+        self.payload.append(PayloadFile(member.path, "file", member.size, member.mode, head=head))
         self._submit_batch()  # results land in the spool index in archive order
         spool = self.spool
         deflate = spool is not None and worth_deflating(data, whole=True)
