@@ -12,6 +12,7 @@ import pytest
 from condawheel.convert.spool import (
     DEFLATED,
     STORED,
+    Blob,
     Spool,
     compress_body,
     packed_wins,
@@ -86,3 +87,27 @@ def test_a_copy_the_kernel_refuses_is_read_and_written_instead(tmp_path: Path) -
         with appended.open("ab") as out:
             spool.copy_into(noise, out)
         assert appended.read_bytes() == b"head" + NOISE
+
+
+def test_small_bodies_are_copied_in_any_order_while_the_spool_grows(tmp_path: Path) -> None:
+    # Small bodies are sliced from a map of the spool; bodies spooled after the map was
+    # made (deflate goes on while the wheel is written) must be read all the same.
+    bodies = [b"body %d " % number * (number + 1) for number in range(40)]
+    copied = tmp_path / "copied"
+    with Spool(tmp_path) as spool, copied.open("wb") as out:
+        blobs = [spool.append(compress_body(body, 6)) for body in bodies[:20]]
+        spool.copy_into(blobs[19], out)
+        blobs += [spool.append(compress_body(body, 6)) for body in bodies[20:]]
+        for blob in reversed(blobs):
+            spool.copy_into(blob, out)
+    expected = [compress_body(body, 6).data for body in bodies]
+    assert copied.read_bytes() == expected[19] + b"".join(reversed(expected))
+
+
+def test_a_small_body_past_the_spool_s_end_is_an_error(tmp_path: Path) -> None:
+    with Spool(tmp_path) as spool, (tmp_path / "copied").open("wb") as out:
+        body = spool.append(compress_body(TEXT, 6))
+        ((offset, length),) = body.segments
+        beyond = Blob(((offset + 10, length),), body.size, body.crc32, body.method, body.sha256)
+        with pytest.raises(OSError, match="spool is shorter than its index"):
+            spool.copy_into(beyond, out)

@@ -19,6 +19,7 @@ on the CPU.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import tempfile
 import threading
@@ -63,7 +64,6 @@ __all__ = [
 STORED: Literal[0] = 0  # zip compression methods (APPNOTE.TXT 4.4.5)
 DEFLATED: Literal[8] = 8
 CHUNK = 1 << 20
-_READ_AHEAD = 64 << 10
 # Bodies are deflated in blocks of this size, each primed with the 32 KiB before it and
 # ended with a sync flush (pigz's scheme): the blocks concatenate into one valid deflate
 # stream, and one large file can be compressed on several cores. The block size is part
@@ -269,11 +269,10 @@ class Spool:
         self._fd = self._file.fileno()
         self._end = 0
         self._lock = threading.Lock()
-        # What copy_into last read of the spool (only the writer's thread copies).
-        self._window_start = 0
-        self._window: memoryview = memoryview(b"")
-        self._last_end = -1
-        self._read_ahead = 0
+        # The spool mapped read-only, as long as it was when mapped (only the writer's
+        # thread copies); None before the first small copy or where mapping fails.
+        self._map: mmap.mmap | None = None
+        self._mappable = True
 
     def __enter__(self) -> Self:
         return self
@@ -283,6 +282,9 @@ class Spool:
 
     def close(self) -> None:
         """Delete the spool."""
+        if self._map is not None:
+            self._map.close()  # before the file: a mapped file cannot be removed on Windows
+            self._map = None
         self._file.close()
 
     def reserve(self, size: int) -> int:
@@ -317,35 +319,44 @@ class Spool:
     def copy_into(self, blob: Blob, out: BinaryIO) -> None:
         """Copy the compressed bytes of ``blob`` to the current position of ``out``.
 
-        A small body (one segment, at most :data:`CHUNK` bytes) is read through a window
-        of the spool and written through ``out``'s buffer: the bodies of a package of
-        small files lie next to each other in the spool, so one read serves many, where
-        a kernel-side copy would cost a flush, a copy and a seek for each.
+        A small body (one segment, at most :data:`CHUNK` bytes) is sliced from a memory
+        map of the spool and written through ``out``'s buffer: a kernel-side copy would
+        cost a flush, a copy and a seek for each body of a package of small files, and a
+        read each costs a system call (the wheel's order is not the spool's, so reading
+        ahead does not serve the next body).
         """
         if len(blob.segments) == 1 and blob.segments[0][1] <= CHUNK:
             offset, length = blob.segments[0]
-            out.write(self._windowed(offset, length))
+            out.write(self._small_body(offset, length))
             return
         out.flush()
         for offset, length in blob.segments:
             self._copy_range(offset, length, out)
 
-    def _windowed(self, offset: int, length: int) -> bytes | memoryview:
-        start = offset - self._window_start
-        sequential = offset == self._last_end
-        self._last_end = offset + length
-        if start >= 0 and start + length <= len(self._window):
-            return self._window[start : start + length]
-        # Read ahead only while the bodies are copied in the order they were spooled
-        # (the plan's order is the archive's for most packages), doubling up to CHUNK;
-        # in any other order, read just the body.
-        self._read_ahead = min(CHUNK, max(_READ_AHEAD, 2 * self._read_ahead)) if sequential else 0
-        self._window_start = offset
-        self._window = memoryview(os.pread(self._fd, max(length, self._read_ahead), offset))
-        if len(self._window) < length:  # a guard: the spool is our own file
+    def _small_body(self, offset: int, length: int) -> bytes:
+        end = offset + length
+        if self._map is None or end > len(self._map):
+            self._remap()
+        # Without a map (a file system that cannot map files), a read of the body.
+        mapped = self._map
+        data = os.pread(self._fd, length, offset) if mapped is None else mapped[offset:end]
+        if len(data) < length:  # a guard: the spool is our own file
             msg = "spool is shorter than its index"
             raise OSError(msg)
-        return self._window[:length]
+        return data
+
+    def _remap(self) -> None:
+        """Map the spool as long as it is now (bodies written since the last map)."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        size = os.fstat(self._fd).st_size
+        if not self._mappable or size == 0:  # an empty file cannot be mapped
+            return
+        try:
+            self._map = mmap.mmap(self._fd, size, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, OverflowError):
+            self._mappable = False
 
     def _copy_range(self, offset: int, remaining: int, out: BinaryIO) -> None:
         target = out.fileno()
