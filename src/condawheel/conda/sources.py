@@ -554,20 +554,26 @@ def _plain_header(
     kind = types.get(block[156:157])
     if kind is None:
         return None
-    usual = _USUAL_NUMBERS.match(block, 100)
-    if usual is None or block[329:345] not in _USUAL_DEVICE_NUMBERS:
+    usual = _USUAL_NUMBERS.match(block, 100) is not None
+    if not usual or block[329:345] not in _USUAL_DEVICE_NUMBERS:
+        usual = False
         match = _PLAIN_NUMBER.fullmatch
         if not all(match(block, start, end) for start, end in _NUMBER_FIELDS):
             return None
     try:
-        checksum = int(block[148:156].split(b"\x00", 1)[0] or b"0", 8)
+        if usual:  # the digits' places are known: no NUL to look for
+            checksum = int(block[148:154], 8)
+            mode = int(block[100:107], 8)
+            size = int(block[124:135], 8)
+        else:
+            checksum = int(block[148:156].split(b"\x00", 1)[0] or b"0", 8)
+            mode = int(block[100:108].split(b"\x00", 1)[0] or b"0", 8)
+            size = int(block[124:136].split(b"\x00", 1)[0] or b"0", 8)
         if checksum != _header_checksum(block):
             return None
         name = block[:100].split(b"\x00", 1)[0].decode()
         link = block[157:257].split(b"\x00", 1)[0].decode()
         prefix = block[345:500].split(b"\x00", 1)[0].decode()
-        mode = int(block[100:108].split(b"\x00", 1)[0] or b"0", 8)
-        size = int(block[124:136].split(b"\x00", 1)[0] or b"0", 8)
     except ValueError:  # UnicodeDecodeError, or an empty-looking number tarfile may read
         return None
     if kind == "file" and block[156:157] == b"\x00" and name.endswith("/"):
