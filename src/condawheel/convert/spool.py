@@ -335,7 +335,7 @@ class Spool:
 
     def _small_body(self, offset: int, length: int) -> bytes:
         end = offset + length
-        if self._map is None or end > len(self._map):
+        if self._mappable and (self._map is None or end > len(self._map)):
             self._remap()
         # Without a map (a file system that cannot map files), a read of the body.
         mapped = self._map
@@ -351,7 +351,7 @@ class Spool:
             self._map.close()
             self._map = None
         size = os.fstat(self._fd).st_size
-        if not self._mappable or size == 0:  # an empty file cannot be mapped
+        if size == 0:  # an empty file cannot be mapped
             return
         try:
             self._map = mmap.mmap(self._fd, size, access=mmap.ACCESS_READ)
