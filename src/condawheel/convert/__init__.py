@@ -20,12 +20,27 @@ The stages, in the order the data flows through them (:mod:`.core` runs them):
 
 from __future__ import annotations
 
-from condawheel.convert.core import (
-    ArtifactHints,
-    ConversionResult,
-    convert,
-    plan_package,
-    plan_packages,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from condawheel.convert.core import (
+        ArtifactHints,
+        ConversionResult,
+        convert,
+        plan_package,
+        plan_packages,
+    )
 
 __all__ = ["ArtifactHints", "ConversionResult", "convert", "plan_package", "plan_packages"]
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - PEP 562: whatever the name is
+    # The entry points are imported on first use (PEP 562), not with the package: the
+    # deflate helper process (:mod:`.deflater`) imports :mod:`.spool` alone, and should
+    # not pay for the whole converter.
+    if name in __all__:
+        from condawheel.convert import core  # noqa: PLC0415
+
+        return getattr(core, name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
