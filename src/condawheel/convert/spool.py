@@ -53,6 +53,7 @@ __all__ = [
     "compress_body",
     "crc32",
     "deflate_block",
+    "deflate_bodies",
     "deflate_bound",
     "deflate_into",
     "deflate_range",
@@ -229,6 +230,41 @@ def deflate_range_into(
     return spool.write_at(offset, deflate_range(data, start, end, level))
 
 
+def deflate_bodies(
+    bodies: list[bytes], level: int
+) -> tuple[bytes, list[tuple[int, Literal[0, 8]]]]:
+    """Deflate small bodies each on its own, and join the results for one write.
+
+    Each body is deflated exactly as a body of its own would be (one block, no
+    dictionary, :func:`deflate_range`), or kept as it is when deflate does not pay: so
+    where a body is deflated (a worker thread, the reading thread or a helper process,
+    :mod:`condawheel.convert.deflater`) never changes its bytes.
+
+    :return: the joined bodies, and each one's stored length and zip method.
+    """
+    kept: list[bytes] = []
+    placed: list[tuple[int, Literal[0, 8]]] = []
+    for data in bodies:
+        stored: bytes = data
+        method: Literal[0, 8] = STORED
+        if worth_deflating(data, whole=True):
+            packed = deflate_range(data, 0, len(data), level)
+            if packed_wins(len(packed), len(data)):
+                stored, method = packed, DEFLATED
+        kept.append(stored)
+        placed.append((len(stored), method))
+    return b"".join(kept), placed
+
+
+def write_all_at(fd: int, offset: int, data: bytes) -> None:
+    """Write all of ``data`` at ``offset`` of the file ``fd`` (a positioned write)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
 def worth_deflating(data: bytes, *, whole: bool) -> bool:
     """Return whether a body should be deflated, judging by its probe (see _STORE_RATIO).
 
@@ -296,12 +332,12 @@ class Spool:
 
     def write_at(self, offset: int, data: bytes) -> int:
         """Write ``data`` at ``offset`` (thread-safe: a positioned write) and return its size."""
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self._fd, view, offset)
-            view = view[written:]
-            offset += written
+        write_all_at(self._fd, offset, data)
         return len(data)
+
+    def fileno(self) -> int:
+        """Return the spool's file descriptor (a helper process writes bodies through it)."""
+        return self._fd
 
     def append(self, body: CompressedBody) -> Blob:
         """Append a body compressed by :func:`compress_body`."""
