@@ -154,8 +154,9 @@ def convert_command(
             "--threads",
             metavar="N",
             min=0,
-            help="Threads that compress while a package is read; 0: none besides the reader "
-            "(default: one per core, one fewer for .tar.bz2).",
+            help="Threads that compress while a package is read, and for a package of many "
+            "small files N-1 helper processes (at least one, at most four); 0: everything in "
+            "the reading thread (default: one per core).",
         ),
     ] = None,
     quiet: Annotated[

@@ -9,6 +9,7 @@ then decides; the writer copies compressed bodies from the spool.
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import tempfile
 from collections import deque
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, NamedTuple, P
 
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.convert import layout
+from condawheel.convert.deflater import DeflateHelpers, Placed, placements
 from condawheel.convert.spool import (
     BLOCK,
     DEFLATED,
@@ -25,9 +27,9 @@ from condawheel.convert.spool import (
     Blob,
     block_bounds,
     crc32,
+    deflate_bodies,
     deflate_bound,
     deflate_into,
-    deflate_range,
     deflate_range_into,
     packed_wins,
     worth_deflating,
@@ -75,6 +77,11 @@ _WHOLE_BODY_LIMIT = 8 << 20  # larger bodies stream chunk by chunk in the readin
 _SMALL_BODY = 256 << 10
 _BATCH_BYTES = 1 << 20
 _BATCH_COUNT = 256
+# A package with this many small bodies is a package of many small files: its next
+# batches go to helper processes (see .deflater), where deflating a body costs no wait
+# for the GIL. Fewer are not worth starting a process (some 20-30 ms of CPU).
+_HELPERS_AFTER_BODIES = 1000
+_MAX_HELPERS = 4
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,7 @@ class Inventory:
 
 
 _Facts = tuple[str, int, "BinaryFacts | None"]  # sha256, crc32, binary facts
-_Placed = tuple[int, int, Literal[0, 8]]  # spool offset, stored length, zip method
+_Placed = Placed  # spool offset, stored length, zip method
 
 
 class _Group(Protocol):
@@ -283,28 +290,23 @@ def _batch_facts(bodies: list[bytes], analyzer: BinaryAnalyzer | None) -> list[_
 def _batch_deflate(spool: Spool, bodies: list[bytes]) -> list[_Placed]:
     """Deflate a batch of small bodies into the spool, with one write for them all.
 
-    Each body is deflated exactly as a body of its own would be (one block, no
-    dictionary, :func:`~condawheel.convert.spool.deflate_range`), so batching changes where the
+    Each body is deflated exactly as a body of its own would be
+    (:func:`~condawheel.convert.spool.deflate_bodies`), so batching changes where the
     bytes sit in the spool, never the bytes. Runs in a worker thread.
 
     :return: each body's spool offset, stored length and zip method.
     """
-    stored: list[tuple[bytes, Literal[0, 8]]] = []
-    for data in bodies:
-        kept: tuple[bytes, Literal[0, 8]] = (data, STORED)
-        if worth_deflating(data, whole=True):
-            packed = deflate_range(data, 0, len(data), spool.level)
-            if packed_wins(len(packed), len(data)):
-                kept = (packed, DEFLATED)
-        stored.append(kept)
-    joined = b"".join(data for data, _ in stored)
+    joined, placed = deflate_bodies(bodies, spool.level)
     offset = spool.reserve(len(joined))
     spool.write_at(offset, joined)
-    placed: list[_Placed] = []
-    for data, method in stored:
-        placed.append((offset, len(data), method))
-        offset += len(data)
-    return placed
+    return placements(offset, placed)
+
+
+def _batch_deflate_at(spool: Spool, offset: int, bodies: list[bytes]) -> list[_Placed]:
+    """Do here what a helper process was to do: the batch into the room reserved for it."""
+    joined, placed = deflate_bodies(bodies, spool.level)
+    spool.write_at(offset, joined)
+    return placements(offset, placed)
 
 
 def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> _Facts:
@@ -336,7 +338,12 @@ class Blobs:
         self._ready: dict[str, Blob] = {}
         self._waiting: dict[str, _Group] = {}
         self._groups: deque[_Group] = deque()  # what _waiting holds, in archive order
+        # Groups whose work may not have started, in archive order (_work_while_waiting).
+        self._unclaimed: list[_Group] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._threads = 0
+        self._helpers: DeflateHelpers | None = None
+        self._helpers_failed = False
 
     def __enter__(self) -> Self:
         return self
@@ -348,7 +355,25 @@ class Blobs:
         """Start the worker threads; they live until :meth:`close`, past :func:`ingest`."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="condawheel")
+            self._threads = threads
         return self._pool
+
+    def helpers(self) -> DeflateHelpers | None:
+        """Start the helper processes (once), or ``None`` where they cannot run.
+
+        One fewer than the worker threads and at least one, at most four: the reading
+        thread keeps a core, and a few helpers deflate small bodies faster than one
+        thread reads them.
+        """
+        if self._helpers is None and not self._helpers_failed:
+            count = max(1, min(self._threads - 1, _MAX_HELPERS))
+            try:
+                self._helpers = DeflateHelpers(self.spool.fileno(), self.spool.level, count)
+            except (OSError, ValueError, subprocess.SubprocessError):
+                # Not started (no executable, no fork/exec, too many processes...): the
+                # worker threads deflate these bodies instead, to the same bytes.
+                self._helpers_failed = True
+        return self._helpers
 
     def blob(self, path: str) -> Blob:
         """Return the blob of the body at ``path``, once it is in the spool.
@@ -361,6 +386,7 @@ class Blobs:
             if group is None:  # a guard: the plan only names spooled bodies
                 msg = f"plan names {path!r}, whose body was not kept"
                 raise AssertionError(msg)
+            self._work_while_waiting(group)
             self._settle(group)
             blob = self._ready[path]
         return blob
@@ -383,9 +409,13 @@ class Blobs:
                 task.cancel()
         self._waiting.clear()
         self._groups.clear()
+        self._unclaimed.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._helpers is not None:
+            self._helpers.close()
+            self._helpers = None
 
     def add(self, blobs: Mapping[str, Blob]) -> None:
         """Record bodies that are in the spool."""
@@ -396,6 +426,25 @@ class Blobs:
         for path in group.paths():
             self._waiting[path] = group
         self._groups.append(group)
+        self._unclaimed.append(group)
+
+    def _work_while_waiting(self, group: _Group) -> None:
+        """Take back work not started, newest first, until ``group`` is done.
+
+        The writer asks for bodies in the wheel's order; when the one it needs is still
+        being deflated, this thread would idle. It takes the newest work nobody has
+        started instead (workers and helper processes take the oldest), so the last
+        bodies are shared between them rather than left to one. Each group is looked at
+        once: what it leaves has started elsewhere, or it was done here.
+        """
+        needed = group.tasks()
+        while self._unclaimed and not all(task.done() for task in needed):
+            newest = self._unclaimed[-1]
+            if newest is group:
+                return  # _settle takes it back itself if it has not started
+            self._unclaimed.pop()
+            for task in reversed(newest.tasks()):
+                task.steal()
 
     def _settle(self, group: _Group) -> None:
         # The blob of a body not started yet is compressed here (_Task.result).
@@ -415,7 +464,11 @@ class _Task(Generic[_T]):
     """
 
     def __init__(
-        self, pool: ThreadPoolExecutor | None, function: Callable[..., _T], *args: object
+        self,
+        pool: ThreadPoolExecutor | None,
+        function: Callable[..., _T],
+        *args: object,
+        handed_over: Future[_T] | None = None,
     ) -> None:
         self._function = function
         self._args = args
@@ -423,15 +476,23 @@ class _Task(Generic[_T]):
         self._value: _T | None = None
         self._ran = False
         self._dropped = False
-        if pool is None:
+        if handed_over is not None:
+            # Work already given to a helper process, which ``function(*args)`` repeats:
+            # taken back as a thread pool's task is, while the future has not started
+            # (the batch is not sent yet).
+            self._watch(handed_over)
+        elif pool is None:
             self._value, self._ran = function(*args), True
             self._args = ()
         else:
-            self._future = pool.submit(function, *args)
-            # A finished task lets go of its input (bodies in memory) at once, not when
-            # its result is collected: the bodies left to the workers at the end of the
-            # read leave memory while the plan is made, not when the writer gets there.
-            self._future.add_done_callback(self._release)
+            self._watch(pool.submit(function, *args))
+
+    def _watch(self, future: Future[_T]) -> None:
+        self._future = future
+        # A finished task lets go of its input (bodies in memory) at once, not when
+        # its result is collected: the bodies left to the workers at the end of the
+        # read leave memory while the plan is made, not when the writer gets there.
+        future.add_done_callback(self._release)
 
     def _release(self, _future: Future[_T]) -> None:
         # Runs when the future finishes or is cancelled; a thread that cancels it to
@@ -517,6 +578,7 @@ class _Ingest:
         self.small: list[_Small] = []
         self.small_data: list[bytes] = []
         self.small_bytes = 0
+        self.small_count = 0  # small bodies read so far
         self.pool: ThreadPoolExecutor | None = None
 
     # Reading a package of 30,000 small files makes several objects per member that
@@ -685,11 +747,30 @@ class _Ingest:
         bodies, datas, size = self.small, self.small_data, self.small_bytes
         self.small, self.small_data, self.small_bytes = [], [], 0
         facts = _Task(self.pool, _batch_facts, datas, self.analyzer)
-        spool = self.spool
-        deflate = None if spool is None else _Task(self.pool, _batch_deflate, spool, datas)
+        self.small_count += len(datas)
+        deflate = self._deflate_batch(datas)
         self.pending.append(_PendingBatch(bodies, size, facts, deflate))
         self.in_flight += size
         self._drain(_IN_FLIGHT_BYTES)
+
+    def _deflate_batch(self, bodies: list[bytes]) -> _Task[list[_Placed]] | None:
+        spool, blobs = self.spool, self.blobs
+        if spool is None or blobs is None:
+            return None
+        helpers = None
+        if self.pool is not None and self.small_count >= _HELPERS_AFTER_BODIES:
+            helpers = blobs.helpers()
+        if helpers is None:
+            return _Task(self.pool, _batch_deflate, spool, bodies)
+        offset = spool.reserve(sum(deflate_bound(len(body)) for body in bodies))
+        return _Task(
+            None,
+            _batch_deflate_at,
+            spool,
+            offset,
+            bodies,
+            handed_over=helpers.submit(offset, bodies),
+        )
 
     def _drain(self, limit: int = 0, *, all_pending: bool = False) -> None:
         # Finished groups leave memory; this thread records their facts and blobs.

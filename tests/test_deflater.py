@@ -1,0 +1,230 @@
+"""Helper processes that deflate small bodies: the same bytes, their failures, their end.
+
+A package of many small files hands its batches of small bodies to helper processes
+(condawheel.convert.deflater) once it has shown enough of them. These tests run real
+helpers (real processes, real pipes, a real spool) and compare what they write with
+what the worker threads write.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import zlib
+from concurrent.futures import CancelledError
+from typing import TYPE_CHECKING
+
+import pytest
+
+from builders import CondaSpec, FileSpec, build_conda
+from condawheel.convert import convert
+from condawheel.convert import deflater as deflater_module
+from condawheel.convert import ingest as ingest_module
+from condawheel.convert.deflater import DeflateHelpers, HelperFailed
+from condawheel.convert.names import NameMapping
+from condawheel.convert.spool import DEFLATED, STORED, Spool, deflate_bodies, deflate_bound
+from condawheel.errors import OutputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+MAPPING = NameMapping.from_names({}, origin="test")
+# Enough small files that helpers take over part of them (ingest._HELPERS_AFTER_BODIES).
+_MANY = ingest_module._HELPERS_AFTER_BODIES * 3  # noqa: SLF001 - the threshold under test
+
+
+def _bodies(seed: int, count: int) -> list[bytes]:
+    """Small bodies of every kind a batch meets: text, random, empty, runs of one byte."""
+    rng = random.Random(seed)
+    words = [b"import", b"def", b"return", b"self", b"value", b"\n", b"    ", b"0.5"]
+    bodies: list[bytes] = []
+    for index in range(count):
+        kind = index % 4
+        if kind == 0:
+            bodies.append(b" ".join(rng.choice(words) for _ in range(rng.randrange(0, 600))))
+        elif kind == 1:
+            bodies.append(rng.randbytes(rng.randrange(0, 5000)))  # stored: deflate won't pay
+        elif kind == 2:  # noqa: PLR2004
+            bodies.append(b"")
+        else:
+            bodies.append(bytes([rng.randrange(256)]) * rng.randrange(1, 70_000))
+    return bodies
+
+
+def _spooled(spool: Spool, offset: int, length: int) -> bytes:
+    return os.pread(spool.fileno(), length, offset)
+
+
+def test_helpers_write_the_bytes_the_threads_write(tmp_path: Path) -> None:
+    batches = [_bodies(seed, 90) for seed in range(6)]
+    with Spool(tmp_path) as spool:
+        helpers = DeflateHelpers(spool.fileno(), spool.level, 2)
+        try:
+            submitted = []
+            for bodies in batches:
+                offset = spool.reserve(sum(deflate_bound(len(body)) for body in bodies))
+                submitted.append(helpers.submit(offset, bodies))
+            placed = [future.result(timeout=60) for future in submitted]
+        finally:
+            helpers.close()
+        for bodies, batch in zip(batches, placed, strict=True):
+            joined, expected = deflate_bodies(bodies, spool.level)
+            assert [(length, method) for _, length, method in batch] == expected
+            written = b"".join(_spooled(spool, offset, length) for offset, length, _ in batch)
+            assert written == joined
+            for body, (offset, length, method) in zip(bodies, batch, strict=True):
+                stored = _spooled(spool, offset, length)
+                assert (zlib.decompress(stored, -15) if method == DEFLATED else stored) == body
+        assert {method for batch in placed for _, _, method in batch} == {STORED, DEFLATED}
+
+
+def _many_files(count: int) -> CondaSpec:
+    rng = random.Random(31)
+    words = ["import", "def", "return", "class", "self", "value", "None", "\n", "    "]
+    return CondaSpec(
+        name="many",
+        files=[
+            FileSpec(
+                f"lib/python3.12/site-packages/many/m{index:05d}.py",
+                " ".join(rng.choice(words) for _ in range(rng.randrange(5, 200))).encode(),
+            )
+            for index in range(count)
+        ],
+    )
+
+
+class _Started:
+    """Records the helpers a conversion starts (the real ones), to look at them after."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, kill: bool = False) -> None:
+        self.helpers: list[DeflateHelpers] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
+        real = DeflateHelpers.__init__
+
+        def start(helpers: DeflateHelpers, *args: object, **kwargs: object) -> None:
+            real(helpers, *args, **kwargs)  # type: ignore[arg-type]
+            self.helpers.append(helpers)
+            for helper in helpers._helpers:  # noqa: SLF001 - to watch the processes
+                self.processes.append(helper.process)
+                if kill:
+                    helper.process.kill()
+                    helper.process.wait()
+
+        monkeypatch.setattr(DeflateHelpers, "__init__", start)
+
+
+def test_many_small_files_make_the_same_wheel_with_helpers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = build_conda(_many_files(_MANY), tmp_path)
+    alone, shared = tmp_path / "one-thread", tmp_path / "helpers"
+    alone.mkdir()
+    shared.mkdir()
+    expected = convert(package, alone, mapping=MAPPING, threads=0).wheel.read_bytes()
+    started = _Started(monkeypatch)
+    made = convert(package, shared, mapping=MAPPING, threads=2)
+    assert started.helpers, "the package did not reach the helpers"
+    assert made.wheel.read_bytes() == expected
+    # The helpers ended with the package, and nothing but the wheel is left.
+    assert all(process.returncode is not None for process in started.processes)
+    assert [path.name for path in shared.iterdir()] == [made.wheel.name]
+
+
+def test_a_helper_that_dies_fails_the_package_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = build_conda(_many_files(_MANY), tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    started = _Started(monkeypatch, kill=True)
+    with pytest.raises(OutputError) as raised:
+        convert(package, out, mapping=MAPPING, threads=2)
+    assert started.helpers
+    message = str(raised.value)
+    assert str(package) in message
+    assert "deflate helper process ended" in message
+    assert "\n" not in message
+    assert list(out.iterdir()) == []
+
+
+def test_without_a_python_to_run_helpers_the_threads_do_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = build_conda(_many_files(_MANY), tmp_path)
+    alone, threads = tmp_path / "one-thread", tmp_path / "threads"
+    alone.mkdir()
+    threads.mkdir()
+    expected = convert(package, alone, mapping=MAPPING, threads=0).wheel.read_bytes()
+    started = _Started(monkeypatch)
+    monkeypatch.setattr(sys, "executable", "")
+    made = convert(package, threads, mapping=MAPPING, threads=2)
+    assert made.wheel.read_bytes() == expected
+    assert started.helpers == []  # none could start; the worker threads deflated all
+
+
+def test_a_helper_that_cannot_write_says_why(tmp_path: Path) -> None:
+    read_only = tmp_path / "read-only"
+    read_only.write_bytes(b"")
+    fd = os.open(read_only, os.O_RDONLY)
+    try:
+        helpers = DeflateHelpers(fd, 6, 1)
+        try:
+            first = helpers.submit(0, [b"some text " * 50])
+            with pytest.raises(HelperFailed, match="Bad file descriptor"):
+                first.result(timeout=60)
+            # The helper has ended; what comes after fails too, and says so.
+            with pytest.raises(HelperFailed):
+                helpers.submit(0, [b"more"]).result(timeout=60)
+        finally:
+            helpers.close()
+    finally:
+        os.close(fd)
+
+
+def test_closing_with_batches_under_way_ends_the_helpers(tmp_path: Path) -> None:
+    with Spool(tmp_path) as spool:
+        helpers = DeflateHelpers(spool.fileno(), spool.level, 1)
+        processes = [helper.process for helper in helpers._helpers]  # noqa: SLF001
+        bodies = [random.Random(5).randbytes(200_000) for _ in range(4)]
+        futures = [
+            helpers.submit(spool.reserve(sum(deflate_bound(len(b)) for b in bodies)), bodies)
+            for _ in range(40)
+        ]
+        taken_back = futures[-1].cancel()  # not sent yet: the last of forty batches
+        helpers.close()  # killed: work under way is wanted no more
+        assert taken_back
+        assert all(process.returncode is not None for process in processes)
+        for future in futures:
+            assert future.done()
+            if not future.cancelled():
+                try:
+                    future.result()
+                except HelperFailed:
+                    pass  # killed while it worked on this batch
+        with pytest.raises(CancelledError):
+            futures[-1].result()
+
+
+def test_a_helper_imports_the_spool_and_not_the_converter() -> None:
+    # A helper starts as the package of many small files is read: importing the whole
+    # converter there (0.15 s) would take a core from the reading thread.
+    program = deflater_module._PROGRAM.replace(  # noqa: SLF001 - the helper's own start
+        "from condawheel.convert.deflater import serve; serve(int(sys.argv[1]))",
+        "import condawheel.convert.deflater; "
+        "print(sorted(m for m in sys.modules if m.startswith('condawheel')))",
+    )
+    import json
+
+    shown = subprocess.run(
+        [sys.executable, "-I", "-c", program, "0", json.dumps(sys.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    loaded = set(json.loads(shown.replace("'", '"')))
+    assert "condawheel.convert.deflater" in loaded
+    assert "condawheel.convert.spool" in loaded
+    assert "condawheel.convert.core" not in loaded
+    assert "condawheel.convert.ingest" not in loaded
