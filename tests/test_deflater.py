@@ -8,8 +8,13 @@ what the worker threads write.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import random
+import signal
+import struct
 import subprocess
 import sys
 import zlib
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
 
 MAPPING = NameMapping.from_names({}, origin="test")
 # Enough small files that helpers take over part of them (ingest._HELPERS_AFTER_BODIES).
-_MANY = ingest_module._HELPERS_AFTER_BODIES * 3  # noqa: SLF001 - the threshold under test
+_MANY = ingest_module._HELPERS_AFTER_BODIES * 3
 
 
 def _bodies(seed: int, count: int) -> list[bytes]:
@@ -46,7 +51,7 @@ def _bodies(seed: int, count: int) -> list[bytes]:
             bodies.append(b" ".join(rng.choice(words) for _ in range(rng.randrange(0, 600))))
         elif kind == 1:
             bodies.append(rng.randbytes(rng.randrange(0, 5000)))  # stored: deflate won't pay
-        elif kind == 2:  # noqa: PLR2004
+        elif kind == 2:
             bodies.append(b"")
         else:
             bodies.append(bytes([rng.randrange(256)]) * rng.randrange(1, 70_000))
@@ -106,7 +111,7 @@ class _Started:
         def start(helpers: DeflateHelpers, *args: object, **kwargs: object) -> None:
             real(helpers, *args, **kwargs)  # type: ignore[arg-type]
             self.helpers.append(helpers)
-            for helper in helpers._helpers:  # noqa: SLF001 - to watch the processes
+            for helper in helpers._helpers:
                 self.processes.append(helper.process)
                 if kill:
                     helper.process.kill()
@@ -186,7 +191,7 @@ def test_a_helper_that_cannot_write_says_why(tmp_path: Path) -> None:
 def test_closing_with_batches_under_way_ends_the_helpers(tmp_path: Path) -> None:
     with Spool(tmp_path) as spool:
         helpers = DeflateHelpers(spool.fileno(), spool.level, 1)
-        processes = [helper.process for helper in helpers._helpers]  # noqa: SLF001
+        processes = [helper.process for helper in helpers._helpers]
         bodies = [random.Random(5).randbytes(200_000) for _ in range(4)]
         futures = [
             helpers.submit(spool.reserve(sum(deflate_bound(len(b)) for b in bodies)), bodies)
@@ -199,10 +204,9 @@ def test_closing_with_batches_under_way_ends_the_helpers(tmp_path: Path) -> None
         for future in futures:
             assert future.done()
             if not future.cancelled():
-                try:
+                # done, or failed: killed while it worked on this batch
+                with contextlib.suppress(HelperFailed):
                     future.result()
-                except HelperFailed:
-                    pass  # killed while it worked on this batch
         with pytest.raises(CancelledError):
             futures[-1].result()
 
@@ -210,13 +214,11 @@ def test_closing_with_batches_under_way_ends_the_helpers(tmp_path: Path) -> None
 def test_a_helper_imports_the_spool_and_not_the_converter() -> None:
     # A helper starts as the package of many small files is read: importing the whole
     # converter there (0.15 s) would take a core from the reading thread.
-    program = deflater_module._PROGRAM.replace(  # noqa: SLF001 - the helper's own start
+    program = deflater_module._PROGRAM.replace(
         "from condawheel.convert.deflater import serve; serve(int(sys.argv[1]))",
         "import condawheel.convert.deflater; "
         "print(sorted(m for m in sys.modules if m.startswith('condawheel')))",
     )
-    import json
-
     shown = subprocess.run(
         [sys.executable, "-I", "-c", program, "0", json.dumps(sys.path)],
         capture_output=True,
@@ -228,3 +230,60 @@ def test_a_helper_imports_the_spool_and_not_the_converter() -> None:
     assert "condawheel.convert.spool" in loaded
     assert "condawheel.convert.core" not in loaded
     assert "condawheel.convert.ingest" not in loaded
+
+
+def _request(offset: int, level: int, bodies: list[bytes]) -> bytes:
+    sizes = struct.pack(f"<{len(bodies)}I", *map(len, bodies))
+    return struct.pack("<QII", offset, level, len(bodies)) + sizes + b"".join(bodies)
+
+
+def _serve(monkeypatch: pytest.MonkeyPatch, spool_fd: int, requests: bytes) -> tuple[bytes, object]:
+    """Run a helper's loop here, on ``requests``; return its replies."""
+    replies = io.BytesIO()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(requests)))
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(replies))
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        deflater_module.serve(spool_fd)
+        ignored = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    return replies.getvalue(), ignored
+
+
+def test_the_helper_protocol_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _bodies(1, 20), _bodies(2, 7)
+    with Spool(tmp_path) as spool:
+        requests = _request(0, 6, first) + _request(1 << 20, 1, second)
+        replies, ignored = _serve(monkeypatch, spool.fileno(), requests)
+        assert ignored == signal.SIG_IGN  # Ctrl-C is the converting process's
+        at = 0
+        for offset, level, bodies in ((0, 6, first), (1 << 20, 1, second)):
+            joined, placed = deflate_bodies(bodies, level)
+            (error_length,) = struct.unpack_from("<I", replies, at)
+            assert error_length == 0
+            values = struct.unpack_from(f"<{2 * len(bodies)}I", replies, at + 4)
+            assert list(zip(values[::2], values[1::2], strict=True)) == placed
+            assert _spooled(spool, offset, len(joined)) == joined
+            at += 4 + 8 * len(bodies)
+        assert at == len(replies)
+
+
+def test_the_helper_refuses_a_request_cut_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Spool(tmp_path) as spool:
+        cut = _request(0, 6, _bodies(3, 5))[:-1]
+        with pytest.raises(EOFError, match="cut short"):
+            _serve(monkeypatch, spool.fileno(), cut)
+
+
+def test_the_helper_refuses_a_request_without_its_bodies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Spool(tmp_path) as spool:
+        header_only = _request(0, 6, _bodies(4, 3))[: struct.calcsize("<QII") + 12]
+        with pytest.raises(EOFError, match="cut short"):
+            _serve(monkeypatch, spool.fileno(), header_only)

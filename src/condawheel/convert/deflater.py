@@ -274,7 +274,7 @@ def _write_all(stream: IO[bytes], data: bytes) -> None:
 def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     """Read ``size`` bytes; ``None`` at the end of the input before any of them."""
     data = stream.read(size)
-    if not data:
+    if not data and size:
         return None
     while len(data) < size:
         more = stream.read(size - len(data))
@@ -282,6 +282,15 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
             msg = "request cut short"
             raise EOFError(msg)
         data += more
+    return data
+
+
+def _read_part(stream: BinaryIO, size: int) -> bytes:
+    """Read the rest of a request that has begun."""
+    data = _read_exactly(stream, size)
+    if data is None:
+        msg = "request cut short"
+        raise EOFError(msg)
     return data
 
 
@@ -295,8 +304,8 @@ def serve(spool_fd: int) -> None:
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     while (head := _read_exactly(requests, _REQUEST.size)) is not None:
         offset, level, count = _REQUEST.unpack(head)
-        sizes = struct.unpack(f"<{count}I", _read_exactly(requests, 4 * count) or b"")
-        joined = _read_exactly(requests, sum(sizes)) or b""
+        sizes = struct.unpack(f"<{count}I", _read_part(requests, 4 * count))
+        joined = _read_part(requests, sum(sizes))
         bodies: list[bytes] = []
         start = 0
         for size in sizes:
