@@ -13,24 +13,24 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import struct
 import subprocess
 import sys
 import zlib
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Future
 from typing import TYPE_CHECKING
 
 import pytest
 
 from builders import CondaSpec, FileSpec, build_conda
-from condawheel.convert import convert
+from condawheel.convert import ConversionResult, convert
 from condawheel.convert import deflater as deflater_module
 from condawheel.convert import ingest as ingest_module
-from condawheel.convert.deflater import DeflateHelpers, HelperFailed
+from condawheel.convert.deflater import DeflateHelpers, HelperFailed, Placed
 from condawheel.convert.names import NameMapping
 from condawheel.convert.spool import DEFLATED, STORED, Spool, deflate_bodies, deflate_bound
-from condawheel.errors import OutputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,15 +101,16 @@ def _many_files(count: int) -> CondaSpec:
 
 
 class _Started:
-    """Records the helpers a conversion starts (the real ones), to look at them after."""
+    """Records the helpers a conversion starts (the real ones) and the batches they get."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *, kill: bool = False) -> None:
         self.helpers: list[DeflateHelpers] = []
         self.processes: list[subprocess.Popen[bytes]] = []
-        real = DeflateHelpers.__init__
+        self.batches: list[Future[list[Placed]]] = []
+        real_start, real_submit = DeflateHelpers.__init__, DeflateHelpers.submit
 
         def start(helpers: DeflateHelpers, *args: object, **kwargs: object) -> None:
-            real(helpers, *args, **kwargs)  # type: ignore[arg-type]
+            real_start(helpers, *args, **kwargs)  # type: ignore[arg-type]
             self.helpers.append(helpers)
             for helper in helpers._helpers:
                 self.processes.append(helper.process)
@@ -117,41 +118,106 @@ class _Started:
                     helper.process.kill()
                     helper.process.wait()
 
+        def submit(
+            helpers: DeflateHelpers, offset: int, bodies: list[bytes]
+        ) -> Future[list[Placed]]:
+            future = real_submit(helpers, offset, bodies)
+            self.batches.append(future)
+            return future
+
         monkeypatch.setattr(DeflateHelpers, "__init__", start)
+        monkeypatch.setattr(DeflateHelpers, "submit", submit)
+
+    def deflated(self) -> int:
+        """Batches a helper deflated (not taken back, not failed)."""
+        return sum(
+            1 for f in self.batches if f.done() and not f.cancelled() and f.exception() is None
+        )
+
+    def failed(self) -> int:
+        """Batches a helper failed."""
+        return sum(
+            1 for f in self.batches if f.done() and not f.cancelled() and f.exception() is not None
+        )
+
+
+def _converted_twice(
+    tmp_path: Path, package: Path, *, level: int = 6, **second: object
+) -> tuple[bytes, ConversionResult, Path]:
+    """Convert in one thread, then with two threads (and helpers); return both."""
+    alone, shared = tmp_path / "one-thread", tmp_path / "helpers"
+    alone.mkdir()
+    shared.mkdir()
+    expected = convert(package, alone, mapping=MAPPING, threads=0, level=level)
+    made = convert(package, shared, mapping=MAPPING, threads=2, level=level, **second)  # type: ignore[arg-type]
+    return expected.wheel.read_bytes(), made, shared
 
 
 def test_many_small_files_make_the_same_wheel_with_helpers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = build_conda(_many_files(_MANY), tmp_path)
-    alone, shared = tmp_path / "one-thread", tmp_path / "helpers"
-    alone.mkdir()
-    shared.mkdir()
-    expected = convert(package, alone, mapping=MAPPING, threads=0).wheel.read_bytes()
     started = _Started(monkeypatch)
-    made = convert(package, shared, mapping=MAPPING, threads=2)
+    expected, made, out = _converted_twice(tmp_path, package)
     assert started.helpers, "the package did not reach the helpers"
+    assert started.deflated() > 0, "no batch was deflated by a helper"
     assert made.wheel.read_bytes() == expected
     # The helpers ended with the package, and nothing but the wheel is left.
-    assert all(process.returncode is not None for process in started.processes)
-    assert [path.name for path in shared.iterdir()] == [made.wheel.name]
+    assert all(process.returncode == 0 for process in started.processes)
+    assert [path.name for path in out.iterdir()] == [made.wheel.name]
 
 
-def test_a_helper_that_dies_fails_the_package_and_leaves_nothing(
+def test_zlib_default_level_goes_to_the_helpers_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = build_conda(_many_files(_MANY), tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
+    started = _Started(monkeypatch)
+    expected, made, _ = _converted_twice(tmp_path, package, level=-1)
+    assert started.deflated() > 0
+    assert made.wheel.read_bytes() == expected
+
+
+def test_a_helper_that_dies_leaves_its_batches_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = build_conda(_many_files(_MANY), tmp_path)
     started = _Started(monkeypatch, kill=True)
-    with pytest.raises(OutputError) as raised:
-        convert(package, out, mapping=MAPPING, threads=2)
+    expected, made, out = _converted_twice(tmp_path, package)
+    assert started.failed() > 0, "no batch went to the dead helper"
+    assert made.wheel.read_bytes() == expected
+    assert [path.name for path in out.iterdir()] == [made.wheel.name]
+
+
+def test_a_helper_that_cannot_start_python_leaves_its_batches_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An executable that is no Python (a frozen or embedded interpreter's): the process
+    # starts, then ends at once.
+    package = build_conda(_many_files(_MANY), tmp_path)
+    started = _Started(monkeypatch)
+    false = shutil.which("false")
+    assert false is not None
+    alone = tmp_path / "one-thread"
+    alone.mkdir()
+    expected = convert(package, alone, mapping=MAPPING, threads=0).wheel.read_bytes()
+    monkeypatch.setattr(sys, "executable", false)
+    shared = tmp_path / "helpers"
+    shared.mkdir()
+    made = convert(package, shared, mapping=MAPPING, threads=2)
     assert started.helpers
-    message = str(raised.value)
-    assert str(package) in message
-    assert "deflate helper process ended" in message
-    assert "\n" not in message
-    assert list(out.iterdir()) == []
+    assert started.deflated() == 0
+    assert made.wheel.read_bytes() == expected
+
+
+def test_a_search_path_entry_that_is_not_text_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = build_conda(_many_files(_MANY), tmp_path)
+    started = _Started(monkeypatch)
+    monkeypatch.setattr(sys, "path", [*sys.path, tmp_path])  # a Path, which json refuses
+    expected, made, _ = _converted_twice(tmp_path, package)
+    assert started.deflated() > 0
+    assert made.wheel.read_bytes() == expected
 
 
 def test_without_a_python_to_run_helpers_the_threads_do_the_work(
@@ -167,6 +233,7 @@ def test_without_a_python_to_run_helpers_the_threads_do_the_work(
     made = convert(package, threads, mapping=MAPPING, threads=2)
     assert made.wheel.read_bytes() == expected
     assert started.helpers == []  # none could start; the worker threads deflated all
+    assert started.batches == []
 
 
 def test_a_helper_that_cannot_write_says_why(tmp_path: Path) -> None:
@@ -200,7 +267,7 @@ def test_closing_with_batches_under_way_ends_the_helpers(tmp_path: Path) -> None
         taken_back = futures[-1].cancel()  # not sent yet: the last of forty batches
         helpers.close()  # killed: work under way is wanted no more
         assert taken_back
-        assert all(process.returncode is not None for process in processes)
+        assert [process.returncode for process in processes] == [-signal.SIGKILL]
         for future in futures:
             assert future.done()
             if not future.cancelled():
@@ -215,7 +282,8 @@ def test_a_helper_imports_the_spool_and_not_the_converter() -> None:
     # A helper starts as the package of many small files is read: importing the whole
     # converter there (0.15 s) would take a core from the reading thread.
     program = deflater_module._PROGRAM.replace(
-        "from condawheel.convert.deflater import serve; serve(int(sys.argv[1]))",
+        "from condawheel.convert.deflater import run_helper; "
+        "raise SystemExit(run_helper(int(sys.argv[1])))",
         "import condawheel.convert.deflater; "
         "print(sorted(m for m in sys.modules if m.startswith('condawheel')))",
     )

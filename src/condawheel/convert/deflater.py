@@ -29,6 +29,7 @@ an error message of that length (UTF-8), after which the helper exits.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import signal
 import struct
@@ -36,29 +37,31 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import Future
-from typing import IO, BinaryIO, Literal
+from typing import IO, BinaryIO, Literal, cast
 
 from condawheel.convert.spool import DEFLATED, STORED, deflate_bodies, write_all_at
 
-__all__ = ["DeflateHelpers", "Placed", "placements", "serve"]
+__all__ = ["DeflateHelpers", "HelperFailed", "Placed", "placements", "run_helper", "serve"]
 
 # Where one body of a batch lies in the spool: offset, stored length and zip method.
 Placed = tuple[int, int, Literal[0, 8]]
 
-_REQUEST = struct.Struct("<QII")
+_REQUEST = struct.Struct("<QiI")  # the level is signed: zlib's default is -1
 _U32 = struct.Struct("<I")
 _MAX_BODY = (1 << 32) - 1  # a size field is a u32; small bodies are far below it
-# Linux lets a pipe hold more than its default 64 KiB (fcntl F_SETPIPE_SZ): a few
-# batches queued in the pipe keep a helper busy while the sending thread waits for the
-# GIL. Elsewhere the default stays.
-_F_SETPIPE_SZ = 1031
-_PIPE_SIZE = 2 << 20
+# Linux lets a pipe hold more than its default 64 KiB (fcntl F_SETPIPE_SZ): a batch or
+# two queued in the pipe keep a helper busy while the sending thread waits for the GIL.
+# An unprivileged process may ask for up to /proc/sys/fs/pipe-max-size (1 MiB unless
+# raised), so 1 MiB; elsewhere, or if refused, the default stays (slower, not wrong).
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, which typeshed knows on Linux only
+_PIPE_SIZE = 1 << 20
 # The helper's program: isolated mode (no current directory, no PYTHON* variables, no
 # user site) and then this process's module search path, so that the helper imports
 # the very condawheel and zlib-ng this process runs.
 _PROGRAM = (
     "import sys, json; sys.path[:] = json.loads(sys.argv[2]); "
-    "from condawheel.convert.deflater import serve; serve(int(sys.argv[1]))"
+    "from condawheel.convert.deflater import run_helper; "
+    "raise SystemExit(run_helper(int(sys.argv[1])))"
 )
 
 
@@ -80,18 +83,41 @@ class _Helper:
 
     def __init__(self, spool_fd: int) -> None:
         executable = sys.executable
-        if not executable:
+        if not executable or getattr(sys, "frozen", False):
             msg = "no Python executable to run a helper with"
             raise OSError(msg)
         import json  # noqa: PLC0415 - only a package of many small files starts helpers
 
+        # Only text entries: the import system skips any other kind too.
+        search_path = [entry for entry in cast("list[object]", sys.path) if isinstance(entry, str)]
         self.process = subprocess.Popen(
-            [executable, "-I", "-c", _PROGRAM, str(spool_fd), json.dumps(sys.path)],
+            [executable, "-I", "-c", _PROGRAM, str(spool_fd), json.dumps(search_path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             pass_fds=(spool_fd,),
             bufsize=0,
+            # A session of its own: Ctrl-C at a terminal interrupts the converting
+            # process, which ends its helpers; a helper prints no traceback of its own.
+            start_new_session=True,
         )
+        try:
+            self._start()
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """End a helper that could not be set up (our own child, by its handle)."""
+        to_send = getattr(self, "_to_send", None)
+        if to_send is not None:  # a sending thread may have started: let it end
+            to_send.put(None)
+        self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+
+    def _start(self) -> None:
         self.outstanding = 0  # bytes sent or queued and not answered yet
         self._lock = threading.Lock()
         self._failure: HelperFailed | None = None
@@ -106,7 +132,7 @@ class _Helper:
 
                 fcntl.fcntl(stdin.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
             except (ImportError, OSError):
-                pass  # the default pipe size: slower, not wrong
+                pass  # the default pipe size
         self._sender = threading.Thread(
             target=self._send, name="condawheel-deflate-send", daemon=True
         )
@@ -125,16 +151,23 @@ class _Helper:
         self._to_send.put((future, offset, level, bodies))
         return future
 
+    @property
+    def failed(self) -> bool:
+        """Whether the helper failed (it takes no more batches)."""
+        return self._failure is not None
+
     def close(self, *, kill: bool) -> None:
         """End the helper: at once (``kill``), or once the batches it has are done."""
-        if kill:
-            self.process.kill()  # our own child, by its handle
-        self._to_send.put(None)
-        self._sender.join()
-        self._receiver.join()
-        self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        try:
+            if kill:
+                self.process.kill()  # our own child, by its handle
+            self._to_send.put(None)
+            self._sender.join()
+            self._receiver.join()
+        finally:
+            self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
     def _send(self) -> None:
         stdin = self.process.stdin
@@ -152,18 +185,25 @@ class _Helper:
                     self._done(size)
                     future.set_exception(self._failure)
                     continue
-                self._sent.put((future, offset, len(bodies), size))
-                request = b"".join(
-                    [
-                        _REQUEST.pack(offset, level, len(bodies)),
-                        struct.pack(f"<{len(bodies)}I", *map(len, bodies)),
-                        *bodies,
-                    ]
-                )
+                try:
+                    request = b"".join(
+                        [
+                            _REQUEST.pack(offset, level, len(bodies)),
+                            struct.pack(f"<{len(bodies)}I", *map(len, bodies)),
+                            *bodies,
+                        ]
+                    )
+                except Exception as error:  # noqa: BLE001 - the batch is done elsewhere
+                    self._done(size)
+                    future.set_exception(HelperFailed(f"cannot send a batch: {error}"))
+                    continue
+                count = len(bodies)
                 del bodies, item
+                self._sent.put((future, offset, count, size))
                 # A helper that ended is reported by the receiver, for this batch.
                 with contextlib.suppress(OSError):
                     _write_all(stdin, request)
+                del request
         finally:
             with contextlib.suppress(OSError):
                 stdin.close()
@@ -229,6 +269,9 @@ class DeflateHelpers:
     def __init__(self, spool_fd: int, level: int, count: int) -> None:
         self.level = level
         self._helpers: list[_Helper] = []
+        if os.name != "posix":  # descriptor passing (and the spool's pwrite) is POSIX's
+            msg = "helper processes need a POSIX system"
+            raise OSError(msg)
         try:
             for _ in range(count):
                 self._helpers.append(_Helper(spool_fd))
@@ -247,8 +290,13 @@ class DeflateHelpers:
         if any(len(body) > _MAX_BODY for body in bodies):  # a guard: only small bodies
             msg = "a body too large for a helper's batch"
             raise ValueError(msg)
-        helper = min(self._helpers, key=lambda h: h.outstanding)
+        helper = min(self._helpers, key=lambda h: (h.failed, h.outstanding))
         return helper.submit(offset, self.level, bodies, size)
+
+    @property
+    def failed(self) -> bool:
+        """Whether every helper failed: batches are better deflated in threads from now."""
+        return all(helper.failed for helper in self._helpers)
 
     def close(self, *, kill: bool = False) -> None:
         """End every helper; one with batches still under way is killed.
@@ -257,9 +305,14 @@ class DeflateHelpers:
         get the end of their input and exit. One that failed may leave batches behind,
         wanted no more; killing the helper is quicker than deflating them.
         """
-        for helper in self._helpers:
-            helper.close(kill=kill or helper.outstanding > 0)
-        self._helpers.clear()
+        helpers, self._helpers = self._helpers, []
+        try:
+            for helper in helpers:
+                helper.close(kill=kill or helper.outstanding > 0)
+        finally:
+            for helper in helpers:  # a helper left by an interruption above is killed
+                if helper.process.returncode is None:
+                    helper.close(kill=True)
 
 
 def _write_all(stream: IO[bytes], data: bytes) -> None:
@@ -292,6 +345,19 @@ def _read_part(stream: BinaryIO, size: int) -> bytes:
         msg = "request cut short"
         raise EOFError(msg)
     return data
+
+
+def run_helper(spool_fd: int) -> int:
+    """Run a helper process (see :func:`serve`); return its exit status.
+
+    A converting process that goes away cuts its requests short or closes the pipe of
+    the replies: the helper ends then, with a status and no traceback.
+    """
+    try:
+        serve(spool_fd)
+    except (EOFError, BrokenPipeError):
+        return 1
+    return 0
 
 
 def serve(spool_fd: int) -> None:

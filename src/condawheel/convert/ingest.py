@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, NamedTuple, P
 
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.convert import layout
-from condawheel.convert.deflater import DeflateHelpers, Placed, placements
+from condawheel.convert.deflater import DeflateHelpers, HelperFailed, Placed, placements
 from condawheel.convert.spool import (
     BLOCK,
     DEFLATED,
@@ -369,7 +369,7 @@ class Blobs:
             count = max(1, min(self._threads - 1, _MAX_HELPERS))
             try:
                 self._helpers = DeflateHelpers(self.spool.fileno(), self.spool.level, count)
-            except (OSError, ValueError, subprocess.SubprocessError):
+            except (OSError, ValueError, RuntimeError, subprocess.SubprocessError):
                 # Not started (no executable, no fork/exec, too many processes...): the
                 # worker threads deflate these bodies instead, to the same bytes.
                 self._helpers_failed = True
@@ -476,10 +476,12 @@ class _Task(Generic[_T]):
         self._value: _T | None = None
         self._ran = False
         self._dropped = False
+        # Work already given to a helper process, which ``function(*args)`` repeats: it
+        # is taken back as a thread pool's task is, while the future has not started (the
+        # batch is not sent yet), and done here if the helper fails (the same bytes; a
+        # fault of the spool then shows as it does in a thread).
+        self._handed_over = handed_over is not None
         if handed_over is not None:
-            # Work already given to a helper process, which ``function(*args)`` repeats:
-            # taken back as a thread pool's task is, while the future has not started
-            # (the batch is not sent yet).
             self._watch(handed_over)
         elif pool is None:
             self._value, self._ran = function(*args), True
@@ -494,10 +496,19 @@ class _Task(Generic[_T]):
         # read leave memory while the plan is made, not when the writer gets there.
         future.add_done_callback(self._release)
 
-    def _release(self, _future: Future[_T]) -> None:
+    def _release(self, future: Future[_T]) -> None:
         # Runs when the future finishes or is cancelled; a thread that cancels it to
-        # run the work itself took the arguments first.
-        self._args = ()
+        # run the work itself took the arguments first. A helper's failure keeps them,
+        # to do the work here (result).
+        if not self._failed_helper(future):
+            self._args = ()
+
+    def _failed_helper(self, future: Future[_T]) -> bool:
+        return (
+            self._handed_over
+            and not future.cancelled()
+            and isinstance(future.exception(), HelperFailed)
+        )
 
     def done(self) -> bool:
         """Return whether the result is available without waiting."""
@@ -509,9 +520,13 @@ class _Task(Generic[_T]):
             raise CancelledError
         if not self._ran:
             args = self._args
-            if self._future is not None and not self._future.cancel():
-                return self._future.result()
+            future = self._future
+            if future is not None and not future.cancel():
+                future.exception()  # waits
+                if not self._failed_helper(future):
+                    return future.result()
             self._value, self._ran = self._function(*args), True
+            self._args = ()
         return self._value  # type: ignore[return-value]
 
     def steal(self) -> None:
@@ -760,7 +775,7 @@ class _Ingest:
         helpers = None
         if self.pool is not None and self.small_count >= _HELPERS_AFTER_BODIES:
             helpers = blobs.helpers()
-        if helpers is None:
+        if helpers is None or helpers.failed:
             return _Task(self.pool, _batch_deflate, spool, bodies)
         offset = spool.reserve(sum(deflate_bound(len(body)) for body in bodies))
         return _Task(
