@@ -12,15 +12,16 @@ zlib-ng, so the same bytes) and writes them into the spool through a descriptor 
 inherited, at an offset reserved for the batch; only the placements come back.
 
 The helpers are started (``sys.executable``, isolated mode, with this process's module
-search path) when a package has shown many small bodies (:mod:`.ingest` decides), one
-fewer than the worker threads and at least one. They end when the package's
-:class:`~.ingest.Blobs` closes: their input is closed, or they are killed if work they
-were given is no longer wanted. Where a helper cannot be started (no ``sys.executable``,
-no ``fork``/``exec``, a system without descriptor passing) the worker threads do the
-work, as before. A batch not yet sent can still be taken back and done in the thread
-that needs it (:class:`~.ingest._Task`).
+search path, in a session of their own) when a package has shown many small bodies
+(:mod:`.ingest` decides), one fewer than the worker threads and at least one. They end
+when the package's :class:`~.ingest.Blobs` closes: their input is closed, or they are
+killed if work they were given is no longer wanted. A batch not yet sent can still be
+taken back and done in the thread that needs it, and a batch whose helper failed is
+done there too (:class:`~.ingest._Task`). Where no helper can be started (no
+``sys.executable``, a frozen application, a system that is not POSIX) the worker threads
+do the work, as before.
 
-The protocol, all integers little-endian: a request is ``offset:u64 level:u32
+The protocol, all integers little-endian: a request is ``offset:u64 level:i32
 count:u32``, ``count`` sizes (``u32``) and the bodies joined. The reply is
 ``error_length:u32``, then either ``count`` pairs ``stored_length:u32 method:u32`` or
 an error message of that length (UTF-8), after which the helper exits.
