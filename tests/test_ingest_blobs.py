@@ -22,7 +22,8 @@ from builders import CondaSpec, FileSpec, build_conda
 from condawheel.conda.sources import open_package
 from condawheel.convert import convert
 from condawheel.convert import core as convert_core
-from condawheel.convert.ingest import Blobs, ingest
+from condawheel.convert.blobs import Blobs
+from condawheel.convert.ingest import ingest
 from condawheel.convert.names import NameMapping
 from condawheel.convert.splitting import plan_wheels
 from condawheel.convert.spool import Spool
@@ -228,12 +229,12 @@ def test_a_finished_task_lets_go_of_its_input_before_its_result_is_taken() -> No
     # workers finish them, while the plan is made, not when the writer collects them.
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-    from condawheel.convert.ingest import _Task  # noqa: PLC0415 - the mechanism itself
+    from condawheel.convert.blobs import Task  # noqa: PLC0415 - the mechanism itself
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         body = _Body()
         watch = weakref.ref(body)
-        task = _Task(pool, id, body)
+        task = Task(pool, id, body)
         del body
         while not task.done():
             threading.Event().wait(0.01)
@@ -242,8 +243,8 @@ def test_a_finished_task_lets_go_of_its_input_before_its_result_is_taken() -> No
         assert isinstance(task.result(), int)
         # Dropped work has no result, whoever asks.
         gate = threading.Event()
-        blocker = _Task(pool, gate.wait, _GATE_TIMEOUT)
-        dropped = _Task(pool, id, _Body())
+        blocker = Task(pool, gate.wait, _GATE_TIMEOUT)
+        dropped = Task(pool, id, _Body())
         dropped.cancel()
         gate.set()
         assert blocker.result() is True

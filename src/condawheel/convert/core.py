@@ -12,7 +12,8 @@ from condawheel.binaries import LinkageAnalyzer
 from condawheel.conda.condameta import parse_package
 from condawheel.conda.sources import open_package
 from condawheel.convert.analysis import analyze_package
-from condawheel.convert.ingest import Blobs, Inventory, Limits, default_workers, ingest
+from condawheel.convert.blobs import Blobs
+from condawheel.convert.ingest import Inventory, Limits, default_workers, ingest
 from condawheel.convert.splitting import plan_wheels
 from condawheel.convert.spool import Spool
 from condawheel.convert.writer import write_wheel

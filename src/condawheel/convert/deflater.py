@@ -14,10 +14,10 @@ inherited, at an offset reserved for the batch; only the placements come back.
 The helpers are started (``sys.executable``, isolated mode, with this process's module
 search path, in a session of their own) when a package has shown many small bodies
 (:mod:`.ingest` decides), one fewer than the worker threads and at least one. They end
-when the package's :class:`~.ingest.Blobs` closes: their input is closed, or they are
+when the package's :class:`~.blobs.Blobs` closes: their input is closed, or they are
 killed if work they were given is no longer wanted. A batch not yet sent can still be
 taken back and done in the thread that needs it, and a batch whose helper failed is
-done there too (:class:`~.ingest._Task`). Where no helper can be started (no
+done there too (:class:`~.blobs.Task`). Where no helper can be started (no
 ``sys.executable``, a frozen application, a system that is not POSIX) the worker threads
 do the work, as before.
 

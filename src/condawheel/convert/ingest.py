@@ -9,16 +9,16 @@ then decides; the writer copies compressed bodies from the spool.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import tempfile
 from collections import deque
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NamedTuple, Protocol
 
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.convert import layout
-from condawheel.convert.deflater import DeflateHelpers, HelperFailed, Placed, placements
+from condawheel.convert.blobs import Blobs, Group, Task
+from condawheel.convert.deflater import Placed, placements
 from condawheel.convert.spool import (
     BLOCK,
     DEFLATED,
@@ -40,17 +40,13 @@ from condawheel.io.collector import cyclic_gc_paused
 from condawheel.io.cpus import usable_cores
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
-    from typing_extensions import Self
+    from collections.abc import Mapping
 
     from condawheel.binaries import BinaryFacts
     from condawheel.conda.sources import Member, MemberKind, MemberReader, PackageSource
     from condawheel.convert.spool import Spool
 
-__all__ = ["BinaryAnalyzer", "Blobs", "Inventory", "Limits", "PayloadFile", "ingest"]
-
-_T = TypeVar("_T")
+__all__ = ["BinaryAnalyzer", "Inventory", "Limits", "PayloadFile", "ingest"]
 
 # The info/ files the analysis reads; the rest (recipe/, test/, ...) is never decompressed
 # into memory.
@@ -81,7 +77,6 @@ _BATCH_COUNT = 256
 # batches go to helper processes (see .deflater), where deflating a body costs no wait
 # for the GIL. Fewer are not worth starting a process (some 20-30 ms of CPU).
 _HELPERS_AFTER_BODIES = 1000
-_MAX_HELPERS = 4
 
 
 @dataclass(frozen=True)
@@ -138,35 +133,6 @@ _Facts = tuple[str, int, "BinaryFacts | None"]  # sha256, crc32, binary facts
 _Placed = Placed  # spool offset, stored length, zip method
 
 
-class _Group(Protocol):
-    """Bodies handed to the workers together: their facts first, then their blobs."""
-
-    @property
-    def size(self) -> int:
-        """The bytes this holds in memory until its tasks are done."""
-        ...
-
-    def paths(self) -> tuple[str, ...]:
-        """Return the paths of its bodies."""
-        ...
-
-    def tasks(self) -> list[_Task[Any]]:
-        """Return every task of the group (facts and bodies)."""
-        ...
-
-    def fact_tasks(self) -> list[_Task[Any]]:
-        """Return the tasks whose results the analysis needs."""
-        ...
-
-    def complete(self, payload: list[PayloadFile]) -> None:
-        """Fill in the payload entries with the facts (waits for the fact tasks)."""
-        ...
-
-    def blobs(self, spool: Spool) -> dict[str, Blob]:
-        """Return where each body sits in the spool (waits for the body tasks)."""
-        ...
-
-
 @dataclass
 class _Pending:
     """A body whose hashing and compression are under way in worker threads."""
@@ -174,10 +140,10 @@ class _Pending:
     position: int
     path: str
     data: bytes
-    facts: _Task[_Facts]
+    facts: Task[_Facts]
     # Each writes one piece of the body into its slot of the spool and returns its size.
     slots: list[int]
-    blocks: list[_Task[int]]
+    blocks: list[Task[int]]
     deflate: bool
 
     @property
@@ -189,11 +155,11 @@ class _Pending:
         """Return the path of the body."""
         return (self.path,)
 
-    def tasks(self) -> list[_Task[Any]]:
+    def tasks(self) -> list[Task[Any]]:
         """Return the tasks whose results finishing it needs."""
         return [*self.blocks, self.facts]
 
-    def fact_tasks(self) -> list[_Task[Any]]:
+    def fact_tasks(self) -> list[Task[Any]]:
         """Return the task that hashes and analyses the body."""
         return [self.facts]
 
@@ -226,18 +192,18 @@ class _PendingBatch:
 
     bodies: list[_Small]
     size: int
-    facts: _Task[list[_Facts]]
-    deflate: _Task[list[_Placed]] | None  # None without a spool
+    facts: Task[list[_Facts]]
+    deflate: Task[list[_Placed]] | None  # None without a spool
 
     def paths(self) -> tuple[str, ...]:
         """Return the paths of the bodies."""
         return tuple(body.path for body in self.bodies)
 
-    def tasks(self) -> list[_Task[Any]]:
+    def tasks(self) -> list[Task[Any]]:
         """Return the tasks whose results finishing it needs."""
         return [self.facts] if self.deflate is None else [self.deflate, self.facts]
 
-    def fact_tasks(self) -> list[_Task[Any]]:
+    def fact_tasks(self) -> list[Task[Any]]:
         """Return the task that hashes and analyses the bodies."""
         return [self.facts]
 
@@ -268,7 +234,7 @@ class _Small(NamedTuple):
 
     The entry is made once, when the facts come (a tuple here, not a first entry to
     replace: a package of 30,000 small files made each twice). The body itself is held
-    by the batch's tasks only, which let go of it when they are done (see :class:`_Task`).
+    by the batch's tasks only, which let go of it when they are done (see :class:`Task`).
     """
 
     position: int  # of its placeholder in the payload list
@@ -319,229 +285,6 @@ def _facts(data: bytes, analyzer: BinaryAnalyzer | None) -> _Facts:
     return hashlib.sha256(data).hexdigest(), crc32(data), facts
 
 
-class Blobs:
-    """The spooled bodies of one package by path; each is waited for when it is asked for.
-
-    :func:`ingest` returns once every fact the analysis and the plan need is gathered,
-    while the last bodies may still be deflating in worker threads: the reading thread
-    goes on to analyse and plan with the other cores compressing. The writer then asks
-    for each body's blob as it copies it; one not done yet is compressed in the
-    writer's thread if no worker has started it, or waited for. Only the thread that
-    read the package uses this object (the workers never touch it).
-
-    Closing it drops the work not started and waits for the work under way, so that no
-    worker writes into the spool after it is closed (close it before the spool).
-    """
-
-    def __init__(self, spool: Spool) -> None:
-        self.spool = spool
-        self._ready: dict[str, Blob] = {}
-        self._waiting: dict[str, _Group] = {}
-        self._groups: deque[_Group] = deque()  # what _waiting holds, in archive order
-        # Groups whose work may not have started, in archive order (_work_while_waiting).
-        self._unclaimed: list[_Group] = []
-        self._pool: ThreadPoolExecutor | None = None
-        self._threads = 0
-        self._helpers: DeflateHelpers | None = None
-        self._helpers_failed = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    def workers(self, threads: int) -> ThreadPoolExecutor:
-        """Start the worker threads; they live until :meth:`close`, past :func:`ingest`."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="condawheel")
-            self._threads = threads
-        return self._pool
-
-    def helpers(self) -> DeflateHelpers | None:
-        """Start the helper processes (once), or ``None`` where they cannot run.
-
-        One fewer than the worker threads and at least one, at most four: the reading
-        thread keeps a core, and a few helpers deflate small bodies faster than one
-        thread reads them.
-        """
-        if self._helpers is None and not self._helpers_failed:
-            count = max(1, min(self._threads - 1, _MAX_HELPERS))
-            try:
-                self._helpers = DeflateHelpers(self.spool.fileno(), self.spool.level, count)
-            except (OSError, ValueError, RuntimeError, subprocess.SubprocessError):
-                # Not started (no executable, no fork/exec, too many processes...): the
-                # worker threads deflate these bodies instead, to the same bytes.
-                self._helpers_failed = True
-        return self._helpers
-
-    def blob(self, path: str) -> Blob:
-        """Return the blob of the body at ``path``, once it is in the spool.
-
-        :raises OSError: (or anything else) if the worker that deflated it failed.
-        """
-        blob = self._ready.get(path)
-        if blob is None:
-            group = self._waiting.get(path)
-            if group is None:  # a guard: the plan only names spooled bodies
-                msg = f"plan names {path!r}, whose body was not kept"
-                raise AssertionError(msg)
-            self._work_while_waiting(group)
-            self._settle(group)
-            blob = self._ready[path]
-        return blob
-
-    def settle(self) -> None:
-        """Wait for every body still under way, raising the first failure of a worker.
-
-        Called before a wheel is published: a body no plan names must not fail unseen.
-        """
-        while self._groups:
-            group = self._groups[0]
-            if group.paths()[0] in self._waiting:
-                self._settle(group)  # stays queued if it raises
-            self._groups.popleft()
-
-    def close(self) -> None:
-        """Drop the work not started and wait for the workers (the package is done)."""
-        for group in self._waiting.values():
-            for task in group.tasks():
-                task.cancel()
-        self._waiting.clear()
-        self._groups.clear()
-        self._unclaimed.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._helpers is not None:
-            self._helpers.close()
-            self._helpers = None
-
-    def add(self, blobs: Mapping[str, Blob]) -> None:
-        """Record bodies that are in the spool."""
-        self._ready.update(blobs)
-
-    def defer(self, group: _Group) -> None:
-        """Record bodies whose tasks may still run."""
-        for path in group.paths():
-            self._waiting[path] = group
-        self._groups.append(group)
-        self._unclaimed.append(group)
-
-    def _work_while_waiting(self, group: _Group) -> None:
-        """Take back work not started, newest first, until ``group`` is done.
-
-        The writer asks for bodies in the wheel's order; when the one it needs is still
-        being deflated, this thread would idle. It takes the newest work nobody has
-        started instead (workers and helper processes take the oldest), so the last
-        bodies are shared between them rather than left to one. Each group is looked at
-        once: what it leaves has started elsewhere, or it was done here.
-        """
-        needed = group.tasks()
-        while self._unclaimed and not all(task.done() for task in needed):
-            newest = self._unclaimed[-1]
-            if newest is group:
-                return  # _settle takes it back itself if it has not started
-            self._unclaimed.pop()
-            for task in reversed(newest.tasks()):
-                task.steal()
-
-    def _settle(self, group: _Group) -> None:
-        # The blob of a body not started yet is compressed here (_Task.result).
-        blobs = group.blobs(self.spool)
-        for path in group.paths():
-            del self._waiting[path]
-        self._ready.update(blobs)
-
-
-class _Task(Generic[_T]):
-    """Work handed to the thread pool, which the reading thread may take back.
-
-    When the reading thread needs a result (the archive is read to its end, or too much
-    is in flight), waiting idle would waste a core: if no worker has started the task
-    yet, the reading thread cancels it and runs it itself. At the end of a package this
-    halves the tail of the last large body's blocks.
-    """
-
-    def __init__(
-        self,
-        pool: ThreadPoolExecutor | None,
-        function: Callable[..., _T],
-        *args: object,
-        handed_over: Future[_T] | None = None,
-    ) -> None:
-        self._function = function
-        self._args = args
-        self._future: Future[_T] | None = None
-        self._value: _T | None = None
-        self._ran = False
-        self._dropped = False
-        # Work already given to a helper process, which ``function(*args)`` repeats: it
-        # is taken back as a thread pool's task is, while the future has not started (the
-        # batch is not sent yet), and done here if the helper fails (the same bytes; a
-        # fault of the spool then shows as it does in a thread).
-        self._handed_over = handed_over is not None
-        if handed_over is not None:
-            self._watch(handed_over)
-        elif pool is None:
-            self._value, self._ran = function(*args), True
-            self._args = ()
-        else:
-            self._watch(pool.submit(function, *args))
-
-    def _watch(self, future: Future[_T]) -> None:
-        self._future = future
-        # A finished task lets go of its input (bodies in memory) at once, not when
-        # its result is collected: the bodies left to the workers at the end of the
-        # read leave memory while the plan is made, not when the writer gets there.
-        future.add_done_callback(self._release)
-
-    def _release(self, future: Future[_T]) -> None:
-        # Runs when the future finishes or is cancelled; a thread that cancels it to
-        # run the work itself took the arguments first. A helper's failure keeps them,
-        # to do the work here (result).
-        if not self._failed_helper(future):
-            self._args = ()
-
-    def _failed_helper(self, future: Future[_T]) -> bool:
-        return (
-            self._handed_over
-            and not future.cancelled()
-            and isinstance(future.exception(), HelperFailed)
-        )
-
-    def done(self) -> bool:
-        """Return whether the result is available without waiting."""
-        return self._ran or (self._future is not None and self._future.done())
-
-    def result(self) -> _T:
-        """Return the result, running the work here if no worker has started it."""
-        if self._dropped:  # a guard: dropped work has no result (its input is gone)
-            raise CancelledError
-        if not self._ran:
-            args = self._args
-            future = self._future
-            if future is not None and not future.cancel():
-                future.exception()  # waits
-                if not self._failed_helper(future):
-                    return future.result()
-            self._value, self._ran = self._function(*args), True
-            self._args = ()
-        return self._value  # type: ignore[return-value]
-
-    def steal(self) -> None:
-        """Run the work in this thread now if no worker has started it yet."""
-        if not self._ran and not self._dropped and self._future is not None:
-            args = self._args
-            if self._future.cancel():
-                self._value, self._ran = self._function(*args), True
-
-    def cancel(self) -> None:
-        """Drop the work if it has not started (the package failed)."""
-        if self._future is not None and self._future.cancel():
-            self._dropped = True
-
-
 def ingest(
     source: PackageSource,
     *,
@@ -588,7 +331,7 @@ class _Ingest:
         self.payload: list[PayloadFile] = []
         self.seen: set[str] = set()
         self.total = 0
-        self.pending: deque[_Group] = deque()
+        self.pending: deque[Group] = deque()
         self.in_flight = 0
         self.small: list[_Small] = []
         self.small_data: list[bytes] = []
@@ -728,7 +471,7 @@ class _Ingest:
         spool = self.spool
         deflate = spool is not None and worth_deflating(data, whole=True)
         slots: list[int] = []
-        blocks: list[_Task[int]] = []
+        blocks: list[Task[int]] = []
         if spool is not None and deflate:
             # Blocks of one body compress in parallel, each written by its worker into
             # a slot reserved for it: a package that is one large library (libstdc++,
@@ -736,17 +479,17 @@ class _Ingest:
             for start, end in block_bounds(len(data)):
                 slots.append(spool.reserve(deflate_bound(end - start)))
                 blocks.append(
-                    _Task(pool, deflate_range_into, spool, slots[-1], data, start, end, spool.level)
+                    Task(pool, deflate_range_into, spool, slots[-1], data, start, end, spool.level)
                 )
         elif spool is not None:
             slots.append(spool.reserve(len(data)))
-            blocks.append(_Task(pool, spool.write_at, slots[-1], data))
+            blocks.append(Task(pool, spool.write_at, slots[-1], data))
         self.pending.append(
             _Pending(
                 len(self.payload) - 1,
                 member.path,
                 data,
-                _Task(pool, _facts, data, self.analyzer),
+                Task(pool, _facts, data, self.analyzer),
                 slots,
                 blocks,
                 deflate,
@@ -761,14 +504,14 @@ class _Ingest:
             return
         bodies, datas, size = self.small, self.small_data, self.small_bytes
         self.small, self.small_data, self.small_bytes = [], [], 0
-        facts = _Task(self.pool, _batch_facts, datas, self.analyzer)
+        facts = Task(self.pool, _batch_facts, datas, self.analyzer)
         self.small_count += len(datas)
         deflate = self._deflate_batch(datas)
         self.pending.append(_PendingBatch(bodies, size, facts, deflate))
         self.in_flight += size
         self._drain(_IN_FLIGHT_BYTES)
 
-    def _deflate_batch(self, bodies: list[bytes]) -> _Task[list[_Placed]] | None:
+    def _deflate_batch(self, bodies: list[bytes]) -> Task[list[_Placed]] | None:
         spool, blobs = self.spool, self.blobs
         if spool is None or blobs is None:
             return None
@@ -776,9 +519,9 @@ class _Ingest:
         if self.pool is not None and self.small_count >= _HELPERS_AFTER_BODIES:
             helpers = blobs.helpers()
         if helpers is None or helpers.failed:
-            return _Task(self.pool, _batch_deflate, spool, bodies)
+            return Task(self.pool, _batch_deflate, spool, bodies)
         offset = spool.reserve(sum(deflate_bound(len(body)) for body in bodies))
-        return _Task(
+        return Task(
             None,
             _batch_deflate_at,
             spool,
@@ -839,7 +582,7 @@ class _Ingest:
         # Stored bodies go into one slot; deflated ones into one slot per block.
         stored_at = spool.reserve(member.size) if spool is not None and not deflate else None
         segments: list[tuple[int, int]] = []
-        in_flight: deque[tuple[int, _Task[int]]] = deque()
+        in_flight: deque[tuple[int, Task[int]]] = deque()
         try:
             chunk, window, position = first, b"", 0
             while chunk:
@@ -850,7 +593,7 @@ class _Ingest:
                 following = reader.read(BLOCK) if reader.left else b""
                 if spool is not None and deflate:
                     slot = spool.reserve(deflate_bound(len(chunk)))
-                    task = _Task(
+                    task = Task(
                         pool, _deflate_into, spool, slot, chunk, window, spool.level, not following
                     )
                     in_flight.append((slot, task))

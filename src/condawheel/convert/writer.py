@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from condawheel.convert.ingest import Blobs
+    from condawheel.convert.blobs import Blobs
     from condawheel.convert.plan import WheelEntry, WheelPlan
     from condawheel.convert.spool import Blob, Spool
 
