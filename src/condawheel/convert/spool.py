@@ -147,6 +147,8 @@ class Blob:
     @property
     def compressed_size(self) -> int:
         """The size of the compressed body."""
+        if len(self.segments) == 1:  # most bodies
+            return self.segments[0][1]
         return sum(length for _, length in self.segments)
 
 
@@ -351,6 +353,14 @@ class Spool:
         if blob.method == STORED:
             return packed
         return zlib.decompress(packed, -15)
+
+    def small_body(self, blob: Blob) -> bytes | None:
+        """Return the compressed bytes of a small body (see :meth:`copy_into`), else None."""
+        segments = blob.segments
+        if len(segments) == 1 and segments[0][1] <= CHUNK:
+            offset, length = segments[0]
+            return self._small_body(offset, length)
+        return None
 
     def copy_into(self, blob: Blob, out: BinaryIO) -> None:
         """Copy the compressed bytes of ``blob`` to the current position of ``out``.

@@ -112,6 +112,7 @@ def _add_entry(
             archive, entry.arcname, rewritten, date_time=plan.date_time, mode=mode, level=level
         )
     assert isinstance(source, FromPayload)  # noqa: S101 - exhaustive over EntrySource
+    small = spool.small_body(blob)
     archive.add(
         entry.arcname,
         method=blob.method,
@@ -120,7 +121,8 @@ def _add_entry(
         compressed_size=blob.compressed_size,
         date_time=plan.date_time,
         mode=mode,
-        write_body=_copier(spool, blob),
+        write_body=None if small is not None else _copier(spool, blob),
+        body=small or b"",
     )
     return entry.arcname, record_hash(blob.sha256), str(blob.size)
 

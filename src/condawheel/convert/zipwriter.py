@@ -55,9 +55,14 @@ class ZipWriter:
         compressed_size: int,
         date_time: tuple[int, int, int, int, int, int],
         mode: int,
-        write_body: Callable[[BinaryIO], None],
+        write_body: Callable[[BinaryIO], None] | None = None,
+        body: bytes = b"",
     ) -> None:
-        """Add one entry whose compressed body ``write_body`` writes to the stream."""
+        """Add one entry: its compressed ``body``, or what ``write_body`` writes to the stream.
+
+        A body given as bytes goes out in the same write as the entry's header: most
+        entries of a wheel are small, and one write each counts for 30,000 of them.
+        """
         encoded = name.encode("utf-8")
         flags = 0 if encoded.isascii() else _UTF8_FLAG
         if date_time != self._date_time:  # every entry of a wheel has the same date
@@ -67,7 +72,7 @@ class ZipWriter:
         offset = self.out.tell()
         big = size >= _LIMIT32 or compressed_size >= _LIMIT32
         extra = struct.pack("<HHQQ", 0x0001, 16, size, compressed_size) if big else b""
-        # One write of the header, name and extra field: most entries are small.
+        # One write of the header, name and extra field (and a body given as bytes).
         self.out.write(
             _LOCAL.pack(
                 0x04034B50,
@@ -84,8 +89,10 @@ class ZipWriter:
             )
             + encoded
             + extra
+            + body
         )
-        write_body(self.out)
+        if write_body is not None:
+            write_body(self.out)
         # Its central directory record (4.3.12): a size or the offset past 32 bits moves
         # all three into the ZIP64 extra field (4.5.3).
         zip64 = big or offset >= _LIMIT32
