@@ -166,8 +166,9 @@ def record_dependencies(
     return RecordDependencies(origin, lists[0], lists[1])
 
 
-@dataclass(frozen=True)
-class PathEntry:
+# A msgspec struct, not a dataclass: one is made per member of a package, and a frozen
+# dataclass costs about 1-1.5 us to make where this costs 0.1 (30,000-60,000 members).
+class PathEntry(msgspec.Struct, frozen=True):
     """One ``paths.json`` entry (or one ``info/files`` line in a legacy package)."""
 
     path: str

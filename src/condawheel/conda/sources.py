@@ -15,10 +15,10 @@ import tarfile
 import zipfile
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final, Literal, NoReturn, Protocol, TypeAlias
 
+import msgspec
 from conda_package_streaming import package_streaming
 
 from condawheel.conda.condameta import check_relative_path
@@ -76,8 +76,9 @@ if _zstd is not None:  # pragma: no branch
     _READ_ERRORS = (*_READ_ERRORS, _zstd.ZstdError)
 
 
-@dataclass(frozen=True)
-class Member:
+# A msgspec struct, not a dataclass: one is made per member of a package, and a frozen
+# dataclass costs about 1-1.5 us to make where this costs 0.1 (30,000-60,000 members).
+class Member(msgspec.Struct, frozen=True):
     """One entry of a package, with a checked, ``/``-separated relative path."""
 
     path: str

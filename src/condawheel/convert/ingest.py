@@ -12,8 +12,10 @@ import hashlib
 import tempfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NamedTuple, Protocol
+
+import msgspec
 
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.convert import layout
@@ -101,8 +103,9 @@ class BinaryAnalyzer(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PayloadFile:
+# A msgspec struct, not a dataclass: one is made per member of a package, and a frozen
+# dataclass costs about 1-1.5 us to make where this costs 0.1 (30,000-60,000 members).
+class PayloadFile(msgspec.Struct, frozen=True):
     """What the single pass learnt about one payload member."""
 
     path: str
@@ -166,7 +169,9 @@ class _Pending:
     def complete(self, payload: list[PayloadFile]) -> None:
         """Fill in the body's payload entry."""
         digest, _, facts = self.facts.result()
-        payload[self.position] = replace(payload[self.position], sha256=digest, binary=facts)
+        payload[self.position] = msgspec.structs.replace(
+            payload[self.position], sha256=digest, binary=facts
+        )
 
     def blobs(self, spool: Spool) -> dict[str, Blob]:
         """Return the body's blob once its blocks are in the spool."""

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+import msgspec
 from packaging.utils import NormalizedName, canonicalize_name
 
 from condawheel import tags
@@ -100,15 +101,15 @@ _COMPILER_RUNTIMES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class FromPayload:
+# A msgspec struct, not a dataclass: one is made per member of a package, and a frozen
+# dataclass costs about 1-1.5 us to make where this costs 0.1 (30,000-60,000 members).
+class FromPayload(msgspec.Struct, frozen=True):
     """An entry whose bytes are a payload body, copied as compressed."""
 
     path: str
 
 
-@dataclass(frozen=True)
-class RewrittenScript:
+class RewrittenScript(msgspec.Struct, frozen=True):
     """A script whose first line becomes ``#!python`` (installers fill in the interpreter)."""
 
     path: str
@@ -126,8 +127,7 @@ class Generated:
 EntrySource: TypeAlias = "FromPayload | RewrittenScript | Generated"
 
 
-@dataclass(frozen=True)
-class WheelEntry:
+class WheelEntry(msgspec.Struct, frozen=True):
     """One file of the wheel."""
 
     arcname: str
