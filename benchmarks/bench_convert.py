@@ -26,10 +26,12 @@ from pathlib import Path
 
 from common import (
     corpus,
+    incompressible_files_package,
     many_files_package,
     measure_pair,
     mixed_package,
     synthetic_package,
+    tiny_files_package,
     transmuted_tar_bz2,
 )
 from conda_package_streaming.package_streaming import stream_conda_component
@@ -91,6 +93,8 @@ def run(*, runs: int, quick: bool, smoke: bool = False) -> list[dict[str, object
             synthetic_package(2 if smoke else (20 if quick else 200)),
             mixed_package(2 if smoke else (15 if quick else 150)),
             many_files_package(2 if smoke else (10 if quick else 100)),
+            tiny_files_package(600 if smoke else (6_000 if quick else 60_000)),
+            incompressible_files_package(200 if smoke else (2_000 if quick else 20_000)),
         ]
         for package in [*packages, *synthetic]:
             n = max(1 if smoke else 3, runs // 2) if package in synthetic else runs

@@ -385,6 +385,46 @@ def many_files_package(size_mb: int = 100, *, seed: int = 2028) -> Path:
     return _write_conda(stem, files, python=True)
 
 
+def tiny_files_package(count: int = 60_000, *, seed: int = 2029) -> Path:
+    """Build (once, cached) a ``.conda`` of ``count`` Python files of 100-500 bytes.
+
+    Another composition where members, not bytes, cost: 18 MB at full size, so deflate
+    is cheap and nearly everything is the per-member work.
+    """
+    stem = f"tinyfiles-{count}-1.0-py312_0"
+    if (target := _cached(stem)).exists():
+        return target
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    site = "lib/python3.12/site-packages/tinyfiles"
+    files = [
+        (
+            f"{site}/d{number % 100:02d}/f{number:06d}.py",
+            _python_source(rng, rng.randrange(100, 500)),
+        )
+        for number in range(count)
+    ]
+    return _write_conda(stem, files, python=True)
+
+
+def incompressible_files_package(count: int = 20_000, *, seed: int = 2030) -> Path:
+    """Build (once, cached) a ``.conda`` of ``count`` random files of 1-6 KB.
+
+    Small bodies that deflate cannot shrink (compressed or encrypted data): each is
+    deflated, found not to pay, and stored, as the floor (which deflates everything)
+    would.
+    """
+    stem = f"incompressible-{count}-1.0-py312_0"
+    if (target := _cached(stem)).exists():
+        return target
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    site = "lib/python3.12/site-packages/incompressible"
+    files = [
+        (f"{site}/d{number % 100:02d}/f{number:06d}.bin", rng.randbytes(rng.randrange(1000, 6000)))
+        for number in range(count)
+    ]
+    return _write_conda(stem, files, python=True)
+
+
 def _write_conda(stem: str, files: list[tuple[str, bytes]], *, python: bool = False) -> Path:
     from conda_package_streaming.create import conda_builder  # noqa: PLC0415
 
