@@ -20,9 +20,12 @@ The stages, in the order the data flows through them (:mod:`.core` runs them):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+# Not `from typing import TYPE_CHECKING`: a deflate helper process imports this package,
+# and typing alone would cost it a third of its start (mypy knows the name).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from condawheel.convert.core import (
         ArtifactHints,
         ConversionResult,

@@ -32,23 +32,20 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import signal
 import struct
 import subprocess
 import sys
 import threading
 from concurrent.futures import Future
-from typing import IO, BinaryIO, Literal, cast
+from typing import IO, Literal, cast
 
-from condawheel.convert.spool import DEFLATED, STORED, deflate_bodies, write_all_at
+from condawheel.convert.deflate import DEFLATED, REQUEST, STORED, U32
 
-__all__ = ["DeflateHelpers", "HelperFailed", "Placed", "placements", "run_helper", "serve"]
+__all__ = ["DeflateHelpers", "HelperFailed", "Placed", "placements"]
 
 # Where one body of a batch lies in the spool: offset, stored length and zip method.
 Placed = tuple[int, int, Literal[0, 8]]
 
-_REQUEST = struct.Struct("<QiI")  # the level is signed: zlib's default is -1
-_U32 = struct.Struct("<I")
 _MAX_BODY = (1 << 32) - 1  # a size field is a u32; small bodies are far below it
 # Linux lets a pipe hold more than its default 64 KiB (fcntl F_SETPIPE_SZ): a batch or
 # two queued in the pipe keep a helper busy while the sending thread waits for the GIL.
@@ -57,11 +54,12 @@ _MAX_BODY = (1 << 32) - 1  # a size field is a u32; small bodies are far below i
 _F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, which typeshed knows on Linux only
 _PIPE_SIZE = 1 << 20
 # The helper's program: isolated mode (no current directory, no PYTHON* variables, no
-# user site) and then this process's module search path, so that the helper imports
-# the very condawheel and zlib-ng this process runs.
+# user site) and then this process's module search path (marshalled: a built-in module,
+# and the same interpreter reads it), so that the helper imports the very condawheel and
+# zlib-ng this process runs, and no more than condawheel.convert.deflate.
 _PROGRAM = (
-    "import sys, json; sys.path[:] = json.loads(sys.argv[2]); "
-    "from condawheel.convert.deflater import run_helper; "
+    "import sys, marshal; sys.path[:] = marshal.loads(bytes.fromhex(sys.argv[2])); "
+    "from condawheel.convert.deflate import run_helper; "
     "raise SystemExit(run_helper(int(sys.argv[1])))"
 )
 
@@ -87,12 +85,12 @@ class _Helper:
         if not executable or getattr(sys, "frozen", False):
             msg = "no Python executable to run a helper with"
             raise OSError(msg)
-        import json  # noqa: PLC0415 - only a package of many small files starts helpers
+        import marshal  # noqa: PLC0415 - only a package of many small files starts helpers
 
         # Only text entries: the import system skips any other kind too.
         search_path = [entry for entry in cast("list[object]", sys.path) if isinstance(entry, str)]
         self.process = subprocess.Popen(
-            [executable, "-I", "-c", _PROGRAM, str(spool_fd), json.dumps(search_path)],
+            [executable, "-I", "-c", _PROGRAM, str(spool_fd), marshal.dumps(search_path).hex()],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             pass_fds=(spool_fd,),
@@ -189,7 +187,7 @@ class _Helper:
                 try:
                     request = b"".join(
                         [
-                            _REQUEST.pack(offset, level, len(bodies)),
+                            REQUEST.pack(offset, level, len(bodies)),
                             struct.pack(f"<{len(bodies)}I", *map(len, bodies)),
                             *bodies,
                         ]
@@ -228,7 +226,7 @@ class _Helper:
                 future.set_result(placements(offset, placed))
 
     def _reply(self, stdout: IO[bytes], count: int) -> list[tuple[int, Literal[0, 8]]]:
-        (error_length,) = _U32.unpack(self._read(stdout, _U32.size))
+        (error_length,) = U32.unpack(self._read(stdout, U32.size))
         if error_length:
             reason = self._read(stdout, error_length).decode("utf-8", "replace")
             raise HelperFailed(reason)
@@ -323,69 +321,3 @@ def _write_all(stream: IO[bytes], data: bytes) -> None:
         if not written:  # a guard: blocking pipes write something or raise
             raise BrokenPipeError
         view = view[written:]
-
-
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
-    """Read ``size`` bytes; ``None`` at the end of the input before any of them."""
-    data = stream.read(size)
-    if not data and size:
-        return None
-    while len(data) < size:
-        more = stream.read(size - len(data))
-        if not more:
-            msg = "request cut short"
-            raise EOFError(msg)
-        data += more
-    return data
-
-
-def _read_part(stream: BinaryIO, size: int) -> bytes:
-    """Read the rest of a request that has begun."""
-    data = _read_exactly(stream, size)
-    if data is None:
-        msg = "request cut short"
-        raise EOFError(msg)
-    return data
-
-
-def run_helper(spool_fd: int) -> int:
-    """Run a helper process (see :func:`serve`); return its exit status.
-
-    A converting process that goes away cuts its requests short or closes the pipe of
-    the replies: the helper ends then, with a status and no traceback.
-    """
-    try:
-        serve(spool_fd)
-    except (EOFError, BrokenPipeError):
-        return 1
-    return 0
-
-
-def serve(spool_fd: int) -> None:
-    """Run a helper: deflate each batch from standard input into the spool, until its end.
-
-    Runs in the helper process. Ctrl-C reaches the whole process group; the converting
-    process decides what happens, and the helper ends when its input does.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    while (head := _read_exactly(requests, _REQUEST.size)) is not None:
-        offset, level, count = _REQUEST.unpack(head)
-        sizes = struct.unpack(f"<{count}I", _read_part(requests, 4 * count))
-        joined = _read_part(requests, sum(sizes))
-        bodies: list[bytes] = []
-        start = 0
-        for size in sizes:
-            bodies.append(joined[start : start + size])
-            start += size
-        try:
-            packed, placed = deflate_bodies(bodies, level)
-            write_all_at(spool_fd, offset, packed)
-        except OSError as error:
-            reason = (error.strerror or str(error)).encode("utf-8", "replace")
-            replies.write(_U32.pack(len(reason)) + reason)
-            replies.flush()
-            return
-        flat = [value for pair in placed for value in pair]
-        replies.write(_U32.pack(0) + struct.pack(f"<{len(flat)}I", *flat))
-        replies.flush()

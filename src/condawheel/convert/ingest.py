@@ -20,22 +20,20 @@ import msgspec
 from condawheel.conda.sources import MAX_METADATA_BYTES, metadata_too_large
 from condawheel.convert import layout
 from condawheel.convert.blobs import Blobs, Group, Task
-from condawheel.convert.deflater import Placed, placements
-from condawheel.convert.spool import (
+from condawheel.convert.deflate import (
     BLOCK,
     DEFLATED,
     STORED,
     WINDOW,
-    Blob,
     block_bounds,
     crc32,
     deflate_bodies,
     deflate_bound,
-    deflate_into,
-    deflate_range_into,
     packed_wins,
     worth_deflating,
 )
+from condawheel.convert.deflater import Placed, placements
+from condawheel.convert.spool import Blob, deflate_into, deflate_range_into
 from condawheel.errors import InvalidPackage
 from condawheel.io.bzip2 import parallel_decoder_available
 from condawheel.io.collector import cyclic_gc_paused
