@@ -33,6 +33,7 @@ from condawheel.convert import ingest as ingest_module
 from condawheel.convert.deflater import DeflateHelpers, HelperFailed, Placed
 from condawheel.convert.names import NameMapping
 from condawheel.convert.spool import DEFLATED, STORED, Spool, deflate_bodies, deflate_bound
+from conftest import unmeasured_environment
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -294,6 +295,8 @@ def test_a_helper_imports_the_deflate_module_and_little_else() -> None:
         capture_output=True,
         text=True,
         check=True,
+        # Unmeasured: coverage.py, started in a measured child, imports typing itself.
+        env=unmeasured_environment(),
     ).stdout
     loaded = set(json.loads(shown))
     ours = {name for name in loaded if name.startswith("condawheel")}
