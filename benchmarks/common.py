@@ -391,19 +391,9 @@ def tiny_files_package(count: int = 60_000, *, seed: int = 2029) -> Path:
     Another composition where members, not bytes, cost: 18 MB at full size, so deflate
     is cheap and nearly everything is the per-member work.
     """
-    stem = f"tinyfiles-{count}-1.0-py312_0"
-    if (target := _cached(stem)).exists():
-        return target
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-    site = "lib/python3.12/site-packages/tinyfiles"
-    files = [
-        (
-            f"{site}/d{number % 100:02d}/f{number:06d}.py",
-            _python_source(rng, rng.randrange(100, 500)),
-        )
-        for number in range(count)
-    ]
-    return _write_conda(stem, files, python=True)
+    return _flat_package(
+        "tinyfiles", count, seed, ".py", lambda rng: _python_source(rng, rng.randrange(100, 500))
+    )
 
 
 def incompressible_files_package(count: int = 20_000, *, seed: int = 2030) -> Path:
@@ -413,15 +403,21 @@ def incompressible_files_package(count: int = 20_000, *, seed: int = 2030) -> Pa
     deflated, found not to pay, and stored, as the floor (which deflates everything)
     would.
     """
-    stem = f"incompressible-{count}-1.0-py312_0"
+    return _flat_package(
+        "incompressible", count, seed, ".bin", lambda rng: rng.randbytes(rng.randrange(1000, 6000))
+    )
+
+
+def _flat_package(
+    name: str, count: int, seed: int, suffix: str, body: Callable[[random.Random], bytes]
+) -> Path:
+    """Build (once, cached) ``count`` files made by ``body`` in 100 folders of one package."""
+    stem = f"{name}-{count}-1.0-py312_0"
     if (target := _cached(stem)).exists():
         return target
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-    site = "lib/python3.12/site-packages/incompressible"
-    files = [
-        (f"{site}/d{number % 100:02d}/f{number:06d}.bin", rng.randbytes(rng.randrange(1000, 6000)))
-        for number in range(count)
-    ]
+    site = f"lib/python3.12/site-packages/{name}"
+    files = [(f"{site}/d{n % 100:02d}/f{n:06d}{suffix}", body(rng)) for n in range(count)]
     return _write_conda(stem, files, python=True)
 
 

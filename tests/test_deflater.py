@@ -200,13 +200,8 @@ def test_a_helper_that_cannot_start_python_leaves_its_batches_to_this_process(
     started = _Started(monkeypatch)
     false = shutil.which("false")
     assert false is not None
-    alone = tmp_path / "one-thread"
-    alone.mkdir()
-    expected = convert(package, alone, mapping=MAPPING, threads=0).wheel.read_bytes()
-    monkeypatch.setattr(sys, "executable", false)
-    shared = tmp_path / "helpers"
-    shared.mkdir()
-    made = convert(package, shared, mapping=MAPPING, threads=2)
+    monkeypatch.setattr(sys, "executable", false)  # one thread (threads=0) starts none
+    expected, made, _ = _converted_twice(tmp_path, package)
     assert started.helpers
     assert started.deflated() == 0
     assert made.wheel.read_bytes() == expected
@@ -217,7 +212,7 @@ def test_a_search_path_entry_that_is_not_text_is_left_out(
 ) -> None:
     package = build_conda(_many_files(_MANY), tmp_path)
     started = _Started(monkeypatch)
-    monkeypatch.setattr(sys, "path", [*sys.path, tmp_path])  # a Path, which json refuses
+    monkeypatch.setattr(sys, "path", [*sys.path, tmp_path])  # a Path, which marshal refuses
     expected, made, _ = _converted_twice(tmp_path, package)
     assert started.deflated() > 0
     assert made.wheel.read_bytes() == expected
@@ -227,13 +222,9 @@ def test_without_a_python_to_run_helpers_the_threads_do_the_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = build_conda(_many_files(_MANY), tmp_path)
-    alone, threads = tmp_path / "one-thread", tmp_path / "threads"
-    alone.mkdir()
-    threads.mkdir()
-    expected = convert(package, alone, mapping=MAPPING, threads=0).wheel.read_bytes()
     started = _Started(monkeypatch)
     monkeypatch.setattr(sys, "executable", "")
-    made = convert(package, threads, mapping=MAPPING, threads=2)
+    expected, made, _ = _converted_twice(tmp_path, package)
     assert made.wheel.read_bytes() == expected
     assert started.helpers == []  # none could start; the worker threads deflated all
     assert started.batches == []

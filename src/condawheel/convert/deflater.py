@@ -120,7 +120,10 @@ class _Helper:
         self.outstanding = 0  # bytes sent or queued and not answered yet
         self._lock = threading.Lock()
         self._failure: HelperFailed | None = None
-        self._to_send: queue.SimpleQueue[tuple[Future[list[Placed]], int, int, list[bytes]] | None]
+        # future, offset, level, bodies, their size in bytes
+        self._to_send: queue.SimpleQueue[
+            tuple[Future[list[Placed]], int, int, list[bytes], int] | None
+        ]
         self._to_send = queue.SimpleQueue()
         self._sent: queue.SimpleQueue[tuple[Future[list[Placed]], int, int, int] | None]
         self._sent = queue.SimpleQueue()
@@ -147,7 +150,7 @@ class _Helper:
         future: Future[list[Placed]] = Future()
         with self._lock:
             self.outstanding += size
-        self._to_send.put((future, offset, level, bodies))
+        self._to_send.put((future, offset, level, bodies, size))
         return future
 
     @property
@@ -174,12 +177,11 @@ class _Helper:
             return
         try:
             while (item := self._to_send.get()) is not None:
-                future, offset, level, bodies = item
+                future, offset, level, bodies, size = item
                 # A batch taken back by the thread that needed it is not sent.
                 if not future.set_running_or_notify_cancel():
-                    self._done(sum(map(len, bodies)))
+                    self._done(size)
                     continue
-                size = sum(map(len, bodies))
                 if self._failure is not None:
                     self._done(size)
                     future.set_exception(self._failure)

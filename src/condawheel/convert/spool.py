@@ -213,9 +213,9 @@ class Spool:
         read each costs a system call (the wheel's order is not the spool's, so reading
         ahead does not serve the next body).
         """
-        if len(blob.segments) == 1 and blob.segments[0][1] <= CHUNK:
-            offset, length = blob.segments[0]
-            out.write(self._small_body(offset, length))
+        small = self.small_body(blob)
+        if small is not None:
+            out.write(small)
             return
         out.flush()
         for offset, length in blob.segments:
